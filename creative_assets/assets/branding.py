@@ -1,0 +1,64 @@
+"""Stage 4: brand composition (logo placement and legibility)."""
+
+import dagster as dg
+
+from creative_assets.assets.common import contact_sheet, for_each_unit, stage_asset_kwargs, thumbnail
+from creative_assets.partitions import UnitKey
+from creative_assets.render.branding import apply_branding
+from creative_assets.stages import (
+    BrandedCandidate,
+    BrandedCandidates,
+    BrandedRender,
+    ImageCandidates,
+    UnitBrief,
+)
+from resources.brand_kits import BrandKitLibrary
+
+
+@dg.asset(**stage_asset_kwargs("branded", "1", {"pillow", "python"}))
+def branded_candidates(
+    context: dg.AssetExecutionContext,
+    image_candidates: dict[str, ImageCandidates],
+    unit_brief: dict[str, UnitBrief],
+    brand_kits: BrandKitLibrary,
+) -> dict[str, BrandedCandidates]:
+    """Each candidate with the brand logo placed per the kit's corner, size and clear-space rules; the
+    logo variant (full colour, light, dark, or on a plate) is chosen by measured contrast."""
+
+    def build(unit: UnitKey):
+        brief = unit_brief[str(unit)]
+        raw = image_candidates[str(unit)]
+        kit = brand_kits.load(brief.brand)
+        value = BrandedCandidates(brand=kit.slug, brand_fingerprint=kit.fingerprint(), candidates=[])
+        for cand in raw.candidates:
+            renders = {}
+            for ratio, render in cand.renders.items():
+                image, logo = apply_branding(raw.image(render.file), render.layout, kit)
+                name = render.file  # same ratio/candidate layout as raw/
+                value.put_image(name, image)
+                renders[ratio] = BrandedRender(
+                    ratio=ratio,
+                    file=name,
+                    width=image.width,
+                    height=image.height,
+                    layout=render.layout,
+                    product_bbox=render.product_bbox,
+                    logo=logo,
+                )
+            value.candidates.append(
+                BrandedCandidate(index=cand.index, seed=cand.seed, style=cand.style, renders=renders)
+            )
+        logos = [r.logo for c in value.candidates for r in c.renders.values()]
+        first_ratio = brief.aspect_ratios[0]
+        return value, {
+            "brand": kit.display_name,
+            "brand_kit_fingerprint": value.brand_fingerprint,
+            "logo_variants": ", ".join(sorted({lg.variant for lg in logos})),
+            "logo_plates": sum(lg.plate for lg in logos),
+            "min_logo_contrast": min(lg.contrast for lg in logos),
+            "preview": thumbnail(
+                contact_sheet([value.image(c.renders[first_ratio].file) for c in value.candidates]), 480
+            ),
+        }
+
+    return for_each_unit(context, build)

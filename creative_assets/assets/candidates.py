@@ -1,0 +1,114 @@
+"""Stage 3: N image candidates per unit, each drawn at every ratio."""
+
+import hashlib
+import time
+
+import dagster as dg
+from PIL import Image
+
+from creative_assets.assets.common import (
+    contact_sheet,
+    file_uri,
+    for_each_unit,
+    stage_asset_kwargs,
+    thumbnail,
+)
+from creative_assets.partitions import UnitKey
+from creative_assets.render.candidates import plan_candidates, prepare_supplied_product
+from creative_assets.render.fonts import font_for_role
+from creative_assets.stages import (
+    CandidateRender,
+    ContextPack,
+    ImageCandidate,
+    ImageCandidates,
+    UnitBrief,
+    ratio_dir,
+)
+from resources.brand_kits import BrandKitLibrary
+from resources.providers import ImageProvider
+from resources.storage import CreativeStorage
+
+
+@dg.asset(**stage_asset_kwargs("raw", "1", {"pillow", "python"}))
+def image_candidates(
+    context: dg.AssetExecutionContext,
+    unit_brief: dict[str, UnitBrief],
+    locale_context_pack: dict[str, ContextPack],
+    image_provider: ImageProvider,
+    brand_kits: BrandKitLibrary,
+    storage: CreativeStorage,
+) -> dict[str, ImageCandidates]:
+    """Candidate visuals: the supplied product image cut out and staged, or a generated hero product,
+    on brand-palette scenes; visibly different per candidate, deterministic per seed."""
+    cutouts: dict[str, tuple[Image.Image, str]] = {}  # one decode per product image per step
+
+    def build(unit: UnitKey):
+        brief = unit_brief[str(unit)]
+        pack = locale_context_pack[str(unit)]
+        kit = brand_kits.load(brief.brand)
+        product, cut_method = None, ""
+        hashes = {"unit_brief": brief.brief_sha[:16], "brand_kit": brief.brand_fingerprint}
+        if brief.product_asset_keys:
+            key = brief.product_asset_keys[0]
+            if key not in cutouts:
+                cutouts[key] = prepare_supplied_product(storage.read_bytes(key))
+            product, cut_method = cutouts[key]
+            hashes["product_image"] = key.rsplit("/", 1)[-1].split(".")[0][:16]
+        font = str(font_for_role(kit, "headline", "latin"))
+        candidates, timings = [], {}
+        value = ImageCandidates(
+            provider=image_provider.provider_name,
+            model=image_provider.model_name,
+            seed_supported=image_provider.supports_seed,
+            candidates=[],
+            input_hashes=hashes,
+        )
+        for plan in plan_candidates(brief, pack, kit):
+            started = time.perf_counter()
+            draft = image_provider.draw(brief, pack, kit, plan, product, font)
+            timings[f"candidate_{plan.index + 1}_s"] = round(time.perf_counter() - started, 3)
+            renders = {}
+            for ratio, (image, bbox) in draft.renders.items():
+                name = f"{ratio_dir(ratio)}/candidate-{plan.index + 1}.jpg"
+                value.put_image(name, image)
+                renders[ratio] = CandidateRender(
+                    ratio=ratio,
+                    file=name,
+                    width=image.width,
+                    height=image.height,
+                    layout=plan.layouts[ratio],
+                    product_bbox=bbox,
+                )
+            candidates.append(
+                ImageCandidate(
+                    index=plan.index,
+                    seed=plan.seed,
+                    style=plan.style,
+                    emphasis=plan.emphasis,
+                    palette=plan.palette.to_dict(),
+                    source=draft.source,
+                    method=f"supplied:{cut_method}" if product is not None else draft.method,
+                    prompt=draft.prompt,
+                    renders=renders,
+                )
+            )
+        value.candidates = candidates
+        first_ratio = brief.aspect_ratios[0]
+        preview = contact_sheet([value.image(c.renders[first_ratio].file) for c in candidates])
+        return value, {
+            "provider": value.provider,
+            "model": value.model,
+            "seeds": dg.MetadataValue.json({f"candidate-{c.index + 1}": c.seed for c in candidates}),
+            "seed_supported": value.seed_supported,
+            "styles": ", ".join(c.style for c in candidates),
+            "product_source": candidates[0].source if candidates else "",
+            "product_method": candidates[0].method if candidates else "",
+            "prompts": dg.MetadataValue.json({f"candidate-{c.index + 1}": c.prompt for c in candidates}),
+            "input_hashes": dg.MetadataValue.json(hashes),
+            "first_candidate": file_uri(storage, unit, "raw", candidates[0].renders[first_ratio].file),
+            "preview": thumbnail(preview, 480),
+            **timings,
+            "output_sha256": hashlib.sha256(value.model_dump_json().encode()).hexdigest()[:16],
+        }
+
+    return for_each_unit(context, build)

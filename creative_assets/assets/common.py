@@ -1,0 +1,98 @@
+"""Shared asset plumbing: per-unit loops (batched runs), metadata helpers, previews."""
+
+import base64
+import hashlib
+import io
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import dagster as dg
+from PIL import Image
+
+from creative_assets.partitions import UnitKey, creative_units
+from creative_assets.stages import StageValue
+from resources.io_manager import stage_prefix
+from resources.storage import CreativeStorage
+
+V = TypeVar("V", bound=StageValue)
+
+#: Units per run when Dagster backfills (one step handles the whole range, see README "Throughput").
+UNITS_PER_RUN = 24
+BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=UNITS_PER_RUN)
+GROUP = "creatives"
+IO_MANAGER_KEY = "creative_io_manager"
+
+
+def stage_asset_kwargs(stage: str, code_version: str, kinds: set[str]) -> dict[str, Any]:
+    """Arguments every unit-stage asset shares."""
+    return {
+        "partitions_def": creative_units,
+        "io_manager_key": IO_MANAGER_KEY,
+        "metadata": {"stage": stage},
+        "group_name": GROUP,
+        "code_version": code_version,
+        "kinds": kinds,
+        "backfill_policy": BACKFILL_POLICY,
+    }
+
+
+def for_each_unit(
+    context: dg.AssetExecutionContext, build: Callable[[UnitKey], tuple[V, Mapping[str, Any]]]
+) -> dict[str, V]:
+    """Build the stage value for every unit in this step's partition range, recording per-unit
+    metadata (with timing) on each unit's materialization."""
+    out: dict[str, V] = {}
+    keys = context.partition_keys
+    for n, key in enumerate(keys, 1):
+        started = time.perf_counter()
+        value, metadata = build(UnitKey.parse(key))
+        elapsed = time.perf_counter() - started
+        context.add_asset_metadata({**metadata, "duration_s": round(elapsed, 3)}, partition_key=key)
+        if len(keys) > 1:
+            context.log.debug(f"{context.asset_key.to_user_string()} {n}/{len(keys)} {key} in {elapsed:.2f}s")
+        out[key] = value
+    return out
+
+
+def thumbnail(image: Image.Image, max_side: int = 200) -> dg.MetadataValue:
+    """A small inline JPEG preview (a few kB) for the UI."""
+    im = image.convert("RGB")
+    im.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=70)
+    data = base64.b64encode(buf.getvalue()).decode()
+    return dg.MetadataValue.md(f"![preview](data:image/jpeg;base64,{data})")
+
+
+def contact_sheet(images: list[Image.Image], height: int = 150) -> Image.Image:
+    """Images side by side at a common height (for previews of several candidates/ratios)."""
+    scaled = [
+        im.convert("RGB").resize(
+            (max(1, round(im.width * height / im.height)), height), Image.Resampling.BILINEAR
+        )
+        for im in images
+    ]
+    sheet = Image.new("RGB", (sum(s.width for s in scaled) + 6 * (len(scaled) - 1), height), (255, 255, 255))
+    x = 0
+    for s in scaled:
+        sheet.paste(s, (x, 0))
+        x += s.width + 6
+    return sheet
+
+
+def file_uri(storage: CreativeStorage, unit: UnitKey, stage: str, name: str) -> dg.MetadataValue:
+    key = f"{stage_prefix(unit, stage)}/{name}"
+    url = storage.browse_url(key)
+    return (
+        dg.MetadataValue.url(url)
+        if url and not url.startswith("file:")
+        else dg.MetadataValue.path(storage.uri(key))
+    )
+
+
+def digest(*parts: bytes | str) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.encode() if isinstance(p, str) else p)
+    return h.hexdigest()[:16]

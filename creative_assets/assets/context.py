@@ -1,0 +1,38 @@
+"""Stage 2: the locale context pack."""
+
+import dagster as dg
+
+from creative_assets.assets.common import for_each_unit, stage_asset_kwargs
+from creative_assets.partitions import UnitKey
+from creative_assets.stages import ContextPack, UnitBrief
+from resources.brand_kits import BrandKitLibrary
+from resources.providers import ContextProvider
+
+
+@dg.asset(**stage_asset_kwargs("context", "1", {"python", "json"}))
+def locale_context_pack(
+    context: dg.AssetExecutionContext,
+    unit_brief: dict[str, UnitBrief],
+    context_provider: ContextProvider,
+    brand_kits: BrandKitLibrary,
+) -> dict[str, ContextPack]:
+    """Language, script, direction, tone, culture do/don't, legal notes and the layered banned-term
+    rules (global -> language -> market -> brand -> campaign) for the unit's locale."""
+
+    def build(unit: UnitKey):
+        brief = unit_brief[str(unit)]
+        pack = context_provider.build(brief, brand_kits.load(brief.brand))
+        loc = pack.locale
+        return pack, {
+            "provider": pack.provider,
+            "knowledge_base_version": pack.knowledge_base_version,
+            "language": f"{loc['language']} ({loc['language_code']})",
+            "script": loc["script"],
+            "direction": loc["direction"],
+            "formality": loc["formality"],
+            "rules": len(pack.rules),
+            "rule_layers": ", ".join(sorted({r.layer for r in pack.rules})),
+            "disclaimer": pack.disclaimer or "",
+        }
+
+    return for_each_unit(context, build)

@@ -1,0 +1,40 @@
+"""Stage 5: localized short copy."""
+
+import dagster as dg
+
+from creative_assets.assets.common import for_each_unit, stage_asset_kwargs
+from creative_assets.partitions import UnitKey
+from creative_assets.stages import BrandedCandidates, ContextPack, LocalizedCopy, UnitBrief
+from resources.providers import CopyProvider
+
+
+@dg.asset(**stage_asset_kwargs("copy", "1", {"python", "json"}))
+def localized_copy(
+    context: dg.AssetExecutionContext,
+    unit_brief: dict[str, UnitBrief],
+    locale_context_pack: dict[str, ContextPack],
+    branded_candidates: dict[str, BrandedCandidates],
+    copy_provider: CopyProvider,
+) -> dict[str, LocalizedCopy]:
+    """Headline, sub-line, CTA and legal line per candidate in the unit's locale, with the source of
+    every string; untranslated fallbacks are flagged as warnings."""
+
+    def build(unit: UnitKey):
+        key = str(unit)
+        copy = copy_provider.write(unit_brief[key], locale_context_pack[key], branded_candidates[key])
+        for warning in copy.warnings:
+            context.log.warning(f"{key}: {warning}")
+        first = copy.variants[0]
+        return copy, {
+            "provider": copy.provider,
+            "model": copy.model,
+            "headline": first.headline,
+            "cta": first.cta,
+            "subline": first.subline,
+            "disclaimer": first.disclaimer or "",
+            "sources": dg.MetadataValue.json(copy.sources),
+            "warnings": dg.MetadataValue.json(copy.warnings),
+            "machine_translated": False,
+        }
+
+    return for_each_unit(context, build)

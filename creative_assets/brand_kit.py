@@ -1,0 +1,251 @@
+"""Brand kits: the brand's identity and rules, loaded from ``brand_kits/<brand>/brand.yaml``.
+
+A kit is a folder holding ``brand.yaml`` and the files it names (logos, optional fonts).
+Paths inside ``brand.yaml`` are relative to the kit folder. See README "Brand kits".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from enum import Enum
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from PIL import Image
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from creative_assets.errors import BriefError, Problem, problems_from_validation_error
+from creative_assets.slugs import SLUG_PATTERN
+
+HEX_COLOUR = r"^#[0-9A-Fa-f]{6}$"
+
+#: Where brand kits live unless ``CREATIVE_ASSETS_BRAND_KITS`` points elsewhere.
+DEFAULT_BRAND_KITS_DIR = Path(__file__).resolve().parent.parent / "brand_kits"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LogoFiles(_Strict):
+    """Logo artwork. PNG with an alpha channel. ``on_dark``/``on_light`` are optional variants."""
+
+    primary: str = Field(description="Full-colour logo, PNG with transparency.")
+    on_dark: str | None = Field(None, description="Variant for dark backgrounds (usually white/light).")
+    on_light: str | None = Field(None, description="Variant for light backgrounds (usually dark).")
+
+
+class Palette(_Strict):
+    """Brand colours as ``#RRGGBB``."""
+
+    primary: str = Field(pattern=HEX_COLOUR)
+    secondary: str = Field(pattern=HEX_COLOUR)
+    accent: str = Field(pattern=HEX_COLOUR)
+    neutral_light: str = Field("#FFFFFF", pattern=HEX_COLOUR, description="Light background/neutral.")
+    neutral_dark: str = Field("#111111", pattern=HEX_COLOUR, description="Dark background/neutral.")
+    text_on_light: str = Field("#111111", pattern=HEX_COLOUR, description="Text colour on light grounds.")
+    text_on_dark: str = Field("#FFFFFF", pattern=HEX_COLOUR, description="Text colour on dark grounds.")
+
+    def brand_colours(self) -> list[str]:
+        """The distinctive colours (used for palette-fit measurements)."""
+        return [self.primary, self.secondary, self.accent]
+
+    def all_colours(self) -> list[str]:
+        return [
+            self.primary,
+            self.secondary,
+            self.accent,
+            self.neutral_light,
+            self.neutral_dark,
+            self.text_on_light,
+            self.text_on_dark,
+        ]
+
+
+SCRIPT_KEYS = (
+    "default",
+    "latin",
+    "cyrillic",
+    "greek",
+    "arabic",
+    "hebrew",
+    "cjk",
+    "japanese",
+    "chinese_simplified",
+    "chinese_traditional",
+    "korean",
+    "thai",
+    "devanagari",
+)
+
+
+class FontRole(_Strict):
+    """Font files for one typographic role, with per-script fallbacks.
+
+    ``default`` is used for any script without its own entry. Values are file names looked up in the
+    kit folder first, then in the bundled font folder, then in system font folders.
+    """
+
+    default: str
+    latin: str | None = None
+    cyrillic: str | None = None
+    greek: str | None = None
+    arabic: str | None = None
+    hebrew: str | None = None
+    cjk: str | None = None
+    japanese: str | None = None
+    chinese_simplified: str | None = None
+    chinese_traditional: str | None = None
+    korean: str | None = None
+    thai: str | None = None
+    devanagari: str | None = None
+
+
+class Fonts(_Strict):
+    headline: FontRole
+    body: FontRole
+    cta: FontRole | None = Field(None, description="Defaults to the headline role.")
+
+
+class Corner(str, Enum):
+    top_left = "top-left"
+    top_right = "top-right"
+    bottom_left = "bottom-left"
+    bottom_right = "bottom-right"
+
+
+class LogoPlacement(_Strict):
+    """Logo placement rules."""
+
+    preferred_corner: Corner = Corner.top_left
+    mirror_for_rtl: bool = Field(True, description="Swap left/right corners for right-to-left locales.")
+    min_width_ratio: float = Field(
+        0.14, gt=0, le=0.5, description="Minimum logo width as a fraction of the canvas's short side."
+    )
+    min_width_px: int = Field(120, ge=16, description="Absolute minimum logo width in pixels.")
+    max_width_ratio: float = Field(
+        0.30, gt=0, le=0.6, description="Maximum logo width (short-side fraction)."
+    )
+    clear_space: float = Field(
+        0.25, ge=0, le=2, description="Clear space around the logo, as a fraction of the logo's height."
+    )
+
+    @model_validator(mode="after")
+    def _min_below_max(self) -> LogoPlacement:
+        if self.min_width_ratio > self.max_width_ratio:
+            raise ValueError("min_width_ratio must not exceed max_width_ratio")
+        return self
+
+
+class Severity(str, Enum):
+    warn = "WARN"
+    error = "ERROR"
+
+
+class WordRule(_Strict):
+    """A banned word or claim, with the reason and whether it blocks delivery."""
+
+    term: str = Field(min_length=1)
+    reason: str = ""
+    severity: Severity = Severity.warn
+
+
+class BrandKit(_Strict):
+    """A brand kit (``brand_kits/<slug>/brand.yaml``)."""
+
+    slug: str = Field(pattern=SLUG_PATTERN, description="Folder name of the kit.")
+    display_name: str = Field(min_length=1)
+    tagline: str | None = None
+    logo: LogoFiles
+    palette: Palette
+    fonts: Fonts
+    tone_of_voice: str = Field("", description="How the brand speaks; fed to copy providers.")
+    visual_style: str = Field("", description="Photography/illustration direction; fed to image providers.")
+    banned_words: list[WordRule] = Field(default_factory=list)
+    banned_claims: list[WordRule] = Field(default_factory=list)
+    required_disclaimer: str | None = Field(None, description="Short legal line printed on every creative.")
+    logo_placement: LogoPlacement = LogoPlacement()
+    cta_style: Literal["pill", "rounded", "square"] = "pill"
+
+    #: Absolute path of the kit folder (set by the loader, not part of the YAML).
+    root: str = Field("", exclude=True)
+
+    @field_validator("banned_words", "banned_claims", mode="before")
+    @classmethod
+    def _strings_are_rules(cls, value: object) -> object:
+        if isinstance(value, list):
+            return [{"term": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    def path(self, name: str) -> Path:
+        return Path(self.root) / name
+
+    def logo_image(self, variant: Literal["primary", "on_dark", "on_light"] = "primary") -> Image.Image:
+        """The logo as RGBA; falls back to the primary artwork when a variant is absent."""
+        name = getattr(self.logo, variant) or self.logo.primary
+        with Image.open(self.path(name)) as im:
+            return im.convert("RGBA")
+
+    def fingerprint(self) -> str:
+        """Hash of brand.yaml and every file it references: changes when the kit changes."""
+        h = hashlib.sha256()
+        h.update(self.model_dump_json(exclude={"root"}).encode())
+        for name in sorted({n for n in self.logo.model_dump().values() if n}):
+            h.update(self.path(name).read_bytes())
+        return h.hexdigest()[:16]
+
+
+def brand_kits_dir() -> Path:
+    return Path(os.environ.get("CREATIVE_ASSETS_BRAND_KITS") or DEFAULT_BRAND_KITS_DIR)
+
+
+def available_brand_kits(root: Path | None = None) -> list[str]:
+    root = root or brand_kits_dir()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / "brand.yaml").is_file())
+
+
+def load_brand_kit(slug: str, root: Path | None = None) -> BrandKit:
+    """Load and validate a kit; raises :class:`BriefError` naming the file and field on any problem."""
+    root = root or brand_kits_dir()
+    folder = root / slug
+    path = folder / "brand.yaml"
+    if not path.is_file():
+        known = ", ".join(available_brand_kits(root)) or "none"
+        raise BriefError(
+            str(path),
+            [Problem("brand", f"no brand kit named {slug!r} (looked for {path}); available kits: {known}")],
+        )
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise BriefError(str(path), [Problem("(file)", f"not valid YAML: {exc}")]) from exc
+    if not isinstance(raw, dict):
+        raise BriefError(str(path), [Problem("(file)", "must be a mapping of fields")])
+    raw.setdefault("slug", slug)
+    try:
+        kit = BrandKit.model_validate({**raw, "root": str(folder.resolve())})
+    except ValidationError as exc:
+        raise BriefError(str(path), problems_from_validation_error(exc)) from exc
+    problems: list[Problem] = []
+    if kit.slug != slug:
+        problems.append(Problem("slug", f"is {kit.slug!r} but the kit folder is {slug!r}; they must match"))
+    for field, name in kit.logo.model_dump().items():
+        if not name:
+            continue
+        file = kit.path(name)
+        try:
+            with Image.open(file) as im:
+                im.load()
+                if "A" not in im.getbands() and "transparency" not in im.info:
+                    problems.append(
+                        Problem(f"logo.{field}", f"{name} has no alpha channel; logos must be RGBA PNG")
+                    )
+        except (OSError, ValueError) as exc:
+            problems.append(Problem(f"logo.{field}", f"cannot read image {file}: {exc}"))
+    if problems:
+        raise BriefError(str(path), problems)
+    return kit

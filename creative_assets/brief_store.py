@@ -1,0 +1,113 @@
+"""Registered briefs in storage: versioned, canonical, with content-addressed product images.
+
+Layout::
+
+    briefs/<campaign>/current.json            pointer to the live version (written last)
+    briefs/<campaign>/v0001/brief.json        canonical brief; asset references rewritten to keys
+    briefs/<campaign>/v0001/source.<ext>      the brief exactly as submitted
+    briefs/<campaign>/assets/<sha256>.<ext>   product images, stored once by content
+
+Registering the same brief content twice is a no-op (same version), so retries are idempotent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import PurePosixPath
+
+from creative_assets.brief import Brief, LoadedBrief
+from creative_assets.partitions import UnitKey, unit_keys_for
+from resources.storage import CreativeStorage
+
+
+@dataclass(frozen=True)
+class BriefRecord:
+    """The live version of a campaign's brief."""
+
+    campaign_id: str
+    version: int
+    sha: str
+    brief: Brief
+    #: product id -> storage keys of its images, in the brief's order
+    asset_keys: dict[str, list[str]]
+    registered_at: str
+    source: str
+
+    def unit_keys(self) -> list[UnitKey]:
+        return unit_keys_for(self.campaign_id, list(self.brief.locales), [p.id for p in self.brief.products])
+
+
+def _current_key(campaign_id: str) -> str:
+    return f"briefs/{campaign_id}/current.json"
+
+
+def register_brief(
+    storage: CreativeStorage, loaded: LoadedBrief, source_bytes: bytes | None = None
+) -> tuple[BriefRecord, bool]:
+    """Store ``loaded`` as the campaign's live brief. Returns (record, created) where ``created`` is
+    False when the identical content was already the live version."""
+    brief = loaded.brief
+    sha = loaded.content_hash()
+    existing = current_brief(storage, brief.campaign_id)
+    if existing is not None and existing.sha == sha:
+        return existing, False
+    version = (existing.version + 1) if existing else 1
+    asset_keys: dict[str, list[str]] = {}
+    for product_id, items in loaded.assets.items():
+        for ref, data in items:
+            digest = hashlib.sha256(data).hexdigest()
+            key = f"briefs/{brief.campaign_id}/assets/{digest}{PurePosixPath(ref).suffix.lower()}"
+            if not storage.exists(key):
+                storage.write_bytes(key, data)
+            asset_keys.setdefault(product_id, []).append(key)
+    folder = f"briefs/{brief.campaign_id}/v{version:04d}"
+    if source_bytes is not None:
+        storage.write_bytes(
+            f"{folder}/source{PurePosixPath(loaded.source).suffix.lower() or '.yaml'}", source_bytes
+        )
+    record = {
+        "campaign_id": brief.campaign_id,
+        "version": version,
+        "sha": sha,
+        "brief": brief.model_dump(mode="json"),
+        "asset_keys": asset_keys,
+        "registered_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "source": loaded.source,
+    }
+    body = json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True)
+    storage.write_text(f"{folder}/brief.json", body)
+    storage.write_text(_current_key(brief.campaign_id), body)
+    return _record_from_json(record), True
+
+
+def _record_from_json(data: dict) -> BriefRecord:
+    return BriefRecord(
+        campaign_id=data["campaign_id"],
+        version=int(data["version"]),
+        sha=data["sha"],
+        brief=Brief.model_validate(data["brief"]),
+        asset_keys={k: list(v) for k, v in data.get("asset_keys", {}).items()},
+        registered_at=data.get("registered_at", ""),
+        source=data.get("source", ""),
+    )
+
+
+def current_brief(storage: CreativeStorage, campaign_id: str) -> BriefRecord | None:
+    try:
+        data = json.loads(storage.read_text(_current_key(campaign_id)))
+    except FileNotFoundError:
+        return None
+    return _record_from_json(data)
+
+
+def require_brief(storage: CreativeStorage, campaign_id: str) -> BriefRecord:
+    record = current_brief(storage, campaign_id)
+    if record is None:
+        raise LookupError(
+            f"campaign {campaign_id!r} has no registered brief ({storage.uri(_current_key(campaign_id))} is "
+            "missing); register it with `creative-assets run BRIEF` or the brief inbox"
+        )
+    return record

@@ -1,0 +1,226 @@
+"""``creative-assets``: validate a brief, run it end to end on the local Dagster instance, print the schema.
+
+    creative-assets validate BRIEF
+    creative-assets run BRIEF [BRIEF ...] [--out DIR] [--units-per-run N]
+    creative-assets schema
+
+``run`` registers the brief in storage, adds its creative-unit partitions to the Dagster instance
+(``$DAGSTER_HOME``, default ``var/dagster_home``: SQLite), materializes every unit through the
+``creative_pipeline`` job in batched in-process runs, rolls the campaign up, and prints what it
+produced and where. Exit codes: 0 ok, 1 a run failed, 2 the brief is invalid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from creative_assets.errors import BriefError
+
+
+def _print_problems(exc: BriefError) -> None:
+    print(f"✗ {exc.render()}", file=sys.stderr)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from creative_assets.brief import load_brief
+
+    try:
+        loaded = load_brief(args.brief)
+    except BriefError as exc:
+        _print_problems(exc)
+        return 2
+    b = loaded.brief
+    units = len(b.locales) * len(b.products)
+    supplied = sum(1 for p in b.products if p.assets)
+    print(f"✓ {args.brief}: campaign {b.campaign_id!r} for {loaded.brand_kit.display_name}")
+    print(
+        f"  {len(b.locales)} locales x {len(b.products)} products = {units} units; "
+        f"{b.candidates} candidates x {len(b.aspect_ratios)} ratios = {units * b.candidates * len(b.aspect_ratios)} "
+        f"creatives; product images supplied for {supplied}/{len(b.products)} products"
+    )
+    missing = [loc for loc in b.locales if loc != b.source_locale and loc not in b.localized_messages]
+    if missing:
+        print(f"  ! no localized_messages for {', '.join(missing)}: their copy stays in {b.source_locale}")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from creative_assets.brief import brief_json_schema
+
+    print(json.dumps(brief_json_schema(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def _prepare_environment(out: str | None) -> None:
+    from creative_assets.settings import default_dagster_home
+
+    if out:
+        os.environ["CREATIVE_ASSETS_STORAGE"] = "local"
+        os.environ["CREATIVE_ASSETS_ROOT"] = str(Path(out).resolve())
+    home = Path(os.environ.setdefault("DAGSTER_HOME", default_dagster_home()))
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(
+            "# Local instance: SQLite storage under this folder (see README).\ntelemetry:\n  enabled: false\n"
+        )
+
+
+def contiguous_batches(ordered: list[str], wanted: list[str], size: int) -> list[list[str]]:
+    """Split ``wanted`` keys into runs of at most ``size`` that are contiguous in ``ordered``
+    (dynamic partition ranges follow insertion order, so a range must not span other keys)."""
+    position = {k: i for i, k in enumerate(ordered)}
+    keys = sorted(wanted, key=position.__getitem__)
+    batches: list[list[str]] = []
+    for key in keys:
+        if batches and len(batches[-1]) < size and position[key] == position[batches[-1][-1]] + 1:
+            batches[-1].append(key)
+        else:
+            batches.append([key])
+    return batches
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    _prepare_environment(args.out)
+    import dagster as dg
+
+    from creative_assets.brief import load_brief
+    from creative_assets.definitions import defs
+
+    started = time.perf_counter()
+    loaded, invalid = [], 0
+    for path in args.briefs:  # validate everything before running anything
+        try:
+            loaded.append((path, load_brief(path)))
+        except BriefError as exc:
+            _print_problems(exc)
+            invalid += 1
+    if invalid:
+        return 2
+    storage = defs.resources["storage"].process_config_and_initialize()
+    instance = dg.DagsterInstance.get()
+    failures = 0
+    for path, brief in loaded:
+        failures += run_brief(path, brief, storage, instance, defs, args.units_per_run)
+    print(
+        f"\nFinished in {time.perf_counter() - started:.1f}s. "
+        "Browse lineage with: dagster dev -w workspace.yaml"
+    )
+    if failures:
+        print(f"✗ {failures} unit(s) or rollups failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_brief(path: str, loaded, storage, instance, defs, units_per_run: int) -> int:
+    """Register one brief, materialize its units in batched runs, roll it up; return failure count."""
+    from creative_assets.assets.rollup import summarise_campaign
+    from creative_assets.brief_store import register_brief
+    from creative_assets.partitions import campaigns, creative_units
+
+    record, created = register_brief(storage, loaded, Path(path).read_bytes())
+    print(
+        f"\n• brief {record.campaign_id} v{record.version} {'registered' if created else 'unchanged'} "
+        f"in {storage.uri('briefs/' + record.campaign_id)}"
+    )
+    unit_keys = [str(u) for u in record.unit_keys()]
+    existing = set(instance.get_dynamic_partitions(creative_units.name))
+    new_keys = [k for k in unit_keys if k not in existing]
+    if new_keys:
+        instance.add_dynamic_partitions(creative_units.name, new_keys)
+    if not instance.has_dynamic_partition(campaigns.name, record.campaign_id):
+        instance.add_dynamic_partitions(campaigns.name, [record.campaign_id])
+    print(f"• {len(unit_keys)} creative units ({len(new_keys)} new) on instance {os.environ['DAGSTER_HOME']}")
+
+    job = defs.resolve_job_def("creative_pipeline")
+    ordered = instance.get_dynamic_partitions(creative_units.name)
+    batches = contiguous_batches(ordered, unit_keys, units_per_run)
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    failed = 0
+    done = 0
+    for n, batch in enumerate(batches, 1):
+        t0 = time.perf_counter()
+        print(f"• run {n}/{len(batches)}: {len(batch)} unit(s) {batch[0]} … {batch[-1]}", flush=True)
+        result = job.execute_in_process(
+            instance=instance,
+            run_config=quiet,
+            raise_on_error=False,
+            tags={
+                "dagster/asset_partition_range_start": batch[0],
+                "dagster/asset_partition_range_end": batch[-1],
+                "creative_assets/campaign": record.campaign_id,
+                "creative_assets/brief_version": str(record.version),
+            },
+        )
+        done += len(batch)
+        if result.success:
+            print(
+                f"  ✓ {done}/{len(unit_keys)} units done ({time.perf_counter() - t0:.1f}s, run {result.run_id[:8]})",
+                flush=True,
+            )
+        else:
+            failed += len(batch)
+            for event in result.all_events:
+                if event.is_step_failure:
+                    err = event.step_failure_data.error
+                    print(
+                        f"  ✗ {event.step_key}: {err.message.strip() if err else 'failed'}", file=sys.stderr
+                    )
+            print(f"  ✗ run {result.run_id} failed", file=sys.stderr)
+
+    rollup = defs.resolve_job_def("campaign_rollup").execute_in_process(
+        instance=instance, partition_key=record.campaign_id, run_config=quiet, raise_on_error=False
+    )
+    _print_table(summarise_campaign(storage, record.campaign_id))
+    print(f"Creatives: {storage.uri(f'campaigns/{record.campaign_id}')}")
+    print(f"Summary:   {storage.uri(f'campaigns/{record.campaign_id}/summary.csv')}")
+    return failed + (0 if rollup.success else 1)
+
+
+def _print_table(table) -> None:
+    if table.empty:
+        return
+    cols = ["unit", "status", "selected_candidate", "score"]
+    ratio_cols = [c for c in table.columns if c.startswith("selected_") and c != "selected_candidate"]
+    print()
+    shown = table[[c for c in cols if c in table.columns]].copy()
+    if ratio_cols:
+        shown["selected files"] = table[ratio_cols[0]].map(
+            lambda uri: (
+                (
+                    uri.rsplit("/", 1)[0]
+                    + "/{"
+                    + ",".join(c.removeprefix("selected_").replace(":", "x") for c in ratio_cols)
+                    + "}.png"
+                )
+                if isinstance(uri, str)
+                else ""
+            )
+        )
+    print(shown.to_string(index=False))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="creative-assets", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("validate", help="validate a brief (YAML or JSON) and its brand kit and images")
+    p.add_argument("brief")
+    p.set_defaults(func=cmd_validate)
+    p = sub.add_parser("run", help="register briefs and materialize all their creatives")
+    p.add_argument("briefs", nargs="+", metavar="BRIEF")
+    p.add_argument("--out", help="local storage folder (default: $CREATIVE_ASSETS_ROOT or var/storage)")
+    p.add_argument("--units-per-run", type=int, default=24, help="units batched into one run (default 24)")
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("schema", help="print the brief's JSON Schema")
+    p.set_defaults(func=cmd_schema)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Locale context packs: the locale knowledge base layered with the brand kit and the campaign."""
+
+from __future__ import annotations
+
+from creative_assets.brand_kit import BrandKit
+from creative_assets.locales import LocaleInfo
+from creative_assets.stages import ContextPack, TermRuleRecord, UnitBrief
+
+
+def layered_rules(locale: LocaleInfo, kit: BrandKit, unit: UnitBrief) -> list[TermRuleRecord]:
+    """Banned/regulated terms in layer order: global -> language -> market -> brand -> campaign."""
+    rules = [
+        TermRuleRecord(term=r.term, reason=r.reason, severity=r.severity, layer=r.layer)
+        for r in locale.banned_terms
+    ]
+    for rule in [*kit.banned_words, *kit.banned_claims]:
+        rules.append(
+            TermRuleRecord(
+                term=rule.term,
+                reason=rule.reason or f"banned by the {kit.display_name} kit",
+                severity=rule.severity.value,
+                layer=f"brand:{kit.slug}",
+            )
+        )
+    for rule in unit.banned_words:
+        rules.append(
+            TermRuleRecord(
+                term=rule.term,
+                reason=rule.reason or "banned by the campaign brief",
+                severity=rule.severity.value,
+                layer=f"campaign:{unit.campaign_id}",
+            )
+        )
+    return rules
+
+
+def build_context_pack(
+    unit: UnitBrief, kit: BrandKit, locale: LocaleInfo, kb_version: str, provider: str
+) -> ContextPack:
+    disclaimer = (
+        (unit.localized.disclaimer if unit.localized and unit.localized.disclaimer else None)
+        or unit.disclaimer
+        or kit.required_disclaimer
+    )
+    return ContextPack(
+        locale=locale.model_dump(mode="json"),
+        brand_display_name=kit.display_name,
+        tone_of_voice=kit.tone_of_voice,
+        visual_style=kit.visual_style,
+        rules=layered_rules(locale, kit, unit),
+        disclaimer=disclaimer,
+        knowledge_base_version=kb_version,
+        provider=provider,
+    )

@@ -1,0 +1,1 @@
+"""Pure rendering functions: colour science, layout planning, scenes, composition, text."""

@@ -1,0 +1,102 @@
+"""Brand composition: the logo, placed and sized by the kit's rules.
+
+The logo variant is chosen by measured contrast against the pixels it will sit on: the full-colour
+logo when it reads (>= 3:1, WCAG's non-text contrast), otherwise the light or dark variant, and a
+backing plate in a brand neutral when no variant reads. Pure function.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from creative_assets.brand_kit import BrandKit
+from creative_assets.render.color import contrast_ratio, hex_to_rgb, relative_luminance
+from creative_assets.render.layout import Box, Layout
+from creative_assets.stages import LogoReport
+
+LOGO_MIN_CONTRAST = 3.0
+
+
+def logo_contrast(logo: Image.Image, background: Image.Image) -> float:
+    """Contrast of a logo's opaque pixels against the background under it.
+
+    The logo's ink is the luminance of its opaque pixels (alpha-weighted mean); the ground is the
+    10th/90th percentile of the background luminance (whichever is closer to the ink). A mark that
+    vanishes on its background scores near 1.
+    """
+    la = np.asarray(logo.convert("RGBA"), np.float64)
+    alpha = la[..., 3] / 255.0
+    if alpha.sum() < 1:
+        return 1.0
+    ink_lum = float((relative_luminance(la[..., :3]) * alpha).sum() / alpha.sum())
+    bg_lum = relative_luminance(np.asarray(background.convert("RGB"), np.float64)).ravel()
+    lo, hi = np.percentile(bg_lum, 10), np.percentile(bg_lum, 90)
+    ground = lo if abs(lo - ink_lum) < abs(hi - ink_lum) else hi
+    a, b = max(ink_lum, ground), min(ink_lum, ground)
+    return float((a + 0.05) / (b + 0.05))
+
+
+def _variant_names(kit: BrandKit) -> list[str]:
+    return ["primary"] + [v for v in ("on_dark", "on_light") if getattr(kit.logo, v)]
+
+
+def place_logo(image: Image.Image, layout: Layout, kit: BrandKit) -> LogoReport:
+    """Paste the logo into ``layout.logo_box`` (in place) and report what was placed and how it reads."""
+    x0, y0, x1, y1 = layout.logo_box
+    box_w, box_h = x1 - x0, y1 - y0
+    pad = round(box_h * kit.logo_placement.clear_space)
+    region = image.crop(layout.logo_box)
+    best: tuple[float, str, Image.Image] | None = None
+    for variant in _variant_names(kit):
+        art = kit.logo_image(variant)  # type: ignore[arg-type]
+        scale = min(box_w / art.width, box_h / art.height)
+        art = art.resize(
+            (max(1, round(art.width * scale)), max(1, round(art.height * scale))), Image.Resampling.LANCZOS
+        )
+        c = logo_contrast(art, region.crop((0, 0, art.width, art.height)))
+        # prefer the full-colour artwork whenever it reads
+        if variant == "primary" and c >= LOGO_MIN_CONTRAST:
+            best = (c, variant, art)
+            break
+        if best is None or c > best[0]:
+            best = (c, variant, art)
+    assert best is not None
+    contrast, variant, art = best
+    ax = x0 if layout.logo_corner.endswith("left") else x1 - art.width
+    ay = y0
+    plate = contrast < LOGO_MIN_CONTRAST
+    if plate:
+        # a rounded plate in the brand neutral that contrasts most with this variant
+        neutrals = [hex_to_rgb(kit.palette.neutral_light), hex_to_rgb(kit.palette.neutral_dark)]
+        ink = np.asarray(art, np.float64)
+        mask = ink[..., 3] > 128
+        ink_rgb = ink[..., :3][mask].mean(axis=0) if mask.any() else np.array([0, 0, 0])
+        colour = max(neutrals, key=lambda n: contrast_ratio(n, ink_rgb))
+        p = max(6, pad // 2)
+        ImageDraw.Draw(image).rounded_rectangle(
+            (ax - p, ay - p, ax + art.width + p, ay + art.height + p), radius=p, fill=colour
+        )
+        contrast = logo_contrast(art, Image.new("RGB", art.size, colour))
+    image.paste(art, (ax, ay), art)
+    placed: Box = (ax, ay, ax + art.width, ay + art.height)
+    clear: Box = (ax - pad, ay - pad, ax + art.width + pad, ay + art.height + pad)
+    min_w = max(
+        kit.logo_placement.min_width_px, round(layout.short_side * kit.logo_placement.min_width_ratio)
+    )
+    return LogoReport(
+        variant=variant,
+        box=placed,
+        clear_box=clear,
+        contrast=round(contrast, 2),
+        plate=plate,
+        width_px=art.width,
+        min_width_px=min_w,
+    )
+
+
+def apply_branding(image: Image.Image, layout: Layout, kit: BrandKit) -> tuple[Image.Image, LogoReport]:
+    """Return a branded copy of ``image`` (the logo, placed by the kit's rules) and the logo report."""
+    out = image.convert("RGB").copy()
+    report = place_logo(out, layout, kit)
+    return out, report

@@ -1,0 +1,123 @@
+"""Candidate planning and offline candidate rendering (pure functions).
+
+A candidate is one visual concept (style, palette emphasis, layout variant) drawn at every ratio.
+Planning is provider-independent: every provider receives the same layouts, so text and logo always
+have a place to go.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from PIL import Image
+
+from creative_assets.brand_kit import BrandKit
+from creative_assets.render.layout import VARIANTS, Box, Layout, plan_layout
+from creative_assets.render.scenes import (
+    ScenePalette,
+    compose_scene,
+    cutout_product,
+    render_generated_product,
+    scene_palette,
+    variation_plan,
+)
+from creative_assets.stages import ContextPack, UnitBrief
+
+
+@dataclass(frozen=True)
+class CandidatePlan:
+    index: int
+    seed: int
+    style: str
+    emphasis: int
+    palette: ScenePalette
+    layouts: dict[str, Layout]
+
+
+def logo_aspect(kit: BrandKit) -> float:
+    logo = kit.logo_image("primary")
+    return logo.width / max(1, logo.height)
+
+
+def plan_candidates(unit: UnitBrief, pack: ContextPack, kit: BrandKit) -> list[CandidatePlan]:
+    """One plan per candidate: distinct style/palette/layout, mirrored for right-to-left locales."""
+    aspect = logo_aspect(kit)
+    rules = kit.logo_placement
+    product_seed = unit.product_seed()
+    plans = []
+    for index in range(unit.candidates):
+        variation = variation_plan(index, product_seed)
+        layouts = {}
+        for ratio in unit.aspect_ratios:
+            variants = VARIANTS[ratio]
+            variant = variants[(index + product_seed) % len(variants)]
+            layouts[ratio] = plan_layout(
+                ratio,
+                tuple(unit.sizes[ratio]),
+                variant,
+                pack.direction,
+                logo_aspect=aspect,
+                logo_corner=rules.preferred_corner.value,
+                logo_min_ratio=rules.min_width_ratio,
+                logo_max_ratio=rules.max_width_ratio,
+                logo_min_px=rules.min_width_px,
+                clear_space=rules.clear_space,
+                mirror_logo_for_rtl=rules.mirror_for_rtl,
+            )
+        plans.append(
+            CandidatePlan(
+                index=index,
+                seed=unit.candidate_seed(index),
+                style=variation["style"],
+                emphasis=variation["emphasis"],
+                palette=scene_palette(kit.palette.model_dump(), variation["emphasis"]),
+                layouts=layouts,
+            )
+        )
+    return plans
+
+
+def prepare_supplied_product(data: bytes) -> tuple[Image.Image, str]:
+    """Decode a supplied product image once, bounded in size, and isolate the product."""
+    with Image.open(io.BytesIO(data)) as im:
+        im.draft("RGB", (2400, 2400))  # JPEG: decode at reduced scale when huge
+        im.load()
+        im.thumbnail((2400, 2400), Image.Resampling.LANCZOS)
+        return cutout_product(im)
+
+
+def offline_prompt(unit: UnitBrief, plan: CandidatePlan, source: str) -> str:
+    """The offline provider's 'prompt' is its template and parameters, recorded for audit."""
+    return (
+        f"offline-compositor template: style={plan.style}; palette emphasis={plan.emphasis}; "
+        f"product={unit.product.name!r} ({source}); layouts="
+        + ", ".join(f"{r}:{lay.variant}" for r, lay in plan.layouts.items())
+    )
+
+
+def render_offline_candidate(
+    unit: UnitBrief, plan: CandidatePlan, supplied: Image.Image | None, headline_font: str
+) -> tuple[dict[str, tuple[Image.Image, Box]], str, str]:
+    """Draw one candidate at every ratio. Returns ({ratio: (image, product bbox)}, source, method)."""
+    if supplied is not None:
+        product, source, method = supplied, "supplied", "supplied"
+    else:
+        tallest = max(lay.product_box[3] - lay.product_box[1] for lay in plan.layouts.values())
+        product, shape = render_generated_product(
+            unit.product.name, unit.product.description, plan.palette, headline_font, tallest
+        )
+        source, method = "generated", f"generated:{shape}"
+    renders = {}
+    for ratio, layout in plan.layouts.items():
+        image, bbox = compose_scene(
+            (layout.width, layout.height),
+            plan.style,
+            plan.palette,
+            plan.seed,
+            product,
+            layout.product_box,
+            layout.text_region,
+        )
+        renders[ratio] = (image, bbox)
+    return renders, source, method

@@ -1,0 +1,353 @@
+"""Final creative composition: headline, sub-line, CTA button and legal line over a branded candidate.
+
+Text is fitted into its region (largest size that fits, never clipped), coloured for contrast, and
+given a scrim or panel only when the pixels behind it would make it unreadable (WCAG AA, 4.5:1).
+Every decision and measurement is returned in a :class:`FinalRender` report. Pure function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from creative_assets.brand_kit import BrandKit
+from creative_assets.render.color import (
+    contrast_against_pixels,
+    contrast_ratio,
+    hex_to_rgb,
+    relative_luminance,
+    rgb_to_hex,
+)
+from creative_assets.render.fonts import detect_script, font_for_role
+from creative_assets.render.layout import Box, Layout
+from creative_assets.render.text import TextLayout, TextSpec, draw_text, fit_text, ink_boxes
+from creative_assets.stages import CopyVariant, FinalRender, LogoReport, TextBlockReport
+
+AA_NORMAL = 4.5
+AA_LARGE = 3.0
+NON_TEXT = 3.0
+
+
+@dataclass(frozen=True)
+class LocaleText:
+    """What the text engine needs to know about the locale."""
+
+    language_code: str
+    direction: str
+    script: str
+    line_breaking: str
+
+
+def _union(boxes: list[Box]) -> Box:
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def _grow(box: Box, by: int, limit: tuple[int, int]) -> Box:
+    return (max(0, box[0] - by), max(0, box[1] - by), min(limit[0], box[2] + by), min(limit[1], box[3] + by))
+
+
+def _pixels(image: Image.Image, box: Box) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    if x1 <= x0 or y1 <= y0:
+        return np.zeros((0, 3))
+    region = image.crop(box)
+    if region.width * region.height > 40_000:  # measure on a bounded sample
+        f = (40_000 / (region.width * region.height)) ** 0.5
+        region = region.resize(
+            (max(1, int(region.width * f)), max(1, int(region.height * f))), Image.Resampling.BOX
+        )
+    return np.asarray(region.convert("RGB"), np.float64).reshape(-1, 3)
+
+
+def _fit(
+    text: str,
+    font: str,
+    box: Box,
+    max_size: int,
+    min_size: int,
+    loc: LocaleText,
+    max_lines: int | None,
+    align: str = "start",
+) -> TextLayout:
+    spec = TextSpec(
+        text=text,
+        font_path=font,
+        max_size=max_size,
+        min_size=min_size,
+        max_lines=max_lines,
+        align=align,
+        direction=loc.direction,
+        language=loc.language_code,
+        line_breaking=loc.line_breaking,
+    )
+    return fit_text(spec, box[2] - box[0], box[3] - box[1])
+
+
+def _block_box(layout: TextLayout, x0: int, x1: int, y: int) -> Box:
+    return (x0, y, x1, y + layout.height)
+
+
+def render_final(
+    branded: Image.Image,
+    layout: Layout,
+    copy: CopyVariant,
+    kit: BrandKit,
+    loc: LocaleText,
+    logo: LogoReport,
+    product_bbox: Box,
+) -> tuple[Image.Image, FinalRender]:
+    """Compose the final creative for one candidate at one ratio."""
+    image = branded.convert("RGB").copy()
+    W, H = image.size
+    short = min(W, H)
+    pal = kit.palette
+    text_colours = [hex_to_rgb(pal.text_on_light), hex_to_rgb(pal.text_on_dark)]
+
+    head_script = detect_script(copy.headline, loc.script)
+    head_font = str(font_for_role(kit, "headline", head_script))
+    sub_font = str(font_for_role(kit, "body", detect_script(copy.subline, loc.script)))
+    cta_font = str(font_for_role(kit, "cta", detect_script(copy.cta, loc.script)))
+
+    # -- fit text ---------------------------------------------------------------------------------
+    is_landscape = layout.ratio == "16:9"
+    head_max = round(short * (0.115 if not is_landscape else 0.10))
+    head = _fit(
+        copy.headline,
+        head_font,
+        layout.headline_box,
+        head_max,
+        round(short * 0.045),
+        loc,
+        max_lines=4 if layout.ratio == "9:16" else 3,
+    )
+    if not head.fits:  # long copy: allow smaller type and more lines before giving up
+        head = _fit(copy.headline, head_font, layout.headline_box, head_max, round(short * 0.034), loc, None)
+    sub_box = layout.subline_box
+    sub = _fit(copy.subline, sub_font, sub_box, round(short * 0.05), round(short * 0.03), loc, max_lines=2)
+
+    # -- stack headline + sub-line (+ CTA for side layouts) ---------------------------------------
+    hx0, hx1 = layout.headline_box[0], layout.headline_box[2]
+    gap_s = round(short * 0.018)
+    gap_c = round(short * 0.035)
+    cta_h = layout.cta_box[3] - layout.cta_box[1]
+    stacked_cta = layout.variant.startswith("text-side")
+    group_h = head.height + gap_s + sub.height + ((gap_c + cta_h) if stacked_cta else 0)
+    if layout.variant == "text-top":
+        top = layout.headline_box[1]
+    elif layout.variant == "text-bottom":
+        top = layout.subline_box[3] - (head.height + gap_s + sub.height)
+    else:
+        region_top, region_bottom = layout.headline_box[1], layout.cta_box[3]
+        top = region_top + max(0, (region_bottom - region_top - group_h) // 2)
+    head_box = _block_box(head, hx0, hx1, top)
+    sub_box_final = _block_box(sub, hx0, hx1, head_box[3] + gap_s)
+    if stacked_cta:
+        cta_area: Box = (
+            layout.cta_box[0],
+            sub_box_final[3] + gap_c,
+            layout.cta_box[2],
+            sub_box_final[3] + gap_c + cta_h,
+        )
+    else:
+        cta_area = layout.cta_box
+
+    # -- CTA button geometry ----------------------------------------------------------------------
+    pad_x = round(cta_h * 0.55)
+    pad_y = round(cta_h * 0.1)
+    cta_max_w = cta_area[2] - cta_area[0]
+    cta = _fit(
+        copy.cta,
+        cta_font,
+        (0, 0, cta_max_w - 2 * pad_x, cta_h - 2 * pad_y),
+        round(short * 0.042),
+        round(short * 0.026),
+        loc,
+        max_lines=1,
+        align="center",
+    )
+    if not cta.fits:  # a long CTA in a narrow column: tighter side padding before giving up
+        pad_x = round(cta_h * 0.28)
+        cta = _fit(
+            copy.cta,
+            cta_font,
+            (0, 0, cta_max_w - 2 * pad_x, cta_h - 2 * pad_y),
+            round(short * 0.042),
+            round(short * 0.024),
+            loc,
+            max_lines=1,
+            align="center",
+        )
+    btn_w = max(cta.width + 2 * pad_x, round(short * 0.28))
+    btn_w = min(btn_w, cta_area[2] - cta_area[0])
+    if loc.direction == "rtl":
+        button: Box = (cta_area[2] - btn_w, cta_area[1], cta_area[2], cta_area[1] + cta_h)
+    else:
+        button = (cta_area[0], cta_area[1], cta_area[0] + btn_w, cta_area[1] + cta_h)
+
+    # -- legibility: every block must reach AA on the pixels behind it; scrim or panel only if not -
+    regions = ink_boxes(head, head_box, "top") + ink_boxes(sub, sub_box_final, "top")
+    text_area = _union(regions)
+    colour, ratio = legible_colour(image, text_colours, regions)
+    treatment = "none"
+    if ratio < AA_NORMAL:
+        treatment = "scrim"
+        _edge_scrim(image, text_area, layout, pal)
+        colour, ratio = legible_colour(image, text_colours, regions)
+        if ratio < AA_NORMAL:
+            treatment = "panel"
+            image = branded.convert("RGB").copy()
+            panel_box = _grow(
+                _union([text_area, button] if stacked_cta else [text_area]), round(short * 0.035), (W, H)
+            )
+            _panel(image, panel_box, pal, short)
+            colour, ratio = legible_colour(image, text_colours, regions)
+
+    # accent rule introducing the headline
+    _accent_rule(image, layout, head_box, kit, loc.direction, short)
+
+    # -- CTA colours: button must stand out from its surroundings (3:1), label must read (4.5:1) -----
+    around = _pixels(image, _grow(button, round(short * 0.02), (W, H)))
+    fills = [
+        hex_to_rgb(c) for c in (pal.accent, pal.primary, pal.secondary, pal.neutral_dark, pal.neutral_light)
+    ]
+    fill = max(
+        fills, key=lambda f: (min(contrast_against_pixels(f, around, 10), NON_TEXT + 1), -fills.index(f))
+    )
+    button_contrast = contrast_against_pixels(fill, around, 10)
+    radius = {"pill": cta_h // 2, "rounded": round(cta_h * 0.2), "square": 0}[kit.cta_style]
+    ImageDraw.Draw(image).rounded_rectangle(button, radius=radius, fill=fill)
+    cta_colour = max([*text_colours, (255, 255, 255), (0, 0, 0)], key=lambda c: contrast_ratio(c, fill))
+    cta_box_text: Box = (button[0] + pad_x, button[1] + pad_y, button[2] - pad_x, button[3] - pad_y)
+
+    # -- draw text --------------------------------------------------------------------------------
+    blocks: list[TextBlockReport] = []
+    for role, lay, box in (("headline", head, head_box), ("subline", sub, sub_box_final)):
+        measured = block_contrast(image, colour, ink_boxes(lay, box, "top"))  # before the text covers it
+        ink = draw_text(image, lay, box, colour, "top")
+        blocks.append(_report(role, lay, box, ink, colour, measured))
+    ink = draw_text(image, cta, cta_box_text, cta_colour, "center")
+    blocks.append(_report("cta", cta, cta_box_text, ink, cta_colour, contrast_ratio(cta_colour, fill)))
+
+    if copy.disclaimer:
+        disc_box = layout.disclaimer_box
+        disc = _fit(
+            copy.disclaimer,
+            sub_font,
+            (0, 0, disc_box[2] - disc_box[0], round(short * 0.06)),
+            round(short * 0.022),
+            round(short * 0.017),
+            loc,
+            max_lines=2,
+        )
+        dbox: Box = (disc_box[0], disc_box[3] - disc.height, disc_box[2], disc_box[3])
+        lines = ink_boxes(disc, dbox, "top")
+        dcol, dratio = legible_colour(image, text_colours, lines)
+        if dratio < AA_NORMAL:
+            strip = _grow(_union(lines), round(short * 0.012), (W, H))
+            backing = hex_to_rgb(pal.neutral_dark if dcol == text_colours[1] else pal.neutral_light)
+            _translucent_box(image, strip, backing, 0.85, round(short * 0.01))
+            dcol, dratio = legible_colour(image, text_colours, lines)
+        ink = draw_text(image, disc, dbox, dcol, "top")
+        blocks.append(_report("disclaimer", disc, dbox, ink, dcol, dratio))
+
+    return image, FinalRender(
+        ratio=layout.ratio,
+        file="",
+        width=W,
+        height=H,
+        layout=layout,
+        treatment=treatment,
+        blocks=blocks,
+        cta_button=button,
+        cta_fill=rgb_to_hex(fill),
+        cta_button_contrast=round(button_contrast, 2),
+        logo=logo,
+        product_bbox=product_bbox,
+    )
+
+
+def _report(role: str, lay: TextLayout, box: Box, ink: Box, colour, contrast: float) -> TextBlockReport:
+    return TextBlockReport(
+        role=role,  # type: ignore[arg-type]
+        text=lay.spec.text,
+        font=lay.spec.font_path.rsplit("/", 1)[-1],
+        size=lay.font_size,
+        box=box,
+        ink_bbox=ink,
+        lines=list(lay.lines),
+        fits=lay.fits,
+        colour=rgb_to_hex(colour),
+        contrast=round(float(contrast), 2),
+    )
+
+
+def block_contrast(image: Image.Image, colour, line_boxes: list[Box]) -> float:
+    """WCAG contrast of ``colour`` against the pixels behind a text block: the worst line, each line
+    measured over its ink box at the 5th percentile (a few stray pixels do not count, a patch does)."""
+    return min(contrast_against_pixels(colour, _pixels(image, b)) for b in line_boxes)
+
+
+def legible_colour(image: Image.Image, colours: list, regions: list[Box]) -> tuple[tuple, float]:
+    """The colour whose worst line contrast is highest, and that worst contrast."""
+    scored = [(block_contrast(image, c, regions), tuple(c)) for c in colours]
+    ratio, colour = max(scored, key=lambda s: s[0])
+    return colour, ratio
+
+
+def _edge_scrim(image: Image.Image, text_area: Box, layout: Layout, pal) -> None:
+    """A gradient band anchored to the canvas edge nearest the text: opaque-ish behind it, fading out
+    past its end and feathered above and below (a deliberate band, not a floating smudge). Dark
+    under light text on darker grounds, light under dark text on lighter grounds."""
+    W, H = image.size
+    short = min(W, H)
+    x0, y0, x1, y1 = text_area
+    mean_lum = float(relative_luminance(_pixels(image, text_area)).mean())
+    wash = hex_to_rgb(pal.neutral_dark) if mean_lum < 0.45 else hex_to_rgb(pal.neutral_light)
+    fade = round(W * 0.18)
+    feather = round(short * 0.07)
+    xs = np.arange(W, dtype=np.float32)
+    ys = np.arange(H, dtype=np.float32)
+    if (x0 + x1) / 2 > W / 2:  # text on the right half: anchor the band to the right edge
+        h_ramp = np.clip((xs - (x0 - fade)) / fade, 0, 1)
+    else:
+        h_ramp = np.clip(((x1 + fade) - xs) / fade, 0, 1)
+    pad = round(short * 0.03)
+    v_ramp = np.clip(np.minimum(ys - (y0 - pad - feather), (y1 + pad + feather) - ys) / feather, 0, 1)
+    alpha = (0.86 * 255 * v_ramp[:, None] * h_ramp[None, :]).astype(np.uint8)
+    image.paste(Image.new("RGB", image.size, wash), (0, 0), Image.fromarray(alpha, "L"))
+
+
+def _panel(image: Image.Image, box: Box, pal, short: int) -> None:
+    """A near-opaque brand-neutral panel: the text's own ground."""
+    region = _pixels(image, box)
+    light, dark = hex_to_rgb(pal.neutral_light), hex_to_rgb(pal.neutral_dark)
+    mean = region.mean(axis=0) if len(region) else np.array([128, 128, 128])
+    colour = light if contrast_ratio(light, mean) < contrast_ratio(dark, mean) else dark
+    _translucent_box(image, box, colour, 0.93, round(short * 0.025))
+
+
+def _translucent_box(image: Image.Image, box: Box, colour, opacity: float, radius: int) -> None:
+    mask = Image.new("L", image.size, 0)
+    ImageDraw.Draw(mask).rounded_rectangle(box, radius=radius, fill=round(255 * opacity))
+    image.paste(Image.new("RGB", image.size, colour), (0, 0), mask)
+
+
+def _accent_rule(
+    image: Image.Image, layout: Layout, head_box: Box, kit: BrandKit, direction: str, short: int
+):
+    w, h = round(short * 0.085), max(4, round(short * 0.010))
+    y = head_box[1] - round(short * 0.02) - h
+    x = head_box[0] if direction == "ltr" else head_box[2] - w
+    logo = layout.logo_box
+    if y < 0 or (y <= logo[3] + round(short * 0.01) and x < logo[2] and x + w > logo[0]):
+        return
+    ImageDraw.Draw(image).rounded_rectangle(
+        (x, y, x + w, y + h), radius=h // 2, fill=hex_to_rgb(kit.palette.accent)
+    )

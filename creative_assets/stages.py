@@ -1,0 +1,344 @@
+"""The value each pipeline stage produces, and how it is laid out as files.
+
+Every stage value is a pydantic model (its JSON manifest) plus named image files. The IO manager
+writes the images under the unit's stage folder and the manifest last, as ``manifest.json``, so a
+folder with a manifest is always complete. Image names are relative to the stage folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Callable
+from typing import ClassVar, Literal
+
+from PIL import Image
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+
+from creative_assets.brand_kit import WordRule
+from creative_assets.brief import LocalizedText, Product
+from creative_assets.render.layout import Box, Layout
+
+Reader = Callable[[str], bytes]
+
+
+def ratio_dir(ratio: str) -> str:
+    """``16:9`` -> ``16x9`` (colons do not belong in file names)."""
+    return ratio.replace(":", "x")
+
+
+def encode_image(image: Image.Image, name: str) -> bytes:
+    buf = io.BytesIO()
+    if name.endswith((".jpg", ".jpeg")):
+        image.convert("RGB").save(buf, "JPEG", quality=92, subsampling=0, optimize=False)
+    elif name.endswith(".png"):
+        image.save(buf, "PNG", compress_level=3)  # ~3x faster than 6 for ~10% larger files
+    elif name.endswith(".webp"):
+        image.save(buf, "WEBP", quality=90)
+    else:
+        raise ValueError(f"cannot tell the image format of {name!r}")
+    return buf.getvalue()
+
+
+class StageValue(BaseModel):
+    """Base class: manifest fields plus images held in memory or read lazily from storage."""
+
+    model_config = ConfigDict(frozen=False, extra="forbid")
+    STAGE: ClassVar[str]
+
+    _payloads: dict[str, Image.Image | bytes] = PrivateAttr(default_factory=dict)
+    _reader: Reader | None = PrivateAttr(default=None)
+
+    def put_image(self, name: str, image: Image.Image | bytes) -> None:
+        self._payloads[name] = image
+
+    def image(self, name: str) -> Image.Image:
+        payload = self._payloads.get(name)
+        if payload is None:
+            if self._reader is None:
+                raise KeyError(f"{self.STAGE} has no image {name!r}")
+            payload = self._reader(name)
+        if isinstance(payload, bytes):
+            with Image.open(io.BytesIO(payload)) as im:
+                im.load()
+                payload = im.copy()
+            self._payloads[name] = payload
+        return payload
+
+    def image_bytes(self, name: str) -> bytes:
+        payload = self._payloads.get(name)
+        if isinstance(payload, bytes):
+            return payload
+        if payload is None and self._reader is not None:
+            return self._reader(name)
+        return encode_image(self.image(name), name)
+
+    def image_names(self) -> list[str]:
+        return sorted(self._payloads)
+
+    def encoded_files(self) -> dict[str, bytes]:
+        return {name: self.image_bytes(name) for name in self.image_names()}
+
+    def attach_reader(self, reader: Reader) -> None:
+        self._reader = reader
+
+    def content_hash(self) -> str:
+        """Hash of the manifest and images: the stage's data version."""
+        h = hashlib.sha256(self.model_dump_json().encode())
+        for name in self.image_names():
+            h.update(name.encode())
+            h.update(hashlib.sha256(self.image_bytes(name)).digest())
+        return h.hexdigest()[:24]
+
+
+# -- 1. unit brief ---------------------------------------------------------------------------------
+
+
+class UnitBrief(StageValue):
+    """The brief as it applies to one creative unit (campaign x locale x product)."""
+
+    STAGE: ClassVar[str] = "brief"
+    unit: str
+    campaign_id: str
+    campaign_name: str
+    brand: str
+    brand_fingerprint: str
+    locale: str
+    source_locale: str
+    product: Product
+    message: str
+    cta: str
+    localized: LocalizedText | None = None
+    audience: str = ""
+    disclaimer: str | None = None
+    banned_words: list[WordRule] = []
+    visual_direction: str = ""
+    candidates: int
+    aspect_ratios: list[str]
+    sizes: dict[str, tuple[int, int]]
+    base_seed: int
+    brief_version: int
+    brief_sha: str
+    product_asset_keys: list[str] = []
+    revision: int = 0
+    feedback: str | None = None
+
+    def product_seed(self) -> int:
+        """Seed shared by every locale of a product, so markets see the same visual concept."""
+        digest = hashlib.sha256(f"{self.base_seed}:{self.product.id}:{self.revision}".encode()).digest()
+        return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+    def candidate_seed(self, index: int) -> int:
+        digest = hashlib.sha256(f"{self.product_seed()}:{index}".encode()).digest()
+        return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+# -- 2. context pack -------------------------------------------------------------------------------
+
+
+class TermRuleRecord(BaseModel):
+    term: str
+    reason: str = ""
+    severity: Literal["WARN", "ERROR"] = "WARN"
+    layer: str  # global | language:xx | market:xx-YY | brand:<slug> | campaign:<id>
+
+
+class ContextPack(StageValue):
+    """Everything locale- and brand-specific a copywriter or designer needs for this unit."""
+
+    STAGE: ClassVar[str] = "context"
+    locale: dict  # LocaleInfo, as JSON
+    brand_display_name: str
+    tone_of_voice: str
+    visual_style: str
+    rules: list[TermRuleRecord]
+    disclaimer: str | None
+    knowledge_base_version: str
+    provider: str
+
+    @property
+    def direction(self) -> Literal["ltr", "rtl"]:
+        return self.locale["direction"]
+
+
+# -- 3. image candidates ---------------------------------------------------------------------------
+
+
+class CandidateRender(BaseModel):
+    ratio: str
+    file: str
+    width: int
+    height: int
+    layout: Layout
+    product_bbox: Box
+
+
+class ImageCandidate(BaseModel):
+    index: int
+    seed: int
+    style: str
+    emphasis: int
+    palette: dict[str, str]
+    source: Literal["supplied", "generated"]
+    method: str  # how the product was obtained: alpha | backdrop-removed | card | generated:<shape> | model
+    prompt: str
+    renders: dict[str, CandidateRender]
+
+
+class ImageCandidates(StageValue):
+    """N visibly different candidate visuals per unit, each drawn at every ratio."""
+
+    STAGE: ClassVar[str] = "raw"
+    provider: str
+    model: str
+    seed_supported: bool = True
+    candidates: list[ImageCandidate]
+    input_hashes: dict[str, str]
+
+
+# -- 4. branded candidates -------------------------------------------------------------------------
+
+
+class LogoReport(BaseModel):
+    variant: str
+    box: Box
+    clear_box: Box
+    contrast: float
+    plate: bool
+    width_px: int
+    min_width_px: int
+
+
+class BrandedRender(BaseModel):
+    ratio: str
+    file: str
+    width: int
+    height: int
+    layout: Layout
+    product_bbox: Box
+    logo: LogoReport
+
+
+class BrandedCandidate(BaseModel):
+    index: int
+    seed: int
+    style: str
+    renders: dict[str, BrandedRender]
+
+
+class BrandedCandidates(StageValue):
+    """Candidates with the brand applied: accent device and logo per the kit's placement rules."""
+
+    STAGE: ClassVar[str] = "branded"
+    brand: str
+    brand_fingerprint: str
+    candidates: list[BrandedCandidate]
+
+
+# -- 5. localized copy -----------------------------------------------------------------------------
+
+
+class CopyVariant(BaseModel):
+    candidate: int
+    headline: str
+    subline: str
+    cta: str
+    disclaimer: str | None = None
+
+
+class LocalizedCopy(StageValue):
+    """Short copy per candidate in the unit's locale, with where each string came from."""
+
+    STAGE: ClassVar[str] = "copy"
+    locale: str
+    language_code: str
+    direction: Literal["ltr", "rtl"]
+    script: str
+    line_breaking: Literal["spaces", "cjk", "thai"]
+    provider: str
+    model: str
+    variants: list[CopyVariant]
+    sources: dict[str, str]
+    warnings: list[str] = []
+
+
+# -- 6. final creatives ----------------------------------------------------------------------------
+
+
+class TextBlockReport(BaseModel):
+    role: Literal["headline", "subline", "cta", "disclaimer"]
+    text: str
+    font: str
+    size: int
+    box: Box
+    ink_bbox: Box
+    lines: list[str]
+    fits: bool
+    colour: str
+    contrast: float
+
+
+class FinalRender(BaseModel):
+    ratio: str
+    file: str
+    width: int
+    height: int
+    layout: Layout
+    treatment: Literal["none", "scrim", "panel"]
+    blocks: list[TextBlockReport]
+    cta_button: Box
+    cta_fill: str
+    cta_button_contrast: float
+    logo: LogoReport
+    product_bbox: Box
+
+
+class FinalCandidate(BaseModel):
+    index: int
+    seed: int
+    style: str
+    renders: dict[str, FinalRender]
+
+
+class FinalCreatives(StageValue):
+    """Every candidate at every ratio with copy, CTA and legal line: the exportable creatives."""
+
+    STAGE: ClassVar[str] = "final"
+    locale: str
+    candidates: list[FinalCandidate]
+
+
+# -- 7. selected creative --------------------------------------------------------------------------
+
+
+class ScoredCandidate(BaseModel):
+    index: int
+    rank: int
+    score: float
+    breakdown: dict[str, float]
+    files: dict[str, str]  # ratio -> storage key of the final creative
+
+
+class SelectedCreative(StageValue):
+    """The best candidate per unit (copied to ``selected/<ratio>.png``) and the ranked alternates."""
+
+    STAGE: ClassVar[str] = "selected"
+    unit: str
+    best: int
+    files: dict[str, str]  # ratio -> file name inside selected/
+    ranking: list[ScoredCandidate]
+    weights: dict[str, float]
+
+
+STAGE_TYPES: dict[str, type[StageValue]] = {
+    cls.STAGE: cls
+    for cls in (
+        UnitBrief,
+        ContextPack,
+        ImageCandidates,
+        BrandedCandidates,
+        LocalizedCopy,
+        FinalCreatives,
+        SelectedCreative,
+    )
+}

@@ -1,0 +1,71 @@
+"""Builders for pipeline tests: a small brief, registered into a temporary storage root."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import yaml
+
+from creative_assets.assets.rollup import campaign_summary
+from creative_assets.brief import load_brief
+from creative_assets.brief_store import register_brief
+from creative_assets.definitions import campaign_rollup, creative_pipeline, unit_stages
+from creative_assets.partitions import campaigns, creative_units
+from creative_assets_tests.helpers import SUMMER
+from resources.brand_kits import BrandKitLibrary
+from resources.io_manager import CreativeIOManager
+from resources.providers import BriefCopyProvider, BuiltinContextProvider, OfflineImageProvider
+from resources.storage import LocalCreativeStorage
+
+
+def small_brief(tmp_path: Path, locales=("en-US", "ja-JP", "ar-AE"), candidates=2, products=None) -> Path:
+    """The summer example cut down: one supplied-image product and one generated product."""
+    target = tmp_path / "brief"
+    shutil.copytree(SUMMER.parent, target, dirs_exist_ok=True)
+    data = yaml.safe_load((target / "brief.yaml").read_text())
+    data["locales"] = list(locales)
+    data["localized_messages"] = {k: v for k, v in data.get("localized_messages", {}).items() if k in locales}
+    supplied = next(p for p in data["products"] if p.get("assets"))
+    generated = next(p for p in data["products"] if not p.get("assets"))
+    data["products"] = products or [supplied, generated]
+    data["candidates"] = candidates
+    path = target / "brief.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    return path
+
+
+def pipeline_resources(storage: LocalCreativeStorage) -> dict:
+    return {
+        "storage": storage,
+        "creative_io_manager": CreativeIOManager(storage=storage),
+        "brand_kits": BrandKitLibrary(),
+        "context_provider": BuiltinContextProvider(),
+        "image_provider": OfflineImageProvider(),
+        "copy_provider": BriefCopyProvider(),
+    }
+
+
+def pipeline_defs(storage: LocalCreativeStorage) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[*unit_stages, campaign_summary],
+        jobs=[creative_pipeline, campaign_rollup],
+        resources=pipeline_resources(storage),
+        executor=dg.in_process_executor,
+    )
+
+
+def register(storage, brief_path: Path, instance: dg.DagsterInstance) -> list[str]:
+    record, _ = register_brief(storage, load_brief(brief_path), brief_path.read_bytes())
+    keys = [str(u) for u in record.unit_keys()]
+    instance.add_dynamic_partitions(creative_units.name, keys)
+    instance.add_dynamic_partitions(campaigns.name, [record.campaign_id])
+    return keys
+
+
+def run_range(defs: dg.Definitions, instance: dg.DagsterInstance, first: str, last: str):
+    return defs.resolve_job_def("creative_pipeline").execute_in_process(
+        instance=instance,
+        tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
+    )

@@ -1,0 +1,69 @@
+"""The code location loads, and its asset graph matches the reviewed snapshot.
+
+After an intended graph change, regenerate with ``UPDATE_SNAPSHOTS=1 pytest creative_assets_tests/test_definitions.py``
+and review the diff of ``snapshots/asset_graph.json``.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from creative_assets.definitions import defs
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
+
+
+def graph_snapshot(definitions: dg.Definitions) -> dict:
+    graph = definitions.resolve_asset_graph()
+    out = {}
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        partitions = node.partitions_def
+        out[key.to_user_string()] = {
+            "deps": sorted(k.to_user_string() for k in node.parent_keys),
+            "partitions": getattr(partitions, "name", None) if partitions else None,
+            "code_version": node.code_version,
+            "group": node.group_name,
+            "kinds": sorted(node.kinds),
+            "checks": sorted(c.name for c in node.check_keys),
+            "automation": node.automation_condition.get_label() if node.automation_condition else None,
+            "backfill_policy": str(node.backfill_policy.policy_type.value) if node.backfill_policy else None,
+        }
+    jobs = sorted(j.name for j in definitions.resolve_all_job_defs() if not j.name.startswith("__"))
+    return {"assets": out, "jobs": jobs}
+
+
+def test_definitions_load():
+    dg.Definitions.validate_loadable(defs)
+
+
+def test_asset_graph_matches_snapshot():
+    current = graph_snapshot(defs)
+    if os.environ.get("UPDATE_SNAPSHOTS") or not SNAPSHOT.exists():
+        SNAPSHOT.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
+    assert current == json.loads(SNAPSHOT.read_text()), "asset graph changed: review and UPDATE_SNAPSHOTS=1"
+
+
+def test_stage_chain_lineage():
+    graph = graph_snapshot(defs)["assets"]
+    assert graph["locale_context_pack"]["deps"] == ["unit_brief"]
+    assert graph["image_candidates"]["deps"] == ["locale_context_pack", "unit_brief"]
+    assert "image_candidates" in graph["branded_candidates"]["deps"]
+    assert "branded_candidates" in graph["localized_copy"]["deps"]
+    assert {"branded_candidates", "localized_copy"} <= set(graph["final_creatives"]["deps"])
+    assert "final_creatives" in graph["selected_creative"]["deps"]
+    assert graph["campaign_summary"]["deps"] == ["selected_creative"]
+    for name in (
+        "unit_brief",
+        "locale_context_pack",
+        "image_candidates",
+        "branded_candidates",
+        "localized_copy",
+        "final_creatives",
+        "selected_creative",
+    ):
+        assert graph[name]["partitions"] == "creative_units"
+        assert graph[name]["code_version"]
+    assert graph["campaign_summary"]["partitions"] == "campaigns"

@@ -1,0 +1,189 @@
+"""The asset graph end to end on a test instance, asserting real properties of the outputs."""
+
+import json
+
+import dagster as dg
+import numpy as np
+import pytest
+from PIL import Image
+
+from creative_assets.assets.rollup import campaign_summary
+from creative_assets.definitions import unit_stages
+from creative_assets.partitions import UnitKey
+from creative_assets_tests.pipeline_helpers import (
+    pipeline_defs,
+    pipeline_resources,
+    register,
+    run_range,
+    small_brief,
+)
+from resources.io_manager import read_stage
+
+
+@pytest.fixture(scope="module")
+def materialized(tmp_path_factory):
+    """Register a 3-locale x 2-product brief and materialize it in one batched run."""
+    from resources.storage import LocalCreativeStorage
+
+    tmp = tmp_path_factory.mktemp("pipeline")
+    storage = LocalCreativeStorage(root=str(tmp / "storage"))
+    brief = small_brief(tmp)
+    with dg.instance_for_test() as instance:
+        keys = register(storage, brief, instance)
+        defs = pipeline_defs(storage)
+        result = run_range(defs, instance, keys[0], keys[-1])
+        assert result.success
+        rollup = defs.resolve_job_def("campaign_rollup").execute_in_process(
+            instance=instance, partition_key="summer-splash-2026"
+        )
+        assert rollup.success
+        yield storage, keys, instance, defs
+
+
+def test_every_unit_has_every_candidate_at_every_ratio(materialized):
+    storage, keys, _, _ = materialized
+    assert len(keys) == 6
+    for key in keys:
+        unit = UnitKey.parse(key)
+        finals = read_stage(storage, unit, "final")
+        assert len(finals.candidates) == 2
+        for cand in finals.candidates:
+            assert set(cand.renders) == {"1:1", "9:16", "16:9"}
+            for ratio, report in cand.renders.items():
+                path = storage.local_path(f"{unit.storage_prefix}/final/{report.file}")
+                with Image.open(path) as im:
+                    assert im.format == "PNG"
+                    assert im.size == {"1:1": (1080, 1080), "9:16": (1080, 1920), "16:9": (1920, 1080)}[ratio]
+
+
+def test_text_is_never_clipped_and_always_readable(materialized):
+    storage, keys, _, _ = materialized
+    for key in keys:
+        finals = read_stage(storage, UnitKey.parse(key), "final")
+        for cand in finals.candidates:
+            for report in cand.renders.values():
+                for block in report.blocks:
+                    assert block.fits, (key, report.ratio, block.role, block.text)
+                    x0, y0, x1, y1 = block.ink_bbox
+                    assert 0 <= x0 < x1 <= report.width and 0 <= y0 < y1 <= report.height
+                    bx0, _, bx1, _ = block.box
+                    assert bx0 - 2 <= x0 and x1 <= bx1 + 2, f"{block.role} ink leaves its box"
+                    assert block.contrast >= 4.5, (key, block)
+                assert report.logo.contrast >= 3.0
+                assert report.logo.width_px >= report.logo.min_width_px
+
+
+def test_locale_copy_and_direction(materialized):
+    storage, keys, _, _ = materialized
+    ar = read_stage(storage, UnitKey.parse(next(k for k in keys if ".ar-AE." in k)), "copy")
+    ja = read_stage(storage, UnitKey.parse(next(k for k in keys if ".ja-JP." in k)), "copy")
+    assert ar.direction == "rtl" and ja.direction == "ltr"
+    assert any("\u0600" <= ch <= "\u06ff" for ch in ar.variants[0].headline)
+    assert ja.line_breaking == "cjk"
+    finals = read_stage(storage, UnitKey.parse(next(k for k in keys if ".ar-AE." in k)), "final")
+    report = finals.candidates[0].renders["1:1"]
+    headline = next(b for b in report.blocks if b.role == "headline")
+    # right-to-left: the headline hugs the right edge of its column
+    assert report.width - headline.ink_bbox[2] < headline.ink_bbox[0]
+
+
+def test_candidates_differ_and_supplied_products_are_reused(materialized):
+    storage, keys, _, _ = materialized
+    for key in keys:
+        raw = read_stage(storage, UnitKey.parse(key), "raw")
+        a = np.asarray(raw.image(raw.candidates[0].renders["1:1"].file).convert("L").resize((64, 64)), float)
+        b = np.asarray(raw.image(raw.candidates[1].renders["1:1"].file).convert("L").resize((64, 64)), float)
+        diff = np.abs(a - b).mean()
+        assert diff > 12, f"candidates of {key} look alike"
+        assert len({c.seed for c in raw.candidates}) == 2
+        expected = "supplied" if "sparkling-citrus" in key else "generated"
+        assert {c.source for c in raw.candidates} == {expected}
+
+
+def test_selected_is_a_byte_copy_of_the_best_final(materialized):
+    storage, keys, _, _ = materialized
+    for key in keys:
+        unit = UnitKey.parse(key)
+        selected = read_stage(storage, unit, "selected")
+        assert [s.rank for s in selected.ranking] == [1, 2]
+        assert selected.ranking[0].score >= selected.ranking[1].score
+        best = selected.ranking[0]
+        for ratio, name in selected.files.items():
+            copied = storage.read_bytes(f"{unit.storage_prefix}/selected/{name}")
+            assert copied == storage.read_bytes(best.files[ratio])
+        manifest = json.loads(storage.read_text(f"{unit.storage_prefix}/selected/manifest.json"))
+        assert manifest["value"]["best"] == selected.best
+        assert set(manifest["value"]["ranking"][0]["breakdown"]) >= {"legibility", "logo", "brand_colour_fit"}
+
+
+def test_materializations_carry_audit_metadata(materialized):
+    _, keys, instance, _ = materialized
+    for asset, fields in {
+        "unit_brief": {"brief_version", "brief_sha256", "brand_kit_fingerprint"},
+        "image_candidates": {
+            "provider",
+            "model",
+            "seeds",
+            "prompts",
+            "input_hashes",
+            "preview",
+            "duration_s",
+        },
+        "final_creatives": {"all_text_fits", "min_text_contrast", "first_creative", "preview"},
+        "selected_creative": {"best_candidate", "ranking", "selected"},
+    }.items():
+        for key in keys:
+            event = instance.get_latest_materialization_event(dg.AssetKey(asset))
+            records = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[key]), limit=1
+            ).records
+            assert records, (asset, key)
+            metadata = records[0].asset_materialization.metadata
+            assert fields <= set(metadata), (asset, fields - set(metadata))
+            assert event is not None
+    preview = records[0].asset_materialization.metadata["preview"].value
+    assert preview.startswith("![preview](data:image/jpeg;base64,") and len(preview) < 60_000
+
+
+def test_campaign_summary_lists_every_unit(materialized):
+    storage, keys, _, _ = materialized
+    csv = storage.read_text("campaigns/summer-splash-2026/summary.csv")
+    for key in keys:
+        assert key in csv
+    assert csv.count("selected") >= len(keys)
+
+
+def test_single_unit_rerun_is_deterministic(materialized, tmp_path):
+    """A unit materialized on its own equals the same unit from the batched run."""
+    from resources.storage import LocalCreativeStorage
+
+    storage, keys, _, _ = materialized
+    other = LocalCreativeStorage(root=str(tmp_path / "again"))
+    unit = UnitKey.parse(keys[-1])
+    with dg.instance_for_test() as instance:
+        register(other, small_brief(tmp_path), instance)
+        result = dg.materialize(
+            unit_stages, partition_key=keys[-1], instance=instance, resources=pipeline_resources(other)
+        )
+        assert result.success
+    for cand in read_stage(storage, unit, "final").candidates:
+        for report in cand.renders.values():
+            key = f"{unit.storage_prefix}/final/{report.file}"
+            a = Image.open(storage.local_path(key))
+            b = Image.open(other.local_path(key))
+            assert a.tobytes() == b.tobytes(), key
+
+
+def test_rematerializing_one_stage_keeps_the_rest(materialized):
+    storage, keys, instance, _ = materialized
+    unit = UnitKey.parse(keys[0])
+    before = storage.read_bytes(f"{unit.storage_prefix}/raw/manifest.json")
+    result = dg.materialize(
+        [*unit_stages, campaign_summary],
+        selection=["final_creatives"],
+        partition_key=keys[0],
+        instance=instance,
+        resources=pipeline_resources(storage),
+    )
+    assert result.success
+    assert storage.read_bytes(f"{unit.storage_prefix}/raw/manifest.json") == before

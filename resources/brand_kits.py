@@ -1,0 +1,19 @@
+"""Brand kit library: where kits are read from (a folder shipped with the code location)."""
+
+from __future__ import annotations
+
+import dagster as dg
+from pydantic import Field
+
+from creative_assets.brand_kit import BrandKit, brand_kits_dir, load_brand_kit
+
+
+class BrandKitLibrary(dg.ConfigurableResource):
+    """Loads brand kits from ``root`` (default: the repository's ``brand_kits/``)."""
+
+    root: str = Field("", description="Folder of brand kits; empty means the bundled brand_kits/.")
+
+    def load(self, slug: str) -> BrandKit:
+        from pathlib import Path
+
+        return load_brand_kit(slug, Path(self.root) if self.root else brand_kits_dir())

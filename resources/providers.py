@@ -1,0 +1,139 @@
+"""Providers: the systems that produce locale context, image candidates and copy.
+
+Each kind of provider is an abstract ``ConfigurableResource``; implementations are picked in
+``definitions.py`` from configuration. The offline implementations here are the embedded default:
+they need no network and are deterministic for a given seed. (OpenAI-compatible implementations
+plug in behind the same interfaces.)
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import dagster as dg
+from PIL import Image
+
+from creative_assets.brand_kit import BrandKit
+from creative_assets.context_pack import build_context_pack
+from creative_assets.copywriting import brief_copy
+from creative_assets.render.candidates import CandidatePlan, offline_prompt, render_offline_candidate
+from creative_assets.render.layout import Box
+from creative_assets.stages import BrandedCandidates, ContextPack, LocalizedCopy, UnitBrief
+
+
+@dataclass
+class CandidateDraft:
+    """What an image provider returns for one candidate."""
+
+    plan: CandidatePlan
+    renders: dict[str, tuple[Image.Image, Box]]  # ratio -> (image, product bbox)
+    source: str
+    method: str
+    prompt: str
+
+
+class ContextProvider(dg.ConfigurableResource, ABC):
+    """Builds the locale context pack for a unit."""
+
+    @property
+    @abstractmethod
+    def provider_name(self) -> str: ...
+
+    @abstractmethod
+    def build(self, unit: UnitBrief, kit: BrandKit) -> ContextPack: ...
+
+
+class BuiltinContextProvider(ContextProvider):
+    """The built-in locale knowledge base (creative_assets/locales/knowledge.yaml) plus the brand kit."""
+
+    @property
+    def provider_name(self) -> str:
+        return "builtin-knowledge-base"
+
+    def build(self, unit: UnitBrief, kit: BrandKit) -> ContextPack:
+        from creative_assets.locales import get_locale, knowledge_base_version
+
+        return build_context_pack(
+            unit, kit, get_locale(unit.locale), knowledge_base_version(), self.provider_name
+        )
+
+
+class ImageProvider(dg.ConfigurableResource, ABC):
+    """Draws candidate visuals. ``product`` is the cut-out supplied product image, or None."""
+
+    @property
+    @abstractmethod
+    def provider_name(self) -> str: ...
+
+    @property
+    @abstractmethod
+    def model_name(self) -> str: ...
+
+    @property
+    def supports_seed(self) -> bool:
+        return True
+
+    @abstractmethod
+    def draw(
+        self,
+        unit: UnitBrief,
+        pack: ContextPack,
+        kit: BrandKit,
+        plan: CandidatePlan,
+        product: Image.Image | None,
+        headline_font: str,
+    ) -> CandidateDraft: ...
+
+
+class OfflineImageProvider(ImageProvider):
+    """The offline compositor: procedural brand-palette scenes with the supplied product cut out and
+    placed, or a generated packshot-style product illustration. Not a generative model."""
+
+    @property
+    def provider_name(self) -> str:
+        return "offline-compositor"
+
+    @property
+    def model_name(self) -> str:
+        return "procedural-v1"
+
+    def draw(
+        self,
+        unit: UnitBrief,
+        pack: ContextPack,
+        kit: BrandKit,
+        plan: CandidatePlan,
+        product: Image.Image | None,
+        headline_font: str,
+    ) -> CandidateDraft:
+        renders, source, method = render_offline_candidate(unit, plan, product, headline_font)
+        return CandidateDraft(
+            plan=plan,
+            renders=renders,
+            source=source,
+            method=method,
+            prompt=offline_prompt(unit, plan, source),
+        )
+
+
+class CopyProvider(dg.ConfigurableResource, ABC):
+    """Writes the short localized copy per candidate."""
+
+    @property
+    @abstractmethod
+    def provider_name(self) -> str: ...
+
+    @abstractmethod
+    def write(self, unit: UnitBrief, pack: ContextPack, branded: BrandedCandidates) -> LocalizedCopy: ...
+
+
+class BriefCopyProvider(CopyProvider):
+    """Copy straight from the brief's ``localized_messages``; never invents a translation."""
+
+    @property
+    def provider_name(self) -> str:
+        return "brief-copy"
+
+    def write(self, unit: UnitBrief, pack: ContextPack, branded: BrandedCandidates) -> LocalizedCopy:
+        return brief_copy(unit, pack, self.provider_name)

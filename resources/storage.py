@@ -1,0 +1,201 @@
+"""Creative storage: a local folder or an S3 bucket behind one interface (hooli's FileSystem pattern).
+
+Keys are POSIX-style relative paths (``campaigns/summer-splash-2026/en-US/...``). The same keys and
+layout are used by both implementations, so switching storage is configuration, not code.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+import dagster as dg
+from dagster_aws.s3 import S3Resource
+from pydantic import Field
+
+CONTENT_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".json": "application/json",
+    ".csv": "text/csv; charset=utf-8",
+    ".yaml": "application/yaml",
+    ".yml": "application/yaml",
+    ".txt": "text/plain; charset=utf-8",
+}
+
+
+def content_type_for(key: str) -> str:
+    suffix = PurePosixPath(key).suffix.lower()
+    return CONTENT_TYPES.get(suffix) or mimetypes.guess_type(key)[0] or "application/octet-stream"
+
+
+def check_key(key: str) -> str:
+    """Reject keys that could escape the storage root."""
+    path = PurePosixPath(key)
+    if not key or path.is_absolute() or "\\" in key or any(p in ("", ".", "..") for p in key.split("/")):
+        raise ValueError(f"unsafe storage key {key!r}")
+    return key
+
+
+class CreativeStorage(dg.ConfigurableResource, ABC):
+    """Where every stage's files live. Implementations: local folder, S3 bucket."""
+
+    @abstractmethod
+    def write_bytes(self, key: str, data: bytes, content_type: str | None = None) -> str:
+        """Write atomically (readers never see a partial object); return the object's URI."""
+
+    @abstractmethod
+    def read_bytes(self, key: str) -> bytes:
+        """Read an object; raise FileNotFoundError if it does not exist."""
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        """Every key under ``prefix`` (a folder-like prefix), paginated, in lexical order."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None: ...
+
+    @abstractmethod
+    def uri(self, key: str) -> str:
+        """A stable address for metadata: ``file:///...`` or ``s3://bucket/key``."""
+
+    def browse_url(self, key: str) -> str | None:
+        """A URL a person can open (presigned for S3); None where there is none."""
+        return None
+
+    def local_path(self, key: str) -> Path | None:
+        """The file on disk for local storage, else None."""
+        return None
+
+    def read_text(self, key: str) -> str:
+        return self.read_bytes(key).decode("utf-8")
+
+    def write_text(self, key: str, text: str, content_type: str | None = None) -> str:
+        return self.write_bytes(key, text.encode("utf-8"), content_type)
+
+
+class LocalCreativeStorage(CreativeStorage):
+    """Files under a local folder (the embedded default)."""
+
+    root: str = Field(description="Folder that holds briefs/ and campaigns/.")
+
+    def _path(self, key: str) -> Path:
+        return Path(self.root).resolve() / check_key(key)
+
+    def write_bytes(self, key: str, data: bytes, content_type: str | None = None) -> str:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return self.uri(key)
+
+    def read_bytes(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        root = Path(self.root).resolve()
+        base = root / prefix.rstrip("/") if prefix else root
+        if not base.is_dir():
+            return
+        keys = [
+            Path(dirpath, name).relative_to(root).as_posix()
+            for dirpath, _dirs, filenames in os.walk(base)
+            for name in filenames
+            if not (name.startswith(".") and name.endswith(".part"))
+        ]
+        yield from sorted(keys)  # lexical, like S3
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def uri(self, key: str) -> str:
+        return self._path(key).as_uri()
+
+    def browse_url(self, key: str) -> str | None:
+        return self.uri(key)
+
+    def local_path(self, key: str) -> Path | None:
+        return self._path(key)
+
+
+class S3CreativeStorage(CreativeStorage):
+    """Objects in an S3 (or S3-compatible: MinIO, Ceph, R2) bucket under an optional prefix."""
+
+    s3: S3Resource
+    bucket: str
+    prefix: str = Field("", description="Key prefix inside the bucket, e.g. 'creative-assets'.")
+    presign_expiry_seconds: int = Field(7 * 24 * 3600, ge=60, le=7 * 24 * 3600)
+
+    def _key(self, key: str) -> str:
+        check_key(key)
+        return f"{self.prefix.strip('/')}/{key}" if self.prefix.strip("/") else key
+
+    def _client(self):
+        # Built per call so credentials are never captured once at load time.
+        return self.s3.get_client()
+
+    def write_bytes(self, key: str, data: bytes, content_type: str | None = None) -> str:
+        self._client().put_object(
+            Bucket=self.bucket,
+            Key=self._key(key),
+            Body=data,
+            ContentType=content_type or content_type_for(key),
+        )
+        return self.uri(key)
+
+    def read_bytes(self, key: str) -> bytes:
+        client = self._client()
+        try:
+            return client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+        except client.exceptions.NoSuchKey as exc:
+            raise FileNotFoundError(2, f"no object {self.uri(key)}") from exc
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self._client().head_object(Bucket=self.bucket, Key=self._key(key))
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        full = self._key(prefix.rstrip("/")) + "/" if prefix else (self.prefix.strip("/") + "/").lstrip("/")
+        strip = len(self.prefix.strip("/") + "/") if self.prefix.strip("/") else 0
+        paginator = self._client().get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=full):
+            for obj in page.get("Contents", []):
+                yield obj["Key"][strip:]
+
+    def delete(self, key: str) -> None:
+        self._client().delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._key(key)}"
+
+    def browse_url(self, key: str) -> str | None:
+        return self._client().generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": self._key(key)},
+            ExpiresIn=self.presign_expiry_seconds,
+        )

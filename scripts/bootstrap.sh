@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Shared by quickstart.sh and test.sh: create .venv and install the project (idempotent).
+# Usage: source scripts/bootstrap.sh [extras]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PYTHON="${PYTHON:-python3}"
+EXTRAS="${1:-}"
+
+need_apt=()
+# Pillow's wheels shape Arabic/Hebrew/Indic text through raqm, which loads the system FriBiDi.
+if ! ldconfig -p 2>/dev/null | grep -q libfribidi; then need_apt+=(libfribidi0); fi
+if [ "${CREATIVE_ASSETS_NEED_POSTGRES:-0}" = "1" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  need_apt+=(postgresql)
+fi
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+    echo "• installing system packages: ${need_apt[*]}"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    echo "! please install these system packages: ${need_apt[*]} (e.g. sudo apt-get install ${need_apt[*]})" >&2
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "• creating .venv with $($PYTHON --version)"
+  "$PYTHON" -m venv .venv
+fi
+stamp=".venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)${EXTRAS:+-$EXTRAS}"
+if [ ! -f "$stamp" ]; then
+  echo "• installing creative-assets${EXTRAS:+[$EXTRAS]} into .venv (first run takes a minute or two)"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".${EXTRAS:+[$EXTRAS]}"
+  touch "$stamp"
+fi
+.venv/bin/python - <<'PY'
+from PIL import features
+if not features.check("raqm"):
+    raise SystemExit("Pillow has no raqm text layout: Arabic and Hebrew would not shape. Install libfribidi0.")
+PY

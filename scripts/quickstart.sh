@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# One command from a fresh clone to creatives: installs into .venv, then runs both example briefs
+# through the pipeline on the embedded defaults (local storage, SQLite instance, offline providers).
+set -euo pipefail
+source "$(dirname "$0")/bootstrap.sh"
+export DAGSTER_HOME="${DAGSTER_HOME:-$ROOT/var/dagster_home}"
+out="${CREATIVE_ASSETS_ROOT:-$ROOT/var/storage}"
+.venv/bin/creative-assets run examples/summer-splash-2026/brief.yaml examples/trail-ready-2026/brief.yaml --out "$out"
+echo
+echo "Open the creatives in $out/campaigns/ (selected/ holds the pick per unit, final/ every candidate)."
+echo "See the graph and lineage: .venv/bin/dagster dev -w workspace.yaml  (DAGSTER_HOME=$DAGSTER_HOME)"

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# One command from a fresh clone to a full test run: installs into .venv (with test extras),
+# then lint, format check, definitions check and the whole pytest suite.
+set -euo pipefail
+source "$(dirname "$0")/bootstrap.sh" test
+echo "• ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+echo "• dg check defs"
+# A throwaway instance: the top-level dagster.yaml is the production (Postgres) configuration.
+DAGSTER_HOME="$(mktemp -d)" .venv/bin/dg check defs
+echo "• pytest"
+.venv/bin/python -m pytest "$@"
