@@ -138,20 +138,27 @@ class Brief(_Strict):
 # -- semantic checks -------------------------------------------------------------------------------
 
 
-def _semantic_problems(brief: Brief) -> list[Problem]:
+def _semantic_problems(data: dict) -> list[Problem]:
+    """Checks that need the knowledge base or cross-field context. They run on the raw mapping, so
+    they are reported even when other fields fail schema validation (one pass finds everything)."""
     from creative_assets.locales import UnknownLocaleError, get_locale
 
     problems: list[Problem] = []
 
-    def check_locale(field_name: str, tag: str) -> None:
+    def check_locale(field_name: str, tag: object) -> None:
+        if not isinstance(tag, str):
+            return
         try:
             get_locale(tag)
         except UnknownLocaleError as exc:
             problems.append(Problem(field_name, str(exc)))
 
-    check_locale("source_locale", brief.source_locale)
+    check_locale("source_locale", data.get("source_locale", "en-US"))
+    locales = data.get("locales") if isinstance(data.get("locales"), list) else []
     seen: dict[str, int] = {}
-    for i, tag in enumerate(brief.locales):
+    for i, tag in enumerate(locales):
+        if not isinstance(tag, str):
+            continue
         if tag in seen:
             problems.append(
                 Problem(f"locales[{i}]", f"{tag!r} is listed twice (first at locales[{seen[tag]}])")
@@ -159,28 +166,38 @@ def _semantic_problems(brief: Brief) -> list[Problem]:
         else:
             seen[tag] = i
             check_locale(f"locales[{i}]", tag)
-    for tag in brief.localized_messages:
-        if tag not in seen:
-            problems.append(
-                Problem(
-                    f"localized_messages.{tag}",
-                    f"{tag!r} is not one of the brief's locales ({', '.join(brief.locales)})",
+    localized = data.get("localized_messages")
+    if isinstance(localized, dict) and locales:
+        for tag in localized:
+            if tag not in seen:
+                problems.append(
+                    Problem(
+                        f"localized_messages.{tag}",
+                        f"{tag!r} is not one of the brief's locales ({', '.join(seen)})",
+                    )
                 )
-            )
+    products = data.get("products") if isinstance(data.get("products"), list) else []
     ids: dict[str, int] = {}
-    for i, product in enumerate(brief.products):
-        if product.id in ids:
+    for i, product in enumerate(products):
+        pid = product.get("id") if isinstance(product, dict) else None
+        if not isinstance(pid, str):
+            continue
+        if pid in ids:
             problems.append(
-                Problem(
-                    f"products[{i}].id",
-                    f"duplicate product id {product.id!r} (also products[{ids[product.id]}])",
-                )
+                Problem(f"products[{i}].id", f"duplicate product id {pid!r} (also products[{ids[pid]}])")
             )
         else:
-            ids[product.id] = i
-    if len(set(brief.aspect_ratios)) != len(brief.aspect_ratios):
+            ids[pid] = i
+    ratios = data.get("aspect_ratios")
+    if isinstance(ratios, list) and len(set(map(str, ratios))) != len(ratios):
         problems.append(Problem("aspect_ratios", "lists a ratio more than once"))
-    for ratio, (w, h) in brief.output_sizes.items():
+    sizes = data.get("output_sizes")
+    for ratio, size in sizes.items() if isinstance(sizes, dict) else []:
+        if ratio not in DEFAULT_SIZES or not (isinstance(size, (list, tuple)) and len(size) == 2):
+            continue  # the schema reports these
+        w, h = size
+        if not all(isinstance(v, int) for v in (w, h)):
+            continue
         rw, rh = (int(x) for x in ratio.split(":"))
         if not (200 <= w <= 4096 and 200 <= h <= 4096):
             problems.append(
@@ -188,9 +205,19 @@ def _semantic_problems(brief: Brief) -> list[Problem]:
             )
         elif abs(w / h - rw / rh) > 0.01:
             problems.append(Problem(f"output_sizes.{ratio}", f"{w}x{h} is not a {ratio} size"))
-    if brief.start_date and brief.end_date and brief.end_date < brief.start_date:
+    start, end = (_as_date(data.get(k)) for k in ("start_date", "end_date"))
+    if start and end and end < start:
         problems.append(Problem("end_date", "is before start_date"))
     return problems
+
+
+def _as_date(value: object) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _safe_relative(ref: str) -> PurePosixPath | None:
@@ -272,24 +299,35 @@ def validate_brief(
 ) -> LoadedBrief:
     """Validate a parsed brief completely. ``read_asset(ref)`` returns the bytes of a product image
     (relative reference, already checked not to escape) or raises OSError."""
+    brief: Brief | None = None
+    problems: list[Problem] = []
     try:
         brief = Brief.model_validate(data)
     except ValidationError as exc:
-        raise BriefError(source, problems_from_validation_error(exc)) from exc
+        problems.extend(problems_from_validation_error(exc))
+    reported = {p.field for p in problems}
+    problems.extend(p for p in _semantic_problems(data) if p.field not in reported)
 
-    problems = _semantic_problems(brief)
     kit: BrandKit | None = None
-    try:
-        kit = load_brand_kit(brief.brand, brand_kits_root)
-    except BriefError as exc:
-        if exc.problems and exc.problems[0].field == "brand":
-            problems.append(Problem("brand", exc.problems[0].message))
-        else:
-            problems.append(Problem("brand", f"brand kit {brief.brand!r} is invalid: {exc.render()}"))
+    brand = data.get("brand")
+    if isinstance(brand, str) and "brand" not in reported:
+        try:
+            kit = load_brand_kit(brand, brand_kits_root)
+        except BriefError as exc:
+            if exc.problems and exc.problems[0].field == "brand":
+                problems.append(Problem("brand", exc.problems[0].message))
+            else:
+                problems.append(Problem("brand", f"brand kit {brand!r} is invalid: {exc.render()}"))
 
     assets: dict[str, list[tuple[str, bytes]]] = {}
-    for i, product in enumerate(brief.products):
-        for j, ref in enumerate(product.assets):
+    raw_products = data.get("products") if isinstance(data.get("products"), list) else []
+    for i, product in enumerate(raw_products):
+        refs = product.get("assets") if isinstance(product, dict) else None
+        if not isinstance(refs, list) or not isinstance(product.get("id"), str):
+            continue
+        for j, ref in enumerate(refs):
+            if not isinstance(ref, str):
+                continue
             where = f"products[{i}].assets[{j}]"
             rel = _safe_relative(ref)
             if rel is None:
@@ -312,9 +350,9 @@ def validate_brief(
             except ValueError as exc:
                 problems.append(Problem(where, f"{ref!r} {exc}"))
                 continue
-            assets.setdefault(product.id, []).append((ref, data_bytes))
+            assets.setdefault(product["id"], []).append((ref, data_bytes))
 
-    if problems or kit is None:
+    if problems or kit is None or brief is None:
         raise BriefError(source, problems)
     return LoadedBrief(brief=brief, source=source, brand_kit=kit, assets=assets)
 

@@ -90,7 +90,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from creative_assets.brief import load_brief
-    from creative_assets.definitions import defs
+    from creative_assets.definitions import build_definitions
 
     started = time.perf_counter()
     loaded, invalid = [], 0
@@ -102,6 +102,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             invalid += 1
     if invalid:
         return 2
+    defs = build_definitions()  # after --out/DAGSTER_HOME are in the environment
     storage = defs.resources["storage"].process_config_and_initialize()
     instance = dg.DagsterInstance.get()
     failures = 0

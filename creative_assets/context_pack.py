@@ -9,9 +9,10 @@ from creative_assets.stages import ContextPack, TermRuleRecord, UnitBrief
 
 def layered_rules(locale: LocaleInfo, kit: BrandKit, unit: UnitBrief) -> list[TermRuleRecord]:
     """Banned/regulated terms in layer order: global -> language -> market -> brand -> campaign."""
+    order = {"global": 0, "language": 1, "market": 2}
+    locale_rules = sorted(locale.banned_terms, key=lambda r: order.get(r.layer.split(":")[0], 3))  # stable
     rules = [
-        TermRuleRecord(term=r.term, reason=r.reason, severity=r.severity, layer=r.layer)
-        for r in locale.banned_terms
+        TermRuleRecord(term=r.term, reason=r.reason, severity=r.severity, layer=r.layer) for r in locale_rules
     ]
     for rule in [*kit.banned_words, *kit.banned_claims]:
         rules.append(

@@ -32,7 +32,16 @@ def brief_copy(unit: UnitBrief, pack: ContextPack, provider: str = "brief-copy")
     headline = pick("message", unit.message)
     cta = pick("cta", unit.cta)
     sources["subline"] = "brief.products[].name"
-    sources["disclaimer"] = "brief/brand kit disclaimer" if pack.disclaimer else "none"
+    if loc and loc.disclaimer:
+        sources["disclaimer"] = f"brief.localized_messages.{unit.locale}.disclaimer"
+    elif pack.disclaimer:
+        sources["disclaimer"] = "brief.disclaimer or brand kit required_disclaimer"
+        if not same_language:
+            warnings.append(
+                f"no disclaimer for {unit.locale} in localized_messages: the legal line is printed untranslated"
+            )
+    else:
+        sources["disclaimer"] = "none"
     variants = [
         CopyVariant(
             candidate=i, headline=headline, subline=unit.product.name, cta=cta, disclaimer=pack.disclaimer

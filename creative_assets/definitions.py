@@ -74,9 +74,14 @@ def build_resources() -> dict[str, object]:
     }
 
 
-defs = dg.Definitions(
-    assets=[*unit_stages, campaign_summary],
-    jobs=[creative_pipeline, campaign_rollup],
-    resources=build_resources(),
-    executor=dg.in_process_executor,
-)
+def build_definitions() -> dg.Definitions:
+    """The code location, with resources chosen from the environment as it is now."""
+    return dg.Definitions(
+        assets=[*unit_stages, campaign_summary],
+        jobs=[creative_pipeline, campaign_rollup],
+        resources=build_resources(),
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

@@ -18,23 +18,23 @@ from creative_assets.stages import LogoReport
 LOGO_MIN_CONTRAST = 3.0
 
 
-def logo_contrast(logo: Image.Image, background: Image.Image) -> float:
-    """Contrast of a logo's opaque pixels against the background under it.
+def logo_contrast(logo: Image.Image, background: Image.Image, percentile: float = 30.0) -> float:
+    """How well a logo reads on the pixels behind it, measured pixel by pixel.
 
-    The logo's ink is the luminance of its opaque pixels (alpha-weighted mean); the ground is the
-    10th/90th percentile of the background luminance (whichever is closer to the ink). A mark that
-    vanishes on its background scores near 1.
+    For every opaque logo pixel, the WCAG contrast between it and the background pixel underneath;
+    the result is the ``percentile``-th lowest. A mark that vanishes on its ground, or that sits on
+    a busy ground half of which matches it, scores near 1; a multi-colour logo with a small light
+    detail on a light ground still reads.
     """
-    la = np.asarray(logo.convert("RGBA"), np.float64)
-    alpha = la[..., 3] / 255.0
-    if alpha.sum() < 1:
+    art = np.asarray(logo.convert("RGBA"), np.float64)
+    ground = np.asarray(background.convert("RGB").resize(logo.size), np.float64)
+    opaque = art[..., 3] > 128
+    if not opaque.any():
         return 1.0
-    ink_lum = float((relative_luminance(la[..., :3]) * alpha).sum() / alpha.sum())
-    bg_lum = relative_luminance(np.asarray(background.convert("RGB"), np.float64)).ravel()
-    lo, hi = np.percentile(bg_lum, 10), np.percentile(bg_lum, 90)
-    ground = lo if abs(lo - ink_lum) < abs(hi - ink_lum) else hi
-    a, b = max(ink_lum, ground), min(ink_lum, ground)
-    return float((a + 0.05) / (b + 0.05))
+    ink = relative_luminance(art[..., :3][opaque])
+    under = relative_luminance(ground[opaque])
+    ratios = (np.maximum(ink, under) + 0.05) / (np.minimum(ink, under) + 0.05)
+    return float(np.percentile(ratios, percentile))
 
 
 def _variant_names(kit: BrandKit) -> list[str]:
@@ -46,7 +46,6 @@ def place_logo(image: Image.Image, layout: Layout, kit: BrandKit) -> LogoReport:
     x0, y0, x1, y1 = layout.logo_box
     box_w, box_h = x1 - x0, y1 - y0
     pad = round(box_h * kit.logo_placement.clear_space)
-    region = image.crop(layout.logo_box)
     best: tuple[float, str, Image.Image] | None = None
     for variant in _variant_names(kit):
         art = kit.logo_image(variant)  # type: ignore[arg-type]
@@ -54,7 +53,8 @@ def place_logo(image: Image.Image, layout: Layout, kit: BrandKit) -> LogoReport:
         art = art.resize(
             (max(1, round(art.width * scale)), max(1, round(art.height * scale))), Image.Resampling.LANCZOS
         )
-        c = logo_contrast(art, region.crop((0, 0, art.width, art.height)))
+        ax = x0 if layout.logo_corner.endswith("left") else x1 - art.width
+        c = logo_contrast(art, image.crop((ax, y0, ax + art.width, y0 + art.height)))
         # prefer the full-colour artwork whenever it reads
         if variant == "primary" and c >= LOGO_MIN_CONTRAST:
             best = (c, variant, art)

@@ -20,7 +20,7 @@ from creative_assets.render.color import (
     relative_luminance,
     rgb_to_hex,
 )
-from creative_assets.render.fonts import detect_script, font_for_role
+from creative_assets.render.fonts import RTL_SCRIPTS, detect_script, font_for_role
 from creative_assets.render.layout import Box, Layout
 from creative_assets.render.text import TextLayout, TextSpec, draw_text, fit_text, ink_boxes
 from creative_assets.stages import CopyVariant, FinalRender, LogoReport, TextBlockReport
@@ -76,6 +76,12 @@ def _fit(
     max_lines: int | None,
     align: str = "start",
 ) -> TextLayout:
+    """Fit ``text`` in ``box``. Direction follows the text's own script (an English legal line in a
+    Hebrew ad runs left to right), alignment follows the locale (it still hugs the right edge)."""
+    script = detect_script(text, loc.script)
+    direction = "rtl" if script in RTL_SCRIPTS else "ltr"
+    if align == "start" and direction != loc.direction:
+        align = "end"
     spec = TextSpec(
         text=text,
         font_path=font,
@@ -83,9 +89,9 @@ def _fit(
         min_size=min_size,
         max_lines=max_lines,
         align=align,
-        direction=loc.direction,
-        language=loc.language_code,
-        line_breaking=loc.line_breaking,
+        direction=direction,
+        language=loc.language_code if script == loc.script else None,
+        line_breaking=loc.line_breaking if script == loc.script else "spaces",
     )
     return fit_text(spec, box[2] - box[0], box[3] - box[1])
 
@@ -160,7 +166,7 @@ def render_final(
 
     # -- CTA button geometry ----------------------------------------------------------------------
     pad_x = round(cta_h * 0.55)
-    pad_y = round(cta_h * 0.1)
+    pad_y = round(cta_h * 0.03)  # line metrics already include leading; ink sits well inside
     cta_max_w = cta_area[2] - cta_area[0]
     cta = _fit(
         copy.cta,

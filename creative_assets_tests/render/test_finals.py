@@ -1,0 +1,119 @@
+"""Final composition: text fits, reads (WCAG AA), respects direction; treatments only when needed."""
+
+import pytest
+from PIL import Image, ImageDraw
+
+from creative_assets.brand_kit import load_brand_kit
+from creative_assets.render.branding import apply_branding
+from creative_assets.render.finals import LocaleText, _fit, render_final
+from creative_assets.render.layout import VARIANTS, plan_layout
+from creative_assets.stages import CopyVariant
+
+SIZES = {"1:1": (1080, 1080), "9:16": (1080, 1920), "16:9": (1920, 1080)}
+EN = LocaleText("en", "ltr", "latin", "spaces")
+AR = LocaleText("ar", "rtl", "arabic", "spaces")
+HE = LocaleText("he", "rtl", "hebrew", "spaces")
+JA = LocaleText("ja", "ltr", "japanese", "cjk")
+
+
+def _render(ground, copy, loc=EN, ratio="1:1", variant=None, kit_slug="aurora-beverages"):
+    kit = load_brand_kit(kit_slug)
+    variant = variant or VARIANTS[ratio][0]
+    layout = plan_layout(ratio, SIZES[ratio], variant, loc.direction, logo_aspect=3.1)
+    branded, logo = apply_branding(ground(SIZES[ratio]), layout, kit)
+    return render_final(branded, layout, copy, kit, loc, logo, layout.product_box)
+
+
+def plain(size):
+    return Image.new("RGB", size, (255, 248, 236))
+
+
+def stripes(size):
+    im = Image.new("RGB", size, (255, 255, 255))
+    d = ImageDraw.Draw(im)
+    for x in range(0, size[0], 14):
+        d.rectangle((x, 0, x + 6, size[1]), fill=(0, 0, 0))
+    return im
+
+
+COPY = CopyVariant(candidate=0, headline="Stay bright all summer", subline="Sparkling Citrus", cta="Shop now")
+
+
+def _check_report(image, report):
+    assert image.size == (report.width, report.height)
+    for block in report.blocks:
+        assert block.fits, block
+        assert block.contrast >= 4.5, block
+        x0, y0, x1, y1 = block.ink_bbox
+        assert 0 <= x0 < x1 <= report.width and 0 <= y0 < y1 <= report.height
+    roles = [b.role for b in report.blocks]
+    assert roles[:3] == ["headline", "subline", "cta"]
+
+
+@pytest.mark.parametrize("ratio", list(SIZES))
+def test_plain_ground_needs_no_treatment(ratio):
+    image, report = _render(plain, COPY, ratio=ratio)
+    _check_report(image, report)
+    assert report.treatment == "none"
+    assert report.blocks[0].colour == "#0E2A3B"  # brand text colour for light grounds
+
+
+@pytest.mark.parametrize("ratio", list(SIZES))
+def test_busy_ground_gets_a_scrim_or_panel_and_still_reads(ratio):
+    image, report = _render(stripes, COPY, ratio=ratio)
+    _check_report(image, report)
+    assert report.treatment in ("scrim", "panel")
+
+
+def test_long_headline_shrinks_but_fits():
+    long = COPY.model_copy(
+        update={"headline": "Stay bright all summer long with a sparkling citrus twist in every can"}
+    )
+    _, short_report = _render(plain, COPY)
+    image, report = _render(plain, long)
+    _check_report(image, report)
+    assert report.blocks[0].size < short_report.blocks[0].size
+    assert len(report.blocks[0].lines) >= 2
+
+
+def test_arabic_is_right_aligned():
+    copy = CopyVariant(candidate=0, headline="تألق طوال الصيف", subline="Sparkling Citrus", cta="تسوق الآن")
+    image, report = _render(plain, copy, loc=AR)
+    _check_report(image, report)
+    head = report.blocks[0]
+    assert report.width - head.ink_bbox[2] < head.ink_bbox[0]  # hugs the right edge
+    button = report.cta_button
+    assert report.width - button[2] < button[0]  # CTA on the right too
+
+
+def test_english_legal_line_in_hebrew_ad_keeps_its_punctuation_order():
+    copy = CopyVariant(
+        candidate=0,
+        headline="נוצר לדרך הארוכה",
+        subline="Ridge Shell Jacket",
+        cta="גלו את הקולקציה",
+        disclaimer="Terms apply. See terra-outdoor.example for details.",
+    )
+    image, report = _render(plain, copy, loc=HE, kit_slug="terra-outdoor")
+    _check_report(image, report)
+    legal = next(b for b in report.blocks if b.role == "disclaimer")
+    assert legal.ink_bbox[2] > report.width * 0.8  # right-aligned in the RTL layout
+    # laid out left to right (so the full stop ends the sentence), aligned to the RTL start edge
+    spec = _fit(
+        copy.disclaimer, "creative_assets/fonts/NotoSans-Regular.ttf", (0, 0, 900, 80), 24, 18, HE, 2
+    ).spec
+    assert (spec.direction, spec.align) == ("ltr", "end")
+    spec = _fit(
+        copy.headline, "creative_assets/fonts/NotoSansHebrew-Bold.ttf", (0, 0, 900, 200), 90, 40, HE, 2
+    ).spec
+    assert (spec.direction, spec.align) == ("rtl", "start")
+
+
+def test_japanese_breaks_without_leading_punctuation():
+    copy = CopyVariant(
+        candidate=0, headline="この夏は、ずっと輝いて", subline="Sparkling Citrus", cta="今すぐ購入"
+    )
+    image, report = _render(plain, copy, loc=JA, ratio="9:16")
+    _check_report(image, report)
+    for line in report.blocks[0].lines:
+        assert not line.startswith(("、", "。", "ー"))
