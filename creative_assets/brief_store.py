@@ -49,11 +49,19 @@ def register_brief(
 ) -> tuple[BriefRecord, bool]:
     """Store ``loaded`` as the campaign's live brief. Returns (record, created) where ``created`` is
     False when the identical content was already the live version."""
+    record, _previous, created = register_brief_version(storage, loaded, source_bytes)
+    return record, created
+
+
+def register_brief_version(
+    storage: CreativeStorage, loaded: LoadedBrief, source_bytes: bytes | None = None
+) -> tuple[BriefRecord, BriefRecord | None, bool]:
+    """Like :func:`register_brief`, also returning the version it replaced (None for a new campaign)."""
     brief = loaded.brief
     sha = loaded.content_hash()
     existing = current_brief(storage, brief.campaign_id)
     if existing is not None and existing.sha == sha:
-        return existing, False
+        return existing, existing, False
     version = (existing.version + 1) if existing else 1
     asset_keys: dict[str, list[str]] = {}
     for product_id, items in loaded.assets.items():
@@ -80,7 +88,7 @@ def register_brief(
     body = json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True)
     storage.write_text(f"{folder}/brief.json", body)
     storage.write_text(_current_key(brief.campaign_id), body)
-    return _record_from_json(record), True
+    return _record_from_json(record), existing, True
 
 
 def _record_from_json(data: dict) -> BriefRecord:
@@ -111,3 +119,41 @@ def require_brief(storage: CreativeStorage, campaign_id: str) -> BriefRecord:
             "missing); register it with `creative-assets run BRIEF` or the brief inbox"
         )
     return record
+
+
+def unit_fingerprint(record: BriefRecord, unit: UnitKey) -> str:
+    """Hash of everything in the brief that affects ``unit``'s outputs: campaign-wide fields, the
+    unit's product (and its image keys, which are content hashes) and its locale's copy. Two versions
+    of a brief that give a unit the same fingerprint produce the same creatives for it."""
+    brief = record.brief
+    campaign_wide = brief.model_dump(mode="json", exclude={"locales", "products", "localized_messages"})
+    product = next(p for p in brief.products if p.id == unit.product_id)
+    localized = brief.localized_messages.get(unit.locale)
+    payload = {
+        "campaign": campaign_wide,
+        "product": product.model_dump(mode="json"),
+        "product_assets": record.asset_keys.get(unit.product_id, []),
+        "locale": unit.locale,
+        "localized": localized.model_dump(mode="json") if localized else None,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def changed_units(previous: BriefRecord | None, current: BriefRecord) -> list[UnitKey]:
+    """Units of ``current`` that are new or whose inputs differ from ``previous``."""
+    if previous is None:
+        return current.unit_keys()
+    before = set(previous.unit_keys())
+    return [
+        u
+        for u in current.unit_keys()
+        if u not in before or unit_fingerprint(previous, u) != unit_fingerprint(current, u)
+    ]
+
+
+def dropped_units(previous: BriefRecord | None, current: BriefRecord) -> list[UnitKey]:
+    """Units the previous version had and the current one does not."""
+    if previous is None:
+        return []
+    now = set(current.unit_keys())
+    return [u for u in previous.unit_keys() if u not in now]

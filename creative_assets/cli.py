@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from creative_assets.errors import BriefError
+from creative_assets.partitions import contiguous_batches
 
 
 def _print_problems(exc: BriefError) -> None:
@@ -71,20 +72,6 @@ def _prepare_environment(out: str | None) -> None:
         )
 
 
-def contiguous_batches(ordered: list[str], wanted: list[str], size: int) -> list[list[str]]:
-    """Split ``wanted`` keys into runs of at most ``size`` that are contiguous in ``ordered``
-    (dynamic partition ranges follow insertion order, so a range must not span other keys)."""
-    position = {k: i for i, k in enumerate(ordered)}
-    keys = sorted(wanted, key=position.__getitem__)
-    batches: list[list[str]] = []
-    for key in keys:
-        if batches and len(batches[-1]) < size and position[key] == position[batches[-1][-1]] + 1:
-            batches[-1].append(key)
-        else:
-            batches.append([key])
-    return batches
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     _prepare_environment(args.out)
     import dagster as dg
@@ -122,6 +109,7 @@ def run_brief(path: str, loaded, storage, instance, defs, units_per_run: int) ->
     """Register one brief, materialize its units in batched runs, roll it up; return failure count."""
     from creative_assets.assets.rollup import summarise_campaign
     from creative_assets.brief_store import register_brief
+    from creative_assets.jobs import CAMPAIGN_TAG, VERSION_TAG, range_tags
     from creative_assets.partitions import campaigns, creative_units
 
     record, created = register_brief(storage, loaded, Path(path).read_bytes())
@@ -152,10 +140,9 @@ def run_brief(path: str, loaded, storage, instance, defs, units_per_run: int) ->
             run_config=quiet,
             raise_on_error=False,
             tags={
-                "dagster/asset_partition_range_start": batch[0],
-                "dagster/asset_partition_range_end": batch[-1],
-                "creative_assets/campaign": record.campaign_id,
-                "creative_assets/brief_version": str(record.version),
+                **range_tags(batch[0], batch[-1]),
+                CAMPAIGN_TAG: record.campaign_id,
+                VERSION_TAG: str(record.version),
             },
         )
         done += len(batch)

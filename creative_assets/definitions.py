@@ -8,44 +8,24 @@ from __future__ import annotations
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from creative_assets.assets.branding import branded_candidates
-from creative_assets.assets.briefs import unit_brief
-from creative_assets.assets.candidates import image_candidates
-from creative_assets.assets.context import locale_context_pack
-from creative_assets.assets.copy import localized_copy
-from creative_assets.assets.finals import final_creatives
 from creative_assets.assets.rollup import campaign_summary
-from creative_assets.assets.selection import selected_creative
+from creative_assets.jobs import campaign_rollup, creative_pipeline, unit_stages
 from creative_assets.settings import choice, default_storage_root, env_or_default
 from resources.brand_kits import BrandKitLibrary
+from resources.inbox import BriefInbox
 from resources.io_manager import CreativeIOManager
 from resources.providers import BriefCopyProvider, BuiltinContextProvider, OfflineImageProvider
 from resources.storage import CreativeStorage, LocalCreativeStorage, S3CreativeStorage
+from sensors.brief_inbox import brief_inbox_sensor, campaign_rollup_sensor
 
-# -- the asset graph: one asset per pipeline stage, all partitioned by creative unit ----------------
-unit_stages = [
-    unit_brief,
-    locale_context_pack,
-    image_candidates,
-    branded_candidates,
-    localized_copy,
-    final_creatives,
-    selected_creative,
-]
+# -- the asset graph: one asset per pipeline stage, all partitioned by creative unit, plus the
+#    campaign rollup. Jobs (creative_assets/jobs.py) run in process: one process per run.
+assets = [*unit_stages, campaign_summary]
+jobs = [creative_pipeline, campaign_rollup]
 
-# -- jobs: in-process, so a unit costs one process, not one per step -------------------------------
-creative_pipeline = dg.define_asset_job(
-    "creative_pipeline",
-    selection=dg.AssetSelection.assets(*unit_stages),
-    executor_def=dg.in_process_executor,
-    description="Brief -> context -> candidates -> branded -> copy -> finals -> selected, per creative unit.",
-)
-campaign_rollup = dg.define_asset_job(
-    "campaign_rollup",
-    selection=dg.AssetSelection.assets(campaign_summary),
-    executor_def=dg.in_process_executor,
-    description="Summary table of every unit of a campaign.",
-)
+# -- automation: briefs dropped in the inbox become partitions and runs; each finished batch
+#    refreshes its campaign's summary.
+sensors = [brief_inbox_sensor, campaign_rollup_sensor]
 
 
 # -- resources: the implementation is configuration (CREATIVE_ASSETS_STORAGE), not code -------------
@@ -68,6 +48,7 @@ def build_resources() -> dict[str, object]:
         "storage": storage,
         "creative_io_manager": CreativeIOManager(storage=storage),
         "brand_kits": BrandKitLibrary(root=env_or_default("CREATIVE_ASSETS_BRAND_KITS", "")),
+        "inbox": BriefInbox(prefix=env_or_default("CREATIVE_ASSETS_INBOX_PREFIX", "inbox/")),
         "context_provider": BuiltinContextProvider(),
         "image_provider": OfflineImageProvider(),
         "copy_provider": BriefCopyProvider(),
@@ -77,8 +58,9 @@ def build_resources() -> dict[str, object]:
 def build_definitions() -> dg.Definitions:
     """The code location, with resources chosen from the environment as it is now."""
     return dg.Definitions(
-        assets=[*unit_stages, campaign_summary],
-        jobs=[creative_pipeline, campaign_rollup],
+        assets=assets,
+        jobs=jobs,
+        sensors=sensors,
         resources=build_resources(),
         executor=dg.in_process_executor,
     )

@@ -67,3 +67,17 @@ class UnitKey:
 def unit_keys_for(campaign_id: str, locales: list[str], product_ids: list[str]) -> list[UnitKey]:
     """Every unit of a campaign, locale-major (so a campaign's keys are contiguous when added together)."""
     return [UnitKey(campaign_id, loc, pid) for loc in locales for pid in product_ids]
+
+
+def contiguous_batches(ordered: list[str], wanted: list[str], size: int) -> list[list[str]]:
+    """Split ``wanted`` keys into runs of at most ``size`` that are contiguous in ``ordered``
+    (dynamic partition ranges follow insertion order, so a range must not span other keys)."""
+    position = {k: i for i, k in enumerate(ordered)}
+    keys = sorted(wanted, key=position.__getitem__)
+    batches: list[list[str]] = []
+    for key in keys:
+        if batches and len(batches[-1]) < size and position[key] == position[batches[-1][-1]] + 1:
+            batches[-1].append(key)
+        else:
+            batches.append([key])
+    return batches

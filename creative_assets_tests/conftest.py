@@ -9,6 +9,9 @@ import pytest
 
 from creative_assets_tests.helpers import SUMMER
 
+#: s3_endpoint / s3_client / bucket / s3_storage: a moto S3 server on loopback, reached over HTTP.
+pytest_plugins = ["creative_assets_tests.s3_server"]
+
 
 @pytest.fixture
 def storage(tmp_path):
@@ -23,3 +26,29 @@ def brief_dir(tmp_path) -> Path:
     target = tmp_path / "brief"
     shutil.copytree(SUMMER.parent, target)
     return target
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "postgres: runs against a throwaway PostgreSQL server (needs the postgresql package)"
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One throwaway PostgreSQL server for the whole session (see postgres_server.py), stopped and
+    removed at the end. Use `postgres_server.create_database(name)` for an isolated database."""
+    from creative_assets_tests.postgres_server import PostgresServer
+
+    server = PostgresServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server) -> str:
+    """`postgresql+psycopg2://dagster:dagster@127.0.0.1:<port>/dagster` on the session's server."""
+    return postgres_server.url

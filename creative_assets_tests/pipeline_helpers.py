@@ -11,7 +11,7 @@ import yaml
 from creative_assets.assets.rollup import campaign_summary
 from creative_assets.brief import load_brief
 from creative_assets.brief_store import register_brief
-from creative_assets.definitions import campaign_rollup, creative_pipeline, unit_stages
+from creative_assets.jobs import campaign_rollup, creative_pipeline, unit_stages
 from creative_assets.partitions import campaigns, creative_units
 from creative_assets_tests.helpers import SUMMER
 from resources.brand_kits import BrandKitLibrary

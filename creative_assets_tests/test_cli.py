@@ -5,7 +5,8 @@ import json
 import pytest
 import yaml
 
-from creative_assets.cli import contiguous_batches, main
+from creative_assets.cli import main
+from creative_assets.partitions import contiguous_batches
 from creative_assets_tests.helpers import SUMMER, TRAIL
 from creative_assets_tests.pipeline_helpers import small_brief
 

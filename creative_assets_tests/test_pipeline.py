@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from creative_assets.assets.rollup import campaign_summary
-from creative_assets.definitions import unit_stages
+from creative_assets.jobs import unit_stages
 from creative_assets.partitions import UnitKey
 from creative_assets_tests.pipeline_helpers import (
     pipeline_defs,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 from pydantic import Field
 
@@ -13,7 +15,8 @@ class BrandKitLibrary(dg.ConfigurableResource):
 
     root: str = Field("", description="Folder of brand kits; empty means the bundled brand_kits/.")
 
-    def load(self, slug: str) -> BrandKit:
-        from pathlib import Path
+    def root_path(self) -> Path:
+        return Path(self.root) if self.root else brand_kits_dir()
 
-        return load_brand_kit(slug, Path(self.root) if self.root else brand_kits_dir())
+    def load(self, slug: str) -> BrandKit:
+        return load_brand_kit(slug, self.root_path())

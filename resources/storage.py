@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 CONTENT_TYPES = {
     ".png": "image/png",
@@ -144,13 +144,18 @@ class S3CreativeStorage(CreativeStorage):
     prefix: str = Field("", description="Key prefix inside the bucket, e.g. 'creative-assets'.")
     presign_expiry_seconds: int = Field(7 * 24 * 3600, ge=60, le=7 * 24 * 3600)
 
+    _cached_client: object = PrivateAttr(default=None)
+
     def _key(self, key: str) -> str:
         check_key(key)
         return f"{self.prefix.strip('/')}/{key}" if self.prefix.strip("/") else key
 
     def _client(self):
-        # Built per call so credentials are never captured once at load time.
-        return self.s3.get_client()
+        # One client per initialized resource (per run, per sensor tick): never at import or load
+        # time, and rebuilt for every run so rotated credentials are picked up.
+        if self._cached_client is None:
+            self._cached_client = self.s3.get_client()
+        return self._cached_client
 
     def write_bytes(self, key: str, data: bytes, content_type: str | None = None) -> str:
         self._client().put_object(

@@ -10,7 +10,16 @@ EXTRAS="${1:-}"
 need_apt=()
 # Pillow's wheels shape Arabic/Hebrew/Indic text through raqm, which loads the system FriBiDi.
 if ! ldconfig -p 2>/dev/null | grep -q libfribidi; then need_apt+=(libfribidi0); fi
-if [ "${CREATIVE_ASSETS_NEED_POSTGRES:-0}" = "1" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+# The Postgres tests need the server binaries: Debian/Ubuntu put them in /usr/lib/postgresql/<ver>/bin
+# (not on PATH); elsewhere initdb and pg_ctl are on PATH.
+have_pg_server() {
+  local d
+  for d in /usr/lib/postgresql/*/bin; do
+    if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ]; then return 0; fi
+  done
+  command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1
+}
+if [ "${CREATIVE_ASSETS_NEED_POSTGRES:-0}" = "1" ] && ! have_pg_server; then
   need_apt+=(postgresql)
 fi
 if [ "${#need_apt[@]}" -gt 0 ]; then

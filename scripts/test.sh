@@ -2,6 +2,9 @@
 # One command from a fresh clone to a full test run: installs into .venv (with test extras),
 # then lint, format check, definitions check and the whole pytest suite.
 set -euo pipefail
+# The Postgres tests (creative_assets_tests/test_postgres.py) start a throwaway server from the
+# system PostgreSQL binaries: bootstrap.sh installs the `postgresql` package when they are missing.
+export CREATIVE_ASSETS_NEED_POSTGRES=1
 source "$(dirname "$0")/bootstrap.sh" test
 echo "• ruff"
 .venv/bin/ruff check .

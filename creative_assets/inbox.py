@@ -1,0 +1,127 @@
+"""The brief inbox: briefs dropped into storage under an inbox prefix are validated and either
+registered (accepted) or set aside with an error report (rejected). Pure logic over storage; the
+sensor in ``sensors/brief_inbox.py`` schedules it.
+
+- A brief is any ``.yaml``/``.yml``/``.json`` object under the inbox prefix (at any depth).
+- Product images it references resolve relative to the brief's own folder and must stay inside the
+  inbox prefix: ``inbox/summer/brief.yaml`` may use ``assets/can.png`` (``inbox/summer/assets/can.png``)
+  but nothing outside ``inbox/``.
+- Accepted: the brief is stored as a new version (``briefs/<campaign>/vNNNN/``) and the original is
+  deleted from the inbox. Rejected: the original is copied to ``rejected/<name>-<sha>/`` beside an
+  ``error.json`` naming every problem, then deleted from the inbox. Either way nothing is processed
+  twice and nothing is lost. Images in the inbox are left where they are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from creative_assets.brief import parse_brief_text, validate_brief
+from creative_assets.brief_store import BriefRecord, changed_units, dropped_units, register_brief_version
+from creative_assets.errors import BriefError, Problem
+from creative_assets.partitions import UnitKey
+from resources.storage import CreativeStorage
+
+BRIEF_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@dataclass
+class Accepted:
+    key: str
+    record: BriefRecord
+    created: bool
+    changed: list[UnitKey] = field(default_factory=list)
+    dropped: list[UnitKey] = field(default_factory=list)
+
+
+@dataclass
+class Rejected:
+    key: str
+    folder: str
+    report_key: str
+    problems: list[Problem]
+
+
+def inbox_briefs(storage: CreativeStorage, inbox_prefix: str, limit: int) -> Iterator[str]:
+    """Up to ``limit`` brief keys in the inbox (the listing is paginated and stops early)."""
+    found = 0
+    for key in storage.list_keys(inbox_prefix.rstrip("/")):
+        if key.lower().endswith(BRIEF_SUFFIXES) and not posixpath.basename(key).startswith("."):
+            yield key
+            found += 1
+            if found >= limit:
+                return
+
+
+def _asset_reader(storage: CreativeStorage, brief_key: str, inbox_prefix: str):
+    base = posixpath.dirname(brief_key)
+    root = inbox_prefix.rstrip("/") + "/"
+
+    def read(ref: str) -> bytes:
+        target = posixpath.normpath(posixpath.join(base, ref))
+        if not (target + "/").startswith(root) or target == root.rstrip("/"):
+            raise PermissionError(13, f"{ref} resolves to {target}, outside the inbox {root}")
+        try:
+            return storage.read_bytes(target)
+        except FileNotFoundError as exc:
+            raise FileNotFoundError(2, f"no object {storage.uri(target)}") from exc
+
+    return read
+
+
+def ingest_brief(
+    storage: CreativeStorage,
+    key: str,
+    inbox_prefix: str,
+    rejected_prefix: str = "rejected",
+    brand_kits_root: Path | None = None,
+) -> Accepted | Rejected:
+    """Validate one inbox brief and accept or reject it. Idempotent: repeating it after a crash
+    registers the same version (same content) and writes the same rejection folder."""
+    data = storage.read_bytes(key)
+    source = storage.uri(key)
+    try:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BriefError(source, [Problem("(file)", f"is not UTF-8 text: {exc}")]) from exc
+        loaded = validate_brief(
+            parse_brief_text(text, key), source, _asset_reader(storage, key, inbox_prefix), brand_kits_root
+        )
+    except BriefError as exc:
+        return _reject(storage, key, data, exc, rejected_prefix)
+    record, previous, created = register_brief_version(storage, loaded, data)
+    storage.delete(key)
+    return Accepted(
+        key=key,
+        record=record,
+        created=created,
+        changed=changed_units(previous, record) if created else [],
+        dropped=dropped_units(previous, record) if created else [],
+    )
+
+
+def _reject(
+    storage: CreativeStorage, key: str, data: bytes, error: BriefError, rejected_prefix: str
+) -> Rejected:
+    name = posixpath.basename(key)
+    stem = name.rsplit(".", 1)[0] or "brief"
+    folder = f"{rejected_prefix.strip('/')}/{stem}-{hashlib.sha256(data).hexdigest()[:12]}"
+    report = {
+        "file": key,
+        "source": error.source,
+        "rejected_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "problems": [p.to_dict() for p in error.problems],
+        "message": error.render(),
+    }
+    storage.write_bytes(f"{folder}/{name}", data)
+    report_key = f"{folder}/error.json"
+    storage.write_text(report_key, json.dumps(report, indent=2, ensure_ascii=False))
+    storage.delete(key)
+    return Rejected(key=key, folder=folder, report_key=report_key, problems=list(error.problems))

@@ -1,0 +1,247 @@
+"""The brief inbox sensor against a real S3 endpoint (moto server over HTTP)."""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+
+from creative_assets.brief_store import current_brief
+from creative_assets.partitions import campaigns, creative_units
+from creative_assets_tests.pipeline_helpers import pipeline_defs, small_brief
+from resources.brand_kits import BrandKitLibrary
+from resources.inbox import BriefInbox
+from sensors.brief_inbox import PENDING_PREFIX, brief_inbox_sensor
+
+
+def _upload_folder(client, bucket, folder: Path, prefix: str) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            client.put_object(
+                Bucket=bucket,
+                Key=f"tenant-a/{prefix}/{path.relative_to(folder).as_posix()}",
+                Body=path.read_bytes(),
+            )
+
+
+def _tick(instance, storage, cursor=None, **inbox):
+    with dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        resources={"storage": storage, "inbox": BriefInbox(**inbox), "brand_kits": BrandKitLibrary()},
+    ) as context:
+        return brief_inbox_sensor(context)
+
+
+def _apply(instance, result: dg.SensorResult) -> None:
+    """Do what the daemon does with a tick's partition requests."""
+    for request in result.dynamic_partitions_requests or []:
+        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+
+
+def _run(instance, storage, request: dg.RunRequest):
+    job = pipeline_defs(storage).resolve_job_def(request.job_name)
+    return job.execute_in_process(instance=instance, tags=request.tags, partition_key=request.partition_key)
+
+
+def _keys(client, bucket, prefix):
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"tenant-a/{prefix}")
+    return [o["Key"][len("tenant-a/") :] for page in pages for o in page.get("Contents", [])]
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as inst:
+        yield inst
+
+
+def test_dropped_brief_becomes_creatives_in_the_bucket(tmp_path, instance, s3_storage, s3_client, bucket):
+    brief = small_brief(tmp_path, locales=("en-US", "ar-AE"), candidates=2)
+    _upload_folder(s3_client, bucket, brief.parent, "inbox/summer")
+
+    result = _tick(instance, s3_storage)
+    _apply(instance, result)
+    units = instance.get_dynamic_partitions(creative_units.name)
+    assert len(units) == 4 and instance.get_dynamic_partitions(campaigns.name) == ["summer-splash-2026"]
+    assert len(result.run_requests) == 1
+    request = result.run_requests[0]
+    assert request.tags["dagster/asset_partition_range_start"] == units[0]
+    assert request.tags["dagster/asset_partition_range_end"] == units[-1]
+    assert request.run_key == f"summer-splash-2026:v1:{units[0]}:{units[-1]}"
+    # the brief left the inbox (its images stay) and is stored as version 1
+    assert not [k for k in _keys(s3_client, bucket, "inbox/") if k.endswith(".yaml")]
+    assert "briefs/summer-splash-2026/v0001/source.yaml" in _keys(s3_client, bucket, "briefs/")
+
+    assert _run(instance, s3_storage, request).success
+    for unit in units:
+        c, loc, p = unit.split(".")
+        for ratio in ("1x1", "9x16", "16x9"):
+            key = f"tenant-a/campaigns/{c}/{loc}/{p}/selected/{ratio}.png"
+            head = s3_client.head_object(Bucket=bucket, Key=key)
+            assert head["ContentType"] == "image/png" and head["ContentLength"] > 10_000
+        manifest = json.loads(
+            s3_client.get_object(Bucket=bucket, Key=f"tenant-a/campaigns/{c}/{loc}/{p}/final/manifest.json")[
+                "Body"
+            ].read()
+        )
+        assert len(manifest["value"]["candidates"]) == 2
+    # metadata links to the objects (s3 URI and a presigned URL)
+    record = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("final_creatives"), asset_partitions=[units[0]]), limit=1
+    ).records[0]
+    link = record.asset_materialization.metadata["first_creative"].value
+    assert link.startswith("http://127.0.0.1") and "Signature=" in link
+
+
+BROKEN = {
+    "bad-yaml.yaml": "campaign_id: x\nlocales: [en-US\n",
+    "schema.yaml": yaml.safe_dump(
+        {
+            "campaign_id": "ok-id",
+            "name": "N",
+            "brand": "aurora-beverages",
+            "message": "m",
+            "cta": "c",
+            "locales": ["en-US", "xx-YY"],
+            "products": [{"id": "Bad Id", "name": "P"}],
+        }
+    ),
+    "missing-image.yaml": yaml.safe_dump(
+        {
+            "campaign_id": "missing-img",
+            "name": "N",
+            "brand": "aurora-beverages",
+            "message": "m",
+            "cta": "c",
+            "locales": ["en-US"],
+            "products": [{"id": "p1", "name": "P", "assets": ["assets/nope.png"]}],
+        }
+    ),
+    "escape.yaml": yaml.safe_dump(
+        {
+            "campaign_id": "escape",
+            "name": "N",
+            "brand": "aurora-beverages",
+            "message": "m",
+            "cta": "c",
+            "locales": ["en-US"],
+            "products": [{"id": "p1", "name": "P", "assets": ["sub/../../../secret.png"]}],
+        }
+    ),
+}
+
+
+def test_broken_briefs_are_set_aside_with_reports_while_a_good_one_runs(
+    tmp_path, instance, s3_storage, s3_client, bucket
+):
+    s3_client.put_object(Bucket=bucket, Key="tenant-a/secret.png", Body=b"outside the inbox")
+    for name, text in BROKEN.items():
+        s3_client.put_object(Bucket=bucket, Key=f"tenant-a/inbox/broken/{name}", Body=text.encode())
+    good = small_brief(tmp_path, locales=("en-US",), candidates=1)
+    _upload_folder(s3_client, bucket, good.parent, "inbox/good")
+
+    result = _tick(instance, s3_storage)
+    assert len(result.run_requests) == 1
+    assert not [k for k in _keys(s3_client, bucket, "inbox/") if k.endswith(".yaml")]
+    rejected = _keys(s3_client, bucket, "rejected/")
+    reports = {}
+    for key in rejected:
+        if key.endswith("error.json"):
+            report = json.loads(s3_storage.read_text(key))
+            reports[Path(report["file"]).name] = {p["field"]: p["message"] for p in report["problems"]}
+    assert set(reports) == set(BROKEN)
+    for name in BROKEN:  # the original is kept beside its report
+        assert any(k.endswith(f"/{name}") for k in rejected), name
+    assert "line" in reports["bad-yaml.yaml"]["(file)"]
+    assert "products[0].id" in reports["schema.yaml"] and "locales[1]" in reports["schema.yaml"]
+    assert "cannot read" in reports["missing-image.yaml"]["products[0].assets[0]"]
+    assert "products[0].assets[0]" in reports["escape.yaml"]
+
+
+def test_interrupted_tick_is_replayed_without_duplicates(tmp_path, instance, s3_storage, s3_client, bucket):
+    _upload_folder(
+        s3_client, bucket, small_brief(tmp_path, locales=("en-US",), candidates=1).parent, "inbox/a"
+    )
+    first = _tick(instance, s3_storage)
+    # the daemon died before committing tick 1: partitions and cursor were not stored
+    replay = _tick(instance, s3_storage, cursor=None)
+    assert [r.run_key for r in replay.run_requests] == [r.run_key for r in first.run_requests]
+    _apply(instance, replay)
+    # the next tick sees its markers acknowledged in the cursor and clears them
+    done = _tick(instance, s3_storage, cursor=replay.cursor)
+    assert not done.run_requests
+    assert not list(s3_storage.list_keys(PENDING_PREFIX))
+
+
+def test_new_version_rebuilds_only_changed_units(tmp_path, instance, s3_storage, s3_client, bucket):
+    path = small_brief(tmp_path, locales=("en-US", "de-DE"), candidates=1)
+    _upload_folder(s3_client, bucket, path.parent, "inbox/v1")
+    _apply(instance, first := _tick(instance, s3_storage))
+    data = yaml.safe_load(path.read_text())
+    data["localized_messages"]["de-DE"]["message"] = "Leuchtend durch den Sommer"
+    data["products"] = data["products"][:1]  # drops the generated product
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    _upload_folder(s3_client, bucket, path.parent, "inbox/v2")
+    second = _tick(instance, s3_storage, cursor=first.cursor)
+    assert current_brief(s3_storage, "summer-splash-2026").version == 2
+    (request,) = second.run_requests
+    assert request.tags["dagster/asset_partition_range_start"] == "summer-splash-2026.de-DE.sparkling-citrus"
+    assert request.tags["dagster/asset_partition_range_end"] == "summer-splash-2026.de-DE.sparkling-citrus"
+    assert request.run_key.startswith("summer-splash-2026:v2:")
+
+
+def test_identical_brief_again_requests_nothing(tmp_path, instance, s3_storage, s3_client, bucket):
+    folder = small_brief(tmp_path, locales=("en-US",), candidates=1).parent
+    _upload_folder(s3_client, bucket, folder, "inbox/once")
+    _apply(instance, first := _tick(instance, s3_storage))
+    _upload_folder(s3_client, bucket, folder, "inbox/twice")
+    again = _tick(instance, s3_storage, cursor=first.cursor)
+    assert not again.run_requests
+    assert not [k for k in _keys(s3_client, bucket, "inbox/") if k.endswith(".yaml")]
+
+
+def test_work_per_tick_is_capped(tmp_path, instance, s3_storage, s3_client, bucket):
+    folder = small_brief(tmp_path, locales=("en-US",), candidates=1).parent
+    for i in range(3):
+        data = yaml.safe_load((folder / "brief.yaml").read_text())
+        data["campaign_id"] = f"capped-{i}"
+        s3_client.put_object(
+            Bucket=bucket, Key=f"tenant-a/inbox/c{i}/brief.yaml", Body=yaml.safe_dump(data).encode()
+        )
+        _upload_folder(s3_client, bucket, folder / "assets", f"inbox/c{i}/assets")
+    first = _tick(instance, s3_storage, max_briefs_per_tick=2)
+    assert len(first.run_requests) == 2
+    second = _tick(instance, s3_storage, cursor=first.cursor, max_briefs_per_tick=2)
+    assert [r.tags["creative_assets/campaign"] for r in second.run_requests] == ["capped-2"]
+
+
+def test_empty_inbox_skips(instance, s3_storage):
+    result = _tick(instance, s3_storage)
+    assert result.skip_reason and not result.run_requests
+
+
+def test_rollup_follows_each_campaign_batch(instance):
+    from sensors.brief_inbox import campaign_rollup_sensor
+
+    @dg.op
+    def noop():
+        return None
+
+    @dg.job(name="creative_pipeline")
+    def stand_in():
+        noop()
+
+    for tags, expected in (({"creative_assets/campaign": "c-1"}, "c-1"), ({}, None)):
+        result = stand_in.execute_in_process(instance=instance, tags=tags)
+        context = dg.build_run_status_sensor_context(
+            sensor_name="campaign_rollup_sensor",
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+            dagster_event=result.get_run_success_event(),
+        )
+        outcome = campaign_rollup_sensor(context)
+        if expected:
+            assert outcome.partition_key == expected and outcome.run_key == f"rollup:{result.run_id}"
+        else:
+            assert isinstance(outcome, dg.SkipReason)

@@ -1,0 +1,18 @@
+"""Where the brief inbox lives and how much one sensor tick may do."""
+
+from __future__ import annotations
+
+import dagster as dg
+from pydantic import Field
+
+
+class BriefInbox(dg.ConfigurableResource):
+    """Settings of the brief inbox (prefixes are inside the ``storage`` root/bucket)."""
+
+    prefix: str = Field("inbox/", description="Drop briefs (and their images) under this prefix.")
+    rejected_prefix: str = Field("rejected/", description="Invalid briefs land here beside error.json.")
+    max_briefs_per_tick: int = Field(10, ge=1, le=200, description="Briefs ingested per sensor tick.")
+    tick_budget_seconds: float = Field(
+        30.0, gt=0, le=50, description="Stop ingesting after this long; the rest waits for the next tick."
+    )
+    units_per_run: int = Field(24, ge=1, le=500, description="Units batched into one run.")
