@@ -15,7 +15,7 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 dagster \
-    && useradd --system --uid 10001 --gid dagster --home-dir /opt/dagster --no-create-home \
+    && useradd --system --uid 10001 --gid dagster --create-home --home-dir /home/dagster \
        --shell /usr/sbin/nologin dagster
 
 WORKDIR /opt/dagster/app

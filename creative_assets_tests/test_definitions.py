@@ -32,7 +32,14 @@ def graph_snapshot(definitions: dg.Definitions) -> dict:
             "backfill_policy": str(node.backfill_policy.policy_type.value) if node.backfill_policy else None,
         }
     jobs = sorted(j.name for j in definitions.resolve_all_job_defs() if not j.name.startswith("__"))
-    return {"assets": out, "jobs": jobs}
+    sensors = {
+        s.name: {
+            "jobs": sorted(j.name for j in s.jobs) if s.has_jobs else [],
+            "interval": s.minimum_interval_seconds,
+        }
+        for s in (definitions.resolve_sensor_def(d.name) for d in definitions.sensors or [])
+    }
+    return {"assets": out, "jobs": jobs, "sensors": sensors}
 
 
 def test_definitions_load():
@@ -41,8 +48,9 @@ def test_definitions_load():
 
 def test_asset_graph_matches_snapshot():
     current = graph_snapshot(defs)
-    if os.environ.get("UPDATE_SNAPSHOTS") or not SNAPSHOT.exists():
+    if os.environ.get("UPDATE_SNAPSHOTS"):
         SNAPSHOT.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
+    assert SNAPSHOT.exists(), "no snapshot: run with UPDATE_SNAPSHOTS=1 and review it"
     assert current == json.loads(SNAPSHOT.read_text()), "asset graph changed: review and UPDATE_SNAPSHOTS=1"
 
 

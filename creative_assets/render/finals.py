@@ -96,6 +96,20 @@ def _fit(
     return fit_text(spec, box[2] - box[0], box[3] - box[1])
 
 
+_PHRASE_END = "、。，！？"
+
+
+def phrase_breaks(text: str) -> str | None:
+    """``text`` with a line break after each CJK phrase-ending mark (None if there is none inside)."""
+    out, changed = [], False
+    for i, ch in enumerate(text):
+        out.append(ch)
+        if ch in _PHRASE_END and i < len(text) - 1 and text[i + 1] not in _PHRASE_END + "」』）\n":
+            out.append("\n")
+            changed = True
+    return "".join(out) if changed else None
+
+
 def _block_box(layout: TextLayout, x0: int, x1: int, y: int) -> Box:
     return (x0, y, x1, y + layout.height)
 
@@ -135,6 +149,21 @@ def render_final(
     )
     if not head.fits:  # long copy: allow smaller type and more lines before giving up
         head = _fit(copy.headline, head_font, layout.headline_box, head_max, round(short * 0.034), loc, None)
+    phrased = phrase_breaks(copy.headline) if loc.line_breaking == "cjk" else None
+    if phrased and len(head.lines) > 1:
+        # CJK has no spaces: prefer breaking after 、。 (whole phrases) over the tightest character
+        # wrap, unless that costs more than a fifth of the type size
+        alt = _fit(
+            phrased,
+            head_font,
+            layout.headline_box,
+            head_max,
+            round(short * 0.04),
+            loc,
+            max_lines=phrased.count("\n") + 1,
+        )  # one phrase per line, none split
+        if alt.fits and alt.font_size >= 0.8 * head.font_size:
+            head = alt
     sub_box = layout.subline_box
     sub = _fit(copy.subline, sub_font, sub_box, round(short * 0.05), round(short * 0.03), loc, max_lines=2)
 

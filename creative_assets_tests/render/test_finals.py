@@ -117,3 +117,11 @@ def test_japanese_breaks_without_leading_punctuation():
     _check_report(image, report)
     for line in report.blocks[0].lines:
         assert not line.startswith(("、", "。", "ー"))
+
+
+def test_japanese_headline_breaks_at_phrase_boundaries_in_narrow_columns():
+    copy = CopyVariant(
+        candidate=0, headline="この夏は、ずっと輝いて", subline="Sparkling Citrus", cta="今すぐ購入"
+    )
+    _, report = _render(plain, copy, loc=JA, ratio="1:1", variant="text-side")
+    assert report.blocks[0].lines == ["この夏は、", "ずっと輝いて"]

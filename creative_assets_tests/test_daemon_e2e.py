@@ -1,0 +1,102 @@
+"""The whole loop with nobody touching the UI: a real dagster-daemon process, a real S3 endpoint.
+
+A brief and its images are put into the bucket's inbox with boto3; the daemon's brief inbox sensor
+ingests it and launches the runs; the rollup sensor follows. The test only watches the bucket.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from creative_assets_tests.helpers import REPO
+from creative_assets_tests.pipeline_helpers import small_brief
+
+
+def _wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen, log: Path):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        if proc.poll() is not None:
+            pytest.fail(
+                f"dagster-daemon exited ({proc.returncode}) while waiting for {what}:\n{log.read_text()[-4000:]}"
+            )
+        time.sleep(2)
+    pytest.fail(
+        f"timed out after {timeout:.0f}s waiting for {what}; daemon log tail:\n{log.read_text()[-4000:]}"
+    )
+
+
+def test_brief_dropped_in_bucket_becomes_creatives(tmp_path, s3_endpoint, s3_client, bucket):
+    brief = small_brief(tmp_path, locales=("en-US", "ja-JP"), products=None, candidates=1)
+    for path in brief.parent.rglob("*"):
+        if path.is_file():
+            s3_client.put_object(
+                Bucket=bucket,
+                Key=f"drop/inbox/summer/{path.relative_to(brief.parent).as_posix()}",
+                Body=path.read_bytes(),
+            )
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "CREATIVE_ASSETS_STORAGE": "s3",
+        "CREATIVE_ASSETS_BUCKET": bucket,
+        "CREATIVE_ASSETS_PREFIX": "drop",
+        "CREATIVE_ASSETS_S3_ENDPOINT_URL": s3_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+    }
+    log = tmp_path / "daemon.log"
+    daemon = Path(sys.executable).with_name("dagster-daemon")
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [str(daemon), "run", "-w", str(REPO / "workspace.yaml")],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        units = [f"{loc}/{p}" for loc in ("en-US", "ja-JP") for p in ("sparkling-citrus", "mango-mint")]
+
+        def objects(prefix):
+            pages = s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            return {o["Key"] for page in pages for o in page.get("Contents", [])}
+
+        _wait_for(
+            lambda: "drop/briefs/summer-splash-2026/current.json" in objects("drop/briefs/"),
+            120,
+            "the sensor to register the brief",
+            proc,
+            log,
+        )
+        expected = {
+            f"drop/campaigns/summer-splash-2026/{u}/selected/{r}.png"
+            for u in units
+            for r in ("1x1", "9x16", "16x9")
+        }
+        _wait_for(lambda: expected <= objects("drop/campaigns/"), 300, "the selected creatives", proc, log)
+        _wait_for(
+            lambda: "drop/campaigns/summer-splash-2026/summary.csv" in objects("drop/campaigns/"),
+            120,
+            "the campaign rollup",
+            proc,
+            log,
+        )
+        assert not [k for k in objects("drop/inbox/") if k.endswith(".yaml")], "the brief left the inbox"
+        summary = s3_client.get_object(Bucket=bucket, Key="drop/campaigns/summer-splash-2026/summary.csv")
+        assert summary["Body"].read().decode().count(",selected,") == len(units)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
