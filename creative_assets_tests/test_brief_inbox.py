@@ -90,7 +90,9 @@ def test_dropped_brief_becomes_creatives_in_the_bucket(tmp_path, instance, s3_st
     record = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=dg.AssetKey("final_creatives"), asset_partitions=[units[0]]), limit=1
     ).records[0]
-    link = record.asset_materialization.metadata["first_creative"].value
+    metadata = record.asset_materialization.metadata
+    assert metadata["first_creative"].value.startswith(f"s3://{bucket}/tenant-a/campaigns/")
+    link = metadata["first_creative_url"].value
     assert link.startswith("http://127.0.0.1") and "Signature=" in link
 
 

@@ -8,7 +8,7 @@ from PIL import Image
 
 from creative_assets.assets.common import (
     contact_sheet,
-    file_uri,
+    file_links,
     for_each_unit,
     stage_asset_kwargs,
     thumbnail,
@@ -105,7 +105,7 @@ def image_candidates(
             "product_method": candidates[0].method if candidates else "",
             "prompts": dg.MetadataValue.json({f"candidate-{c.index + 1}": c.prompt for c in candidates}),
             "input_hashes": dg.MetadataValue.json(hashes),
-            "first_candidate": file_uri(storage, unit, "raw", candidates[0].renders[first_ratio].file),
+            **file_links(storage, unit, "raw", candidates[0].renders[first_ratio].file, "first_candidate"),
             "preview": thumbnail(preview, 480),
             **timings,
             "output_sha256": hashlib.sha256(value.model_dump_json().encode()).hexdigest()[:16],

@@ -81,14 +81,15 @@ def contact_sheet(images: list[Image.Image], height: int = 150) -> Image.Image:
     return sheet
 
 
-def file_uri(storage: CreativeStorage, unit: UnitKey, stage: str, name: str) -> dg.MetadataValue:
+def file_links(storage: CreativeStorage, unit: UnitKey, stage: str, name: str, label: str) -> dict:
+    """Metadata entries locating one output: ``<label>`` (a file path or s3:// URI) and, where the
+    storage has one, ``<label>_url`` (e.g. a presigned HTTPS URL a reviewer can open)."""
     key = f"{stage_prefix(unit, stage)}/{name}"
+    links: dict = {label: dg.MetadataValue.path(storage.uri(key))}
     url = storage.browse_url(key)
-    return (
-        dg.MetadataValue.url(url)
-        if url and not url.startswith("file:")
-        else dg.MetadataValue.path(storage.uri(key))
-    )
+    if url and not url.startswith("file:"):
+        links[f"{label}_url"] = dg.MetadataValue.url(url)
+    return links
 
 
 def digest(*parts: bytes | str) -> str:

@@ -4,7 +4,7 @@ import dagster as dg
 
 from creative_assets.assets.common import (
     contact_sheet,
-    file_uri,
+    file_links,
     for_each_unit,
     stage_asset_kwargs,
     thumbnail,
@@ -81,7 +81,9 @@ def final_creatives(
                     for r in first.renders.values()
                 }
             ),
-            "first_creative": file_uri(storage, unit, "final", first.renders[brief.aspect_ratios[0]].file),
+            **file_links(
+                storage, unit, "final", first.renders[brief.aspect_ratios[0]].file, "first_creative"
+            ),
             "preview": thumbnail(
                 contact_sheet([value.image(r.file) for r in first.renders.values()], 200), 520
             ),

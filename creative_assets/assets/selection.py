@@ -3,7 +3,7 @@
 import dagster as dg
 from pydantic import Field
 
-from creative_assets.assets.common import file_uri, for_each_unit, stage_asset_kwargs, thumbnail
+from creative_assets.assets.common import file_links, for_each_unit, stage_asset_kwargs, thumbnail
 from creative_assets.partitions import UnitKey
 from creative_assets.scoring import ScoringWeights, image_signals, rank, render_signals, weighted_score
 from creative_assets.stages import FinalCreatives, ScoredCandidate, SelectedCreative, UnitBrief, ratio_dir
@@ -73,7 +73,7 @@ def selected_creative(
             "best_candidate": best + 1,
             "best_score": scores[best],
             "ranking": dg.MetadataValue.md(_ranking_table(value)),
-            "selected": file_uri(storage, unit, "selected", value.files[first_ratio]),
+            **file_links(storage, unit, "selected", value.files[first_ratio], "selected"),
             "preview": thumbnail(finals.image(by_index[best].renders[first_ratio].file), 240),
         }
 
