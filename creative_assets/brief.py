@@ -342,6 +342,11 @@ def validate_brief(
                 continue
             try:
                 data_bytes = read_asset(str(rel))
+            except FileNotFoundError as exc:
+                problems.append(
+                    Problem(where, f"cannot read {ref!r}: {exc.strerror or exc}", "missing_asset")
+                )
+                continue
             except OSError as exc:
                 problems.append(Problem(where, f"cannot read {ref!r}: {exc.strerror or exc}"))
                 continue

@@ -13,9 +13,14 @@ class Problem:
 
     field: str
     message: str
+    #: machine-readable kind where callers act on it, e.g. ``missing_asset``
+    code: str = ""
 
     def to_dict(self) -> dict[str, str]:
-        return {"field": self.field, "message": self.message}
+        out = {"field": self.field, "message": self.message}
+        if self.code:
+            out["code"] = self.code
+        return out
 
 
 class BriefError(ValueError):

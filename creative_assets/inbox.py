@@ -41,6 +41,14 @@ class Accepted:
 
 
 @dataclass
+class Deferred:
+    """Left in the inbox for a later tick: its images may still be uploading."""
+
+    key: str
+    missing: list[str]
+
+
+@dataclass
 class Rejected:
     key: str
     folder: str
@@ -75,15 +83,21 @@ def _asset_reader(storage: CreativeStorage, brief_key: str, inbox_prefix: str):
     return read
 
 
+#: How long a brief may wait for images that are still uploading (``aws s3 cp --recursive`` can put
+#: the brief before its images) before a missing image counts as an error.
+UPLOAD_GRACE_SECONDS = 120.0
+
+
 def ingest_brief(
     storage: CreativeStorage,
     key: str,
     inbox_prefix: str,
     rejected_prefix: str = "rejected",
     brand_kits_root: Path | None = None,
-) -> Accepted | Rejected:
-    """Validate one inbox brief and accept or reject it. Idempotent: repeating it after a crash
-    registers the same version (same content) and writes the same rejection folder."""
+    upload_grace_seconds: float = UPLOAD_GRACE_SECONDS,
+) -> Accepted | Deferred | Rejected:
+    """Validate one inbox brief and accept, defer or reject it. Idempotent: repeating it after a
+    crash registers the same version (same content) and writes the same rejection folder."""
     data = storage.read_bytes(key)
     source = storage.uri(key)
     try:
@@ -95,7 +109,18 @@ def ingest_brief(
             parse_brief_text(text, key), source, _asset_reader(storage, key, inbox_prefix), brand_kits_root
         )
     except BriefError as exc:
+        if exc.problems and all(p.code == "missing_asset" for p in exc.problems):
+            age = (datetime.now(timezone.utc) - storage.modified_at(key)).total_seconds()
+            if age < upload_grace_seconds:
+                return Deferred(key=key, missing=[p.field for p in exc.problems])
         return _reject(storage, key, data, exc, rejected_prefix)
+    except Exception as exc:  # a brief that breaks the validator is still set aside, never retried forever
+        if _is_transient(exc):
+            raise
+        problem = Problem(
+            "(file)", f"could not be validated ({exc.__class__.__name__}: {exc}); please report this"
+        )
+        return _reject(storage, key, data, BriefError(source, [problem]), rejected_prefix)
     record, previous, created = register_brief_version(storage, loaded, data)
     storage.delete(key)
     return Accepted(
@@ -105,6 +130,15 @@ def ingest_brief(
         changed=changed_units(previous, record) if created else [],
         dropped=dropped_units(previous, record) if created else [],
     )
+
+
+def _is_transient(exc: Exception) -> bool:
+    """Storage/network failures: the brief stays in the inbox and is retried next tick."""
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:  # pragma: no cover - boto3 is a dependency
+        return False
+    return isinstance(exc, (BotoCoreError, ClientError, ConnectionError, TimeoutError))
 
 
 def _reject(

@@ -143,7 +143,7 @@ def test_broken_briefs_are_set_aside_with_reports_while_a_good_one_runs(
     good = small_brief(tmp_path, locales=("en-US",), candidates=1)
     _upload_folder(s3_client, bucket, good.parent, "inbox/good")
 
-    result = _tick(instance, s3_storage)
+    result = _tick(instance, s3_storage, upload_grace_seconds=0)
     assert len(result.run_requests) == 1
     assert not [k for k in _keys(s3_client, bucket, "inbox/") if k.endswith(".yaml")]
     rejected = _keys(s3_client, bucket, "rejected/")
@@ -247,3 +247,52 @@ def test_rollup_follows_each_campaign_batch(instance):
             assert outcome.partition_key == expected and outcome.run_key == f"rollup:{result.run_id}"
         else:
             assert isinstance(outcome, dg.SkipReason)
+
+
+def test_brief_waits_for_images_still_uploading(tmp_path, instance, s3_storage, s3_client, bucket):
+    folder = small_brief(tmp_path, locales=("en-US",), candidates=1).parent
+    s3_client.put_object(
+        Bucket=bucket, Key="tenant-a/inbox/late/brief.yaml", Body=(folder / "brief.yaml").read_bytes()
+    )
+    first = _tick(instance, s3_storage)  # images not there yet: deferred, not rejected
+    assert not first.run_requests
+    assert "inbox/late/brief.yaml" in _keys(s3_client, bucket, "inbox/")
+    assert not _keys(s3_client, bucket, "rejected/")
+    _upload_folder(s3_client, bucket, folder / "assets", "inbox/late/assets")
+    second = _tick(instance, s3_storage, cursor=first.cursor)
+    assert len(second.run_requests) == 1
+    # past the grace period a missing image is an error like any other
+    s3_client.put_object(
+        Bucket=bucket,
+        Key="tenant-a/inbox/never/brief.yaml",
+        Body=(folder / "brief.yaml").read_bytes().replace(b"summer-splash-2026", b"never-2026"),
+    )
+    _tick(instance, s3_storage, cursor=second.cursor, upload_grace_seconds=0)
+    assert any(k.endswith("error.json") for k in _keys(s3_client, bucket, "rejected/"))
+
+
+def test_damaged_marker_is_set_aside_and_does_not_block(tmp_path, instance, s3_storage, s3_client, bucket):
+    s3_storage.write_text(f"{PENDING_PREFIX}/broken-v0001.json", "{not json")
+    _upload_folder(
+        s3_client, bucket, small_brief(tmp_path, locales=("en-US",), candidates=1).parent, "inbox/ok"
+    )
+    result = _tick(instance, s3_storage)
+    assert len(result.run_requests) == 1
+    assert "_inbox/broken/broken-v0001.json" in _keys(s3_client, bucket, "_inbox/")
+    assert json.loads(result.cursor) == [f"{PENDING_PREFIX}/summer-splash-2026-v0001.json"]
+
+
+def test_a_brief_that_breaks_the_validator_is_still_set_aside(
+    instance, s3_storage, s3_client, bucket, monkeypatch
+):
+    import creative_assets.inbox as inbox_module
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("validator bug")
+
+    monkeypatch.setattr(inbox_module, "validate_brief", explode)
+    s3_client.put_object(Bucket=bucket, Key="tenant-a/inbox/x/brief.yaml", Body=b"campaign_id: x-1\n")
+    _tick(instance, s3_storage)
+    reports = [k for k in _keys(s3_client, bucket, "rejected/") if k.endswith("error.json")]
+    assert len(reports) == 1
+    assert "validator bug" in s3_storage.read_text(reports[0])

@@ -187,3 +187,34 @@ def test_rematerializing_one_stage_keeps_the_rest(materialized):
     )
     assert result.success
     assert storage.read_bytes(f"{unit.storage_prefix}/raw/manifest.json") == before
+
+
+def test_units_dropped_by_a_new_brief_version_refuse_to_rebuild(materialized, tmp_path):
+    import yaml
+
+    from creative_assets.brief import load_brief
+    from creative_assets.brief_store import register_brief
+
+    storage, keys, instance, _ = materialized
+    path = small_brief(tmp_path)
+    data = yaml.safe_load(path.read_text())
+    data["products"] = data["products"][:1]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    record, created = register_brief(storage, load_brief(path))
+    assert created and record.version == 2
+    dropped = next(k for k in keys if k.endswith(".mango-mint"))
+    result = dg.materialize(
+        [*unit_stages, campaign_summary],
+        selection=["unit_brief"],
+        partition_key=dropped,
+        instance=instance,
+        resources=pipeline_resources(storage),
+        raise_on_error=False,
+    )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert (
+        "mango-mint" in failure.step_failure_data.error.message
+        and "v2" in failure.step_failure_data.error.message
+    )
+    assert storage.exists(f"{UnitKey.parse(dropped).storage_prefix}/selected/manifest.json"), "outputs kept"

@@ -15,4 +15,10 @@ class BriefInbox(dg.ConfigurableResource):
     tick_budget_seconds: float = Field(
         30.0, gt=0, le=50, description="Stop ingesting after this long; the rest waits for the next tick."
     )
+    upload_grace_seconds: float = Field(
+        120.0,
+        ge=0,
+        le=3600,
+        description="A brief whose images are missing waits this long for them to arrive.",
+    )
     units_per_run: int = Field(24, ge=1, le=500, description="Units batched into one run.")

@@ -11,6 +11,7 @@ import os
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 import dagster as dg
@@ -71,6 +72,10 @@ class CreativeStorage(dg.ConfigurableResource, ABC):
     def browse_url(self, key: str) -> str | None:
         """A URL a person can open (presigned for S3); None where there is none."""
         return None
+
+    @abstractmethod
+    def modified_at(self, key: str) -> datetime:
+        """When the object was last written (UTC); FileNotFoundError if it does not exist."""
 
     def local_path(self, key: str) -> Path | None:
         """The file on disk for local storage, else None."""
@@ -135,6 +140,9 @@ class LocalCreativeStorage(CreativeStorage):
     def local_path(self, key: str) -> Path | None:
         return self._path(key)
 
+    def modified_at(self, key: str) -> datetime:
+        return datetime.fromtimestamp(self._path(key).stat().st_mtime, tz=timezone.utc)
+
 
 class S3CreativeStorage(CreativeStorage):
     """Objects in an S3 (or S3-compatible: MinIO, Ceph, R2) bucket under an optional prefix."""
@@ -182,6 +190,16 @@ class S3CreativeStorage(CreativeStorage):
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return False
+            raise
+
+    def modified_at(self, key: str) -> datetime:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self._client().head_object(Bucket=self.bucket, Key=self._key(key))["LastModified"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                raise FileNotFoundError(2, f"no object {self.uri(key)}") from exc
             raise
 
     def list_keys(self, prefix: str) -> Iterator[str]:

@@ -13,12 +13,13 @@ requests, so the *next* tick knows those requests are durable and deletes the ma
 dies half-way leaves its markers for the next tick; nothing is lost and nothing runs twice.
 """
 
+import contextlib
 import json
 import time
 
 import dagster as dg
 
-from creative_assets.inbox import Accepted, Rejected, inbox_briefs, ingest_brief
+from creative_assets.inbox import Accepted, Deferred, Rejected, inbox_briefs, ingest_brief
 from creative_assets.jobs import CAMPAIGN_TAG, VERSION_TAG, campaign_rollup, creative_pipeline, range_tags
 from creative_assets.partitions import campaigns, contiguous_batches, creative_units
 from resources.brand_kits import BrandKitLibrary
@@ -58,11 +59,16 @@ def brief_inbox_sensor(
             context.log.info("tick budget used; the remaining briefs wait for the next tick")
             break
         try:
-            outcome = ingest_brief(storage, key, inbox.prefix, inbox.rejected_prefix, kits_root)
+            outcome = ingest_brief(
+                storage, key, inbox.prefix, inbox.rejected_prefix, kits_root, inbox.upload_grace_seconds
+            )
         except FileNotFoundError:
             continue  # removed while we were listing
         except Exception:  # a storage hiccup must not stop the sensor: retry next tick
             context.log.exception(f"could not ingest {storage.uri(key)}; it stays in the inbox")
+            continue
+        if isinstance(outcome, Deferred):
+            context.log.info(f"{outcome.key}: waiting for {', '.join(outcome.missing)} (still uploading?)")
             continue
         if isinstance(outcome, Rejected):
             rejected += 1
@@ -76,12 +82,12 @@ def brief_inbox_sensor(
     # 3. emit partitions and runs for every pending marker (new or left by an interrupted tick)
     markers = list(storage.list_keys(PENDING_PREFIX))
     result = _requests_for(context, storage, markers, inbox.units_per_run)
-    if not markers and not accepted and not rejected:
+    if not result["markers"] and not accepted and not rejected:
         return dg.SensorResult(skip_reason="no new briefs", cursor="[]")
     return dg.SensorResult(
         run_requests=result["runs"],
         dynamic_partitions_requests=result["partitions"],
-        cursor=json.dumps(markers),
+        cursor=json.dumps(result["markers"]),
     )
 
 
@@ -118,9 +124,21 @@ def _requests_for(
     new_units: list[str] = []
     new_campaigns: list[str] = []
     runs: list[dg.RunRequest] = []
+    emitted: list[str] = []
     for key in markers:
-        spec = json.loads(storage.read_text(key))
-        campaign, version = spec["campaign_id"], int(spec["version"])
+        try:
+            spec = json.loads(storage.read_text(key))
+            campaign, version = spec["campaign_id"], int(spec["version"])
+            if not isinstance(spec["units"], list) or not isinstance(spec["changed"], list):
+                raise TypeError("units and changed must be lists")
+        except (ValueError, KeyError, TypeError, FileNotFoundError):
+            # one damaged marker must not block every later brief: keep it aside for inspection
+            context.log.error(f"pending marker {storage.uri(key)} is unreadable; moved to _inbox/broken/")
+            with contextlib.suppress(FileNotFoundError):
+                storage.write_bytes(key.replace(PENDING_PREFIX, "_inbox/broken", 1), storage.read_bytes(key))
+            storage.delete(key)
+            continue
+        emitted.append(key)
         for unit in spec["units"]:
             if unit not in known_units:
                 known_units.add(unit)
@@ -152,7 +170,7 @@ def _requests_for(
         partitions.append(creative_units.build_add_request(new_units))
     if new_campaigns:
         partitions.append(campaigns.build_add_request(new_campaigns))
-    return {"runs": runs, "partitions": partitions}
+    return {"runs": runs, "partitions": partitions, "markers": emitted}
 
 
 @dg.run_status_sensor(
