@@ -91,10 +91,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     defs = build_definitions()  # after --out/DAGSTER_HOME are in the environment
     storage = defs.resources["storage"].process_config_and_initialize()
-    instance = dg.DagsterInstance.get()
     failures = 0
-    for path, brief in loaded:
-        failures += run_brief(path, brief, storage, instance, defs, args.units_per_run)
+    with dg.DagsterInstance.get() as instance:
+        for path, brief in loaded:
+            failures += run_brief(path, brief, storage, instance, defs, args.units_per_run)
     print(
         f"\nFinished in {time.perf_counter() - started:.1f}s. "
         "Browse lineage with: dagster dev -w workspace.yaml"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import gc
 import importlib.util
 import re
 import shlex
@@ -296,6 +297,19 @@ def dockerignored(relative: str) -> bool:
 
 
 @cache
+def _parse(path: Path) -> ast.AST:
+    # CPython 3.11.7 can raise "AST constructor recursion depth mismatch" when a garbage-collection
+    # finalizer (e.g. a SQLAlchemy pool reset from an earlier test) runs inside ast.parse
+    # (python/cpython#106905, fixed in 3.11.8): parse with the collector paused.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def code_env_names() -> dict[str, tuple[str, ...]]:
     """Environment variable names the code reads: every string literal that is exactly such a name,
     in creative_assets/, resources/ and sensors/. Literals, not call patterns, so a name held in a
@@ -304,7 +318,7 @@ def code_env_names() -> dict[str, tuple[str, ...]]:
     found: dict[str, list[str]] = {}
     for folder in CODE_DIRS:
         for path in sorted((ROOT / folder).rglob("*.py")):
-            tree = ast.parse(path.read_text(), filename=str(path))
+            tree = _parse(path)
             for node in ast.walk(tree):
                 is_str = isinstance(node, ast.Constant) and isinstance(node.value, str)
                 if is_str and CODE_ENV_NAME.fullmatch(node.value):

@@ -41,6 +41,7 @@ from pydantic import (
     model_validator,
 )
 
+from creative_assets.errors import field_path
 from creative_assets.slugs import is_locale_tag
 
 __all__ = [
@@ -319,16 +320,6 @@ class UnknownLocaleError(ValueError):
         super().__init__(message)
 
 
-def _path(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(file)"
-
-
 def _problems(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[str]:
     problems = []
     for err in exc.errors(include_url=False):
@@ -339,7 +330,7 @@ def _problems(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[str]:
             msg = "is required"
         elif "input" in err and not isinstance(err["input"], (dict, list)):
             msg = f"{msg} (got {err['input']!r})"
-        problems.append(f"{_path(prefix + tuple(err['loc']))}: {msg}")
+        problems.append(f"{field_path(prefix + tuple(err['loc']))}: {msg}")
     return problems
 
 
