@@ -131,6 +131,11 @@ class LogoPlacement(_Strict):
     clear_space: float = Field(
         0.25, ge=0, le=2, description="Clear space around the logo, as a fraction of the logo's height."
     )
+    allow_plate: bool = Field(
+        True,
+        description="May the logo sit on a neutral backing plate when no variant reads on the image? "
+        "Brands that forbid plates get a compliance failure instead.",
+    )
 
     @model_validator(mode="after")
     def _min_below_max(self) -> LogoPlacement:

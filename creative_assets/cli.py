@@ -146,6 +146,7 @@ def run_brief(path: str, loaded, storage, instance, defs, units_per_run: int) ->
             },
         )
         done += len(batch)
+        _print_check_findings(result)
         if result.success:
             print(
                 f"  ✓ {done}/{len(unit_keys)} units done ({time.perf_counter() - t0:.1f}s, run {result.run_id[:8]})",
@@ -168,6 +169,23 @@ def run_brief(path: str, loaded, storage, instance, defs, units_per_run: int) ->
     print(f"Creatives: {storage.uri(f'campaigns/{record.campaign_id}')}")
     print(f"Summary:   {storage.uri(f'campaigns/{record.campaign_id}/summary.csv')}")
     return failed + (0 if rollup.success else 1)
+
+
+def _print_check_findings(result) -> None:
+    """Failed compliance checks of a run, one line per unit and check (ERROR ✗, WARN !)."""
+    for event in result.all_events:
+        if event.event_type_value != "ASSET_CHECK_EVALUATION":
+            continue
+        evaluation = event.event_specific_data
+        if evaluation.passed:
+            continue
+        mark = "✗" if evaluation.severity.value == "ERROR" else "!"
+        text = (evaluation.description or "")[:400]
+        stream = sys.stderr if mark == "✗" else sys.stdout
+        print(
+            f"  {mark} {evaluation.check_name} [{evaluation.severity.value}] {evaluation.partition}: {text}",
+            file=stream,
+        )
 
 
 def _print_table(table) -> None:

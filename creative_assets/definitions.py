@@ -8,7 +8,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from creative_assets.assets.rollup import campaign_summary
+from creative_assets.assets.rollup import campaign_compliance_report, campaign_summary
 from creative_assets.jobs import campaign_rollup, creative_pipeline, unit_stages
 from creative_assets.settings import choice, default_storage_root, env_or_default
 from resources.brand_kits import BrandKitLibrary
@@ -20,7 +20,7 @@ from sensors.brief_inbox import brief_inbox_sensor, campaign_rollup_sensor
 
 # -- the asset graph: one asset per pipeline stage, all partitioned by creative unit, plus the
 #    campaign rollup. Jobs (creative_assets/jobs.py) run in process: one process per run.
-assets = [*unit_stages, campaign_summary]
+assets = [*unit_stages, campaign_summary, campaign_compliance_report]
 jobs = [creative_pipeline, campaign_rollup]
 
 # -- automation: briefs dropped in the inbox become partitions and runs; each finished batch

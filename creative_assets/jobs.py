@@ -8,7 +8,7 @@ from creative_assets.assets.candidates import image_candidates
 from creative_assets.assets.context import locale_context_pack
 from creative_assets.assets.copy import localized_copy
 from creative_assets.assets.finals import final_creatives
-from creative_assets.assets.rollup import campaign_summary
+from creative_assets.assets.rollup import campaign_compliance_report, campaign_summary
 from creative_assets.assets.selection import selected_creative
 
 #: The unit stages in pipeline order, all partitioned by creative unit.
@@ -30,9 +30,9 @@ creative_pipeline = dg.define_asset_job(
 )
 campaign_rollup = dg.define_asset_job(
     "campaign_rollup",
-    selection=dg.AssetSelection.assets(campaign_summary),
+    selection=dg.AssetSelection.assets(campaign_summary, campaign_compliance_report),
     executor_def=dg.in_process_executor,
-    description="Summary table of every unit of a campaign.",
+    description="Summary and compliance report of every unit of a campaign.",
 )
 
 CAMPAIGN_TAG = "creative_assets/campaign"

@@ -28,6 +28,9 @@ class ScoringWeights(BaseModel):
     exposure: float = Field(0.5, ge=0, description="Mean luminance away from the extremes.")
     sharpness: float = Field(0.5, ge=0, description="Edge energy of the image.")
     product_prominence: float = Field(1.0, ge=0, description="Product fills its region.")
+    compliance: float = Field(
+        3.0, ge=0, description="Share of compliance checks passed (WARN findings count)."
+    )
 
 
 def _clip01(x: float) -> float:
@@ -75,6 +78,11 @@ def render_signals(report: FinalRender, head_max_size: int) -> dict[str, float]:
         "image_visibility": visibility,
         "product_prominence": prominence,
     }
+
+
+def compliance_signal(outcomes: list[dict]) -> float:
+    """Share of checks passed for one creative (ERROR findings also exclude it from selection)."""
+    return sum(1 for o in outcomes if o["passed"]) / len(outcomes) if outcomes else 1.0
 
 
 def weighted_score(signals: dict[str, float], weights: ScoringWeights) -> float:

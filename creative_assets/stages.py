@@ -291,6 +291,8 @@ class FinalRender(BaseModel):
     cta_button_contrast: float
     logo: LogoReport
     product_bbox: Box
+    #: compliance.CheckOutcome dumps, one per check in compliance.CHECKS order
+    compliance: list[dict] = []
 
 
 class FinalCandidate(BaseModel):
@@ -315,6 +317,7 @@ class ScoredCandidate(BaseModel):
     index: int
     rank: int
     score: float
+    compliant: bool = True  # no ERROR finding at any ratio
     breakdown: dict[str, float]
     files: dict[str, str]  # ratio -> storage key of the final creative
 

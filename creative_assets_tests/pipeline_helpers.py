@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
-from creative_assets.assets.rollup import campaign_summary
+from creative_assets.assets.rollup import campaign_compliance_report, campaign_summary
 from creative_assets.brief import load_brief
 from creative_assets.brief_store import register_brief
 from creative_assets.jobs import campaign_rollup, creative_pipeline, unit_stages
@@ -49,7 +49,7 @@ def pipeline_resources(storage: LocalCreativeStorage) -> dict:
 
 def pipeline_defs(storage: LocalCreativeStorage) -> dg.Definitions:
     return dg.Definitions(
-        assets=[*unit_stages, campaign_summary],
+        assets=[*unit_stages, campaign_summary, campaign_compliance_report],
         jobs=[creative_pipeline, campaign_rollup],
         resources=pipeline_resources(storage),
         executor=dg.in_process_executor,
@@ -64,8 +64,9 @@ def register(storage, brief_path: Path, instance: dg.DagsterInstance) -> list[st
     return keys
 
 
-def run_range(defs: dg.Definitions, instance: dg.DagsterInstance, first: str, last: str):
+def run_range(defs: dg.Definitions, instance: dg.DagsterInstance, first: str, last: str, raise_on_error=True):
     return defs.resolve_job_def("creative_pipeline").execute_in_process(
         instance=instance,
         tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
+        raise_on_error=raise_on_error,
     )

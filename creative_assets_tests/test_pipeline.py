@@ -189,6 +189,50 @@ def test_rematerializing_one_stage_keeps_the_rest(materialized):
     assert storage.read_bytes(f"{unit.storage_prefix}/raw/manifest.json") == before
 
 
+def _check_records(instance, check: str) -> dict[str, object]:
+    key = dg.AssetCheckKey(dg.AssetKey("final_creatives"), check)
+    records = instance.event_log_storage.get_asset_check_execution_history(key, limit=200)
+    latest = {}
+    for record in records:  # newest first
+        latest.setdefault(record.partition, record)
+    return latest
+
+
+def test_compliance_checks_are_recorded_per_unit_in_batched_runs(materialized):
+    from creative_assets.compliance import CHECKS
+
+    storage, keys, instance, _ = materialized
+    for check in CHECKS:
+        latest = _check_records(instance, check)
+        assert set(keys) <= set(latest), f"{check}: no evaluation for {set(keys) - set(latest)}"
+        if check != "brand_colours":
+            for key in keys:
+                evaluation = latest[key].event.dagster_event.event_specific_data
+                assert evaluation.passed, (check, key, evaluation.description)
+    finals = read_stage(storage, UnitKey.parse(keys[0]), "final")
+    report = finals.candidates[0].renders["1:1"]
+    assert [c["check"] for c in report.compliance] == list(CHECKS)
+
+
+def test_compliance_report_has_a_row_per_unit_and_candidate(materialized):
+    import io
+
+    import pandas as pd
+
+    storage, keys, instance, defs = materialized
+    result = defs.resolve_job_def("campaign_rollup").execute_in_process(
+        instance=instance, partition_key="summer-splash-2026"
+    )
+    assert result.success
+    table = pd.read_csv(io.StringIO(storage.read_text("campaigns/summer-splash-2026/compliance.csv")))
+    assert len(table) == len(keys) * 2
+    assert {"copy_terms", "logo", "text_legibility", "safe_zones", "glyph_coverage", "score", "rank"} <= set(
+        table
+    )
+    assert table["selected"].sum() == len(keys)
+
+
+# Registers a second brief version on the shared storage: keep it last in this module.
 def test_units_dropped_by_a_new_brief_version_refuse_to_rebuild(materialized, tmp_path):
     import yaml
 

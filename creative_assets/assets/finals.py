@@ -1,4 +1,4 @@
-"""Stage 6: final creatives, every candidate at every ratio."""
+"""Stage 6: final creatives, every candidate at every ratio, with compliance asset checks."""
 
 import dagster as dg
 
@@ -9,10 +9,13 @@ from creative_assets.assets.common import (
     stage_asset_kwargs,
     thumbnail,
 )
-from creative_assets.partitions import UnitKey
+from creative_assets.checks import BLOCKING_CHECKS, DESCRIPTIONS, unit_verdicts
+from creative_assets.compliance import CHECKS, evaluate_creative
+from creative_assets.partitions import UnitKey, creative_units
 from creative_assets.render.finals import LocaleText, render_final
 from creative_assets.stages import (
     BrandedCandidates,
+    ContextPack,
     FinalCandidate,
     FinalCreatives,
     LocalizedCopy,
@@ -22,26 +25,45 @@ from creative_assets.stages import (
 from resources.brand_kits import BrandKitLibrary
 from resources.storage import CreativeStorage
 
+COMPLIANCE_CHECKS = [
+    dg.AssetCheckSpec(
+        name,
+        asset="final_creatives",
+        partitions_def=creative_units,
+        blocking=name in BLOCKING_CHECKS,
+        description=DESCRIPTIONS[name],
+    )
+    for name in CHECKS
+]
 
-@dg.asset(**stage_asset_kwargs("final", "1", {"pillow", "png"}))
+
+@dg.asset(**stage_asset_kwargs("final", "2", {"pillow", "png"}), check_specs=COMPLIANCE_CHECKS)
 def final_creatives(
     context: dg.AssetExecutionContext,
     branded_candidates: dict[str, BrandedCandidates],
     localized_copy: dict[str, LocalizedCopy],
+    locale_context_pack: dict[str, ContextPack],
     unit_brief: dict[str, UnitBrief],
     brand_kits: BrandKitLibrary,
     storage: CreativeStorage,
-) -> dict[str, FinalCreatives]:
+):
     """Exportable PNG creatives: copy fitted and shaped for the locale's script and direction, CTA
-    button, legal line, scrim or panel only where contrast needs it; with a render report per file."""
+    button, legal line, scrim or panel only where contrast needs it; each judged by the compliance
+    checks on its final pixels (results in the manifest and as per-unit asset checks)."""
+    verdicts_by_unit = {}
 
     def build(unit: UnitKey):
         key = str(unit)
         brief, branded, copy = unit_brief[key], branded_candidates[key], localized_copy[key]
+        pack = locale_context_pack[key]
         kit = brand_kits.load(brief.brand)
         loc = LocaleText(copy.language_code, copy.direction, copy.script, copy.line_breaking)
         variants = {v.candidate: v for v in copy.variants}
+        logos = {v: kit.logo_image(v) for v in ("primary", "on_dark", "on_light") if getattr(kit.logo, v)}
+        palette = [*kit.palette.brand_colours(), kit.palette.neutral_light, kit.palette.neutral_dark]
+        rules = kit.logo_placement
         value = FinalCreatives(locale=unit.locale, candidates=[])
+        outcomes: dict[int, dict[str, list]] = {}
         for cand in branded.candidates:
             renders = {}
             for ratio, render in cand.renders.items():
@@ -54,12 +76,30 @@ def final_creatives(
                     render.logo,
                     render.product_bbox,
                 )
+                short = min(image.size)
+                checks = evaluate_creative(
+                    image,
+                    report,
+                    variants[cand.index],
+                    pack.rules,
+                    copy.line_breaking,
+                    copy.direction,
+                    logos,
+                    max(rules.min_width_px, round(short * rules.min_width_ratio)),
+                    round(short * rules.max_width_ratio),
+                    rules.clear_space,
+                    palette,
+                )
+                outcomes.setdefault(cand.index, {})[ratio] = checks
                 name = f"{ratio_dir(ratio)}/candidate-{cand.index + 1}.png"
                 value.put_image(name, image)
-                renders[ratio] = report.model_copy(update={"file": name})
+                renders[ratio] = report.model_copy(
+                    update={"file": name, "compliance": [c.model_dump(mode="json") for c in checks]}
+                )
             value.candidates.append(
                 FinalCandidate(index=cand.index, seed=cand.seed, style=cand.style, renders=renders)
             )
+        verdicts_by_unit[key] = unit_verdicts(outcomes)
         reports = [r for c in value.candidates for r in c.renders.values()]
         text_blocks = [b for r in reports for b in r.blocks]
         first = value.candidates[0]
@@ -68,6 +108,9 @@ def final_creatives(
             "ratios": ", ".join(brief.aspect_ratios),
             "all_text_fits": all(b.fits for b in text_blocks),
             "min_text_contrast": min(b.contrast for b in text_blocks),
+            "compliance": dg.MetadataValue.json(
+                {name: ("pass" if v.passed else v.severity) for name, v in verdicts_by_unit[key].items()}
+            ),
             "treatments": dg.MetadataValue.json(
                 {
                     f"{c.index + 1}@{r.ratio}": r.treatment
@@ -89,4 +132,31 @@ def final_creatives(
             ),
         }
 
-    return for_each_unit(context, build)
+    yield dg.Output(for_each_unit(context, build))
+    # One evaluation per unit and check, recorded against the unit's partition even in batched runs.
+    # A blocking check with an ERROR verdict fails this step after the output is stored, so
+    # selected_creative does not run on creatives that cannot be delivered.
+    selected = {key.name for key in context.selected_asset_check_keys}
+    for partition_key, verdicts in verdicts_by_unit.items():
+        for name, verdict in verdicts.items():
+            if name not in selected:
+                continue
+            yield dg.AssetCheckEvaluation(
+                asset_key=context.asset_key,
+                check_name=name,
+                passed=verdict.passed,
+                severity=dg.AssetCheckSeverity.ERROR
+                if verdict.severity == "ERROR"
+                else dg.AssetCheckSeverity.WARN,
+                description=verdict.description,
+                metadata={
+                    "figures": dg.MetadataValue.json(verdict.figures),
+                    "findings": dg.MetadataValue.json(verdict.failing[:50]),
+                    "findings_count": len(verdict.failing),
+                },
+                partition=partition_key,
+                blocking=name in BLOCKING_CHECKS,
+            )
+    for spec in COMPLIANCE_CHECKS:  # the step's check outputs (the evaluations above carry the results)
+        if spec.name in selected:
+            yield dg.Output(None, output_name=spec.get_python_identifier())

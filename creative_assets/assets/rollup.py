@@ -66,3 +66,90 @@ def campaign_summary(context: dg.AssetExecutionContext, storage: CreativeStorage
             ),
         }
     )
+
+
+def compliance_table(storage: CreativeStorage, campaign_id: str) -> pd.DataFrame:
+    """One row per unit and candidate: every check's worst result over the ratios, key figures, score."""
+    from creative_assets.compliance import CHECKS
+
+    record = require_brief(storage, campaign_id)
+    rows = []
+    for unit in record.unit_keys():
+        try:
+            finals = read_stage(storage, unit, "final")
+        except FileNotFoundError:
+            continue
+        try:
+            selected = read_stage(storage, unit, "selected")
+            ranking = {s.index: s for s in selected.ranking}
+            best = selected.best
+        except FileNotFoundError:
+            ranking, best = {}, None
+        for cand in finals.candidates:
+            row = {
+                "unit": str(unit),
+                "locale": unit.locale,
+                "product": unit.product_id,
+                "candidate": cand.index + 1,
+            }
+            scored = ranking.get(cand.index)
+            row.update(
+                rank=scored.rank if scored else None,
+                score=scored.score if scored else None,
+                selected=cand.index == best,
+            )
+            findings = []
+            for position, check in enumerate(CHECKS):
+                worst = "pass"
+                for ratio, report in cand.renders.items():
+                    if position >= len(report.compliance):
+                        worst = "not run"
+                        continue
+                    outcome = report.compliance[position]
+                    if not outcome["passed"]:
+                        worst = "ERROR" if outcome["severity"] == "ERROR" or worst == "ERROR" else "WARN"
+                        findings += [f"{ratio} {f['message']}" for f in outcome["findings"]]
+                row[check] = worst
+            contrasts = [b.contrast for r in cand.renders.values() for b in r.blocks]
+            row["min_text_contrast"] = min(contrasts) if contrasts else None
+            row["findings"] = " | ".join(findings)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@dg.asset(
+    partitions_def=campaigns,
+    deps=[
+        dg.AssetDep("final_creatives", partition_mapping=dg.AllPartitionMapping()),
+        dg.AssetDep(selected_creative, partition_mapping=dg.AllPartitionMapping()),
+    ],
+    group_name=GROUP,
+    code_version="1",
+    kinds={"pandas", "csv"},
+)
+def campaign_compliance_report(
+    context: dg.AssetExecutionContext, storage: CreativeStorage
+) -> dg.MaterializeResult:
+    """Every unit and candidate of the campaign with each compliance check's result (worst over the
+    ratios), the measured text contrast, score, rank and the findings; written as compliance.csv."""
+    campaign_id = context.partition_key
+    table = compliance_table(storage, campaign_id)
+    key = f"campaigns/{campaign_id}/compliance.csv"
+    storage.write_text(key, table.to_csv(index=False))
+    from creative_assets.compliance import CHECKS
+
+    failing = {c: int((table[c] != "pass").sum()) for c in CHECKS if c in table} if not table.empty else {}
+    shown = table.drop(columns=["findings"]) if "findings" in table else table
+    return dg.MaterializeResult(
+        metadata={
+            "rows": len(table),
+            "candidates_with_errors": int((table[list(failing)] == "ERROR").any(axis=1).sum())
+            if failing
+            else 0,
+            "failing_by_check": dg.MetadataValue.json(failing),
+            "compliance_csv": dg.MetadataValue.path(storage.uri(key)),
+            "report": dg.MetadataValue.md(
+                shown.head(300).to_markdown(index=False) if not shown.empty else "(empty)"
+            ),
+        }
+    )

@@ -5,7 +5,14 @@ from pydantic import Field
 
 from creative_assets.assets.common import file_links, for_each_unit, stage_asset_kwargs, thumbnail
 from creative_assets.partitions import UnitKey
-from creative_assets.scoring import ScoringWeights, image_signals, rank, render_signals, weighted_score
+from creative_assets.scoring import (
+    ScoringWeights,
+    compliance_signal,
+    image_signals,
+    rank,
+    render_signals,
+    weighted_score,
+)
 from creative_assets.stages import FinalCreatives, ScoredCandidate, SelectedCreative, UnitBrief, ratio_dir
 from resources.brand_kits import BrandKitLibrary
 from resources.io_manager import stage_prefix
@@ -37,21 +44,26 @@ def selected_creative(
         finals, brief = final_creatives[key], unit_brief[key]
         kit = brand_kits.load(brief.brand)
         palette = [*kit.palette.brand_colours(), kit.palette.neutral_light, kit.palette.neutral_dark]
-        scores, breakdowns = {}, {}
+        scores, breakdowns, compliant = {}, {}, {}
         for cand in finals.candidates:
             per_ratio = []
+            compliant[cand.index] = True
             for report in cand.renders.values():
                 short = min(report.width, report.height)
                 head_max = round(short * (0.115 if report.ratio != "16:9" else 0.10))
                 signals = {
                     **render_signals(report, head_max),
                     **image_signals(finals.image(report.file), palette),
+                    "compliance": compliance_signal(report.compliance),
                 }
                 per_ratio.append(signals)
+                if any(not o["passed"] and o["severity"] == "ERROR" for o in report.compliance):
+                    compliant[cand.index] = False
             mean = {k: round(sum(s[k] for s in per_ratio) / len(per_ratio), 4) for k in per_ratio[0]}
             breakdowns[cand.index] = mean
             scores[cand.index] = weighted_score(mean, weights)
-        order = rank(scores)
+        # compliant candidates first (ERROR findings are never selected while an alternative exists)
+        order = sorted(rank(scores), key=lambda i: not compliant[i])
         best = order[0]
         by_index = {c.index: c for c in finals.candidates}
         value = SelectedCreative(unit=key, best=best, files={}, ranking=[], weights=weights.model_dump())
@@ -61,7 +73,12 @@ def selected_creative(
             }
             value.ranking.append(
                 ScoredCandidate(
-                    index=index, rank=position, score=scores[index], breakdown=breakdowns[index], files=files
+                    index=index,
+                    rank=position,
+                    score=scores[index],
+                    compliant=compliant[index],
+                    breakdown=breakdowns[index],
+                    files=files,
                 )
             )
         for ratio, report in by_index[best].renders.items():

@@ -65,7 +65,7 @@ def place_logo(image: Image.Image, layout: Layout, kit: BrandKit) -> LogoReport:
     contrast, variant, art = best
     ax = x0 if layout.logo_corner.endswith("left") else x1 - art.width
     ay = y0
-    plate = contrast < LOGO_MIN_CONTRAST
+    plate = contrast < LOGO_MIN_CONTRAST and kit.logo_placement.allow_plate
     if plate:
         # a rounded plate in the brand neutral that contrasts most with this variant
         neutrals = [hex_to_rgb(kit.palette.neutral_light), hex_to_rgb(kit.palette.neutral_dark)]

@@ -148,7 +148,7 @@ def render_final(
         max_lines=4 if layout.ratio == "9:16" else 3,
     )
     if not head.fits:  # long copy: allow smaller type and more lines before giving up
-        head = _fit(copy.headline, head_font, layout.headline_box, head_max, round(short * 0.034), loc, None)
+        head = _fit(copy.headline, head_font, layout.headline_box, head_max, round(short * 0.036), loc, None)
     phrased = phrase_breaks(copy.headline) if loc.line_breaking == "cjk" else None
     if phrased and len(head.lines) > 1:
         # CJK has no spaces: prefer breaking after 、。 (whole phrases) over the tightest character

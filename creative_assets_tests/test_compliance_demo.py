@@ -1,0 +1,43 @@
+"""The deliberately non-compliant example brief fails the right checks, readably, and blocks selection."""
+
+import dagster as dg
+import yaml
+
+from creative_assets.partitions import UnitKey
+from creative_assets_tests.helpers import EXAMPLES
+from creative_assets_tests.pipeline_helpers import pipeline_defs, register, run_range
+from resources.storage import LocalCreativeStorage
+
+
+def test_banned_word_and_vanishing_logo_fail_and_block_selection(tmp_path):
+    source = EXAMPLES / "compliance-demo-2026" / "brief.yaml"
+    data = yaml.safe_load(source.read_text())
+    data.update(locales=["en-GB"], candidates=1, aspect_ratios=["1:1"])
+    data["localized_messages"] = {}
+    brief = tmp_path / "brief.yaml"
+    brief.write_text(yaml.safe_dump(data))
+    storage = LocalCreativeStorage(root=str(tmp_path / "storage"))
+    with dg.instance_for_test() as instance:
+        keys = register(storage, brief, instance)
+        result = run_range(pipeline_defs(storage), instance, keys[0], keys[-1], raise_on_error=False)
+        assert not result.success
+        failure = next(e for e in result.all_events if e.is_step_failure)
+        assert failure.step_key == "final_creatives"
+        assert "blocking asset check" in failure.step_failure_data.error.message
+        assert storage.exists(f"{UnitKey.parse(keys[0]).storage_prefix}/final/manifest.json"), (
+            "creatives kept"
+        )
+        assert not storage.exists(f"{UnitKey.parse(keys[0]).storage_prefix}/selected/manifest.json")
+
+        def evaluation(check):
+            key = dg.AssetCheckKey(dg.AssetKey("final_creatives"), check)
+            (record,) = instance.event_log_storage.get_asset_check_execution_history(key, limit=1)
+            assert record.partition == keys[0]
+            return record.event.dagster_event.event_specific_data
+
+        terms = evaluation("copy_terms")
+        assert not terms.passed and terms.severity == dg.AssetCheckSeverity.ERROR
+        assert "cure" in terms.description and "brand:lumen-skincare" in terms.description
+        logo = evaluation("logo")
+        assert not logo.passed and logo.severity == dg.AssetCheckSeverity.ERROR
+        assert evaluation("safe_zones").passed and evaluation("glyph_coverage").passed
