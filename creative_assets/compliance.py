@@ -400,8 +400,8 @@ def detect_logo(
     search: Box | None = None,
     *,
     work_long_side: int = 480,
-    scales: int = 10,
-    candidates: int = 3,
+    scales: int = 16,
+    candidates: int = 8,
 ) -> LogoDetection:
     """Find the logo on the rendered pixels by multi-scale template matching.
 

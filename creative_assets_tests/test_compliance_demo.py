@@ -6,6 +6,7 @@ import yaml
 from creative_assets.partitions import UnitKey
 from creative_assets_tests.helpers import EXAMPLES
 from creative_assets_tests.pipeline_helpers import pipeline_defs, register, run_range
+from resources.io_manager import read_stage
 from resources.storage import LocalCreativeStorage
 
 
@@ -41,3 +42,26 @@ def test_banned_word_and_vanishing_logo_fail_and_block_selection(tmp_path):
         logo = evaluation("logo")
         assert not logo.passed and logo.severity == dg.AssetCheckSeverity.ERROR
         assert evaluation("safe_zones").passed and evaluation("glyph_coverage").passed
+
+
+def test_compliant_example_passes_every_blocking_check(tmp_path):
+    """Regression: the Hebrew 9:16 trail creatives once lost their logo to a detector false negative."""
+    from creative_assets.compliance import CHECKS
+    from creative_assets_tests.helpers import TRAIL
+
+    data = yaml.safe_load(TRAIL.read_text())
+    data.update(locales=["he-IL"], products=data["products"][:1], aspect_ratios=["9:16"])
+    data["localized_messages"] = {"he-IL": data["localized_messages"]["he-IL"]}
+    brief = tmp_path / "brief.yaml"
+    brief.write_text(yaml.safe_dump(data, allow_unicode=True))
+    storage = LocalCreativeStorage(root=str(tmp_path / "storage"))
+    with dg.instance_for_test() as instance:
+        keys = register(storage, brief, instance)
+        assert run_range(pipeline_defs(storage), instance, keys[0], keys[-1]).success
+    finals = read_stage(storage, UnitKey.parse(keys[0]), "final")
+    for cand in finals.candidates:
+        for report in cand.renders.values():
+            for outcome in report.compliance:
+                if outcome["check"] != "brand_colours":
+                    assert outcome["passed"], (cand.index, outcome)
+    assert len(CHECKS) == len(report.compliance)
