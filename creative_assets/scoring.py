@@ -20,14 +20,14 @@ from creative_assets.stages import FinalRender
 class ScoringWeights(BaseModel):
     """Relative weight of each signal (they need not sum to 1)."""
 
-    legibility: float = Field(3.0, ge=0, description="Worst text contrast margin over WCAG AA.")
+    legibility: float = Field(3.0, ge=0, description="Worst text contrast between AA (4.5:1) and AAA (7:1).")
     text_fit: float = Field(2.0, ge=0, description="All text fits; headline set large.")
     logo: float = Field(2.0, ge=0, description="Logo reads (>= 3:1) without a backing plate, at size.")
-    image_visibility: float = Field(1.0, ge=0, description="No panel hiding the image.")
+    image_visibility: float = Field(2.0, ge=0, description="No scrim or panel over the image.")
     brand_colour_fit: float = Field(1.5, ge=0, description="Share of pixels near the brand palette.")
     exposure: float = Field(0.5, ge=0, description="Mean luminance away from the extremes.")
     sharpness: float = Field(0.5, ge=0, description="Edge energy of the image.")
-    product_prominence: float = Field(1.0, ge=0, description="Product fills its region.")
+    product_prominence: float = Field(1.5, ge=0, description="Product fills its region.")
     compliance: float = Field(
         3.0, ge=0, description="Share of compliance checks passed (WARN findings count)."
     )
@@ -51,7 +51,8 @@ def image_signals(image: Image.Image, palette_hex: list[str]) -> dict[str, float
     edges = np.asarray(small.convert("L").filter(ImageFilter.FIND_EDGES), np.float64)
     fit = palette_fit(small, palette_hex, threshold=15.0, sample=64)
     return {
-        "exposure": _clip01(1 - abs(mean - 0.35) / 0.35),
+        # only the extremes are penalised: near-black or blown-out images; light and dark grounds are fine
+        "exposure": _clip01(1 - max(0.0, 0.12 - mean) / 0.12 - max(0.0, mean - 0.8) / 0.2),
         "sharpness": _clip01(edges.std() / 40.0),
         "brand_colour_fit": _clip01(fit["share_within"] / 0.6),
     }
@@ -61,7 +62,8 @@ def render_signals(report: FinalRender, head_max_size: int) -> dict[str, float]:
     """Signals from a render report: contrast, fit, logo, treatment, prominence."""
     text_blocks = [b for b in report.blocks if b.role in ("headline", "subline", "disclaimer")]
     worst = min((b.contrast for b in text_blocks), default=21.0)
-    legibility = worst / 4.5 * 0.5 if worst < 4.5 else 0.5 + 0.5 * _clip01((worst - 4.5) / 5.5)
+    # 0.5 at AA (4.5:1), 1.0 at AAA (7:1); more contrast than AAA earns nothing more
+    legibility = worst / 4.5 * 0.5 if worst < 4.5 else 0.5 + 0.5 * _clip01((worst - 4.5) / 2.5)
     head = next((b for b in report.blocks if b.role == "headline"), None)
     all_fit = all(b.fits for b in report.blocks)
     text_fit = (0.5 + 0.5 * _clip01(head.size / head_max_size)) if (all_fit and head) else 0.0
@@ -69,8 +71,9 @@ def render_signals(report: FinalRender, head_max_size: int) -> dict[str, float]:
     logo_score = 0.0 if logo.contrast < 3.0 else (0.75 if logo.plate else 1.0)
     if logo.width_px < logo.min_width_px:
         logo_score *= 0.5
-    visibility = {"none": 1.0, "scrim": 0.85, "panel": 0.65}[report.treatment]
-    prominence = _clip01(_area(report.product_bbox) / max(1, _area(report.layout.product_box)) / 0.6)
+    visibility = {"none": 1.0, "scrim": 0.7, "panel": 0.4}[report.treatment]
+    # the product's share of the whole canvas: 1.0 from 15% up (a tall can at full height is ~15%)
+    prominence = _clip01(_area(report.product_bbox) / max(1, report.width * report.height) / 0.15)
     return {
         "legibility": legibility,
         "text_fit": text_fit,
