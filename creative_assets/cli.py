@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from creative_assets.errors import BriefError
@@ -212,6 +213,9 @@ def _print_table(table) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Dagster flags features it considers beta/preview (backfill policies, partitioned checks) on
+    # every import; that is for the developers reading the code, not for someone running a brief.
+    warnings.filterwarnings("ignore", message=r".*is currently in (beta|preview)")
     parser = argparse.ArgumentParser(prog="creative-assets", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("validate", help="validate a brief (YAML or JSON) and its brand kit and images")

@@ -39,8 +39,13 @@ fi
 stamp=".venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)${EXTRAS:+-$EXTRAS}"
 if [ ! -f "$stamp" ]; then
   echo "• installing creative-assets${EXTRAS:+[$EXTRAS]} into .venv (first run takes a minute or two)"
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".${EXTRAS:+[$EXTRAS]}"
+  log=.venv/install.log
+  if ! { .venv/bin/python -m pip install -q --upgrade pip && \
+         .venv/bin/python -m pip install -q -e ".${EXTRAS:+[$EXTRAS]}"; } >"$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    echo "! installation failed; full log in $log" >&2
+    exit 1
+  fi
   touch "$stamp"
 fi
 .venv/bin/python - <<'PY'

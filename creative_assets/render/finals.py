@@ -272,9 +272,11 @@ def render_final(
 
     if copy.disclaimer:
         disc_box = layout.disclaimer_box
+        # the legal line's own script decides its font (it is often in another script than the product name)
+        disc_font = str(font_for_role(kit, "body", detect_script(copy.disclaimer, loc.script)))
         disc = _fit(
             copy.disclaimer,
-            sub_font,
+            disc_font,
             (0, 0, disc_box[2] - disc_box[0], round(short * 0.06)),
             round(short * 0.022),
             round(short * 0.017),

@@ -125,3 +125,28 @@ def test_japanese_headline_breaks_at_phrase_boundaries_in_narrow_columns():
     )
     _, report = _render(plain, copy, loc=JA, ratio="1:1", variant="text-side")
     assert report.blocks[0].lines == ["この夏は、", "ずっと輝いて"]
+
+
+@pytest.mark.parametrize(
+    ("loc", "disclaimer", "expected_font"),
+    [
+        (HE, "בכפוף לתנאים. פרטים באתר terra-outdoor.example", "NotoSansHebrew-Regular.ttf"),
+        (
+            LocaleText("zh", "ltr", "chinese_simplified", "cjk"),
+            "详情及条款见 terra-outdoor.example。",
+            "NotoSansCJKsc-Regular.otf",
+        ),
+    ],
+)
+def test_legal_line_font_follows_its_own_script(loc, disclaimer, expected_font):
+    """Regression: the legal line once used the product name's (Latin) font and lost its glyphs."""
+    from creative_assets.compliance import check_glyphs
+
+    copy = CopyVariant(
+        candidate=0, headline="x", subline="Ridge Shell Jacket", cta="y", disclaimer=disclaimer
+    )
+    copy = copy.model_copy(update={"headline": disclaimer.split()[0], "cta": disclaimer.split()[0]})
+    _, report = _render(plain, copy, loc=loc, kit_slug="terra-outdoor")
+    legal = next(b for b in report.blocks if b.role == "disclaimer")
+    assert legal.font == expected_font
+    assert check_glyphs(report.blocks).passed
