@@ -82,14 +82,6 @@ class StageValue(BaseModel):
     def attach_reader(self, reader: Reader) -> None:
         self._reader = reader
 
-    def content_hash(self) -> str:
-        """Hash of the manifest and images: the stage's data version."""
-        h = hashlib.sha256(self.model_dump_json().encode())
-        for name in self.image_names():
-            h.update(name.encode())
-            h.update(hashlib.sha256(self.image_bytes(name)).digest())
-        return h.hexdigest()[:24]
-
 
 # -- 1. unit brief ---------------------------------------------------------------------------------
 

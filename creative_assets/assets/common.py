@@ -1,7 +1,6 @@
 """Shared asset plumbing: per-unit loops (batched runs), metadata helpers, previews."""
 
 import base64
-import hashlib
 import io
 import time
 from collections.abc import Callable, Mapping
@@ -90,10 +89,3 @@ def file_links(storage: CreativeStorage, unit: UnitKey, stage: str, name: str, l
     if url and not url.startswith("file:"):
         links[f"{label}_url"] = dg.MetadataValue.url(url)
     return links
-
-
-def digest(*parts: bytes | str) -> str:
-    h = hashlib.sha256()
-    for p in parts:
-        h.update(p.encode() if isinstance(p, str) else p)
-    return h.hexdigest()[:16]

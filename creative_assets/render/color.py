@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -156,8 +155,3 @@ def shade(rgb: Sequence[float], amount: float) -> RGB:
 
 def is_dark(rgb: Sequence[float]) -> bool:
     return contrast_ratio(rgb, (255, 255, 255)) >= contrast_ratio(rgb, (0, 0, 0))
-
-
-def hue_distance(a: Sequence[float], b: Sequence[float]) -> float:
-    la, lb = srgb_to_lab(a), srgb_to_lab(b)
-    return float(math.hypot(la[1] - lb[1], la[2] - lb[2]))
