@@ -6,6 +6,7 @@ Paths inside ``brand.yaml`` are relative to the kit folder. See README "Brand ki
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from enum import Enum
@@ -188,10 +189,9 @@ class BrandKit(_Strict):
         return Path(self.root) / name
 
     def logo_image(self, variant: Literal["primary", "on_dark", "on_light"] = "primary") -> Image.Image:
-        """The logo as RGBA; falls back to the primary artwork when a variant is absent."""
-        name = getattr(self.logo, variant) or self.logo.primary
-        with Image.open(self.path(name)) as im:
-            return im.convert("RGBA")
+        """The logo as RGBA (a private copy); falls back to the primary artwork when a variant is absent."""
+        path = self.path(getattr(self.logo, variant) or self.logo.primary)
+        return _decode_logo(str(path), path.stat().st_mtime_ns).copy()
 
     def fingerprint(self) -> str:
         """Hash of brand.yaml and every file it references: changes when the kit changes."""
@@ -200,6 +200,13 @@ class BrandKit(_Strict):
         for name in sorted({n for n in self.logo.model_dump().values() if n}):
             h.update(self.path(name).read_bytes())
         return h.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=32)
+def _decode_logo(path: str, mtime_ns: int) -> Image.Image:
+    """Decoded once per file version: every creative of every unit places the same artwork."""
+    with Image.open(path) as im:
+        return im.convert("RGBA")
 
 
 def brand_kits_dir() -> Path:

@@ -16,7 +16,7 @@ from resources.storage import CreativeStorage
 
 V = TypeVar("V", bound=StageValue)
 
-#: Units per run when Dagster backfills (one step handles the whole range, see README "Throughput").
+#: Units per run when Dagster backfills (one step handles the whole range; README "Operations").
 UNITS_PER_RUN = 24
 BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=UNITS_PER_RUN)
 GROUP = "creatives"
