@@ -5,6 +5,8 @@ Read top to bottom: what the graph is, how it runs, and which implementation bac
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
@@ -14,6 +16,12 @@ from creative_assets.settings import choice, default_storage_root, env_or_defaul
 from resources.brand_kits import BrandKitLibrary
 from resources.inbox import BriefInbox
 from resources.io_manager import CreativeIOManager
+from resources.openai_providers import (
+    OpenAIContextProvider,
+    OpenAICopyProvider,
+    OpenAIImageProvider,
+    OpenAIResource,
+)
 from resources.providers import BriefCopyProvider, BuiltinContextProvider, OfflineImageProvider
 from resources.storage import CreativeStorage, LocalCreativeStorage, S3CreativeStorage
 from sensors.brief_inbox import brief_inbox_sensor, campaign_rollup_sensor
@@ -42,6 +50,39 @@ def build_storage() -> CreativeStorage:
     return LocalCreativeStorage(root=env_or_default("CREATIVE_ASSETS_ROOT", default_storage_root()))
 
 
+def build_openai() -> OpenAIResource:
+    return OpenAIResource(
+        api_key=dg.EnvVar("OPENAI_API_KEY"),
+        base_url=env_or_default("OPENAI_BASE_URL", None),
+        max_concurrent_requests=dg.EnvVar.int("CREATIVE_ASSETS_OPENAI_MAX_CONCURRENCY")
+        if os.environ.get("CREATIVE_ASSETS_OPENAI_MAX_CONCURRENCY")
+        else 4,
+        max_retries=dg.EnvVar.int("CREATIVE_ASSETS_OPENAI_MAX_RETRIES")
+        if os.environ.get("CREATIVE_ASSETS_OPENAI_MAX_RETRIES")
+        else 4,
+    )
+
+
+def build_providers(storage: CreativeStorage) -> dict[str, object]:
+    """Offline by default; OpenAI-compatible where CREATIVE_ASSETS_IMAGE_PROVIDER / _TEXT_PROVIDER say so."""
+    image = choice("CREATIVE_ASSETS_IMAGE_PROVIDER", "offline", ("offline", "openai"))
+    text = choice("CREATIVE_ASSETS_TEXT_PROVIDER", "offline", ("offline", "openai"))
+    openai = build_openai() if "openai" in (image, text) else None
+    image_model = env_or_default("CREATIVE_ASSETS_OPENAI_IMAGE_MODEL", "gpt-image-1")
+    text_model = env_or_default("CREATIVE_ASSETS_OPENAI_TEXT_MODEL", "gpt-4o-mini")
+    return {
+        "image_provider": OpenAIImageProvider(openai=openai, storage=storage, model=image_model)
+        if image == "openai"
+        else OfflineImageProvider(),
+        "copy_provider": OpenAICopyProvider(openai=openai, storage=storage, model=text_model)
+        if text == "openai"
+        else BriefCopyProvider(),
+        "context_provider": OpenAIContextProvider(openai=openai, storage=storage, model=text_model)
+        if text == "openai"
+        else BuiltinContextProvider(),
+    }
+
+
 def build_resources() -> dict[str, object]:
     storage = build_storage()
     return {
@@ -49,9 +90,7 @@ def build_resources() -> dict[str, object]:
         "creative_io_manager": CreativeIOManager(storage=storage),
         "brand_kits": BrandKitLibrary(root=env_or_default("CREATIVE_ASSETS_BRAND_KITS", "")),
         "inbox": BriefInbox(prefix=env_or_default("CREATIVE_ASSETS_INBOX_PREFIX", "inbox/")),
-        "context_provider": BuiltinContextProvider(),
-        "image_provider": OfflineImageProvider(),
-        "copy_provider": BriefCopyProvider(),
+        **build_providers(storage),
     }
 
 

@@ -147,6 +147,8 @@ class ContextPack(StageValue):
     disclaimer: str | None
     knowledge_base_version: str
     provider: str
+    notes: list[str] = []  # product- and market-specific guidance from a generative provider
+    calls: list[dict] = []  # API call accounting (see resources/openai_providers.py)
 
     @property
     def direction(self) -> Literal["ltr", "rtl"]:
@@ -186,6 +188,7 @@ class ImageCandidates(StageValue):
     seed_supported: bool = True
     candidates: list[ImageCandidate]
     input_hashes: dict[str, str]
+    calls: list[dict] = []
 
 
 # -- 4. branded candidates -------------------------------------------------------------------------
@@ -252,6 +255,8 @@ class LocalizedCopy(StageValue):
     variants: list[CopyVariant]
     sources: dict[str, str]
     warnings: list[str] = []
+    machine_translated: bool = False
+    calls: list[dict] = []
 
 
 # -- 6. final creatives ----------------------------------------------------------------------------

@@ -47,11 +47,11 @@ def pipeline_resources(storage: LocalCreativeStorage) -> dict:
     }
 
 
-def pipeline_defs(storage: LocalCreativeStorage) -> dg.Definitions:
+def pipeline_defs(storage: LocalCreativeStorage, **overrides) -> dg.Definitions:
     return dg.Definitions(
         assets=[*unit_stages, campaign_summary, campaign_compliance_report],
         jobs=[creative_pipeline, campaign_rollup],
-        resources=pipeline_resources(storage),
+        resources={**pipeline_resources(storage), **overrides},
         executor=dg.in_process_executor,
     )
 

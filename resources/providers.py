@@ -9,7 +9,7 @@ plug in behind the same interfaces.)
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import dagster as dg
 from PIL import Image
@@ -31,6 +31,7 @@ class CandidateDraft:
     source: str
     method: str
     prompt: str
+    calls: list[dict] = field(default_factory=list)  # API accounting, empty for offline drawing
 
 
 class ContextProvider(dg.ConfigurableResource, ABC):
@@ -73,6 +74,11 @@ class ImageProvider(dg.ConfigurableResource, ABC):
     @property
     def supports_seed(self) -> bool:
         return True
+
+    @property
+    def parallelism(self) -> int:
+        """Candidates drawn at once within a step (remote APIs: the request concurrency limit)."""
+        return 1
 
     @abstractmethod
     def draw(

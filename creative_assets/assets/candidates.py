@@ -2,11 +2,13 @@
 
 import hashlib
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 from PIL import Image
 
 from creative_assets.assets.common import (
+    call_metadata,
     contact_sheet,
     file_links,
     for_each_unit,
@@ -29,7 +31,7 @@ from resources.providers import ImageProvider
 from resources.storage import CreativeStorage
 
 
-@dg.asset(**stage_asset_kwargs("raw", "1", {"pillow", "python"}))
+@dg.asset(**stage_asset_kwargs("raw", "1", {"pillow", "python"}, pool="image_generation"))
 def image_candidates(
     context: dg.AssetExecutionContext,
     unit_brief: dict[str, UnitBrief],
@@ -63,10 +65,22 @@ def image_candidates(
             candidates=[],
             input_hashes=hashes,
         )
-        for plan in plan_candidates(brief, pack, kit):
+
+        def draw(plan):
             started = time.perf_counter()
             draft = image_provider.draw(brief, pack, kit, plan, product, font)
-            timings[f"candidate_{plan.index + 1}_s"] = round(time.perf_counter() - started, 3)
+            return draft, round(time.perf_counter() - started, 3)
+
+        plans = plan_candidates(brief, pack, kit)
+        if image_provider.parallelism > 1:  # remote providers: keep the request pool busy
+            with ThreadPoolExecutor(max_workers=image_provider.parallelism) as pool:
+                drafts = list(pool.map(draw, plans))
+        else:
+            drafts = [draw(plan) for plan in plans]
+        calls = []
+        for plan, (draft, seconds) in zip(plans, drafts, strict=True):
+            timings[f"candidate_{plan.index + 1}_s"] = seconds
+            calls.extend(draft.calls)
             renders = {}
             for ratio, (image, bbox) in draft.renders.items():
                 name = f"{ratio_dir(ratio)}/candidate-{plan.index + 1}.jpg"
@@ -87,19 +101,24 @@ def image_candidates(
                     emphasis=plan.emphasis,
                     palette=plan.palette.to_dict(),
                     source=draft.source,
-                    method=f"supplied:{cut_method}" if product is not None else draft.method,
+                    method=f"supplied:{cut_method}"
+                    if product is not None and draft.method == "supplied"
+                    else draft.method,
                     prompt=draft.prompt,
                     renders=renders,
                 )
             )
         value.candidates = candidates
+        value.calls = calls
         first_ratio = brief.aspect_ratios[0]
         preview = contact_sheet([value.image(c.renders[first_ratio].file) for c in candidates])
         return value, {
             "provider": value.provider,
             "model": value.model,
             "seeds": dg.MetadataValue.json({f"candidate-{c.index + 1}": c.seed for c in candidates}),
-            "seed_supported": value.seed_supported,
+            "seed_supported": value.seed_supported
+            if value.seed_supported
+            else "no: the provider takes no seed; seeds select each candidate's prompt variation",
             "styles": ", ".join(c.style for c in candidates),
             "product_source": candidates[0].source if candidates else "",
             "product_method": candidates[0].method if candidates else "",
@@ -108,6 +127,7 @@ def image_candidates(
             **file_links(storage, unit, "raw", candidates[0].renders[first_ratio].file, "first_candidate"),
             "preview": thumbnail(preview, 480),
             **timings,
+            **call_metadata(calls),
             "output_sha256": hashlib.sha256(value.model_dump_json().encode()).hexdigest()[:16],
         }
 

@@ -23,9 +23,12 @@ GROUP = "creatives"
 IO_MANAGER_KEY = "creative_io_manager"
 
 
-def stage_asset_kwargs(stage: str, code_version: str, kinds: set[str]) -> dict[str, Any]:
-    """Arguments every unit-stage asset shares."""
+def stage_asset_kwargs(
+    stage: str, code_version: str, kinds: set[str], pool: str | None = None
+) -> dict[str, Any]:
+    """Arguments every unit-stage asset shares. ``pool`` bounds how many steps call one provider at once."""
     return {
+        **({"pool": pool} if pool else {}),
         "partitions_def": creative_units,
         "io_manager_key": IO_MANAGER_KEY,
         "metadata": {"stage": stage},
@@ -52,6 +55,21 @@ def for_each_unit(
             context.log.debug(f"{context.asset_key.to_user_string()} {n}/{len(keys)} {key} in {elapsed:.2f}s")
         out[key] = value
     return out
+
+
+def call_metadata(calls: list[dict]) -> dict[str, Any]:
+    """Accounting of provider API calls for a materialization's metadata."""
+    if not calls:
+        return {}
+    paid = [c for c in calls if not c.get("cached")]
+    return {
+        "api_calls": len(paid),
+        "api_calls_cached": len(calls) - len(paid),
+        "api_images": sum(c.get("images", 0) for c in paid),
+        "api_tokens": sum(c.get("input_tokens", 0) + c.get("output_tokens", 0) for c in paid),
+        "api_latency_s": round(sum(c.get("latency_s", 0.0) for c in paid), 3),
+        "api_cost_usd_estimate": round(sum(c.get("cost_usd", 0.0) for c in paid), 4),
+    }
 
 
 def thumbnail(image: Image.Image, max_side: int = 200) -> dg.MetadataValue:

@@ -2,14 +2,14 @@
 
 import dagster as dg
 
-from creative_assets.assets.common import for_each_unit, stage_asset_kwargs
+from creative_assets.assets.common import call_metadata, for_each_unit, stage_asset_kwargs
 from creative_assets.partitions import UnitKey
 from creative_assets.stages import ContextPack, UnitBrief
 from resources.brand_kits import BrandKitLibrary
 from resources.providers import ContextProvider
 
 
-@dg.asset(**stage_asset_kwargs("context", "1", {"python", "json"}))
+@dg.asset(**stage_asset_kwargs("context", "1", {"python", "json"}, pool="text_generation"))
 def locale_context_pack(
     context: dg.AssetExecutionContext,
     unit_brief: dict[str, UnitBrief],
@@ -33,6 +33,8 @@ def locale_context_pack(
             "rules": len(pack.rules),
             "rule_layers": ", ".join(sorted({r.layer for r in pack.rules})),
             "disclaimer": pack.disclaimer or "",
+            "notes": dg.MetadataValue.json(pack.notes),
+            **call_metadata(pack.calls),
         }
 
     return for_each_unit(context, build)

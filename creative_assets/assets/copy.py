@@ -2,13 +2,13 @@
 
 import dagster as dg
 
-from creative_assets.assets.common import for_each_unit, stage_asset_kwargs
+from creative_assets.assets.common import call_metadata, for_each_unit, stage_asset_kwargs
 from creative_assets.partitions import UnitKey
 from creative_assets.stages import BrandedCandidates, ContextPack, LocalizedCopy, UnitBrief
 from resources.providers import CopyProvider
 
 
-@dg.asset(**stage_asset_kwargs("copy", "1", {"python", "json"}))
+@dg.asset(**stage_asset_kwargs("copy", "1", {"python", "json"}, pool="text_generation"))
 def localized_copy(
     context: dg.AssetExecutionContext,
     unit_brief: dict[str, UnitBrief],
@@ -34,7 +34,8 @@ def localized_copy(
             "disclaimer": first.disclaimer or "",
             "sources": dg.MetadataValue.json(copy.sources),
             "warnings": dg.MetadataValue.json(copy.warnings),
-            "machine_translated": False,
+            "machine_translated": copy.machine_translated,
+            **call_metadata(copy.calls),
         }
 
     return for_each_unit(context, build)

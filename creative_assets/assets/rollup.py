@@ -12,6 +12,18 @@ from resources.io_manager import read_stage, stage_prefix
 from resources.storage import CreativeStorage
 
 
+def unit_api_cost(storage: CreativeStorage, unit) -> float:
+    """Estimated provider spend of a unit's latest materializations (context, images, copy)."""
+    total = 0.0
+    for stage in ("context", "raw", "copy"):
+        try:
+            value = read_stage(storage, unit, stage)
+        except FileNotFoundError:
+            continue
+        total += sum(c.get("cost_usd", 0.0) for c in getattr(value, "calls", []) if not c.get("cached"))
+    return round(total, 4)
+
+
 def summarise_campaign(storage: CreativeStorage, campaign_id: str) -> pd.DataFrame:
     """A row per unit of the live brief: status, selected candidate, score and output locations."""
     record = require_brief(storage, campaign_id)
@@ -31,6 +43,7 @@ def summarise_campaign(storage: CreativeStorage, campaign_id: str) -> pd.DataFra
             score=best.score,
             alternates=len(selected.ranking) - 1,
         )
+        row["api_cost_usd_estimate"] = unit_api_cost(storage, unit)
         for ratio, name in selected.files.items():
             row[f"selected_{ratio}"] = storage.uri(f"{stage_prefix(unit, 'selected')}/{name}")
         rows.append(row)
@@ -58,6 +71,9 @@ def campaign_summary(context: dg.AssetExecutionContext, storage: CreativeStorage
             "units": len(table),
             "units_selected": done,
             "units_missing": len(table) - done,
+            "api_cost_usd_estimate": round(float(table["api_cost_usd_estimate"].sum()), 4)
+            if "api_cost_usd_estimate" in table
+            else 0.0,
             "summary_csv": dg.MetadataValue.path(storage.uri(csv_key)),
             "summary": dg.MetadataValue.md(
                 table.drop(columns=[c for c in table.columns if c.startswith("selected_")]).to_markdown(
