@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image, ImageFilter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from creative_assets.render.color import palette_fit, relative_luminance
 from creative_assets.render.layout import Box
@@ -18,7 +18,9 @@ from creative_assets.stages import FinalRender
 
 
 class ScoringWeights(BaseModel):
-    """Relative weight of each signal (they need not sum to 1)."""
+    """Relative weight of each signal (they need not sum to 1). Unknown names are errors."""
+
+    model_config = ConfigDict(extra="forbid")
 
     legibility: float = Field(3.0, ge=0, description="Worst text contrast between AA (4.5:1) and AAA (7:1).")
     text_fit: float = Field(2.0, ge=0, description="All text fits; headline set large.")

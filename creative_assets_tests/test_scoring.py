@@ -69,3 +69,11 @@ def test_weights_change_the_outcome():
     image_first = ScoringWeights(legibility=0, image_visibility=10)
     assert weighted_score(a, legibility_first) > weighted_score(b, legibility_first)
     assert weighted_score(a, image_first) < weighted_score(b, image_first)
+
+
+def test_misspelt_weight_names_are_rejected():
+    import pydantic
+    import pytest
+
+    with pytest.raises(pydantic.ValidationError, match="legibilty"):
+        ScoringWeights(legibilty=4)
