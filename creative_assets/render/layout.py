@@ -226,8 +226,6 @@ def plan_layout(
         cta = (tx0, subline[3] + gap, tx1, subline[3] + gap + cta_h)
         product = (px0, body_top, px1, sy1)
         text_region = (tx0, headline[1], tx1, cta[3])
-        if not text_first and corner.endswith("right") == (tx0 > width // 2):
-            pass  # logo already sits over the text column: fine, it is in its own top band
 
     layout = Layout(
         ratio=ratio,

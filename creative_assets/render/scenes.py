@@ -380,7 +380,6 @@ def render_generated_product(
     ss = 2  # supersample
     H = height * ss
     label_colour = pal.lead if pal.lead != pal.base else pal.pop
-    ink = pal.light if is_dark(label_colour) else pal.dark
     if shape == "can":
         W = round(H * 0.42)
         img = Image.new("RGBA", (W, H), (0, 0, 0, 0))
@@ -435,7 +434,6 @@ def render_generated_product(
         img.paste(
             _cylinder_shading(W, band[3] - band[1], pal.light).convert("RGBA"), (0, band[1]), mask.crop(band)
         )
-        ink = pal.dark
         text_box_w = round(W * 0.8)
     elif shape == "box":
         W = round(H * 0.78)
@@ -472,17 +470,12 @@ def render_generated_product(
     centre_y = img.height * {"can": 0.53, "bottle": 0.65, "box": 0.42, "badge": 0.5}[shape]
     line_h = font.size * 1.15
     y = centre_y - line_h * len(lines) / 2
-    label_ink = (
-        pal.dark
-        if shape == "bottle"
-        else (pal.light if is_dark(pal.pop if shape == "can" else label_colour) else pal.dark)
-    )
-    if shape == "can":
-        label_ink = pal.light if is_dark(pal.pop) else pal.dark
+    # the name sits on the can's band, the bottle's light label, or the box/seal colour
+    ground = {"can": pal.pop, "bottle": pal.light}.get(shape, label_colour)
+    label_ink = pal.light if is_dark(ground) else pal.dark
     for line in lines:
         d.text((centre_x, y), line, font=font, fill=(*label_ink, 255), anchor="ma")
         y += line_h
-    del ink
     return img.resize((img.width // ss, img.height // ss), Image.Resampling.LANCZOS), shape
 
 
