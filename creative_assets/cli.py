@@ -212,6 +212,38 @@ def _print_table(table) -> None:
     print(shown.to_string(index=False))
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    """Serve the review app on the pipeline's storage (README "Review")."""
+    if args.out:
+        os.environ["CREATIVE_ASSETS_STORAGE"] = "local"
+        os.environ["CREATIVE_ASSETS_ROOT"] = str(Path(args.out).resolve())
+    import secrets
+
+    import uvicorn
+
+    from creative_assets.definitions import build_storage
+    from creative_assets.review.app import ReviewSettings, create_app
+
+    token = os.environ.get("CREATIVE_ASSETS_REVIEW_TOKEN", "")
+    if not token:
+        token = secrets.token_urlsafe(18)
+        print(
+            "CREATIVE_ASSETS_REVIEW_TOKEN is not set; this session's review token is:\n\n"
+            f"    {token}\n\nShare it with reviewers (set the variable to keep one across restarts).\n"
+        )
+    try:
+        settings = ReviewSettings(
+            token=token, secure_cookie=os.environ.get("CREATIVE_ASSETS_REVIEW_SECURE_COOKIE", "") == "1"
+        )
+    except ValueError as exc:
+        print(f"✗ CREATIVE_ASSETS_REVIEW_TOKEN: {exc}", file=sys.stderr)
+        return 2
+    storage = build_storage().process_config_and_initialize()
+    print(f"Reviewing creatives in {storage.uri('campaigns')}\nOpen http://{args.host}:{args.port}/")
+    uvicorn.run(create_app(storage, settings), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     # Dagster flags features it considers beta/preview (backfill policies, partitioned checks) on
     # every import; that is for the developers reading the code, not for someone running a brief.
@@ -226,6 +258,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", help="local storage folder (default: $CREATIVE_ASSETS_ROOT or var/storage)")
     p.add_argument("--units-per-run", type=int, default=24, help="units batched into one run (default 24)")
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("review", help="serve the review web app (approve, request changes)")
+    p.add_argument("--out", help="local storage folder (default: $CREATIVE_ASSETS_ROOT or var/storage)")
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8081, help="port (default 8081)")
+    p.set_defaults(func=cmd_review)
     p = sub.add_parser("schema", help="print the brief's JSON Schema")
     p.set_defaults(func=cmd_schema)
     args = parser.parse_args(argv)

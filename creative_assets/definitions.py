@@ -25,6 +25,8 @@ from resources.openai_providers import (
 from resources.providers import BriefCopyProvider, BuiltinContextProvider, OfflineImageProvider
 from resources.storage import CreativeStorage, LocalCreativeStorage, S3CreativeStorage
 from sensors.brief_inbox import brief_inbox_sensor, campaign_rollup_sensor
+from sensors.nightly import build_nightly_schedule
+from sensors.review import review_decision_sensor
 
 # -- the asset graph: one asset per pipeline stage, all partitioned by creative unit, plus the
 #    campaign rollup. Jobs (creative_assets/jobs.py) run in process: one process per run.
@@ -32,8 +34,9 @@ assets = [*unit_stages, campaign_summary, campaign_compliance_report]
 jobs = [creative_pipeline, campaign_rollup]
 
 # -- automation: briefs dropped in the inbox become partitions and runs; each finished batch
-#    refreshes its campaign's summary.
-sensors = [brief_inbox_sensor, campaign_rollup_sensor]
+#    refreshes its campaign's summary; review decisions are recorded and revision requests
+#    regenerate their units; every night, whatever changed is regenerated.
+sensors = [brief_inbox_sensor, campaign_rollup_sensor, review_decision_sensor]
 
 
 # -- resources: the implementation is configuration (CREATIVE_ASSETS_STORAGE), not code -------------
@@ -100,6 +103,7 @@ def build_definitions() -> dg.Definitions:
         assets=assets,
         jobs=jobs,
         sensors=sensors,
+        schedules=[build_nightly_schedule()],
         resources=build_resources(),
         executor=dg.in_process_executor,
     )

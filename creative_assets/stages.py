@@ -111,13 +111,24 @@ class UnitBrief(StageValue):
     base_seed: int
     brief_version: int
     brief_sha: str
+    #: brief_store.unit_fingerprint: changes only when this unit's inputs in the brief change
+    input_fingerprint: str = ""
     product_asset_keys: list[str] = []
+    #: review revisions: how many times a reviewer requested changes, the latest feedback and the
+    #: review decision that asked for it (creative_assets/review/decisions.py)
     revision: int = 0
     feedback: str | None = None
+    revision_decision: str | None = None
+
+    @property
+    def seed_round(self) -> int:
+        """The first revision keeps the seed (only the feedback changes the template); every later
+        revision draws a new one."""
+        return max(0, self.revision - 1)
 
     def product_seed(self) -> int:
         """Seed shared by every locale of a product, so markets see the same visual concept."""
-        digest = hashlib.sha256(f"{self.base_seed}:{self.product.id}:{self.revision}".encode()).digest()
+        digest = hashlib.sha256(f"{self.base_seed}:{self.product.id}:{self.seed_round}".encode()).digest()
         return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
     def candidate_seed(self, index: int) -> int:

@@ -8,6 +8,10 @@ Layout (under the storage root, identical on local disk and in S3)::
 Images are written first and ``manifest.json`` last, each write atomic, so a stage folder with a
 manifest is complete; files a previous materialization left behind are removed after the manifest.
 Assets return ``{partition_key: StageValue}`` so one step can materialize many units (batched runs).
+
+A unit whose creative was approved and published (creative_assets/review/delivery.py) loses that
+approval as soon as any of its stages is written again: the delivery is withdrawn, never carried
+over to different pixels.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from creative_assets.partitions import UnitKey
+from creative_assets.review.delivery import withdraw
 from creative_assets.stages import STAGE_TYPES, StageValue
 from resources.storage import CreativeStorage
 
@@ -29,8 +34,12 @@ def stage_prefix(unit: UnitKey, stage: str) -> str:
     return f"{unit.storage_prefix}/{stage}"
 
 
-def write_stage(storage: CreativeStorage, unit: UnitKey, value: StageValue) -> dict[str, str]:
-    """Write a stage value; return {file name: storage key} including the manifest."""
+def write_stage(
+    storage: CreativeStorage, unit: UnitKey, value: StageValue, provenance: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Write a stage value; return {file name: storage key} including the manifest. ``provenance``
+    (run id, code version) is recorded in the manifest: review decisions cite it as lineage and the
+    nightly schedule compares code versions with it."""
     prefix = stage_prefix(unit, value.STAGE)
     files: dict[str, dict] = {}
     keys: dict[str, str] = {}
@@ -43,6 +52,7 @@ def write_stage(storage: CreativeStorage, unit: UnitKey, value: StageValue) -> d
         "stage": value.STAGE,
         "unit": str(unit),
         "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **(provenance or {}),
         "files": files,
         "value": value.model_dump(mode="json"),
     }
@@ -81,7 +91,24 @@ class CreativeIOManager(dg.ConfigurableIOManager):
         for partition_key in context.asset_partition_keys:
             if partition_key not in obj:
                 raise KeyError(f"{context.asset_key.to_user_string()} produced no value for {partition_key}")
-            write_stage(self.storage, UnitKey.parse(partition_key), obj[partition_key])
+            unit = UnitKey.parse(partition_key)
+            code_version = context.asset_spec.code_version or ""
+            write_stage(
+                self.storage,
+                unit,
+                obj[partition_key],
+                {"run_id": context.run_id, "code_version": code_version},
+            )
+            # an approval covers exact pixels: new outputs for the unit take its delivery down
+            withdrawal = withdraw(
+                self.storage,
+                unit,
+                f"{context.asset_key.to_user_string()} re-materialized in run {context.run_id}",
+            )
+            if withdrawal is not None:
+                context.log.warning(
+                    f"{unit}: approval {withdrawal.withdraws} withdrawn; the unit needs review again"
+                )
 
     def load_input(self, context: dg.InputContext) -> dict[str, StageValue]:
         stage = context.upstream_output.definition_metadata.get("stage") if context.upstream_output else None

@@ -59,8 +59,9 @@ class CreativeStorage(dg.ConfigurableResource, ABC):
     def exists(self, key: str) -> bool: ...
 
     @abstractmethod
-    def list_keys(self, prefix: str) -> Iterator[str]:
-        """Every key under ``prefix`` (a folder-like prefix), paginated, in lexical order."""
+    def list_keys(self, prefix: str, start_after: str | None = None) -> Iterator[str]:
+        """Every key under ``prefix`` (a folder-like prefix), paginated, in lexical order; with
+        ``start_after``, only the keys after that one (a cursor for append-only logs)."""
 
     @abstractmethod
     def delete(self, key: str) -> None: ...
@@ -115,7 +116,7 @@ class LocalCreativeStorage(CreativeStorage):
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
-    def list_keys(self, prefix: str) -> Iterator[str]:
+    def list_keys(self, prefix: str, start_after: str | None = None) -> Iterator[str]:
         root = Path(self.root).resolve()
         base = root / prefix.rstrip("/") if prefix else root
         if not base.is_dir():
@@ -126,7 +127,7 @@ class LocalCreativeStorage(CreativeStorage):
             for name in filenames
             if not (name.startswith(".") and name.endswith(".part"))
         ]
-        yield from sorted(keys)  # lexical, like S3
+        yield from sorted(k for k in keys if start_after is None or k > start_after)  # lexical, like S3
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
@@ -202,11 +203,12 @@ class S3CreativeStorage(CreativeStorage):
                 raise FileNotFoundError(2, f"no object {self.uri(key)}") from exc
             raise
 
-    def list_keys(self, prefix: str) -> Iterator[str]:
+    def list_keys(self, prefix: str, start_after: str | None = None) -> Iterator[str]:
         full = self._key(prefix.rstrip("/")) + "/" if prefix else (self.prefix.strip("/") + "/").lstrip("/")
         strip = len(self.prefix.strip("/") + "/") if self.prefix.strip("/") else 0
         paginator = self._client().get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=full):
+        extra = {"StartAfter": self._key(start_after)} if start_after else {}
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=full, **extra):
             for obj in page.get("Contents", []):
                 yield obj["Key"][strip:]
 

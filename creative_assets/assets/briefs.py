@@ -3,8 +3,9 @@
 import dagster as dg
 
 from creative_assets.assets.common import for_each_unit, stage_asset_kwargs
-from creative_assets.brief_store import require_brief
+from creative_assets.brief_store import require_brief, unit_fingerprint
 from creative_assets.partitions import UnitKey
+from creative_assets.review.decisions import review_state
 from creative_assets.stages import UnitBrief
 from resources.brand_kits import BrandKitLibrary
 from resources.storage import CreativeStorage
@@ -15,7 +16,8 @@ def unit_brief(
     context: dg.AssetExecutionContext, storage: CreativeStorage, brand_kits: BrandKitLibrary
 ) -> dict[str, UnitBrief]:
     """The campaign brief as it applies to one unit: campaign, brand, locale, product, copy and
-    seeds, read from the campaign's live registered brief version."""
+    seeds, read from the campaign's live registered brief version, plus the revision and feedback
+    of any changes a reviewer requested."""
 
     def build(unit: UnitKey):
         record = require_brief(storage, unit.campaign_id)
@@ -28,6 +30,7 @@ def unit_brief(
             )
         product = next(p for p in brief.products if p.id == unit.product_id)
         kit = brand_kits.load(brief.brand)
+        review = review_state(storage, unit)  # revisions requested in the review app
         value = UnitBrief(
             unit=str(unit),
             campaign_id=brief.campaign_id,
@@ -50,7 +53,11 @@ def unit_brief(
             base_seed=brief.base_seed(),
             brief_version=record.version,
             brief_sha=record.sha,
+            input_fingerprint=unit_fingerprint(record, unit),
             product_asset_keys=record.asset_keys.get(product.id, []),
+            revision=review.revision_requested,
+            feedback=review.feedback,
+            revision_decision=review.request.id if review.request else None,
         )
         metadata = {
             "campaign": brief.campaign_id,
@@ -64,7 +71,13 @@ def unit_brief(
             "translation_supplied": unit.locale in brief.localized_messages,
             "candidates": brief.candidates,
             "ratios": ", ".join(brief.aspect_ratios),
+            "revision": value.revision,
+            "product_seed": value.product_seed(),
         }
+        if review.request is not None:
+            metadata["revision_feedback"] = review.request.comment
+            metadata["revision_requested_by"] = f"{review.request.actor} at {review.request.at}"
+            metadata["revision_decision"] = review.request.id
         return value, metadata
 
     return for_each_unit(context, build)

@@ -15,6 +15,7 @@ from creative_assets.assets.common import (
     stage_asset_kwargs,
     thumbnail,
 )
+from creative_assets.feedback import interpret_feedback
 from creative_assets.partitions import UnitKey
 from creative_assets.render.candidates import plan_candidates, prepare_supplied_product
 from creative_assets.render.fonts import font_for_role
@@ -124,6 +125,15 @@ def image_candidates(
             "product_method": candidates[0].method if candidates else "",
             "prompts": dg.MetadataValue.json({f"candidate-{c.index + 1}": c.prompt for c in candidates}),
             "input_hashes": dg.MetadataValue.json(hashes),
+            **(
+                {
+                    "revision": brief.revision,
+                    "revision_feedback": brief.feedback or "",
+                    "feedback_read_as": interpret_feedback(brief.feedback).describe(),
+                }
+                if brief.revision
+                else {}
+            ),
             **file_links(storage, unit, "raw", candidates[0].renders[first_ratio].file, "first_candidate"),
             "preview": thumbnail(preview, 480),
             **timings,

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from PIL import Image
 
 from creative_assets.brand_kit import BrandKit
+from creative_assets.feedback import FeedbackDirectives, interpret_feedback
 from creative_assets.render.layout import VARIANTS, Box, Layout, plan_layout
 from creative_assets.render.scenes import (
+    STYLES,
     ScenePalette,
     compose_scene,
     cutout_product,
@@ -45,13 +47,23 @@ def plan_candidates(unit: UnitBrief, pack: ContextPack, kit: BrandKit) -> list[C
     aspect = logo_aspect(kit)
     rules = kit.logo_placement
     product_seed = unit.product_seed()
+    # a revision: reviewer feedback picks styles, ground and layout (creative_assets/feedback.py);
+    # feedback with nothing recognisable rotates style and layout so the revision looks different
+    directives = interpret_feedback(unit.feedback) if unit.revision else FeedbackDirectives()
+    rotate = unit.revision if unit.revision and not directives.understood else 0
+    layout_shift = unit.revision if (rotate or directives.new_layout) else 0
     plans = []
     for index in range(unit.candidates):
-        variation = variation_plan(index, product_seed)
+        variation = variation_plan(index + rotate, product_seed, directives.styles or STYLES)
+        emphasis = variation["emphasis"]
+        if directives.ground == "light":
+            emphasis = 0
+        elif directives.ground == "brand":
+            emphasis = 1 + index % 2
         layouts = {}
         for ratio in unit.aspect_ratios:
             variants = VARIANTS[ratio]
-            variant = variants[(index + product_seed) % len(variants)]
+            variant = variants[(index + product_seed + layout_shift) % len(variants)]
             layouts[ratio] = plan_layout(
                 ratio,
                 tuple(unit.sizes[ratio]),
@@ -70,8 +82,8 @@ def plan_candidates(unit: UnitBrief, pack: ContextPack, kit: BrandKit) -> list[C
                 index=index,
                 seed=unit.candidate_seed(index),
                 style=variation["style"],
-                emphasis=variation["emphasis"],
-                palette=scene_palette(kit.palette.model_dump(), variation["emphasis"]),
+                emphasis=emphasis,
+                palette=scene_palette(kit.palette.model_dump(), emphasis),
                 layouts=layouts,
             )
         )
@@ -89,11 +101,15 @@ def prepare_supplied_product(data: bytes) -> tuple[Image.Image, str]:
 
 def offline_prompt(unit: UnitBrief, plan: CandidatePlan, source: str) -> str:
     """The offline provider's 'prompt' is its template and parameters, recorded for audit."""
-    return (
+    prompt = (
         f"offline-compositor template: style={plan.style}; palette emphasis={plan.emphasis}; "
         f"product={unit.product.name!r} ({source}); layouts="
         + ", ".join(f"{r}:{lay.variant}" for r, lay in plan.layouts.items())
     )
+    if unit.revision and unit.feedback:
+        read = interpret_feedback(unit.feedback).describe()
+        prompt += f"; revision {unit.revision} feedback {unit.feedback!r} read as: {read}"
+    return prompt
 
 
 def render_offline_candidate(

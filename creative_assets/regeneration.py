@@ -1,0 +1,135 @@
+"""Which units need regenerating, and why: the nightly schedule's decision (sensors/nightly.py).
+
+A unit of a campaign's live brief is regenerated when any of these holds (README "Nightly
+regeneration"):
+
+``missing``            it has no selected creative (never generated, or its last run failed)
+``brief_changed``      its inputs in the brief differ from the ones it was generated from
+``brand_kit_changed``  its brand kit (brand.yaml, logos) changed since
+``rules_changed``      the locale knowledge base (tone, legal lines, banned terms) changed since
+``code_changed``       a stage's code version differs from the one that wrote its outputs
+``out_of_order``       a stage is older than the stage it was built from (a partial re-run)
+``revision_pending``   a reviewer requested changes that have not been generated yet
+
+Nothing else is regenerated: in particular an approved unit whose inputs did not change keeps its
+approval (regenerating it would withdraw it). Units a newer brief dropped are never touched.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+from creative_assets.brief_store import BriefRecord, current_brief, unit_fingerprint
+from creative_assets.partitions import UnitKey
+from creative_assets.review.decisions import review_state
+from resources.io_manager import MANIFEST, stage_prefix
+from resources.storage import CreativeStorage
+
+#: the unit stages in pipeline order (storage folder names)
+STAGE_ORDER = ("brief", "context", "raw", "branded", "copy", "final", "selected")
+REASONS = (
+    "missing",
+    "brief_changed",
+    "brand_kit_changed",
+    "rules_changed",
+    "code_changed",
+    "out_of_order",
+    "revision_pending",
+)
+
+
+@dataclass(frozen=True)
+class UnitPlan:
+    unit: UnitKey
+    reasons: tuple[str, ...]
+    details: tuple[str, ...] = field(default=())
+
+
+def live_campaigns(storage: CreativeStorage) -> list[BriefRecord]:
+    ids = sorted({k.split("/")[1] for k in storage.list_keys("briefs") if k.endswith("/current.json")})
+    return [r for r in (current_brief(storage, c) for c in ids) if r is not None]
+
+
+def _manifests(storage: CreativeStorage, unit: UnitKey) -> dict[str, dict]:
+    out = {}
+    for stage in STAGE_ORDER:
+        try:
+            out[stage] = json.loads(storage.read_text(f"{stage_prefix(unit, stage)}/{MANIFEST}"))
+        except FileNotFoundError:
+            continue
+    return out
+
+
+def unit_plan(
+    storage: CreativeStorage,
+    record: BriefRecord,
+    unit: UnitKey,
+    *,
+    code_versions: dict[str, str],
+    kit_fingerprint: str | None,
+    knowledge_base_version: str,
+) -> UnitPlan:
+    """Why ``unit`` needs regenerating (empty ``reasons``: it does not)."""
+    manifests = _manifests(storage, unit)
+    reasons: list[str] = []
+    details: list[str] = []
+    if any(stage not in manifests for stage in STAGE_ORDER):
+        missing = [s for s in STAGE_ORDER if s not in manifests]
+        return UnitPlan(unit, ("missing",), (f"no output for {', '.join(missing)}",))
+    brief = manifests["brief"]["value"]
+    if brief.get("input_fingerprint") != unit_fingerprint(record, unit):
+        reasons.append("brief_changed")
+        details.append(f"generated from brief v{brief.get('brief_version')}, live is v{record.version}")
+    if kit_fingerprint is not None and brief.get("brand_fingerprint") != kit_fingerprint:
+        reasons.append("brand_kit_changed")
+        details.append(f"brand kit {brief.get('brand_fingerprint')} -> {kit_fingerprint}")
+    used_rules = manifests["context"]["value"].get("knowledge_base_version")
+    if used_rules != knowledge_base_version:
+        reasons.append("rules_changed")
+        details.append(f"knowledge base {used_rules} -> {knowledge_base_version}")
+    changed = [
+        s
+        for s in STAGE_ORDER
+        if manifests[s].get("code_version") and manifests[s]["code_version"] != code_versions.get(s)
+    ]
+    if changed:
+        reasons.append("code_changed")
+        details.append("code version changed for " + ", ".join(changed))
+    written = [manifests[s]["written_at"] for s in STAGE_ORDER]
+    if any(later < earlier for earlier, later in pairwise(written)):
+        reasons.append("out_of_order")
+        details.append("a stage was re-materialized without the stages after it")
+    requested = review_state(storage, unit).revision_requested
+    if requested > brief.get("revision", 0):
+        reasons.append("revision_pending")
+        details.append(f"revision {requested} requested, outputs are revision {brief.get('revision', 0)}")
+    return UnitPlan(unit, tuple(reasons), tuple(details))
+
+
+def plan_regeneration(
+    storage: CreativeStorage,
+    *,
+    code_versions: dict[str, str],
+    kit_fingerprint: Callable[[str], str | None],
+    knowledge_base_version: str,
+    campaigns: Iterable[BriefRecord] | None = None,
+) -> list[UnitPlan]:
+    """Every unit of every live brief that needs regenerating, in brief order."""
+    plans = []
+    for record in campaigns if campaigns is not None else live_campaigns(storage):
+        fingerprint = kit_fingerprint(record.brief.brand)
+        for unit in record.unit_keys():
+            plan = unit_plan(
+                storage,
+                record,
+                unit,
+                code_versions=code_versions,
+                kit_fingerprint=fingerprint,
+                knowledge_base_version=knowledge_base_version,
+            )
+            if plan.reasons:
+                plans.append(plan)
+    return plans

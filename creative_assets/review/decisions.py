@@ -1,0 +1,151 @@
+"""Review decisions: an append-only log per unit, in the same storage as the creatives.
+
+Layout::
+
+    reviews/<campaign>/<locale>/<product>/events/<time>-<id>.json   one file per decision, never rewritten
+    reviews/_journal/<time>-<id>.json                               global index of every event (sensor cursor)
+
+An event is an *approve*, a *request_changes* or a system *withdraw* (an approval invalidated because
+the unit was re-materialized). Every event records who, when, what and the exact creative version
+it refers to: the SHA-256 of every final PNG involved, the stage manifests' run ids (lineage) and the
+brief version and revision. Nothing is ever updated in place, so two reviewers acting at once never
+overwrite each other; the unit's state is the replay of its log (:func:`replay`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import datetime, timezone
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from creative_assets.partitions import UnitKey
+from resources.storage import CreativeStorage
+
+JOURNAL_PREFIX = "reviews/_journal"
+Action = Literal["approve", "request_changes", "withdraw"]
+Status = Literal["not_generated", "needs_review", "approved", "changes_requested"]
+
+
+def review_prefix(unit: UnitKey) -> str:
+    return f"reviews/{unit.campaign_id}/{unit.locale}/{unit.product_id}"
+
+
+class ReviewEvent(BaseModel):
+    """One decision about one unit."""
+
+    id: str
+    unit: str
+    action: Action
+    actor: str  # the reviewer, or "system" for withdrawals
+    at: str  # ISO 8601 UTC
+    comment: str = ""  # the feedback of a request, the note of an approval, the reason of a withdrawal
+    candidate: int | None = None  # 0-based candidate index the decision is about
+    rank: int | None = None  # that candidate's rank at decision time (1 = selected)
+    revision: int = 0  # the unit revision the reviewer looked at
+    brief_version: int | None = None
+    #: ratio -> SHA-256 of the final PNG the decision refers to
+    content: dict[str, str] = Field(default_factory=dict)
+    content_hash: str = ""  # hash over ``content`` (what the UI shows and forms echo back)
+    #: stage -> run id of the manifest the reviewer saw (lineage of the decided creative)
+    lineage: dict[str, str] = Field(default_factory=dict)
+    #: approvals: ratio -> delivery key of the published file
+    delivered: dict[str, str] = Field(default_factory=dict)
+    withdraws: str | None = None  # the approval a withdrawal invalidates
+
+    @property
+    def key(self) -> str:
+        return f"{review_prefix(UnitKey.parse(self.unit))}/events/{self.stamp}-{self.id}.json"
+
+    @property
+    def stamp(self) -> str:
+        return _stamp(datetime.fromisoformat(self.at))
+
+
+def content_hash(content: dict[str, str]) -> str:
+    """One hash over a creative's per-ratio file hashes (order-independent)."""
+    body = json.dumps(sorted(content.items()), separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()[:20]
+
+
+def _stamp(at: datetime) -> str:
+    return at.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def new_event(unit: UnitKey, action: Action, actor: str, **fields) -> ReviewEvent:
+    now = datetime.now(timezone.utc)
+    content = fields.pop("content", {})
+    return ReviewEvent(
+        id=secrets.token_hex(6),
+        unit=str(unit),
+        action=action,
+        actor=actor,
+        at=now.isoformat(timespec="microseconds"),
+        content=content,
+        content_hash=content_hash(content) if content else "",
+        **fields,
+    )
+
+
+def append_event(storage: CreativeStorage, event: ReviewEvent) -> str:
+    """Write the event to the unit's log, then to the journal. Returns the event's key."""
+    body = event.model_dump_json(indent=2)
+    storage.write_text(event.key, body)
+    storage.write_text(f"{JOURNAL_PREFIX}/{event.stamp}-{event.id}.json", body)
+    return event.key
+
+
+def unit_events(storage: CreativeStorage, unit: UnitKey) -> list[ReviewEvent]:
+    """The unit's decisions, oldest first."""
+    keys = storage.list_keys(f"{review_prefix(unit)}/events")
+    return [ReviewEvent.model_validate_json(storage.read_text(k)) for k in keys if k.endswith(".json")]
+
+
+def journal_since(
+    storage: CreativeStorage, after_key: str | None, limit: int
+) -> list[tuple[str, ReviewEvent]]:
+    """Up to ``limit`` journal entries after ``after_key``, oldest first (the sensor's cursor)."""
+    out: list[tuple[str, ReviewEvent]] = []
+    for key in storage.list_keys(JOURNAL_PREFIX, start_after=after_key):
+        if not key.endswith(".json"):
+            continue
+        out.append((key, ReviewEvent.model_validate_json(storage.read_text(key))))
+        if len(out) >= limit:
+            break
+    return out
+
+
+class ReviewState(BaseModel):
+    """A unit's review state: the replay of its event log."""
+
+    unit: str
+    #: revisions requested so far (= request_changes events); the next generation uses this number
+    revision_requested: int = 0
+    feedback: str | None = None  # of the latest request
+    request: ReviewEvent | None = None  # the latest request
+    approval: ReviewEvent | None = None  # the approval in force, if any
+    last: ReviewEvent | None = None
+    history: list[ReviewEvent] = Field(default_factory=list)
+
+
+def replay(unit: UnitKey, events: list[ReviewEvent]) -> ReviewState:
+    state = ReviewState(unit=str(unit), history=list(events))
+    for event in events:
+        state.last = event
+        if event.action == "request_changes":
+            state.revision_requested += 1
+            state.feedback = event.comment
+            state.request = event
+            state.approval = None
+        elif event.action == "approve":
+            state.approval = event
+        elif event.action == "withdraw" and state.approval and event.withdraws == state.approval.id:
+            state.approval = None
+    return state
+
+
+def review_state(storage: CreativeStorage, unit: UnitKey) -> ReviewState:
+    return replay(unit, unit_events(storage, unit))

@@ -1,0 +1,148 @@
+"""Delivery: approved creatives published for hand-off to an ad platform, and withdrawn again when
+the unit changes.
+
+Layout::
+
+    approved/<campaign>/<locale>/<product>/<ratio>/<campaign>_<locale>_<product>_<ratio>.png
+    approved/<campaign>/<locale>/<product>/manifest.json     written last; deleted first on withdrawal
+    approved/<campaign>/index.json                           every approved unit of the campaign
+
+A unit folder with a ``manifest.json`` is complete and approved. File names repeat the unit so a
+flattened upload to an ad platform stays unambiguous. When an approval is withdrawn (the unit was
+re-materialized, or a reviewer asked for changes) the files move to
+``reviews/<campaign>/<locale>/<product>/withdrawn/<approval id>/`` for audit: nothing is lost, and
+nothing different from what was approved is ever delivered under an approval.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+
+from creative_assets.partitions import UnitKey
+from creative_assets.review.decisions import ReviewEvent, append_event, new_event, review_prefix
+from creative_assets.stages import ratio_dir
+from resources.storage import CreativeStorage
+
+DELIVERY_ROOT = "approved"
+
+
+def delivery_prefix(unit: UnitKey) -> str:
+    return f"{DELIVERY_ROOT}/{unit.campaign_id}/{unit.locale}/{unit.product_id}"
+
+
+def delivery_manifest_key(unit: UnitKey) -> str:
+    return f"{delivery_prefix(unit)}/manifest.json"
+
+
+def delivery_file_key(unit: UnitKey, ratio: str) -> str:
+    r = ratio_dir(ratio)
+    return f"{delivery_prefix(unit)}/{r}/{unit.campaign_id}_{unit.locale}_{unit.product_id}_{r}.png"
+
+
+class StaleCreative(RuntimeError):
+    """The files to publish are not the ones the reviewer approved."""
+
+
+def publish(
+    storage: CreativeStorage,
+    unit: UnitKey,
+    approval: ReviewEvent,
+    sources: dict[str, str],
+    details: dict,
+) -> dict[str, str]:
+    """Copy the approved candidate's final PNGs (``sources``: ratio -> storage key) to the delivery
+    layout, verifying every byte against the hashes the approval recorded, then write the manifest.
+    Returns ratio -> delivery key."""
+    files, delivered = {}, {}
+    for ratio, source in sorted(sources.items()):
+        data = storage.read_bytes(source)
+        digest = hashlib.sha256(data).hexdigest()
+        if approval.content.get(ratio) != digest:
+            raise StaleCreative(
+                f"{unit} {ratio}: {storage.uri(source)} changed since it was reviewed "
+                f"(sha256 {digest[:12]}…, approved {approval.content.get(ratio, '?')[:12]}…)"
+            )
+        key = delivery_file_key(unit, ratio)
+        storage.write_bytes(key, data)
+        delivered[ratio] = key
+        files[ratio] = {"key": key, "sha256": digest, "bytes": len(data), "source": source}
+    manifest = {
+        "unit": str(unit),
+        "campaign": unit.campaign_id,
+        "locale": unit.locale,
+        "product": unit.product_id,
+        "approval": approval.model_dump(mode="json", exclude={"delivered"}),
+        "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "files": files,
+        **details,
+    }
+    storage.write_text(delivery_manifest_key(unit), json.dumps(manifest, ensure_ascii=False, indent=2))
+    rebuild_campaign_index(storage, unit.campaign_id)
+    return delivered
+
+
+def delivered_manifest(storage: CreativeStorage, unit: UnitKey) -> dict | None:
+    try:
+        return json.loads(storage.read_text(delivery_manifest_key(unit)))
+    except FileNotFoundError:
+        return None
+
+
+def withdraw(
+    storage: CreativeStorage, unit: UnitKey, reason: str, actor: str = "system"
+) -> ReviewEvent | None:
+    """Take a unit's delivery down (if it has one): manifest first, so consumers stop treating the
+    folder as approved, then the files move under the review log. Records a ``withdraw`` event."""
+    manifest = delivered_manifest(storage, unit)
+    if manifest is None:
+        return None
+    approval_id = manifest["approval"]["id"]
+    storage.delete(delivery_manifest_key(unit))
+    archive = f"{review_prefix(unit)}/withdrawn/{approval_id}"
+    for key in list(storage.list_keys(delivery_prefix(unit))):
+        storage.write_bytes(f"{archive}/{key[len(delivery_prefix(unit)) + 1 :]}", storage.read_bytes(key))
+        storage.delete(key)
+    storage.write_text(f"{archive}/manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
+    event = new_event(
+        unit,
+        "withdraw",
+        actor,
+        comment=reason,
+        withdraws=approval_id,
+        content=manifest["approval"].get("content", {}),
+        revision=manifest["approval"].get("revision", 0),
+        brief_version=manifest["approval"].get("brief_version"),
+    )
+    append_event(storage, event)
+    rebuild_campaign_index(storage, unit.campaign_id)
+    return event
+
+
+def rebuild_campaign_index(storage: CreativeStorage, campaign_id: str) -> dict:
+    """``approved/<campaign>/index.json``: every unit whose delivery is complete, with its files."""
+    units = []
+    for key in storage.list_keys(f"{DELIVERY_ROOT}/{campaign_id}"):
+        if key.endswith("/manifest.json") and key.count("/") == 4:
+            manifest = json.loads(storage.read_text(key))
+            units.append(
+                {
+                    "unit": manifest["unit"],
+                    "locale": manifest["locale"],
+                    "product": manifest["product"],
+                    "approved_by": manifest["approval"]["actor"],
+                    "approved_at": manifest["approval"]["at"],
+                    "files": {r: f["key"] for r, f in manifest["files"].items()},
+                    "manifest": key,
+                }
+            )
+    index = {
+        "campaign": campaign_id,
+        "updated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "units": units,
+    }
+    storage.write_text(
+        f"{DELIVERY_ROOT}/{campaign_id}/index.json", json.dumps(index, ensure_ascii=False, indent=2)
+    )
+    return index

@@ -1,0 +1,102 @@
+"""The review decision sensor: review decisions become Dagster events, revision requests become runs.
+
+The review app (creative_assets/review/app.py) writes every decision to the review journal in
+storage (``reviews/_journal/``). Each tick this sensor reads the journal after its cursor and
+
+* records every decision as an ``AssetObservation`` of ``selected_creative`` on the unit's partition
+  (who, what, when, which creative version), so the audit trail is in the asset's history in the UI;
+* requests a run of the creative pipeline for every unit with a revision request that has not been
+  generated yet (one run per contiguous range of such units, run key = the decision ids, so a
+  replayed tick never launches twice).
+
+The cursor is the last journal key read; it is committed with the run requests.
+"""
+
+import dagster as dg
+
+from creative_assets.assets.common import UNITS_PER_RUN
+from creative_assets.jobs import CAMPAIGN_TAG, creative_pipeline, range_tags
+from creative_assets.partitions import UnitKey, contiguous_batches, creative_units
+from creative_assets.review.decisions import ReviewEvent, journal_since, review_state
+from resources.io_manager import read_stage
+from resources.storage import CreativeStorage
+
+REVISION_TAG = "creative_assets/revision_of"
+TRIGGER_TAG = "creative_assets/trigger"
+MAX_EVENTS_PER_TICK = 500
+
+
+def decision_observation(event: ReviewEvent, event_uri: str) -> dg.AssetObservation:
+    metadata = {
+        "review_action": event.action,
+        "reviewer": event.actor,
+        "decided_at": event.at,
+        "decision_id": event.id,
+        "content_hash": event.content_hash,
+        "revision": event.revision,
+        "decision": dg.MetadataValue.path(event_uri),
+    }
+    if event.candidate is not None:
+        metadata["candidate"] = event.candidate + 1
+    if event.comment:
+        metadata["comment"] = event.comment
+    if event.delivered:
+        metadata["delivered"] = dg.MetadataValue.json(event.delivered)
+    if event.withdraws:
+        metadata["withdraws"] = event.withdraws
+    return dg.AssetObservation(asset_key="selected_creative", partition=event.unit, metadata=metadata)
+
+
+def generated_revision(storage: CreativeStorage, unit: UnitKey) -> int:
+    try:
+        return read_stage(storage, unit, "brief").revision
+    except FileNotFoundError:
+        return -1
+
+
+@dg.sensor(
+    jobs=[creative_pipeline],
+    minimum_interval_seconds=15,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Records review decisions (approve, request changes, withdrawals) as observations of "
+    "selected_creative and regenerates units whose reviewers requested changes.",
+)
+def review_decision_sensor(context: dg.SensorEvaluationContext, storage: CreativeStorage) -> dg.SensorResult:
+    entries = journal_since(storage, context.cursor or None, MAX_EVENTS_PER_TICK)
+    if not entries:
+        return dg.SensorResult(skip_reason="no new review decisions")
+    known = set(context.instance.get_dynamic_partitions(creative_units.name))
+    observations, requested = [], {}
+    for key, event in entries:
+        if event.unit not in known:
+            context.log.warning(
+                f"decision {event.id} is about {event.unit}, which is not a partition; skipped"
+            )
+            continue
+        observations.append(decision_observation(event, storage.uri(key)))
+        if event.action == "request_changes":
+            requested.setdefault(event.unit, []).append(event.id)
+    runs = []
+    pending = {}
+    for unit_key, ids in requested.items():
+        unit = UnitKey.parse(unit_key)
+        wanted = review_state(storage, unit).revision_requested
+        if wanted > generated_revision(storage, unit):
+            pending[unit_key] = (wanted, ids)
+    ordered = context.instance.get_dynamic_partitions(creative_units.name)
+    for batch in contiguous_batches(ordered, list(pending), UNITS_PER_RUN):
+        ids = [i for u in batch for i in pending[u][1]]
+        runs.append(
+            dg.RunRequest(
+                run_key="revision:" + ":".join(sorted(ids)),
+                job_name=creative_pipeline.name,
+                tags={
+                    **range_tags(batch[0], batch[-1]),
+                    CAMPAIGN_TAG: UnitKey.parse(batch[0]).campaign_id,
+                    TRIGGER_TAG: "review",
+                    REVISION_TAG: ",".join(sorted(ids))[:200],
+                },
+            )
+        )
+    context.log.info(f"{len(observations)} decision(s) recorded, {len(runs)} revision run(s) requested")
+    return dg.SensorResult(run_requests=runs, asset_events=observations, cursor=entries[-1][0])
