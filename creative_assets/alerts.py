@@ -296,16 +296,18 @@ class EmailSink:
 
     def send(self, alert: Alert) -> None:
         message = email_message(alert, self.sender, self.recipients, self.subject_prefix)
-        tls = ssl.create_default_context()
         if self.security == "ssl":
             client: smtplib.SMTP = smtplib.SMTP_SSL(
-                self.host, self.effective_port, timeout=self.timeout_seconds, context=tls
+                self.host,
+                self.effective_port,
+                timeout=self.timeout_seconds,
+                context=ssl.create_default_context(),
             )
         else:
             client = smtplib.SMTP(self.host, self.effective_port, timeout=self.timeout_seconds)
         with client:
             if self.security == "starttls":
-                client.starttls(context=tls)
+                client.starttls(context=ssl.create_default_context())
             if self.username:
                 client.login(self.username, self.password or "")
             client.send_message(message)

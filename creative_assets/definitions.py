@@ -13,6 +13,7 @@ from dagster_aws.s3 import S3Resource
 from creative_assets.assets.rollup import campaign_compliance_report, campaign_summary
 from creative_assets.jobs import campaign_rollup, creative_pipeline, unit_stages
 from creative_assets.settings import choice, default_storage_root, env_or_default
+from resources.alerts import build_alert_router
 from resources.brand_kits import BrandKitLibrary
 from resources.inbox import BriefInbox
 from resources.io_manager import CreativeIOManager
@@ -24,6 +25,7 @@ from resources.openai_providers import (
 )
 from resources.providers import BriefCopyProvider, BuiltinContextProvider, OfflineImageProvider
 from resources.storage import CreativeStorage, LocalCreativeStorage, S3CreativeStorage
+from sensors.alerts import check_failure_alert_sensor, run_failure_alert_sensor
 from sensors.brief_inbox import brief_inbox_sensor, campaign_rollup_sensor
 from sensors.nightly import build_nightly_schedule
 from sensors.review import review_decision_sensor
@@ -37,6 +39,9 @@ jobs = [creative_pipeline, campaign_rollup]
 #    refreshes its campaign's summary; review decisions are recorded and revision requests
 #    regenerate their units; every night, whatever changed is regenerated.
 sensors = [brief_inbox_sensor, campaign_rollup_sensor, review_decision_sensor]
+
+# -- alerts: failed runs and failed ERROR checks reach people through the configured sinks.
+sensors += [run_failure_alert_sensor, check_failure_alert_sensor]
 
 
 # -- resources: the implementation is configuration (CREATIVE_ASSETS_STORAGE), not code -------------
@@ -92,6 +97,7 @@ def build_resources() -> dict[str, object]:
         "storage": storage,
         "creative_io_manager": CreativeIOManager(storage=storage),
         "brand_kits": BrandKitLibrary(root=env_or_default("CREATIVE_ASSETS_BRAND_KITS", "")),
+        "alerts": build_alert_router(),
         "inbox": BriefInbox(prefix=env_or_default("CREATIVE_ASSETS_INBOX_PREFIX", "inbox/")),
         **build_providers(storage),
     }

@@ -43,6 +43,20 @@ OPTIONAL_CODE_ENV = {
     "CREATIVE_ASSETS_ROOT": "local storage root; the stack uses S3",
     "CREATIVE_ASSETS_BRAND_KITS": "defaults to the bundled brand_kits/ (the Dockerfile sets it)",
     "CREATIVE_ASSETS_FONT_DIRS": "extra font folders; the bundled Noto fonts suffice",
+    "CREATIVE_ASSETS_REVIEW_TOKEN": "read by the review service only (test_review_service_...)",
+    "CREATIVE_ASSETS_REVIEW_SECURE_COOKIE": "set behind a TLS proxy; plain HTTP on loopback by default",
+    "CREATIVE_ASSETS_UI_URL": "alert links default to http://localhost:3000, the stack's webserver",
+    "CREATIVE_ASSETS_ALERTS_CONFIG": "optional YAML of alert sinks; alerts always reach the log",
+    "CREATIVE_ASSETS_ALERT_WEBHOOK_URL": "optional alert sink (generic JSON webhook)",
+    "CREATIVE_ASSETS_ALERT_WEBHOOK_TOKEN": "optional bearer token of the alert webhook (secret)",
+    "CREATIVE_ASSETS_ALERT_SLACK_WEBHOOK_URL": "optional alert sink (Slack incoming webhook, secret)",
+    "CREATIVE_ASSETS_ALERT_SMTP_HOST": "optional alert sink (email over SMTP)",
+    "CREATIVE_ASSETS_ALERT_SMTP_PORT": "defaults by security mode: 587, 465 or 25",
+    "CREATIVE_ASSETS_ALERT_SMTP_SECURITY": "defaults to starttls",
+    "CREATIVE_ASSETS_ALERT_SMTP_USERNAME": "SMTP login, only where the server needs one",
+    "CREATIVE_ASSETS_ALERT_SMTP_PASSWORD": "SMTP password, only where the server needs one (secret)",
+    "CREATIVE_ASSETS_ALERT_EMAIL_FROM": "sender of alert emails, needed only with the SMTP sink",
+    "CREATIVE_ASSETS_ALERT_EMAIL_TO": "recipients of alert emails, needed only with the SMTP sink",
 }
 #: Variables that may be empty in .env.example.
 MAY_BE_EMPTY = {"CREATIVE_ASSETS_PREFIX"}
@@ -732,3 +746,17 @@ def test_dockerignore_keeps_what_the_image_needs():
     assert not excluded, f".dockerignore keeps {excluded} out of the build context"
     for path in (".env", ".git/HEAD", "var/storage/x.png", ".venv/bin/python"):
         assert dockerignored(path), f".dockerignore should keep {path} out of the image"
+
+
+def test_review_service_serves_the_app_on_the_shared_storage():
+    review = service("review")
+    assert review["build"] == service("usercode")["build"] and review["image"] == service("usercode")["image"]
+    assert review["command"][:2] == ["creative-assets", "review"]
+    port = review["command"][review["command"].index("--port") + 1]
+    assert any(p.endswith(f":{port}:{port}") and p.startswith("127.0.0.1:") for p in review["ports"])
+    env = review["environment"]
+    assert "CREATIVE_ASSETS_REVIEW_TOKEN" in env and "CREATIVE_ASSETS_REVIEW_TOKEN" in env_example()
+    assert len(env_example()["CREATIVE_ASSETS_REVIEW_TOKEN"]) >= 12
+    for name in ("CREATIVE_ASSETS_STORAGE", "CREATIVE_ASSETS_BUCKET", "CREATIVE_ASSETS_S3_ENDPOINT_URL"):
+        assert env[name] == service("usercode")["environment"][name], name
+    assert "/healthz" in " ".join(review["healthcheck"]["test"])

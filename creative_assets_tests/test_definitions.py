@@ -39,7 +39,11 @@ def graph_snapshot(definitions: dg.Definitions) -> dict:
         }
         for s in (definitions.resolve_sensor_def(d.name) for d in definitions.sensors or [])
     }
-    return {"assets": out, "jobs": jobs, "sensors": sensors}
+    schedules = {
+        s.name: {"job": s.job_name, "default_status": s.default_status.value}
+        for s in (definitions.resolve_schedule_def(d.name) for d in definitions.schedules or [])
+    }
+    return {"assets": out, "jobs": jobs, "sensors": sensors, "schedules": schedules}
 
 
 def test_definitions_load():

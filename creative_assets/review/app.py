@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from PIL import Image
 from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -39,6 +40,13 @@ from resources.storage import CreativeStorage
 SESSION_COOKIE = "ca_review_session"
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_FORM_BYTES = 64 * 1024
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
 STATUS_LABELS = {
     "needs_review": "Needs review",
     "approved": "Approved",
@@ -147,9 +155,11 @@ def create_app(storage: CreativeStorage, settings: ReviewSettings) -> Starlette:
 
     def parse_unit(request: Request) -> UnitKey:
         try:
-            return UnitKey.parse(request.path_params["unit"])
+            unit = UnitKey.parse(request.path_params["unit"])
         except ValueError as exc:
             raise ReviewError(f"no such unit: {exc}", 404) from exc
+        service.require_unit(unit)
+        return unit
 
     # -- pages -----------------------------------------------------------------------------------
     async def login(request: Request) -> Response:
@@ -292,15 +302,6 @@ def create_app(storage: CreativeStorage, settings: ReviewSettings) -> Starlette:
                 response = await endpoint(request)
             except ReviewError as exc:
                 response = error(request, str(exc), exc.status)
-            response.headers.update(
-                {
-                    "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
-                    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-                    "X-Content-Type-Options": "nosniff",
-                    "X-Frame-Options": "DENY",
-                    "Referrer-Policy": "same-origin",
-                }
-            )
             return response
 
         return handler
@@ -323,4 +324,26 @@ def create_app(storage: CreativeStorage, settings: ReviewSettings) -> Starlette:
         return PlainTextResponse("not found", status_code=404)
 
     app.add_exception_handler(404, not_found)
+    app.add_middleware(SecurityHeaders)
     return app
+
+
+class SecurityHeaders:
+    """Security headers on every response, including Starlette's own 404/405 answers."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -130,6 +130,12 @@ class ReviewService:
                 return c
         raise ReviewError(f"no campaign {campaign_id!r}", 404)
 
+    def require_unit(self, unit: UnitKey) -> None:
+        """404 unless ``unit`` belongs to its campaign's current brief (URLs name only known units)."""
+        record = current_brief(self.storage, unit.campaign_id)
+        if record is None or unit not in record.unit_keys():
+            raise ReviewError(f"no unit {unit} in a registered brief", 404)
+
     def _manifest(self, unit: UnitKey, stage: str) -> dict | None:
         try:
             return json.loads(self.storage.read_text(f"{stage_prefix(unit, stage)}/{MANIFEST}"))

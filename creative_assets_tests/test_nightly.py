@@ -1,0 +1,183 @@
+"""The nightly regeneration schedule: exactly the units that need it, and nothing else."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime, timezone
+
+import dagster as dg
+import pytest
+import yaml
+
+from creative_assets.brand_kit import brand_kits_dir
+from creative_assets.brief import load_brief
+from creative_assets.brief_store import register_brief
+from creative_assets.partitions import UnitKey
+from creative_assets.regeneration import plan_regeneration
+from creative_assets.review.delivery import delivery_manifest_key
+from creative_assets.review.service import ReviewService
+from creative_assets_tests.pipeline_helpers import pipeline_defs, register, run_range, small_brief
+from resources.brand_kits import BrandKitLibrary
+from resources.io_manager import stage_prefix
+from resources.storage import LocalCreativeStorage
+from sensors.nightly import build_nightly_schedule, stage_code_versions
+
+NIGHT = datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc)
+
+
+def evaluate(schedule, instance, storage, kits_root=""):
+    context = dg.build_schedule_context(
+        instance=instance,
+        scheduled_execution_time=NIGHT,
+        resources={"storage": storage, "brand_kits": BrandKitLibrary(root=kits_root)},
+    )
+    return schedule(context)
+
+
+def units_of(requests, ordered):
+    out = []
+    for r in requests:
+        first, last = (
+            r.tags["dagster/asset_partition_range_start"],
+            r.tags["dagster/asset_partition_range_end"],
+        )
+        out.extend(ordered[ordered.index(first) : ordered.index(last) + 1])
+    return out
+
+
+def edit_manifest(storage, unit, stage, **changes):
+    key = f"{stage_prefix(unit, stage)}/manifest.json"
+    manifest = json.loads(storage.read_text(key))
+    for path, value in changes.items():
+        target = manifest
+        *parents, leaf = path.split("__")
+        for p in parents:
+            target = target[p]
+        target[leaf] = value
+    storage.write_text(key, json.dumps(manifest))
+
+
+def test_schedule_configuration_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("CREATIVE_ASSETS_NIGHTLY_CRON", "30 3 * * 1-5")
+    monkeypatch.setenv("CREATIVE_ASSETS_NIGHTLY_TIMEZONE", "Europe/Berlin")
+    monkeypatch.setenv("CREATIVE_ASSETS_NIGHTLY_ENABLED", "0")
+    schedule = build_nightly_schedule()
+    assert schedule.cron_schedule == "30 3 * * 1-5"
+    assert schedule.execution_timezone == "Europe/Berlin"
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+    monkeypatch.delenv("CREATIVE_ASSETS_NIGHTLY_CRON")
+    monkeypatch.delenv("CREATIVE_ASSETS_NIGHTLY_TIMEZONE")
+    monkeypatch.delenv("CREATIVE_ASSETS_NIGHTLY_ENABLED")
+    default = build_nightly_schedule()
+    assert (default.cron_schedule, default.execution_timezone) == ("0 2 * * *", "UTC")
+    assert default.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+def test_nightly_regenerates_exactly_what_changed(tmp_path):
+    storage = LocalCreativeStorage(root=str(tmp_path / "storage"))
+    (tmp_path / "home").mkdir()
+    brief_path = small_brief(tmp_path, locales=("en-US", "de-DE"))
+    schedule = build_nightly_schedule()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
+        keys = register(storage, brief_path, instance)
+        units = [UnitKey.parse(k) for k in keys]
+        defs = pipeline_defs(storage)
+        run_range(defs, instance, keys[0], keys[-1])
+
+        # 1. everything fresh: nothing to do
+        skipped = evaluate(schedule, instance, storage)
+        assert isinstance(skipped, dg.SkipReason) and "up to date" in skipped.skip_message
+
+        # an approved unit that does not change must keep its approval through the night
+        service = ReviewService(storage)
+        approved = units[3]
+        service.approve(approved, "Ana", service.unit(approved).selected.content_hash)
+
+        # 2. make one unit need work for each reason
+        data = yaml.safe_load(brief_path.read_text())
+        product = data["products"][0]["id"]
+        data["products"][0]["description"] += " Now with more fizz."
+        brief_path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+        register_brief(storage, load_brief(brief_path), brief_path.read_bytes())  # v2: product 0 changed
+        changed_brief = {u for u in units if u.product_id == product}
+        revision = units[1]  # en-US x the second product
+        view = service.unit(revision)
+        service.request_changes(revision, "Ben", view.selected.content_hash, "more minimal")
+        missing = units[2]
+        storage.delete(f"{stage_prefix(missing, 'selected')}/manifest.json")
+        plans = {
+            str(p.unit): set(p.reasons)
+            for p in plan_regeneration(
+                storage,
+                code_versions=stage_code_versions(),
+                kit_fingerprint=lambda slug: BrandKitLibrary().load(slug).fingerprint(),
+                knowledge_base_version=json.loads(
+                    storage.read_text(f"{stage_prefix(units[0], 'context')}/manifest.json")
+                )["value"]["knowledge_base_version"],
+            )
+        }
+        expected = {str(u): {"brief_changed"} for u in changed_brief}
+        expected[str(revision)] = {"revision_pending"}
+        expected[str(missing)] = {"missing"}
+        assert plans == expected
+
+        result = evaluate(schedule, instance, storage)
+        assert isinstance(result, list) and result
+        covered = units_of(result, instance.get_dynamic_partitions("creative_units"))
+        assert sorted(covered) == sorted(expected), "only the units that need it, no neighbours in ranges"
+        assert str(approved) not in covered
+        for request in result:
+            assert request.run_key.startswith("nightly:2026-11-22T0200:")
+            assert request.tags["creative_assets/trigger"] == "nightly"
+
+        # 3. end to end: run what the schedule asked for; then the next night has nothing to do
+        job = defs.resolve_job_def("creative_pipeline")
+        for request in result:
+            assert job.execute_in_process(instance=instance, tags=request.tags).success
+        again = evaluate(schedule, instance, storage)
+        assert isinstance(again, dg.SkipReason), again
+        assert service.unit(approved).status == "approved"
+        assert storage.exists(delivery_manifest_key(approved))
+        assert service.unit(revision).revision == 1
+
+
+@pytest.mark.parametrize(
+    ("reason", "tamper"),
+    [
+        ("code_changed", lambda s, u: edit_manifest(s, u, "final", code_version="0")),
+        ("rules_changed", lambda s, u: edit_manifest(s, u, "context", value__knowledge_base_version="old")),
+        ("out_of_order", lambda s, u: edit_manifest(s, u, "raw", written_at="2999-01-01T00:00:00+00:00")),
+    ],
+)
+def test_code_rules_and_partial_reruns_are_detected(tmp_path, reason, tamper):
+    storage = LocalCreativeStorage(root=str(tmp_path / "storage"))
+    (tmp_path / "home").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
+        keys = register(storage, small_brief(tmp_path, locales=("en-US",), candidates=1), instance)
+        run_range(pipeline_defs(storage), instance, keys[0], keys[-1])
+        unit = UnitKey.parse(keys[0])
+        tamper(storage, unit)
+        result = evaluate(build_nightly_schedule(), instance, storage)
+        assert units_of(result, instance.get_dynamic_partitions("creative_units")) == [keys[0]]
+        assert reason in result[0].tags["creative_assets/reasons"]
+
+
+def test_brand_kit_edits_regenerate_the_brand_units(tmp_path):
+    storage = LocalCreativeStorage(root=str(tmp_path / "storage"))
+    (tmp_path / "home").mkdir()
+    kits = tmp_path / "kits"
+    shutil.copytree(brand_kits_dir(), kits)
+    with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
+        keys = register(storage, small_brief(tmp_path, locales=("en-US",), candidates=1), instance)
+        defs = pipeline_defs(storage, brand_kits=BrandKitLibrary(root=str(kits)))
+        run_range(defs, instance, keys[0], keys[-1])
+        assert isinstance(evaluate(build_nightly_schedule(), instance, storage, str(kits)), dg.SkipReason)
+        brand = json.loads(
+            storage.read_text(f"{stage_prefix(UnitKey.parse(keys[0]), 'brief')}/manifest.json")
+        )
+        kit_yaml = kits / brand["value"]["brand"] / "brand.yaml"
+        kit_yaml.write_text(kit_yaml.read_text().replace("tone_of_voice:", "tone_of_voice: Warmer. ", 1))
+        result = evaluate(build_nightly_schedule(), instance, storage, str(kits))
+        assert sorted(units_of(result, instance.get_dynamic_partitions("creative_units"))) == sorted(keys)
+        assert result[0].tags["creative_assets/reasons"] == "brand_kit_changed"
