@@ -190,11 +190,18 @@ class ReviewService:
                 manifest = manifest or self._manifest(unit, stage) or {}
                 view.lineage[stage] = manifest.get("run_id", "")
         view.delivery = delivered_manifest(self.storage, unit)
-        self._status(view)
+        self._status(view, in_progress=selected["written_at"] < brief["written_at"])
         return view
 
-    def _status(self, view: UnitView) -> None:
+    def _status(self, view: UnitView, in_progress: bool = False) -> None:
         state = view.state
+        if in_progress:
+            view.status = "regenerating"
+            view.note = (
+                "new outputs are being generated (the brief stage is newer than the selection); if this "
+                "persists, the last run failed: see the Dagster UI"
+            )
+            return
         if state.revision_requested > view.revision:
             view.status = "regenerating"
             view.note = (
