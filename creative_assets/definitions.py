@@ -5,14 +5,12 @@ Read top to bottom: what the graph is, how it runs, and which implementation bac
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from creative_assets.assets.rollup import campaign_compliance_report, campaign_summary
 from creative_assets.jobs import campaign_rollup, creative_pipeline, unit_stages
-from creative_assets.settings import choice, default_storage_root, env_or_default
+from creative_assets.settings import choice, default_storage_root, env_or_default, int_setting
 from resources.alerts import build_alert_router
 from resources.brand_kits import BrandKitLibrary
 from resources.inbox import BriefInbox
@@ -62,12 +60,8 @@ def build_openai() -> OpenAIResource:
     return OpenAIResource(
         api_key=dg.EnvVar("OPENAI_API_KEY"),
         base_url=env_or_default("OPENAI_BASE_URL", None),
-        max_concurrent_requests=dg.EnvVar.int("CREATIVE_ASSETS_OPENAI_MAX_CONCURRENCY")
-        if os.environ.get("CREATIVE_ASSETS_OPENAI_MAX_CONCURRENCY")
-        else 4,
-        max_retries=dg.EnvVar.int("CREATIVE_ASSETS_OPENAI_MAX_RETRIES")
-        if os.environ.get("CREATIVE_ASSETS_OPENAI_MAX_RETRIES")
-        else 4,
+        max_concurrent_requests=int_setting("CREATIVE_ASSETS_OPENAI_MAX_CONCURRENCY", 4, 1, 64),
+        max_retries=int_setting("CREATIVE_ASSETS_OPENAI_MAX_RETRIES", 4, 0, 10),
     )
 
 

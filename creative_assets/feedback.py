@@ -6,8 +6,9 @@ language model, so this module reads the feedback for the handful of things it c
 scene style, the ground (light or brand-coloured) and the layout. What it understood, and what it
 did not, is recorded next to the candidates so a reviewer can see how the request was read.
 
-When nothing in the feedback is recognised, the revision still changes something visible: style and
-layout rotate by the revision number, so a rejected concept is not simply drawn again.
+Whatever the feedback says, every revision also rotates the layout variants and the style order by
+the revision number, so a rejected creative is never simply drawn again (the first revision keeps
+the seed, so without this a request the current creative already satisfies would change nothing).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ class FeedbackDirectives:
 
     def describe(self) -> str:
         if not self.understood:
-            return "no template keywords recognised: style and layout rotate for this revision"
+            return "no template keywords recognised: style and layout rotate"
         parts = []
         if self.styles:
             parts.append("style " + "/".join(self.styles))
@@ -78,7 +79,7 @@ class FeedbackDirectives:
             parts.append(f"{self.ground} ground")
         if self.new_layout:
             parts.append("new layout")
-        return "; ".join(parts) + f" (from: {', '.join(self.recognised)})"
+        return "; ".join(parts) + f" (from: {', '.join(self.recognised)}); layout rotates"
 
 
 def _mentions(text: str, phrase: str) -> bool:

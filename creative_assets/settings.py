@@ -36,3 +36,18 @@ def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise ValueError(f"{name}={value!r} is not one of {', '.join(allowed)}")
     return value
+
+
+def int_setting(name: str, default: int, low: int, high: int) -> int:
+    """A bounded integer setting. (Not an ``EnvVar``: pydantic would check the bounds against the
+    unresolved placeholder and refuse any value at load time.)"""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a whole number") from None
+    if not low <= value <= high:
+        raise ValueError(f"{name}={value} is outside {low}..{high}")
+    return value

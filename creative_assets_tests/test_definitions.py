@@ -79,3 +79,21 @@ def test_stage_chain_lineage():
         assert graph[name]["partitions"] == "creative_units"
         assert graph[name]["code_version"]
     assert graph["campaign_summary"]["partitions"] == "campaigns"
+
+
+def test_openai_limits_come_from_the_environment(monkeypatch):
+    import pytest
+
+    from creative_assets.definitions import build_openai
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("CREATIVE_ASSETS_OPENAI_MAX_CONCURRENCY", "8")
+    monkeypatch.setenv("CREATIVE_ASSETS_OPENAI_MAX_RETRIES", "0")
+    resource = build_openai()
+    assert (resource.max_concurrent_requests, resource.max_retries) == (8, 0)
+    monkeypatch.setenv("CREATIVE_ASSETS_OPENAI_MAX_CONCURRENCY", "0")
+    with pytest.raises(ValueError, match=r"CREATIVE_ASSETS_OPENAI_MAX_CONCURRENCY=0 is outside 1\.\.64"):
+        build_openai()
+    monkeypatch.setenv("CREATIVE_ASSETS_OPENAI_MAX_CONCURRENCY", "four")
+    with pytest.raises(ValueError, match="not a whole number"):
+        build_openai()

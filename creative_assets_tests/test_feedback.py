@@ -31,5 +31,5 @@ def test_whole_words_only():
 
 def test_description_says_what_was_understood_and_from_which_words():
     d = interpret_feedback("simple, whiter... actually white background")
-    assert d.describe() == "style studio; light ground (from: simple, white)"
+    assert d.describe() == "style studio; light ground (from: simple, white); layout rotates"
     assert "rotate" in interpret_feedback("hmm").describe()

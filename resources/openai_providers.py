@@ -7,8 +7,9 @@ LiteLLM): set ``OPENAI_BASE_URL``. Behaviour shared by all three:
 - **Retries**: the ``openai`` client retries timeouts, 408/409/429 and 5xx with exponential backoff
   and jitter and honours ``Retry-After``; ``max_retries`` is configuration. Other 4xx (bad key,
   content-policy refusal) fail at once with a message naming the cause.
-- **Concurrency**: at most ``max_concurrent_requests`` requests at a time from one step (a thread
-  pool), and Dagster pools (``image_generation``, ``text_generation``) bound the steps across runs.
+- **Concurrency**: at most ``max_concurrent_requests`` requests at a time from one step: the step
+  requests every unit of its batch concurrently (``parallelism``) and one gate in ``OpenAIResource``
+  caps the requests in flight, however the threads nest; Dagster pools (``image_generation``, ``text_generation``) bound the steps across runs.
 - **Never pay twice**: every response is cached in storage under ``cache/openai/`` by a hash of
   (endpoint, model, size, prompt, seed, input hashes); a revision with a new seed misses the cache.
 - **Accounting**: every call returns a record (model, latency, tokens, images, estimated cost,
@@ -23,6 +24,7 @@ import base64
 import hashlib
 import io
 import json
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -47,6 +49,7 @@ from creative_assets.stages import BrandedCandidates, ContextPack, LocalizedCopy
 from resources.providers import CandidateDraft, ContextProvider, CopyProvider, ImageProvider
 from resources.storage import CreativeStorage
 
+_GATE_LOCK = threading.Lock()
 DEFAULT_IMAGE_PRICES = {"1024x1024": 0.042, "1024x1536": 0.063, "1536x1024": 0.063}
 
 
@@ -63,6 +66,7 @@ class OpenAIResource(dg.ConfigurableResource):
     image_usd: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_IMAGE_PRICES))
 
     _client: Any = PrivateAttr(default=None)
+    _gate: Any = PrivateAttr(default=None)
 
     def client(self):
         if self._client is None:
@@ -80,11 +84,18 @@ class OpenAIResource(dg.ConfigurableResource):
         return self.base_url or "https://api.openai.com/v1"
 
     def call(self, kind: str, fn):
-        """Run one API call, turning client errors into failures that say what to fix."""
+        """Run one API call, turning client errors into failures that say what to fix. At most
+        ``max_concurrent_requests`` calls are in flight at once through this resource, however many
+        threads (units, candidates, variants) call it."""
         import openai
 
+        if self._gate is None:
+            with _GATE_LOCK:
+                if self._gate is None:
+                    self._gate = threading.BoundedSemaphore(self.max_concurrent_requests)
         try:
-            return fn()
+            with self._gate:
+                return fn()
         except openai.AuthenticationError as exc:
             raise dg.Failure(f"{self.endpoint()} rejected OPENAI_API_KEY ({kind}): {exc.message}") from None
         except openai.BadRequestError as exc:
@@ -320,6 +331,10 @@ class OpenAICopyProvider(CopyProvider):
     def provider_name(self) -> str:
         return "openai-copy"
 
+    @property
+    def parallelism(self) -> int:
+        return self.openai.max_concurrent_requests
+
     def write(self, unit: UnitBrief, pack: ContextPack, branded: BrandedCandidates) -> LocalizedCopy:
         base = brief_copy(unit, pack, self.provider_name)
         fields = [f for f in ("message", "cta") if "untranslated" in base.sources.get(f, "")]
@@ -383,6 +398,10 @@ class OpenAIContextProvider(ContextProvider):
     @property
     def provider_name(self) -> str:
         return f"builtin-knowledge-base+openai:{self.model}"
+
+    @property
+    def parallelism(self) -> int:
+        return self.openai.max_concurrent_requests
 
     def build(self, unit: UnitBrief, kit: BrandKit) -> ContextPack:
         from creative_assets.locales import get_locale, knowledge_base_version

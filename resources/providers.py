@@ -41,6 +41,11 @@ class ContextProvider(dg.ConfigurableResource, ABC):
     @abstractmethod
     def provider_name(self) -> str: ...
 
+    @property
+    def parallelism(self) -> int:
+        """Units built at once within a step (remote APIs: the request concurrency limit)."""
+        return 1
+
     @abstractmethod
     def build(self, unit: UnitBrief, kit: BrandKit) -> ContextPack: ...
 
@@ -129,6 +134,11 @@ class CopyProvider(dg.ConfigurableResource, ABC):
     @property
     @abstractmethod
     def provider_name(self) -> str: ...
+
+    @property
+    def parallelism(self) -> int:
+        """Units written at once within a step (remote APIs: the request concurrency limit)."""
+        return 1
 
     @abstractmethod
     def write(self, unit: UnitBrief, pack: ContextPack, branded: BrandedCandidates) -> LocalizedCopy: ...

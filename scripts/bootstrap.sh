@@ -22,6 +22,12 @@ have_pg_server() {
 if [ "${CREATIVE_ASSETS_NEED_POSTGRES:-0}" = "1" ] && ! have_pg_server; then
   need_apt+=(postgresql)
 fi
+# The review app's browser test (creative_assets_tests/test_review_browser.py) drives Debian's chromium
+# through chromedriver; Selenium is pointed at these two binaries and never downloads a browser itself.
+if [ "${CREATIVE_ASSETS_NEED_BROWSER:-0}" = "1" ]; then
+  if [ ! -x /usr/bin/chromium ]; then need_apt+=(chromium); fi
+  if [ ! -x /usr/bin/chromedriver ]; then need_apt+=(chromium-driver); fi
+fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
     echo "• installing system packages: ${need_apt[*]}"

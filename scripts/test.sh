@@ -5,6 +5,9 @@ set -euo pipefail
 # The Postgres tests (creative_assets_tests/test_postgres.py) start a throwaway server from the
 # system PostgreSQL binaries: bootstrap.sh installs the `postgresql` package when they are missing.
 export CREATIVE_ASSETS_NEED_POSTGRES=1
+# The review app's browser test (test_review_browser.py, marker `browser`) drives chromium through
+# chromedriver: bootstrap.sh installs `chromium` and `chromium-driver` when they are missing.
+export CREATIVE_ASSETS_NEED_BROWSER=1
 source "$(dirname "$0")/bootstrap.sh" test
 echo "• ruff"
 .venv/bin/ruff check .

@@ -2,7 +2,13 @@
 
 import dagster as dg
 
-from creative_assets.assets.common import contact_sheet, for_each_unit, stage_asset_kwargs, thumbnail
+from creative_assets.assets.common import (
+    contact_sheet,
+    for_each_unit,
+    put_encoded,
+    stage_asset_kwargs,
+    thumbnail,
+)
 from creative_assets.partitions import UnitKey
 from creative_assets.render.branding import apply_branding
 from creative_assets.stages import (
@@ -27,15 +33,19 @@ def branded_candidates(
 
     def build(unit: UnitKey):
         brief = unit_brief[str(unit)]
-        raw = image_candidates[str(unit)]
+        raw = image_candidates.pop(str(unit))  # its decoded pixels are freed once this unit is done
         kit = brand_kits.load(brief.brand)
         value = BrandedCandidates(brand=kit.slug, brand_fingerprint=kit.fingerprint(), candidates=[])
+        first_ratio = brief.aspect_ratios[0]
+        previews = []
         for cand in raw.candidates:
             renders = {}
             for ratio, render in cand.renders.items():
                 image, logo = apply_branding(raw.image(render.file), render.layout, kit)
                 name = render.file  # same ratio/candidate layout as raw/
-                value.put_image(name, image)
+                put_encoded(value, name, image)
+                if ratio == first_ratio:
+                    previews.append(image)
                 renders[ratio] = BrandedRender(
                     ratio=ratio,
                     file=name,
@@ -49,16 +59,13 @@ def branded_candidates(
                 BrandedCandidate(index=cand.index, seed=cand.seed, style=cand.style, renders=renders)
             )
         logos = [r.logo for c in value.candidates for r in c.renders.values()]
-        first_ratio = brief.aspect_ratios[0]
         return value, {
             "brand": kit.display_name,
             "brand_kit_fingerprint": value.brand_fingerprint,
             "logo_variants": ", ".join(sorted({lg.variant for lg in logos})),
             "logo_plates": sum(lg.plate for lg in logos),
             "min_logo_contrast": min(lg.contrast for lg in logos),
-            "preview": thumbnail(
-                contact_sheet([value.image(c.renders[first_ratio].file) for c in value.candidates]), 480
-            ),
+            "preview": thumbnail(contact_sheet(previews), 480),
         }
 
     return for_each_unit(context, build)

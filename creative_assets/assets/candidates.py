@@ -12,6 +12,7 @@ from creative_assets.assets.common import (
     contact_sheet,
     file_links,
     for_each_unit,
+    put_encoded,
     stage_asset_kwargs,
     thumbnail,
 )
@@ -45,7 +46,7 @@ def image_candidates(
     on brand-palette scenes; visibly different per candidate, deterministic per seed."""
     cutouts: dict[str, tuple[Image.Image, str]] = {}  # one decode per product image per step
 
-    def build(unit: UnitKey):
+    def prepare(unit: UnitKey):
         brief = unit_brief[str(unit)]
         pack = locale_context_pack[str(unit)]
         kit = brand_kits.load(brief.brand)
@@ -58,6 +59,30 @@ def image_candidates(
             product, cut_method = cutouts[key]
             hashes["product_image"] = key.rsplit("/", 1)[-1].split(".")[0][:16]
         font = str(font_for_role(kit, "headline", "latin"))
+        return brief, pack, kit, product, cut_method, hashes, font, plan_candidates(brief, pack, kit)
+
+    def draw(prepared, plan):
+        brief, pack, kit, product, _, _, font, _ = prepared
+        started = time.perf_counter()
+        draft = image_provider.draw(brief, pack, kit, plan, product, font)
+        return draft, round(time.perf_counter() - started, 3)
+
+    # Remote providers: every candidate of every unit in the step at once, up to the request limit,
+    # so the provider's pool stays full across units (OpenAIResource caps the requests in flight).
+    prepared: dict[str, tuple] = {}
+    drafted: dict[str, list] = {}
+    if image_provider.parallelism > 1:
+        prepared = {key: prepare(UnitKey.parse(key)) for key in context.partition_keys}
+        jobs = [(key, plan) for key, prep in prepared.items() for plan in prep[-1]]
+        with ThreadPoolExecutor(max_workers=image_provider.parallelism) as pool:
+            results = list(pool.map(lambda job: draw(prepared[job[0]], job[1]), jobs))
+        for (key, _), result in zip(jobs, results, strict=True):
+            drafted.setdefault(key, []).append(result)
+
+    def build(unit: UnitKey):
+        prep = prepared.pop(str(unit), None) or prepare(unit)
+        brief, _, _, product, cut_method, hashes, _, plans = prep
+        drafts = drafted.pop(str(unit), None) or [draw(prep, plan) for plan in plans]
         candidates, timings = [], {}
         value = ImageCandidates(
             provider=image_provider.provider_name,
@@ -67,25 +92,18 @@ def image_candidates(
             input_hashes=hashes,
         )
 
-        def draw(plan):
-            started = time.perf_counter()
-            draft = image_provider.draw(brief, pack, kit, plan, product, font)
-            return draft, round(time.perf_counter() - started, 3)
-
-        plans = plan_candidates(brief, pack, kit)
-        if image_provider.parallelism > 1:  # remote providers: keep the request pool busy
-            with ThreadPoolExecutor(max_workers=image_provider.parallelism) as pool:
-                drafts = list(pool.map(draw, plans))
-        else:
-            drafts = [draw(plan) for plan in plans]
         calls = []
+        first_ratio = brief.aspect_ratios[0]
+        previews = []
         for plan, (draft, seconds) in zip(plans, drafts, strict=True):
             timings[f"candidate_{plan.index + 1}_s"] = seconds
             calls.extend(draft.calls)
             renders = {}
             for ratio, (image, bbox) in draft.renders.items():
                 name = f"{ratio_dir(ratio)}/candidate-{plan.index + 1}.jpg"
-                value.put_image(name, image)
+                put_encoded(value, name, image)
+                if ratio == first_ratio:
+                    previews.append(image)
                 renders[ratio] = CandidateRender(
                     ratio=ratio,
                     file=name,
@@ -111,8 +129,7 @@ def image_candidates(
             )
         value.candidates = candidates
         value.calls = calls
-        first_ratio = brief.aspect_ratios[0]
-        preview = contact_sheet([value.image(c.renders[first_ratio].file) for c in candidates])
+        preview = contact_sheet(previews)
         return value, {
             "provider": value.provider,
             "model": value.model,

@@ -3,18 +3,20 @@
 import base64
 import io
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import dagster as dg
 from PIL import Image
 
 from creative_assets.partitions import UnitKey, creative_units
-from creative_assets.stages import StageValue
+from creative_assets.stages import StageValue, encode_image
 from resources.io_manager import stage_prefix
 from resources.storage import CreativeStorage
 
 V = TypeVar("V", bound=StageValue)
+R = TypeVar("R")
 
 #: Units per run when Dagster backfills (one step handles the whole range; README "Operations").
 UNITS_PER_RUN = 24
@@ -55,6 +57,30 @@ def for_each_unit(
             context.log.debug(f"{context.asset_key.to_user_string()} {n}/{len(keys)} {key} in {elapsed:.2f}s")
         out[key] = value
     return out
+
+
+def prefetch(keys: Sequence[str], fetch: Callable[[UnitKey], R], workers: int) -> dict[str, tuple[R, float]]:
+    """Run ``fetch`` for every unit of the step at once (up to ``workers`` threads) and return
+    ``{partition_key: (result, seconds)}``: for provider calls that mostly wait on a remote API, so a
+    batched step keeps the provider's request pool full across units instead of calling one unit
+    after another. Returns ``{}`` when there is nothing to overlap (one worker or one unit); callers
+    then fetch inside ``for_each_unit`` as usual. The first failure is raised, as it would be in turn."""
+    if workers <= 1 or len(keys) <= 1:
+        return {}
+
+    def timed(key: str) -> tuple[R, float]:
+        started = time.perf_counter()
+        result = fetch(UnitKey.parse(key))
+        return result, round(time.perf_counter() - started, 3)
+
+    with ThreadPoolExecutor(max_workers=min(workers, len(keys))) as pool:
+        return dict(zip(keys, pool.map(timed, keys), strict=True))
+
+
+def put_encoded(value: StageValue, name: str, image: Image.Image) -> None:
+    """Hold a stage output image as its file bytes (encoded once, here, exactly as the IO manager
+    would), so a batched step keeps kilobytes per image in memory rather than decoded pixels."""
+    value.put_image(name, encode_image(image, name))
 
 
 def call_metadata(calls: list[dict]) -> dict[str, Any]:

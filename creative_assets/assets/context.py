@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from creative_assets.assets.common import call_metadata, for_each_unit, stage_asset_kwargs
+from creative_assets.assets.common import call_metadata, for_each_unit, prefetch, stage_asset_kwargs
 from creative_assets.partitions import UnitKey
 from creative_assets.stages import ContextPack, UnitBrief
 from resources.brand_kits import BrandKitLibrary
@@ -19,11 +19,18 @@ def locale_context_pack(
     """Language, script, direction, tone, culture do/don't, legal notes and the layered banned-term
     rules (global -> language -> market -> brand -> campaign) for the unit's locale."""
 
-    def build(unit: UnitKey):
+    def fetch(unit: UnitKey) -> ContextPack:
         brief = unit_brief[str(unit)]
-        pack = context_provider.build(brief, brand_kits.load(brief.brand))
+        return context_provider.build(brief, brand_kits.load(brief.brand))
+
+    # remote providers: every unit's request at once, up to the provider's request limit
+    fetched = prefetch(context.partition_keys, fetch, context_provider.parallelism)
+
+    def build(unit: UnitKey):
+        pack, fetch_s = fetched.pop(str(unit), None) or (fetch(unit), None)
         loc = pack.locale
         return pack, {
+            **({"provider_s": fetch_s} if fetch_s is not None else {}),
             "provider": pack.provider,
             "knowledge_base_version": pack.knowledge_base_version,
             "language": f"{loc['language']} ({loc['language_code']})",

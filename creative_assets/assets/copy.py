@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from creative_assets.assets.common import call_metadata, for_each_unit, stage_asset_kwargs
+from creative_assets.assets.common import call_metadata, for_each_unit, prefetch, stage_asset_kwargs
 from creative_assets.partitions import UnitKey
 from creative_assets.stages import BrandedCandidates, ContextPack, LocalizedCopy, UnitBrief
 from resources.providers import CopyProvider
@@ -19,13 +19,21 @@ def localized_copy(
     """Headline, sub-line, CTA and legal line per candidate in the unit's locale, with the source of
     every string; untranslated fallbacks are flagged as warnings."""
 
+    def fetch(unit: UnitKey) -> LocalizedCopy:
+        key = str(unit)
+        return copy_provider.write(unit_brief[key], locale_context_pack[key], branded_candidates[key])
+
+    # remote providers: every unit's request at once, up to the provider's request limit
+    fetched = prefetch(context.partition_keys, fetch, copy_provider.parallelism)
+
     def build(unit: UnitKey):
         key = str(unit)
-        copy = copy_provider.write(unit_brief[key], locale_context_pack[key], branded_candidates[key])
+        copy, fetch_s = fetched.pop(key, None) or (fetch(unit), None)
         for warning in copy.warnings:
             context.log.warning(f"{key}: {warning}")
         first = copy.variants[0]
         return copy, {
+            **({"provider_s": fetch_s} if fetch_s is not None else {}),
             "provider": copy.provider,
             "model": copy.model,
             "headline": first.headline,

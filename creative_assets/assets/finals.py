@@ -6,6 +6,7 @@ from creative_assets.assets.common import (
     contact_sheet,
     file_links,
     for_each_unit,
+    put_encoded,
     stage_asset_kwargs,
     thumbnail,
 )
@@ -54,7 +55,8 @@ def final_creatives(
 
     def build(unit: UnitKey):
         key = str(unit)
-        brief, branded, copy = unit_brief[key], branded_candidates[key], localized_copy[key]
+        # popped: the unit's decoded branded pixels are freed once it is done (batched steps)
+        brief, branded, copy = unit_brief[key], branded_candidates.pop(key), localized_copy[key]
         pack = locale_context_pack[key]
         kit = brand_kits.load(brief.brand)
         loc = LocaleText(copy.language_code, copy.direction, copy.script, copy.line_breaking)
@@ -64,6 +66,7 @@ def final_creatives(
         rules = kit.logo_placement
         value = FinalCreatives(locale=unit.locale, candidates=[])
         outcomes: dict[int, dict[str, list]] = {}
+        previews = []
         for cand in branded.candidates:
             renders = {}
             for ratio, render in cand.renders.items():
@@ -92,7 +95,9 @@ def final_creatives(
                 )
                 outcomes.setdefault(cand.index, {})[ratio] = checks
                 name = f"{ratio_dir(ratio)}/candidate-{cand.index + 1}.png"
-                value.put_image(name, image)
+                put_encoded(value, name, image)
+                if not value.candidates:  # the first candidate's ratios make the preview
+                    previews.append(image)
                 renders[ratio] = report.model_copy(
                     update={"file": name, "compliance": [c.model_dump(mode="json") for c in checks]}
                 )
@@ -127,9 +132,7 @@ def final_creatives(
             **file_links(
                 storage, unit, "final", first.renders[brief.aspect_ratios[0]].file, "first_creative"
             ),
-            "preview": thumbnail(
-                contact_sheet([value.image(r.file) for r in first.renders.values()], 200), 520
-            ),
+            "preview": thumbnail(contact_sheet(previews, 200), 520),
         }
 
     yield dg.Output(for_each_unit(context, build))

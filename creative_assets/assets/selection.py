@@ -41,7 +41,8 @@ def selected_creative(
 
     def build(unit: UnitKey):
         key = str(unit)
-        finals, brief = final_creatives[key], unit_brief[key]
+        # popped: the unit's decoded finals are freed once it is done (batched steps)
+        finals, brief = final_creatives.pop(key), unit_brief[key]
         kit = brand_kits.load(brief.brand)
         palette = [*kit.palette.brand_colours(), kit.palette.neutral_light, kit.palette.neutral_dark]
         scores, breakdowns, compliant = {}, {}, {}
@@ -83,7 +84,8 @@ def selected_creative(
             )
         for ratio, report in by_index[best].renders.items():
             name = f"{ratio_dir(ratio)}.png"
-            value.put_image(name, finals.image_bytes(report.file))  # byte copy: no re-encode
+            # byte copy of the stored file: no re-encode of the pixels decoded for scoring above
+            value.put_image(name, storage.read_bytes(f"{stage_prefix(unit, 'final')}/{report.file}"))
             value.files[ratio] = name
         first_ratio = brief.aspect_ratios[0]
         return value, {

@@ -48,10 +48,10 @@ def plan_candidates(unit: UnitBrief, pack: ContextPack, kit: BrandKit) -> list[C
     rules = kit.logo_placement
     product_seed = unit.product_seed()
     # a revision: reviewer feedback picks styles, ground and layout (creative_assets/feedback.py);
-    # feedback with nothing recognisable rotates style and layout so the revision looks different
+    # every revision also rotates the style order and the layout variants, so a revision never
+    # reproduces the creative a reviewer rejected (the first revision keeps the seed)
     directives = interpret_feedback(unit.feedback) if unit.revision else FeedbackDirectives()
-    rotate = unit.revision if unit.revision and not directives.understood else 0
-    layout_shift = unit.revision if (rotate or directives.new_layout) else 0
+    rotate = layout_shift = unit.revision
     plans = []
     for index in range(unit.candidates):
         variation = variation_plan(index + rotate, product_seed, directives.styles or STYLES)

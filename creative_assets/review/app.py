@@ -3,7 +3,8 @@ dagster-webserver.
 
 Access: one shared review token (``CREATIVE_ASSETS_REVIEW_TOKEN``). A reviewer signs in with their
 name and the token and gets an HMAC-signed, HttpOnly, SameSite=Strict session cookie; the name is what
-decisions record as *who*. Every state-changing request is a POST carrying a per-session CSRF token
+decisions record as *who*. *Sign out* revokes the session in this process; rotating the token ends
+every session. Every state-changing request is a POST carrying a per-session CSRF token
 (and, when the browser sends one, an Origin that must be this app). URLs carry unit keys, candidate
 numbers and ratios only: they are validated and files are looked up in the manifests, so no URL can
 name an arbitrary storage key.
@@ -117,7 +118,8 @@ def create_app(storage: CreativeStorage, settings: ReviewSettings) -> Starlette:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     env.globals.update(ratio_dir=ratio_dir, STATUS_LABELS=STATUS_LABELS, quote=quote)
     thumbs: OrderedDict[tuple[str, int], bytes] = OrderedDict()
-    failures: dict[str, list[float]] = {}
+    failures: dict[str, list[float]] = {}  # client address -> failed sign-ins in the last minute
+    signed_out: dict[str, float] = {}  # session id -> expiry: sessions ended by "Sign out"
 
     def render(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
         session = request.state.session
@@ -167,8 +169,13 @@ def create_app(storage: CreativeStorage, settings: ReviewSettings) -> Starlette:
         if request.method == "GET":
             return render(request, "login.html", next=next_url, message="")
         client = request.client.host if request.client else "?"
-        recent = [t for t in failures.get(client, []) if t > time.time() - 60]
-        failures[client] = recent
+        now = time.time()
+        if len(failures) > 1000:  # forget clients with no recent failures
+            for stale in [c for c, ts in failures.items() if ts[-1] <= now - 60]:
+                del failures[stale]
+        recent = [t for t in failures.pop(client, []) if t > now - 60]
+        if recent:
+            failures[client] = recent
         if len(recent) >= 10:
             return render(
                 request, "login.html", status=429, next=next_url, message="Too many attempts; wait a minute."
@@ -180,7 +187,7 @@ def create_app(storage: CreativeStorage, settings: ReviewSettings) -> Starlette:
             )
         name = " ".join(data.get("name", "").split())[:80]
         if not hmac.compare_digest(data.get("token", "").encode(), settings.token.encode()) or not name:
-            recent.append(time.time())
+            failures.setdefault(client, []).append(now)
             message = "Enter your name." if not name else "That token is not valid."
             return render(request, "login.html", status=401, next=next_url, message=message)
         session = {
@@ -202,6 +209,10 @@ def create_app(storage: CreativeStorage, settings: ReviewSettings) -> Starlette:
 
     async def logout(request: Request) -> Response:
         await require_post(request)
+        session = request.state.session
+        signed_out[session["sid"]] = session["exp"]  # a copied cookie stops working here too
+        for sid in [sid for sid, exp in signed_out.items() if exp < time.time()]:
+            del signed_out[sid]
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
@@ -270,19 +281,24 @@ def create_app(storage: CreativeStorage, settings: ReviewSettings) -> Starlette:
         ratio = next((r for r in chosen.files if ratio_dir(r) == ratio_name), None)
         if ratio is None:
             raise ReviewError("no such ratio", 404)
-        data = storage.read_bytes(chosen.files[ratio])
         width = request.query_params.get("w", "")
-        headers = {"Cache-Control": "private, max-age=300", "ETag": f'"{chosen.content[ratio][:32]}"'}
+        if width and (not width.isdigit() or not 32 <= int(width) <= 1600):
+            raise ReviewError("w must be 32..1600", 400)
+        # The URL names a candidate slot, whose pixels change when the unit is regenerated: browsers must
+        # revalidate every time (a cheap 304 while the manifest's hash is unchanged), never show a cached
+        # earlier revision next to a form that approves the new one.
+        etag = f'"{chosen.content[ratio][:32]}{"-w" + width if width else ""}"'
+        headers = {"Cache-Control": "private, no-cache", "ETag": etag}
+        if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+            return Response(status_code=304, headers=headers)
         if width:
-            if not width.isdigit() or not 32 <= int(width) <= 1600:
-                raise ReviewError("w must be 32..1600", 400)
             cache_key = (chosen.content[ratio], int(width))
             if cache_key not in thumbs:
-                thumbs[cache_key] = _thumbnail(data, int(width))
+                thumbs[cache_key] = _thumbnail(storage.read_bytes(chosen.files[ratio]), int(width))
                 while len(thumbs) > 512:
                     thumbs.popitem(last=False)
             return Response(thumbs[cache_key], media_type="image/jpeg", headers=headers)
-        return Response(data, media_type="image/png", headers=headers)
+        return Response(storage.read_bytes(chosen.files[ratio]), media_type="image/png", headers=headers)
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
@@ -292,7 +308,8 @@ def create_app(storage: CreativeStorage, settings: ReviewSettings) -> Starlette:
 
     def guarded(endpoint):
         async def handler(request: Request) -> Response:
-            request.state.session = _unsign(settings, request.cookies.get(SESSION_COOKIE))
+            session = _unsign(settings, request.cookies.get(SESSION_COOKIE))
+            request.state.session = None if session and session.get("sid") in signed_out else session
             try:
                 if request.url.path not in public and request.state.session is None:
                     if request.method != "GET":

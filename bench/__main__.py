@@ -1,0 +1,205 @@
+"""``python -m bench run [--units 20,100] [--repeat 3] [--quick]``: run the throughput benchmark, print a
+table and write ``bench/results/<timestamp>.{md,json}`` (see docs/BENCHMARKS.md)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from bench.campaign import REPO
+
+TARGETS = {"orchestrated": 1.5, "provider": 1.2, "sensor_s": 2.0, "memory_mb": 1024.0}
+
+
+def _units(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="run the benchmark")
+    p.add_argument("--units", type=_units, default=[20, 100], help="campaign sizes K (default 20,100)")
+    p.add_argument("--repeat", type=int, default=3, help="repetitions; medians are reported (default 3)")
+    p.add_argument(
+        "--repeat-large", type=int, default=1, help="repetitions for K >= 50 (default 1; at most --repeat)"
+    )
+    p.add_argument("--candidates", type=int, default=2, help="candidates per unit (default 2)")
+    p.add_argument(
+        "--production-sizes", action="store_true", help="render at 1080px (default: the 540px bench sizes)"
+    )
+    p.add_argument("--daemon-concurrency", type=int, default=1, help="max concurrent daemon runs (1)")
+    p.add_argument("--skip-daemon", action="store_true", help="skip the daemon backfill measurements")
+    p.add_argument("--no-postgres", action="store_true", help="skip the Postgres measurements")
+    p.add_argument("--provider-units", type=int, default=20, help="K for the provider-bound figure (20)")
+    p.add_argument("--latency", type=float, default=0.5, help="injected provider latency L, seconds")
+    p.add_argument("--pool", type=int, default=4, help="provider pool limit C (default 4)")
+    p.add_argument("--sensor-done", type=int, default=10_000, help="objects already processed (10000)")
+    p.add_argument("--sensor-new", type=int, default=100, help="new briefs in the inbox (100)")
+    p.add_argument("--memory-units", type=int, default=4, help="units in the memory run (4)")
+    p.add_argument("--memory-candidates", type=int, default=3, help="candidates in the memory run (3)")
+    p.add_argument("--quick", action="store_true", help="a small smoke configuration (about a minute)")
+    p.add_argument("--out", default=str(REPO / "bench" / "results"), help="folder for the reports")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.units, args.repeat, args.repeat_large = [2], 1, 1
+        args.provider_units, args.latency = 2, 0.2
+        args.sensor_done, args.sensor_new = 200, 10
+        args.memory_units, args.memory_candidates = 1, 1
+    return args
+
+
+def fmt(x, digits=2) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float):
+        return f"{x:.{digits}f}"
+    return str(x)
+
+
+def verdict(ok: bool | None) -> str:
+    return "-" if ok is None else ("met" if ok else "MISSED")
+
+
+def report(results: dict) -> str:
+    m = results["machine"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Run {results['finished_at']} in {results['elapsed_s']:.0f} s: `{results['command']}`",
+        "",
+        "## Machine",
+        "",
+        f"- CPU: {m['cpu']}, {m['cores']} cores; RAM {m['ram_gib']} GiB; {m['os']}",
+        f"- Python {m['python']}, dagster {m['dagster']}, dagster-postgres {m['dagster-postgres']}, "
+        f"Pillow {m['pillow']}",
+        f"- load average at start {', '.join(f'{x:.2f}' for x in m['loadavg_start'])}; at end "
+        f"{', '.join(f'{x:.2f}' for x in m['loadavg_end'])} (other work on the machine inflates walls)",
+        f"- Postgres: {results.get('postgres', '-')}",
+        "",
+        "## Throughput (orchestrated vs floor)",
+        "",
+        f"Synthetic campaign: {results['config']['candidates']} candidate(s) x 3 ratios per unit at "
+        + (
+            "production sizes"
+            if results["config"]["production_sizes"]
+            else "540 px (1:1 540x540, 9:16 540x960, 16:9 960x540)"
+        )
+        + f"; runs batch up to 24 units; daemon: max {results['config']['daemon_concurrency']} concurrent run(s).",
+        "",
+        "| K | path | reps | wall s (median) | units/min | ratio to floor | overhead s/unit | peak RSS MB | walls s |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in results["throughput"]:
+        lines.append(
+            f"| {row['units']} | {row['path']} | {row['reps']} | {fmt(row['wall_s'])} | "
+            f"{fmt(row['units_per_min'], 1)} | **{fmt(row['ratio_to_floor'])}** | "
+            f"{fmt(row['overhead_per_unit_s'], 3)} | {fmt(row['peak_rss_mb'], 0)} | "
+            f"{', '.join(map(str, row['walls_s']))} |"
+        )
+    daemon_rows = [r for r in results["throughput"] if r["path"].startswith("daemon")]
+    if daemon_rows:
+        lines += ["", "Daemon backfills (last repetition):", ""]
+        for r in daemon_rows:
+            lines.append(
+                f"- K={r['units']} {r['path']}: {r.get('runs')} runs; first run started "
+                f"{r.get('first_run_started_after_s')} s after submission; backfill marked complete after "
+                f"{r.get('marked_complete_after_s')} s"
+            )
+    lines += [
+        "",
+        f"Outputs identical across paths (final PNG sha256): {results.get('outputs_identical')}",
+        "",
+    ]
+    p = results.get("provider")
+    if p:
+        lines += [
+            "## Provider-bound",
+            "",
+            f"K={p['units']} units against FakeOpenAI, L={p['latency_s']} s per call, pool C={p['pool']}; "
+            f"median of {p['reps']}.",
+            "",
+            "| calls | ideal s (calls x L / C) | provider steps wall s | **ratio to ideal** | max in flight | errors | whole run wall s |",
+            "|---|---|---|---|---|---|---|",
+            f"| {p['calls']} | {fmt(p['ideal_s'])} | {fmt(p['provider_steps_wall_s'])} | "
+            f"**{fmt(p['ratio_to_ideal'])}** | {p['max_in_flight']} | {p['errors']} | {fmt(p['run_wall_s'])} |",
+            "",
+        ]
+    s = results.get("sensor")
+    if s:
+        lines += [
+            "## Sensor tick",
+            "",
+            f"{s['objects']} objects in the inbox ({results['config']['sensor_done']} left by processed "
+            f"drops, {results['config']['sensor_new']} new briefs + their images); ticks until drained.",
+            "",
+            "| max tick s | idle tick s | ticks | accepted | runs requested | left in inbox |",
+            "|---|---|---|---|---|---|",
+            f"| **{fmt(s['max_tick_s'], 3)}** | {fmt(s['idle_tick_s'], 3)} | {len(s['ticks_s'])} | "
+            f"{s['accepted']} | {s['runs_requested']} | {s['left_in_inbox']} |",
+            "",
+        ]
+    mem = results.get("memory")
+    if mem:
+        lines += [
+            "## Peak memory per run",
+            "",
+            f"One run of {mem['units']} unit(s) x {mem['candidates']} candidate(s) x 3 ratios at production "
+            "sizes, packshots 4000x4000 JPEG: the whole `creative-assets run` process.",
+            "",
+            f"Peak RSS **{fmt(mem['peak_rss_mb'], 0)} MB** (wall {fmt(mem['wall_s'], 1)} s)",
+            "",
+        ]
+    lines += ["## Targets", "", "| target | figure | verdict |", "|---|---|---|"]
+    for row in results["throughput"]:
+        if row["path"] != "floor" and row["units"] == max(results["config"]["units"]):
+            ok = row["ratio_to_floor"] <= TARGETS["orchestrated"] if "sqlite" in row["path"] else None
+            lines.append(
+                f"| orchestrated/floor <= 1.5 at K={row['units']} ({row['path']}) | "
+                f"{fmt(row['ratio_to_floor'])} | {verdict(ok) if ok is not None else 'reported'} |"
+            )
+    if p:
+        lines.append(
+            f"| provider-bound/ideal <= 1.2 | {fmt(p['ratio_to_ideal'])} | "
+            f"{verdict(p['ratio_to_ideal'] <= TARGETS['provider'])} |"
+        )
+    if s:
+        lines.append(
+            f"| sensor tick < 2 s | {fmt(s['max_tick_s'], 3)} | {verdict(s['max_tick_s'] < TARGETS['sensor_s'])} |"
+        )
+    if mem:
+        lines.append(
+            f"| peak memory per run < 1 GiB | {fmt(mem['peak_rss_mb'], 0)} MB | "
+            f"{verdict(mem['peak_rss_mb'] < TARGETS['memory_mb'])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    from bench.run import Session
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    session = Session(args, out)
+    results = session.run()
+    results["elapsed_s"] = time.time() - started
+    results["finished_at"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    results["command"] = "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    text = report(results)
+    (out / f"{stamp}.md").write_text(text)
+    (out / f"{stamp}.json").write_text(json.dumps(results, indent=2, default=str))
+    (out / "latest.md").write_text(text)
+    print()
+    print(text)
+    print(f"Report: {out / f'{stamp}.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
