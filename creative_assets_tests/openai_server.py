@@ -110,11 +110,15 @@ def paint(prompt: str, size: tuple[int, int]) -> Image.Image:
     c1 = np.array(list(digest[0:3]), dtype=np.float32)
     c2 = np.array([255 - digest[3], digest[4], 255 - digest[5]], dtype=np.float32)
     angle = digest[6] / 255.0 * np.pi
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    t = xs / max(w - 1, 1) * np.cos(angle) + ys / max(h - 1, 1) * np.sin(angle)
+    # the gradient is computed on a small grid and scaled up: a smooth ramp loses nothing, and the
+    # server answers in milliseconds rather than adding a quarter second of its own to every call
+    gw, gh = max(2, min(w, 96)), max(2, min(h, 96))
+    ys, xs = np.mgrid[0:gh, 0:gw].astype(np.float32)
+    t = xs / (gw - 1) * np.cos(angle) + ys / (gh - 1) * np.sin(angle)
     t = (t - t.min()) / max(float(t.max() - t.min()), 1e-6)
     pixels = c1 + (c2 - c1) * t[..., None]
-    img = Image.fromarray(pixels.clip(0, 255).astype(np.uint8), "RGB")
+    small = Image.fromarray(pixels.clip(0, 255).astype(np.uint8), "RGB")
+    img = small.resize((w, h), Image.Resampling.BILINEAR)
     draw = ImageDraw.Draw(img)
     for i in range(4):
         b = digest[8 + i * 6 : 14 + i * 6]

@@ -61,6 +61,13 @@ class OpenAIResource(dg.ConfigurableResource):
     timeout_seconds: float = Field(120.0, gt=0)
     max_retries: int = Field(4, ge=0, le=10, description="Retries of 408/409/429/5xx/timeouts.")
     max_concurrent_requests: int = Field(4, ge=1, le=64, description="Parallel requests from one step.")
+
+    @property
+    def worker_threads(self) -> int:
+        """Threads a step uses to call the API: twice the request limit, so while some threads decode
+        and compose answers that arrived, others hold every request slot (the gate in :meth:`call`
+        still caps the requests in flight at ``max_concurrent_requests``)."""
+        return 2 * self.max_concurrent_requests
     text_input_usd_per_million: float = Field(0.15, ge=0)
     text_output_usd_per_million: float = Field(0.60, ge=0)
     image_usd: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_IMAGE_PRICES))
@@ -157,7 +164,7 @@ class OpenAIImageProvider(ImageProvider):
 
     @property
     def parallelism(self) -> int:
-        return self.openai.max_concurrent_requests
+        return self.openai.worker_threads
 
     def draw(
         self,
@@ -333,7 +340,7 @@ class OpenAICopyProvider(CopyProvider):
 
     @property
     def parallelism(self) -> int:
-        return self.openai.max_concurrent_requests
+        return self.openai.worker_threads
 
     def write(self, unit: UnitBrief, pack: ContextPack, branded: BrandedCandidates) -> LocalizedCopy:
         base = brief_copy(unit, pack, self.provider_name)
@@ -401,7 +408,7 @@ class OpenAIContextProvider(ContextProvider):
 
     @property
     def parallelism(self) -> int:
-        return self.openai.max_concurrent_requests
+        return self.openai.worker_threads
 
     def build(self, unit: UnitBrief, kit: BrandKit) -> ContextPack:
         from creative_assets.locales import get_locale, knowledge_base_version

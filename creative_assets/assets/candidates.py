@@ -12,7 +12,6 @@ from creative_assets.assets.common import (
     contact_sheet,
     file_links,
     for_each_unit,
-    put_encoded,
     stage_asset_kwargs,
     thumbnail,
 )
@@ -26,6 +25,7 @@ from creative_assets.stages import (
     ImageCandidate,
     ImageCandidates,
     UnitBrief,
+    encode_image,
     ratio_dir,
 )
 from resources.brand_kits import BrandKitLibrary
@@ -65,7 +65,12 @@ def image_candidates(
         brief, pack, kit, product, _, _, font, _ = prepared
         started = time.perf_counter()
         draft = image_provider.draw(brief, pack, kit, plan, product, font)
-        return draft, round(time.perf_counter() - started, 3)
+        # encoded here, in the drawing thread: with a remote provider this overlaps other requests
+        files = {
+            ratio: encode_image(image, f"{ratio_dir(ratio)}/candidate-{plan.index + 1}.jpg")
+            for ratio, (image, _bbox) in draft.renders.items()
+        }
+        return draft, files, round(time.perf_counter() - started, 3)
 
     # Remote providers: every candidate of every unit in the step at once, up to the request limit,
     # so the provider's pool stays full across units (OpenAIResource caps the requests in flight).
@@ -95,13 +100,13 @@ def image_candidates(
         calls = []
         first_ratio = brief.aspect_ratios[0]
         previews = []
-        for plan, (draft, seconds) in zip(plans, drafts, strict=True):
+        for plan, (draft, files, seconds) in zip(plans, drafts, strict=True):
             timings[f"candidate_{plan.index + 1}_s"] = seconds
             calls.extend(draft.calls)
             renders = {}
             for ratio, (image, bbox) in draft.renders.items():
                 name = f"{ratio_dir(ratio)}/candidate-{plan.index + 1}.jpg"
-                put_encoded(value, name, image)
+                value.put_image(name, files[ratio])
                 if ratio == first_ratio:
                     previews.append(image)
                 renders[ratio] = CandidateRender(
