@@ -9,3 +9,4 @@ out="${CREATIVE_ASSETS_ROOT:-$ROOT/var/storage}"
 echo
 echo "Open the creatives in $out/campaigns/ (selected/ holds the pick per unit, final/ every candidate)."
 echo "See the graph and lineage: .venv/bin/dagster dev -w workspace.yaml  (DAGSTER_HOME=$DAGSTER_HOME)"
+echo "Review them (approve, or request changes): .venv/bin/creative-assets review  -> http://127.0.0.1:8081"
