@@ -62,18 +62,19 @@ class OpenAIResource(dg.ConfigurableResource):
     max_retries: int = Field(4, ge=0, le=10, description="Retries of 408/409/429/5xx/timeouts.")
     max_concurrent_requests: int = Field(4, ge=1, le=64, description="Parallel requests from one step.")
 
-    @property
-    def worker_threads(self) -> int:
-        """Threads a step uses to call the API: twice the request limit, so while some threads decode
-        and compose answers that arrived, others hold every request slot (the gate in :meth:`call`
-        still caps the requests in flight at ``max_concurrent_requests``)."""
-        return 2 * self.max_concurrent_requests
     text_input_usd_per_million: float = Field(0.15, ge=0)
     text_output_usd_per_million: float = Field(0.60, ge=0)
     image_usd: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_IMAGE_PRICES))
 
     _client: Any = PrivateAttr(default=None)
     _gate: Any = PrivateAttr(default=None)
+
+    @property
+    def worker_threads(self) -> int:
+        """Threads a step uses to call the API: twice the request limit, so while some threads decode
+        and compose answers that arrived, others hold every request slot (the gate in :meth:`call`
+        still caps the requests in flight at ``max_concurrent_requests``)."""
+        return 2 * self.max_concurrent_requests
 
     def client(self):
         if self._client is None:
