@@ -182,3 +182,24 @@ def test_replay_is_order_based_and_withdrawals_only_cancel_their_approval():
     r = new_event(unit, "request_changes", "y", comment="bigger logo")
     state = replay(unit, [a1, r])
     assert state.approval is None and state.revision_requested == 1 and state.feedback == "bigger logo"
+
+
+def test_a_damaged_decision_file_is_reported_and_skipped_never_stuck(tmp_path):
+    from creative_assets.review.decisions import JOURNAL_PREFIX, DamagedEvent, append_event, new_event
+
+    storage = LocalCreativeStorage(root=str(tmp_path / "storage"))
+    unit = UnitKey("c-1", "en-US", "p-1")
+    storage.write_text(f"{JOURNAL_PREFIX}/20260101T000000000000Z-bad.json", '{"id": "trunc')
+    good = new_event(unit, "approve", "Ana", candidate=0, content={"1:1": "aa"})
+    append_event(storage, good)
+    entries = journal_since(storage, None, 10)
+    assert isinstance(entries[0][1], DamagedEvent) and "-bad.json" in str(entries[0][1])
+    assert entries[1][1] == good
+    (tmp_path / "home").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
+        instance.add_dynamic_partitions("creative_units", [str(unit)])
+        result = review_decision_sensor(
+            dg.build_sensor_context(instance=instance, resources={"storage": storage}, cursor=None)
+        )
+    assert [o.partition for o in result.asset_events] == [str(unit)]
+    assert result.cursor == entries[-1][0], "the cursor moves past the damaged entry"

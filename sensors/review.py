@@ -17,7 +17,7 @@ import dagster as dg
 from creative_assets.assets.common import UNITS_PER_RUN
 from creative_assets.jobs import CAMPAIGN_TAG, creative_pipeline, range_tags
 from creative_assets.partitions import UnitKey, contiguous_batches, creative_units
-from creative_assets.review.decisions import ReviewEvent, journal_since, review_state
+from creative_assets.review.decisions import DamagedEvent, ReviewEvent, journal_since, review_state
 from resources.io_manager import read_stage
 from resources.storage import CreativeStorage
 
@@ -68,6 +68,9 @@ def review_decision_sensor(context: dg.SensorEvaluationContext, storage: Creativ
     known = set(context.instance.get_dynamic_partitions(creative_units.name))
     observations, requested = [], {}
     for key, event in entries:
+        if isinstance(event, DamagedEvent):
+            context.log.error(f"{event}; skipped (the unit's own events/ copy is authoritative)")
+            continue
         if event.unit not in known:
             context.log.warning(
                 f"decision {event.id} is about {event.unit}, which is not a partition; skipped"

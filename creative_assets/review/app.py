@@ -33,6 +33,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from creative_assets.partitions import UnitKey
+from creative_assets.review.decisions import DamagedEvent
 from creative_assets.review.service import ReviewError, ReviewService, UnitView
 from creative_assets.slugs import is_slug
 from creative_assets.stages import ratio_dir
@@ -319,6 +320,8 @@ def create_app(storage: CreativeStorage, settings: ReviewSettings) -> Starlette:
                 response = await endpoint(request)
             except ReviewError as exc:
                 response = error(request, str(exc), exc.status)
+            except DamagedEvent as exc:  # a hand-edited or truncated decision file: say which
+                response = error(request, str(exc), 500)
             return response
 
         return handler

@@ -98,21 +98,37 @@ def append_event(storage: CreativeStorage, event: ReviewEvent) -> str:
     return event.key
 
 
+class DamagedEvent(ValueError):
+    """A decision file that is not a valid event (edited by hand, truncated by a broken copy)."""
+
+
+def read_event(storage: CreativeStorage, key: str) -> ReviewEvent:
+    try:
+        return ReviewEvent.model_validate_json(storage.read_text(key))
+    except ValueError as exc:
+        raise DamagedEvent(f"{storage.uri(key)} is not a valid review decision: {exc}") from exc
+
+
 def unit_events(storage: CreativeStorage, unit: UnitKey) -> list[ReviewEvent]:
-    """The unit's decisions, oldest first."""
+    """The unit's decisions, oldest first. A damaged file is an error naming it: the unit's revision
+    and approval cannot be known without it."""
     keys = storage.list_keys(f"{review_prefix(unit)}/events")
-    return [ReviewEvent.model_validate_json(storage.read_text(k)) for k in keys if k.endswith(".json")]
+    return [read_event(storage, k) for k in keys if k.endswith(".json")]
 
 
 def journal_since(
     storage: CreativeStorage, after_key: str | None, limit: int
-) -> list[tuple[str, ReviewEvent]]:
-    """Up to ``limit`` journal entries after ``after_key``, oldest first (the sensor's cursor)."""
-    out: list[tuple[str, ReviewEvent]] = []
+) -> list[tuple[str, ReviewEvent | DamagedEvent]]:
+    """Up to ``limit`` journal entries after ``after_key``, oldest first (the sensor's cursor). A
+    damaged entry is returned as its error, so a reader can report it and move past it."""
+    out: list[tuple[str, ReviewEvent | DamagedEvent]] = []
     for key in storage.list_keys(JOURNAL_PREFIX, start_after=after_key):
         if not key.endswith(".json"):
             continue
-        out.append((key, ReviewEvent.model_validate_json(storage.read_text(key))))
+        try:
+            out.append((key, read_event(storage, key)))
+        except DamagedEvent as exc:
+            out.append((key, exc))
         if len(out) >= limit:
             break
     return out
