@@ -2,22 +2,10 @@
 
 import dagster as dg
 
-from creative_assets.assets.common import (
-    contact_sheet,
-    for_each_unit,
-    put_encoded,
-    stage_asset_kwargs,
-    thumbnail,
-)
+from creative_assets.assets.common import contact_sheet, for_each_unit, stage_asset_kwargs, thumbnail
 from creative_assets.partitions import UnitKey
-from creative_assets.render.branding import apply_branding
-from creative_assets.stages import (
-    BrandedCandidate,
-    BrandedCandidates,
-    BrandedRender,
-    ImageCandidates,
-    UnitBrief,
-)
+from creative_assets.stages import BrandedCandidates, ImageCandidates, UnitBrief, encode_image, ratio_dir
+from creative_assets.unit_work import brand_candidates
 from resources.brand_kits import BrandKitLibrary
 
 
@@ -35,29 +23,15 @@ def branded_candidates(
         brief = unit_brief[str(unit)]
         raw = image_candidates.pop(str(unit))  # its decoded pixels are freed once this unit is done
         kit = brand_kits.load(brief.brand)
-        value = BrandedCandidates(brand=kit.slug, brand_fingerprint=kit.fingerprint(), candidates=[])
-        first_ratio = brief.aspect_ratios[0]
+        first_ratio = ratio_dir(brief.aspect_ratios[0])
         previews = []
-        for cand in raw.candidates:
-            renders = {}
-            for ratio, render in cand.renders.items():
-                image, logo = apply_branding(raw.image(render.file), render.layout, kit)
-                name = render.file  # same ratio/candidate layout as raw/
-                put_encoded(value, name, image)
-                if ratio == first_ratio:
-                    previews.append(image)
-                renders[ratio] = BrandedRender(
-                    ratio=ratio,
-                    file=name,
-                    width=image.width,
-                    height=image.height,
-                    layout=render.layout,
-                    product_bbox=render.product_bbox,
-                    logo=logo,
-                )
-            value.candidates.append(
-                BrandedCandidate(index=cand.index, seed=cand.seed, style=cand.style, renders=renders)
-            )
+
+        def hold(name: str, image):
+            if name.startswith(first_ratio + "/"):
+                previews.append(image)
+            return encode_image(image, name)  # kilobytes per image held in a batched step
+
+        value = brand_candidates(raw, kit, hold)
         logos = [r.logo for c in value.candidates for r in c.renders.values()]
         return value, {
             "brand": kit.display_name,

@@ -3,10 +3,11 @@
 import dagster as dg
 
 from creative_assets.assets.common import for_each_unit, stage_asset_kwargs
-from creative_assets.brief_store import require_brief, unit_fingerprint
+from creative_assets.brief_store import require_brief
 from creative_assets.partitions import UnitKey
 from creative_assets.review.decisions import review_state
 from creative_assets.stages import UnitBrief
+from creative_assets.unit_work import unit_brief_value
 from resources.brand_kits import BrandKitLibrary
 from resources.storage import CreativeStorage
 
@@ -28,37 +29,9 @@ def unit_brief(
                 f"locale {unit.locale!r} or product {unit.product_id!r}",
                 metadata={"brief_version": record.version},
             )
-        product = next(p for p in brief.products if p.id == unit.product_id)
         kit = brand_kits.load(brief.brand)
         review = review_state(storage, unit)  # revisions requested in the review app
-        value = UnitBrief(
-            unit=str(unit),
-            campaign_id=brief.campaign_id,
-            campaign_name=brief.name,
-            brand=brief.brand,
-            brand_fingerprint=kit.fingerprint(),
-            locale=unit.locale,
-            source_locale=brief.source_locale,
-            product=product,
-            message=brief.message,
-            cta=brief.cta,
-            localized=brief.localized_messages.get(unit.locale),
-            audience=brief.audience,
-            disclaimer=brief.disclaimer,
-            banned_words=brief.banned_words,
-            visual_direction=brief.visual_direction,
-            candidates=brief.candidates,
-            aspect_ratios=list(brief.aspect_ratios),
-            sizes={r: brief.size_for(r) for r in brief.aspect_ratios},
-            base_seed=brief.base_seed(),
-            brief_version=record.version,
-            brief_sha=record.sha,
-            input_fingerprint=unit_fingerprint(record, unit),
-            product_asset_keys=record.asset_keys.get(product.id, []),
-            revision=review.revision_requested,
-            feedback=review.feedback,
-            revision_decision=review.request.id if review.request else None,
-        )
+        value = unit_brief_value(record, unit, kit, review)
         metadata = {
             "campaign": brief.campaign_id,
             "brief_version": record.version,

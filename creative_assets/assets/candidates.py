@@ -20,14 +20,12 @@ from creative_assets.partitions import UnitKey
 from creative_assets.render.candidates import plan_candidates, prepare_supplied_product
 from creative_assets.render.fonts import font_for_role
 from creative_assets.stages import (
-    CandidateRender,
     ContextPack,
-    ImageCandidate,
     ImageCandidates,
     UnitBrief,
     encode_image,
-    ratio_dir,
 )
+from creative_assets.unit_work import candidate_file, candidate_record
 from resources.brand_kits import BrandKitLibrary
 from resources.providers import ImageProvider
 from resources.storage import CreativeStorage
@@ -67,7 +65,7 @@ def image_candidates(
         draft = image_provider.draw(brief, pack, kit, plan, product, font)
         # encoded here, in the drawing thread: with a remote provider this overlaps other requests
         files = {
-            ratio: encode_image(image, f"{ratio_dir(ratio)}/candidate-{plan.index + 1}.jpg")
+            ratio: encode_image(image, candidate_file(ratio, plan.index, "jpg"))
             for ratio, (image, _bbox) in draft.renders.items()
         }
         return draft, files, round(time.perf_counter() - started, 3)
@@ -103,35 +101,11 @@ def image_candidates(
         for plan, (draft, files, seconds) in zip(plans, drafts, strict=True):
             timings[f"candidate_{plan.index + 1}_s"] = seconds
             calls.extend(draft.calls)
-            renders = {}
-            for ratio, (image, bbox) in draft.renders.items():
-                name = f"{ratio_dir(ratio)}/candidate-{plan.index + 1}.jpg"
-                value.put_image(name, files[ratio])
-                if ratio == first_ratio:
-                    previews.append(image)
-                renders[ratio] = CandidateRender(
-                    ratio=ratio,
-                    file=name,
-                    width=image.width,
-                    height=image.height,
-                    layout=plan.layouts[ratio],
-                    product_bbox=bbox,
-                )
-            candidates.append(
-                ImageCandidate(
-                    index=plan.index,
-                    seed=plan.seed,
-                    style=plan.style,
-                    emphasis=plan.emphasis,
-                    palette=plan.palette.to_dict(),
-                    source=draft.source,
-                    method=f"supplied:{cut_method}"
-                    if product is not None and draft.method == "supplied"
-                    else draft.method,
-                    prompt=draft.prompt,
-                    renders=renders,
-                )
-            )
+            record = candidate_record(plan, draft, product is not None, cut_method)
+            for ratio, render in record.renders.items():
+                value.put_image(render.file, files[ratio])
+            previews.append(draft.renders[first_ratio][0])
+            candidates.append(record)
         value.candidates = candidates
         value.calls = calls
         preview = contact_sheet(previews)

@@ -11,7 +11,7 @@ import dagster as dg
 from PIL import Image
 
 from creative_assets.partitions import UnitKey, creative_units
-from creative_assets.stages import StageValue, encode_image
+from creative_assets.stages import StageValue
 from resources.io_manager import stage_prefix
 from resources.storage import CreativeStorage
 
@@ -75,12 +75,6 @@ def prefetch(keys: Sequence[str], fetch: Callable[[UnitKey], R], workers: int) -
 
     with ThreadPoolExecutor(max_workers=min(workers, len(keys))) as pool:
         return dict(zip(keys, pool.map(timed, keys), strict=True))
-
-
-def put_encoded(value: StageValue, name: str, image: Image.Image) -> None:
-    """Hold a stage output image as its file bytes (encoded once, here, exactly as the IO manager
-    would), so a batched step keeps kilobytes per image in memory rather than decoded pixels."""
-    value.put_image(name, encode_image(image, name))
 
 
 def call_metadata(calls: list[dict]) -> dict[str, Any]:

@@ -6,23 +6,14 @@ from creative_assets.assets.common import (
     contact_sheet,
     file_links,
     for_each_unit,
-    put_encoded,
     stage_asset_kwargs,
     thumbnail,
 )
 from creative_assets.checks import BLOCKING_CHECKS, DESCRIPTIONS, unit_verdicts
-from creative_assets.compliance import CHECKS, evaluate_creative
+from creative_assets.compliance import CHECKS
 from creative_assets.partitions import UnitKey, creative_units
-from creative_assets.render.finals import LocaleText, render_final
-from creative_assets.stages import (
-    BrandedCandidates,
-    ContextPack,
-    FinalCandidate,
-    FinalCreatives,
-    LocalizedCopy,
-    UnitBrief,
-    ratio_dir,
-)
+from creative_assets.stages import BrandedCandidates, ContextPack, LocalizedCopy, UnitBrief, encode_image
+from creative_assets.unit_work import final_creatives_value
 from resources.brand_kits import BrandKitLibrary
 from resources.storage import CreativeStorage
 
@@ -59,51 +50,15 @@ def final_creatives(
         brief, branded, copy = unit_brief[key], branded_candidates.pop(key), localized_copy[key]
         pack = locale_context_pack[key]
         kit = brand_kits.load(brief.brand)
-        loc = LocaleText(copy.language_code, copy.direction, copy.script, copy.line_breaking)
-        variants = {v.candidate: v for v in copy.variants}
-        logos = {v: kit.logo_image(v) for v in ("primary", "on_dark", "on_light") if getattr(kit.logo, v)}
-        palette = [*kit.palette.brand_colours(), kit.palette.neutral_light, kit.palette.neutral_dark]
-        rules = kit.logo_placement
-        value = FinalCreatives(locale=unit.locale, candidates=[])
-        outcomes: dict[int, dict[str, list]] = {}
+        first_candidate = branded.candidates[0].index
         previews = []
-        for cand in branded.candidates:
-            renders = {}
-            for ratio, render in cand.renders.items():
-                image, report = render_final(
-                    branded.image(render.file),
-                    render.layout,
-                    variants[cand.index],
-                    kit,
-                    loc,
-                    render.logo,
-                    render.product_bbox,
-                )
-                short = min(image.size)
-                checks = evaluate_creative(
-                    image,
-                    report,
-                    variants[cand.index],
-                    pack.rules,
-                    copy.line_breaking,
-                    copy.direction,
-                    logos,
-                    max(rules.min_width_px, round(short * rules.min_width_ratio)),
-                    round(short * rules.max_width_ratio),
-                    rules.clear_space,
-                    palette,
-                )
-                outcomes.setdefault(cand.index, {})[ratio] = checks
-                name = f"{ratio_dir(ratio)}/candidate-{cand.index + 1}.png"
-                put_encoded(value, name, image)
-                if not value.candidates:  # the first candidate's ratios make the preview
-                    previews.append(image)
-                renders[ratio] = report.model_copy(
-                    update={"file": name, "compliance": [c.model_dump(mode="json") for c in checks]}
-                )
-            value.candidates.append(
-                FinalCandidate(index=cand.index, seed=cand.seed, style=cand.style, renders=renders)
-            )
+
+        def hold(name: str, image):
+            if name.endswith(f"/candidate-{first_candidate + 1}.png"):  # its ratios make the preview
+                previews.append(image)
+            return encode_image(image, name)  # kilobytes per image held in a batched step
+
+        value, outcomes = final_creatives_value(unit, branded, copy, pack, kit, hold)
         verdicts_by_unit[key] = unit_verdicts(outcomes)
         reports = [r for c in value.candidates for r in c.renders.values()]
         text_blocks = [b for r in reports for b in r.blocks]

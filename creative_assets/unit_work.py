@@ -1,0 +1,242 @@
+"""One unit's work at each stage, as plain functions (no Dagster).
+
+The unit assets (creative_assets/assets/*.py) call these once per unit and add what belongs to
+orchestration: batching, threads for remote providers, metadata and previews. The benchmark's floor
+(bench/floor.py) calls the same functions directly, so "the same work, nothing else" is literally
+the same code. Each image is passed through ``hold(name, image)`` as it is produced and the stage value
+keeps what that returns: the caller decides how to hold images (encoded file bytes in a batched
+step, or the pixels as they are) and can take a preview on the way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PIL import Image
+
+from creative_assets.brand_kit import BrandKit
+from creative_assets.brief_store import BriefRecord, unit_fingerprint
+from creative_assets.compliance import CheckOutcome, evaluate_creative
+from creative_assets.partitions import UnitKey
+from creative_assets.render.branding import apply_branding
+from creative_assets.render.candidates import CandidatePlan
+from creative_assets.render.finals import LocaleText, render_final
+from creative_assets.review.decisions import ReviewState
+from creative_assets.scoring import (
+    ScoringWeights,
+    compliance_signal,
+    image_signals,
+    rank,
+    render_signals,
+    weighted_score,
+)
+from creative_assets.stages import (
+    BrandedCandidate,
+    BrandedCandidates,
+    BrandedRender,
+    CandidateRender,
+    ContextPack,
+    FinalCandidate,
+    FinalCreatives,
+    ImageCandidate,
+    ImageCandidates,
+    LocalizedCopy,
+    ScoredCandidate,
+    SelectedCreative,
+    UnitBrief,
+    ratio_dir,
+)
+
+Hold = Callable[[str, Image.Image], "Image.Image | bytes"]
+
+
+def unit_brief_value(record: BriefRecord, unit: UnitKey, kit: BrandKit, review: ReviewState) -> UnitBrief:
+    """The live brief sliced to ``unit``, with the revision and feedback of its review log."""
+    brief = record.brief
+    product = next(p for p in brief.products if p.id == unit.product_id)
+    return UnitBrief(
+        unit=str(unit),
+        campaign_id=brief.campaign_id,
+        campaign_name=brief.name,
+        brand=brief.brand,
+        brand_fingerprint=kit.fingerprint(),
+        locale=unit.locale,
+        source_locale=brief.source_locale,
+        product=product,
+        message=brief.message,
+        cta=brief.cta,
+        localized=brief.localized_messages.get(unit.locale),
+        audience=brief.audience,
+        disclaimer=brief.disclaimer,
+        banned_words=brief.banned_words,
+        visual_direction=brief.visual_direction,
+        candidates=brief.candidates,
+        aspect_ratios=list(brief.aspect_ratios),
+        sizes={r: brief.size_for(r) for r in brief.aspect_ratios},
+        base_seed=brief.base_seed(),
+        brief_version=record.version,
+        brief_sha=record.sha,
+        input_fingerprint=unit_fingerprint(record, unit),
+        product_asset_keys=record.asset_keys.get(product.id, []),
+        revision=review.revision_requested,
+        feedback=review.feedback,
+        revision_decision=review.request.id if review.request else None,
+    )
+
+
+def candidate_file(ratio: str, index: int, suffix: str) -> str:
+    return f"{ratio_dir(ratio)}/candidate-{index + 1}.{suffix}"
+
+
+def candidate_record(plan: CandidatePlan, draft, supplied: bool, cut_method: str) -> ImageCandidate:
+    """The manifest entry of one drawn candidate (``draft``: a resources.providers.CandidateDraft)."""
+    renders = {
+        ratio: CandidateRender(
+            ratio=ratio,
+            file=candidate_file(ratio, plan.index, "jpg"),
+            width=image.width,
+            height=image.height,
+            layout=plan.layouts[ratio],
+            product_bbox=bbox,
+        )
+        for ratio, (image, bbox) in draft.renders.items()
+    }
+    return ImageCandidate(
+        index=plan.index,
+        seed=plan.seed,
+        style=plan.style,
+        emphasis=plan.emphasis,
+        palette=plan.palette.to_dict(),
+        source=draft.source,
+        method=f"supplied:{cut_method}" if supplied and draft.method == "supplied" else draft.method,
+        prompt=draft.prompt,
+        renders=renders,
+    )
+
+
+def brand_candidates(raw: ImageCandidates, kit: BrandKit, hold: Hold) -> BrandedCandidates:
+    """Stage 4: the logo placed on every candidate at every ratio."""
+    value = BrandedCandidates(brand=kit.slug, brand_fingerprint=kit.fingerprint(), candidates=[])
+    for cand in raw.candidates:
+        renders = {}
+        for ratio, render in cand.renders.items():
+            image, logo = apply_branding(raw.image(render.file), render.layout, kit)
+            value.put_image(render.file, hold(render.file, image))  # same layout as raw/
+            renders[ratio] = BrandedRender(
+                ratio=ratio,
+                file=render.file,
+                width=image.width,
+                height=image.height,
+                layout=render.layout,
+                product_bbox=render.product_bbox,
+                logo=logo,
+            )
+        value.candidates.append(
+            BrandedCandidate(index=cand.index, seed=cand.seed, style=cand.style, renders=renders)
+        )
+    return value
+
+
+def brand_palette(kit: BrandKit) -> list[str]:
+    return [*kit.palette.brand_colours(), kit.palette.neutral_light, kit.palette.neutral_dark]
+
+
+def final_creatives_value(
+    unit: UnitKey,
+    branded: BrandedCandidates,
+    copy: LocalizedCopy,
+    pack: ContextPack,
+    kit: BrandKit,
+    hold: Hold,
+) -> tuple[FinalCreatives, dict[int, dict[str, list[CheckOutcome]]]]:
+    """Stage 6: every candidate rendered with its copy at every ratio and judged by the compliance
+    checks on its final pixels. Returns the value and the outcomes (candidate -> ratio -> checks)."""
+    loc = LocaleText(copy.language_code, copy.direction, copy.script, copy.line_breaking)
+    variants = {v.candidate: v for v in copy.variants}
+    logos = {v: kit.logo_image(v) for v in ("primary", "on_dark", "on_light") if getattr(kit.logo, v)}
+    palette = brand_palette(kit)
+    rules = kit.logo_placement
+    value = FinalCreatives(locale=unit.locale, candidates=[])
+    outcomes: dict[int, dict[str, list[CheckOutcome]]] = {}
+    for cand in branded.candidates:
+        renders = {}
+        for ratio, render in cand.renders.items():
+            image, report = render_final(
+                branded.image(render.file),
+                render.layout,
+                variants[cand.index],
+                kit,
+                loc,
+                render.logo,
+                render.product_bbox,
+            )
+            short = min(image.size)
+            checks = evaluate_creative(
+                image,
+                report,
+                variants[cand.index],
+                pack.rules,
+                copy.line_breaking,
+                copy.direction,
+                logos,
+                max(rules.min_width_px, round(short * rules.min_width_ratio)),
+                round(short * rules.max_width_ratio),
+                rules.clear_space,
+                palette,
+            )
+            outcomes.setdefault(cand.index, {})[ratio] = checks
+            name = candidate_file(ratio, cand.index, "png")
+            value.put_image(name, hold(name, image))
+            renders[ratio] = report.model_copy(
+                update={"file": name, "compliance": [c.model_dump(mode="json") for c in checks]}
+            )
+        value.candidates.append(
+            FinalCandidate(index=cand.index, seed=cand.seed, style=cand.style, renders=renders)
+        )
+    return value, outcomes
+
+
+def selection_value(
+    unit: UnitKey, finals: FinalCreatives, kit: BrandKit, weights: ScoringWeights, final_prefix: str
+) -> SelectedCreative:
+    """Stage 7: every candidate scored on measured signals (mean over its ratios); compliant
+    candidates ranked first; the best one's files named ``<ratio>.png`` (the caller copies the bytes)."""
+    palette = brand_palette(kit)
+    scores, breakdowns, compliant = {}, {}, {}
+    for cand in finals.candidates:
+        per_ratio = []
+        compliant[cand.index] = True
+        for report in cand.renders.values():
+            short = min(report.width, report.height)
+            head_max = round(short * (0.115 if report.ratio != "16:9" else 0.10))
+            per_ratio.append(
+                {
+                    **render_signals(report, head_max),
+                    **image_signals(finals.image(report.file), palette),
+                    "compliance": compliance_signal(report.compliance),
+                }
+            )
+            if any(not o["passed"] and o["severity"] == "ERROR" for o in report.compliance):
+                compliant[cand.index] = False
+        mean = {k: round(sum(s[k] for s in per_ratio) / len(per_ratio), 4) for k in per_ratio[0]}
+        breakdowns[cand.index] = mean
+        scores[cand.index] = weighted_score(mean, weights)
+    # compliant candidates first (ERROR findings are never selected while an alternative exists)
+    order = sorted(rank(scores), key=lambda i: not compliant[i])
+    by_index = {c.index: c for c in finals.candidates}
+    value = SelectedCreative(
+        unit=str(unit), best=order[0], files={}, ranking=[], weights=weights.model_dump()
+    )
+    for position, index in enumerate(order, 1):
+        value.ranking.append(
+            ScoredCandidate(
+                index=index,
+                rank=position,
+                score=scores[index],
+                compliant=compliant[index],
+                breakdown=breakdowns[index],
+                files={r: f"{final_prefix}/{rep.file}" for r, rep in by_index[index].renders.items()},
+            )
+        )
+    value.files = {ratio: f"{ratio_dir(ratio)}.png" for ratio in by_index[order[0]].renders}
+    return value
