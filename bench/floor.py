@@ -14,7 +14,7 @@ from creative_assets.brief import load_brief
 from creative_assets.brief_store import register_brief, require_brief
 from creative_assets.checks import unit_verdicts
 from creative_assets.partitions import UnitKey
-from creative_assets.render.candidates import plan_candidates, prepare_supplied_product
+from creative_assets.render.candidates import plan_candidates
 from creative_assets.render.fonts import font_for_role
 from creative_assets.review.decisions import review_state
 from creative_assets.scoring import ScoringWeights
@@ -23,6 +23,7 @@ from creative_assets.unit_work import (
     brand_candidates,
     candidate_record,
     final_creatives_value,
+    product_input,
     selection_value,
     unit_brief_value,
 )
@@ -76,14 +77,8 @@ def build_unit(storage, kits, unit: UnitKey, context_provider, image_provider, c
     ub = _stored(storage, unit, unit_brief_value(record, unit, kit, review_state(storage, unit)))
     pack = _stored(storage, unit, context_provider.build(ub, kit))
 
-    supplied, cut_method = None, ""
-    hashes = {"unit_brief": ub.brief_sha[:16], "brand_kit": ub.brand_fingerprint}
-    if ub.product_asset_keys:
-        key = ub.product_asset_keys[0]
-        if key not in cutouts:
-            cutouts[key] = prepare_supplied_product(storage.read_bytes(key))
-        supplied, cut_method = cutouts[key]
-        hashes["product_image"] = key.rsplit("/", 1)[-1].split(".")[0][:16]
+    product = product_input(storage.read_bytes, ub, cutouts)
+    supplied, cut_method, hashes = product.image, product.cut_method, product.hashes
     font = str(font_for_role(kit, "headline", "latin"))
     raw = ImageCandidates(
         provider=image_provider.provider_name,

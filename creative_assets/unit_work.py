@@ -11,6 +11,7 @@ step, or the pixels as they are) and can take a preview on the way.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from PIL import Image
 
@@ -19,7 +20,7 @@ from creative_assets.brief_store import BriefRecord, unit_fingerprint
 from creative_assets.compliance import CheckOutcome, evaluate_creative
 from creative_assets.partitions import UnitKey
 from creative_assets.render.branding import apply_branding
-from creative_assets.render.candidates import CandidatePlan
+from creative_assets.render.candidates import CandidatePlan, prepare_supplied_product
 from creative_assets.render.finals import LocaleText, render_final
 from creative_assets.review.decisions import ReviewState
 from creative_assets.scoring import (
@@ -82,6 +83,30 @@ def unit_brief_value(record: BriefRecord, unit: UnitKey, kit: BrandKit, review: 
         feedback=review.feedback,
         revision_decision=review.request.id if review.request else None,
     )
+
+
+@dataclass(frozen=True)
+class ProductInput:
+    """What the image provider gets for a unit's product, and the input hashes it is recorded with."""
+
+    image: Image.Image | None  # the supplied packshot, cut out; None: the provider generates one
+    cut_method: str
+    hashes: dict[str, str]
+
+
+def product_input(
+    read: Callable[[str], bytes], brief: UnitBrief, cutouts: dict[str, tuple[Image.Image, str]]
+) -> ProductInput:
+    """The unit's supplied product image, cut out once per image and step (``cutouts`` is the cache)."""
+    hashes = {"unit_brief": brief.brief_sha[:16], "brand_kit": brief.brand_fingerprint}
+    if not brief.product_asset_keys:
+        return ProductInput(None, "", hashes)
+    key = brief.product_asset_keys[0]
+    if key not in cutouts:
+        cutouts[key] = prepare_supplied_product(read(key))
+    image, cut_method = cutouts[key]
+    hashes["product_image"] = key.rsplit("/", 1)[-1].split(".")[0][:16]
+    return ProductInput(image, cut_method, hashes)
 
 
 def candidate_file(ratio: str, index: int, suffix: str) -> str:

@@ -17,7 +17,7 @@ from creative_assets.assets.common import (
 )
 from creative_assets.feedback import interpret_feedback
 from creative_assets.partitions import UnitKey
-from creative_assets.render.candidates import plan_candidates, prepare_supplied_product
+from creative_assets.render.candidates import plan_candidates
 from creative_assets.render.fonts import font_for_role
 from creative_assets.stages import (
     ContextPack,
@@ -25,7 +25,7 @@ from creative_assets.stages import (
     UnitBrief,
     encode_image,
 )
-from creative_assets.unit_work import candidate_file, candidate_record
+from creative_assets.unit_work import candidate_file, candidate_record, product_input
 from resources.brand_kits import BrandKitLibrary
 from resources.providers import ImageProvider
 from resources.storage import CreativeStorage
@@ -48,14 +48,8 @@ def image_candidates(
         brief = unit_brief[str(unit)]
         pack = locale_context_pack[str(unit)]
         kit = brand_kits.load(brief.brand)
-        product, cut_method = None, ""
-        hashes = {"unit_brief": brief.brief_sha[:16], "brand_kit": brief.brand_fingerprint}
-        if brief.product_asset_keys:
-            key = brief.product_asset_keys[0]
-            if key not in cutouts:
-                cutouts[key] = prepare_supplied_product(storage.read_bytes(key))
-            product, cut_method = cutouts[key]
-            hashes["product_image"] = key.rsplit("/", 1)[-1].split(".")[0][:16]
+        supplied = product_input(storage.read_bytes, brief, cutouts)
+        product, cut_method, hashes = supplied.image, supplied.cut_method, supplied.hashes
         font = str(font_for_role(kit, "headline", "latin"))
         return brief, pack, kit, product, cut_method, hashes, font, plan_candidates(brief, pack, kit)
 
