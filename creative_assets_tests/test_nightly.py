@@ -177,7 +177,9 @@ def test_brand_kit_edits_regenerate_the_brand_units(tmp_path):
             storage.read_text(f"{stage_prefix(UnitKey.parse(keys[0]), 'brief')}/manifest.json")
         )
         kit_yaml = kits / brand["value"]["brand"] / "brand.yaml"
-        kit_yaml.write_text(kit_yaml.read_text().replace("tone_of_voice:", "tone_of_voice: Warmer. ", 1))
+        edited = kit_yaml.read_text().replace("tagline: Sparkle on.", "tagline: Sparkle on, always.", 1)
+        assert edited != kit_yaml.read_text(), "the kit edit must change brand.yaml"
+        kit_yaml.write_text(edited)
         result = evaluate(build_nightly_schedule(), instance, storage, str(kits))
         assert sorted(units_of(result, instance.get_dynamic_partitions("creative_units"))) == sorted(keys)
         assert result[0].tags["creative_assets/reasons"] == "brand_kit_changed"

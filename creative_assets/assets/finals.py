@@ -13,7 +13,7 @@ from creative_assets.checks import BLOCKING_CHECKS, DESCRIPTIONS, unit_verdicts
 from creative_assets.compliance import CHECKS
 from creative_assets.partitions import UnitKey, creative_units
 from creative_assets.stages import BrandedCandidates, ContextPack, LocalizedCopy, UnitBrief, encode_image
-from creative_assets.unit_work import final_creatives_value
+from creative_assets.unit_work import candidate_file, final_creatives_value
 from resources.brand_kits import BrandKitLibrary
 from resources.storage import CreativeStorage
 
@@ -50,11 +50,12 @@ def final_creatives(
         brief, branded, copy = unit_brief[key], branded_candidates.pop(key), localized_copy[key]
         pack = locale_context_pack[key]
         kit = brand_kits.load(brief.brand)
-        first_candidate = branded.candidates[0].index
+        # the first candidate's ratios make the preview
+        preview_names = {candidate_file(r, branded.candidates[0].index, "png") for r in brief.aspect_ratios}
         previews = []
 
         def hold(name: str, image):
-            if name.endswith(f"/candidate-{first_candidate + 1}.png"):  # its ratios make the preview
+            if name in preview_names:
                 previews.append(image)
             return encode_image(image, name)  # kilobytes per image held in a batched step
 
