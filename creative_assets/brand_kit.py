@@ -78,6 +78,9 @@ SCRIPT_KEYS = (
     "chinese_traditional",
     "korean",
     "thai",
+    "lao",
+    "khmer",
+    "myanmar",
     "devanagari",
 )
 
@@ -101,6 +104,9 @@ class FontRole(_Strict):
     chinese_traditional: str | None = None
     korean: str | None = None
     thai: str | None = None
+    lao: str | None = None
+    khmer: str | None = None
+    myanmar: str | None = None
     devanagari: str | None = None
 
 

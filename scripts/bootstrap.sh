@@ -10,6 +10,11 @@ EXTRAS="${1:-}"
 need_apt=()
 # Pillow's wheels shape Arabic/Hebrew/Indic text through raqm, which loads the system FriBiDi.
 if ! ldconfig -p 2>/dev/null | grep -q libfribidi; then need_apt+=(libfribidi0); fi
+# PyICU (UAX #14 line breaking, bidi, spoof checks) builds from source against the system ICU.
+if ! pkg-config --exists icu-uc 2>/dev/null; then need_apt+=(libicu-dev pkg-config g++); fi
+# Colour emoji in copy are drawn with Noto Color Emoji (not bundled: 11 MB); without it the preflight
+# refuses briefs with emoji.
+if [ ! -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]; then need_apt+=(fonts-noto-color-emoji); fi
 # The Postgres tests need the server binaries: Debian/Ubuntu put them in /usr/lib/postgresql/<ver>/bin
 # (not on PATH); elsewhere initdb and pg_ctl are on PATH.
 have_pg_server() {

@@ -75,6 +75,9 @@ ScriptKey = Literal[
     "chinese_traditional",
     "korean",
     "thai",
+    "lao",
+    "khmer",
+    "myanmar",
     "devanagari",
 ]
 Direction = Literal["ltr", "rtl"]
@@ -86,7 +89,11 @@ _LINE_BREAKING_BY_SCRIPT: dict[str, str] = {
     "japanese": "cjk",
     "chinese_simplified": "cjk",
     "chinese_traditional": "cjk",
+    # "thai": no spaces between words; lines break at ICU dictionary word boundaries
     "thai": "thai",
+    "lao": "thai",
+    "khmer": "thai",
+    "myanmar": "thai",
 }
 _LAYER_RE = re.compile(r"^(global|language:[a-z]{2}|market:[a-z]{2,3}-[A-Z]{2})$")
 _LANGUAGE_KEY_RE = re.compile(r"^[a-z]{2}$")

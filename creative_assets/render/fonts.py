@@ -50,7 +50,22 @@ Role = Literal["headline", "body", "cta"]
 CJK_SCRIPTS = ("japanese", "chinese_simplified", "chinese_traditional", "korean")
 
 #: Script keys :func:`detect_script` / :func:`script_for_locale` return.
-SCRIPTS = ("latin", "cyrillic", "greek", "arabic", "hebrew", "thai", "devanagari", *CJK_SCRIPTS)
+SCRIPTS = (
+    "latin",
+    "cyrillic",
+    "greek",
+    "arabic",
+    "hebrew",
+    "thai",
+    "lao",
+    "khmer",
+    "myanmar",
+    "devanagari",
+    *CJK_SCRIPTS,
+)
+
+#: Scripts written without spaces between words: lines break at dictionary word boundaries (ICU).
+DICTIONARY_SCRIPTS = frozenset({"thai", "lao", "khmer", "myanmar"})
 
 RTL_SCRIPTS = frozenset({"arabic", "hebrew"})
 
@@ -62,6 +77,9 @@ SCRIPT_FALLBACKS: dict[str, tuple[str, str]] = {
     "arabic": ("NotoSansArabic-Regular.ttf", "NotoSansArabic-Bold.ttf"),
     "hebrew": ("NotoSansHebrew-Regular.ttf", "NotoSansHebrew-Bold.ttf"),
     "thai": ("NotoSansThai-Regular.ttf", "NotoSansThai-Bold.ttf"),
+    "lao": ("NotoSansLao-Regular.ttf", "NotoSansLao-Bold.ttf"),
+    "khmer": ("NotoSansKhmer-Regular.ttf", "NotoSansKhmer-Bold.ttf"),
+    "myanmar": ("NotoSansMyanmar-Regular.ttf", "NotoSansMyanmar-Bold.ttf"),
     "devanagari": ("NotoSansDevanagari-Regular.ttf", "NotoSansDevanagari-Bold.ttf"),
     "japanese": ("NotoSansCJKjp-Regular.otf", "NotoSansCJKjp-Bold.otf"),
     "chinese_simplified": ("NotoSansCJKsc-Regular.otf", "NotoSansCJKsc-Bold.otf"),
@@ -77,6 +95,9 @@ SCRIPT_PROBES: dict[str, str] = {
     "arabic": "ابتجدهوزيكلمنسع",
     "hebrew": "אבגדהוזחטיכלמנשת",
     "thai": "กขคงจฉชดตนบมยรสอะาำิีุู่้",
+    "lao": "ກຂຄງຈສຊຍດຕຖທນບປຜຝພຟມຢຣລວຫອຮະາິີ",
+    "khmer": "កខគឃងចឆជឈញដឋឌឍណតថទធនបផពភមយរលវសហឡអ",
+    "myanmar": "ကခဂဃငစဆဇဈညဋဌဍဎဏတထဒဓနပဖဗဘမယရလဝသဟဠအ",
     "devanagari": "अआकखगचजतदनपमयरलवसह्ािीुे",
     "japanese": "あいうえおアイウエオ日本語。「」ー",
     "chinese_simplified": "简体中文汉字这们说。",
@@ -172,6 +193,7 @@ def clear_font_caches() -> None:
     _load_font.cache_clear()
     _probe_font.cache_clear()
     _notdef_signature.cache_clear()
+    _bitmap.cache_clear()
     _coverage_cache.clear()
 
 
@@ -191,6 +213,9 @@ _OTHER_RANGES: dict[str, tuple[tuple[int, int], ...]] = {
     "arabic": ((0x0600, 0x06FF), (0x0750, 0x077F), (0x0870, 0x08FF), (0xFB50, 0xFDFF), (0xFE70, 0xFEFF)),
     "hebrew": ((0x0590, 0x05FF), (0xFB1D, 0xFB4F)),
     "thai": ((0x0E00, 0x0E7F),),
+    "lao": ((0x0E80, 0x0EFF),),
+    "khmer": ((0x1780, 0x17FF), (0x19E0, 0x19FF)),
+    "myanmar": ((0x1000, 0x109F), (0xA9E0, 0xA9FF), (0xAA60, 0xAA7F)),
     "devanagari": ((0x0900, 0x097F), (0xA8E0, 0xA8FF)),
     "cyrillic": ((0x0400, 0x052F), (0x1C80, 0x1C8F), (0x2DE0, 0x2DFF), (0xA640, 0xA69F)),
     "greek": ((0x0370, 0x03FF), (0x1F00, 0x1FFF)),
@@ -248,6 +273,9 @@ _LANG_SCRIPTS = {
     "iw": "hebrew",
     "yi": "hebrew",
     "th": "thai",
+    "lo": "lao",
+    "km": "khmer",
+    "my": "myanmar",
     "hi": "devanagari",
     "mr": "devanagari",
     "ne": "devanagari",
@@ -271,6 +299,9 @@ _SCRIPT_SUBTAGS = {
     "hebr": "hebrew",
     "grek": "greek",
     "thai": "thai",
+    "laoo": "lao",
+    "khmr": "khmer",
+    "mymr": "myanmar",
     "deva": "devanagari",
     "jpan": "japanese",
     "kore": "korean",
@@ -326,6 +357,38 @@ def _load_font(path: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size=size, layout_engine=engine)
 
 
+# --------------------------------------------------------------------------- colour emoji
+
+#: The colour emoji font (SIL OFL 1.1). Not bundled (11 MB): Debian/Ubuntu ``fonts-noto-color-emoji``
+#: (scripts/bootstrap.sh and the Dockerfile install it), or any folder of the font search path.
+EMOJI_FONT = "NotoColorEmoji.ttf"
+#: Noto Color Emoji is a CBDT bitmap font with one strike: FreeType opens it at this size only; the
+#: renderer draws at this size and scales the bitmaps to the text size.
+EMOJI_BITMAP_SIZE = 109
+
+
+def emoji_font(extra: Sequence[Path | str] = ()) -> Path | None:
+    """The colour emoji font on the font search path (kit folder first), or None when absent."""
+    try:
+        return resolve_font_file(EMOJI_FONT, font_search_dirs(extra))
+    except FileNotFoundError:
+        return None
+
+
+def is_bitmap_font(path: Path | str) -> bool:
+    """Whether the font has fixed bitmap strikes only (a CBDT colour emoji font)."""
+    return _bitmap(os.fspath(path))
+
+
+@functools.lru_cache(maxsize=64)
+def _bitmap(path: str) -> bool:
+    try:
+        ImageFont.truetype(path, size=_PROBE_SIZE)
+    except OSError:
+        return True
+    return False
+
+
 def load_font(path: Path | str, size: int) -> ImageFont.FreeTypeFont:
     """Load (cached) ``path`` at ``size`` px, with the RAQM layout engine when available."""
     if size < 1:
@@ -343,7 +406,10 @@ _coverage_cache: dict[tuple[str, str], bool] = {}
 @functools.lru_cache(maxsize=64)
 def _probe_font(path: str) -> ImageFont.FreeTypeFont:
     # BASIC layout maps characters one by one through the cmap: exactly what coverage means.
-    return ImageFont.truetype(path, size=_PROBE_SIZE, layout_engine=ImageFont.Layout.BASIC)
+    try:
+        return ImageFont.truetype(path, size=_PROBE_SIZE, layout_engine=ImageFont.Layout.BASIC)
+    except OSError:  # a bitmap-only (CBDT) colour font has one fixed strike
+        return ImageFont.truetype(path, size=EMOJI_BITMAP_SIZE, layout_engine=ImageFont.Layout.BASIC)
 
 
 def _signature(font: ImageFont.FreeTypeFont, ch: str) -> tuple[object, ...]:

@@ -1,15 +1,23 @@
 """Fit, wrap and draw multi-script text into boxes.
 
-Pure module (Pillow only, no Dagster). The flow is ``fit_text(spec, w, h)`` -> :class:`TextLayout`
+Pure module (Pillow and PyICU, no Dagster). The flow is ``fit_text(spec, w, h)`` -> :class:`TextLayout`
 -> ``draw_text(image, layout, box, fill)``.
 
 * Sizes are searched (binary search) between ``min_size`` and ``max_size``; text is never truncated or
   ellipsised. If nothing fits, the layout at ``min_size`` is returned with ``fits=False``.
-* Wrapping is done in logical order; each line is then shaped by libraqm (bidi, Arabic joining,
-  Indic/Thai shaping, OpenType features) with the spec's ``direction`` and ``language``.
+* Lines break only where Unicode's line-breaking algorithm (UAX #14, through ICU:
+  :mod:`creative_assets.render.segmentation`) allows: at spaces, between CJK characters with kinsoku
+  (ICU ``strict``), at dictionary word boundaries in Thai, Lao, Khmer and Burmese. A word is never
+  broken inside; one too wide for the box makes the layout not fit.
+* The chosen size's lines are balanced (``text-wrap: balance``), with no widow and, for headlines, no
+  single-word line; if only a smaller size avoids them, the type shrinks (down to ``min_size``).
+* Wrapping is done in logical order; each line is then split into runs of one font and one UAX #9
+  embedding level (ICU bidi), shaped by libraqm (Arabic joining, Indic/Thai shaping, OpenType
+  features) and put in visual order, so numbers, prices and dates inside RTL text keep their order.
 * Characters the spec's font lacks (Thai/Hebrew/Arabic Noto faces have no Latin letters, the Thai and
   Hebrew ones not even digits) are drawn with fallback fonts, by default the bundled Noto face for
-  their script, in runs ordered with a simplified bidi algorithm.
+  their script; emoji (ZWJ sequences, skin tones, flags) with the colour emoji font, measured like
+  any other glyph.
 * Every width/height used for fitting comes from ``font.getbbox`` (advance and ink), so a layout that
   ``fits`` never draws outside its box.
 """
@@ -17,6 +25,7 @@ Pure module (Pillow only, no Dagster). The flow is ``fit_text(spec, w, h)`` -> :
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import math
 import re
@@ -29,13 +38,25 @@ from typing import Literal
 from PIL import Image, ImageDraw, ImageFont
 
 from creative_assets.render.fonts import (
+    DICTIONARY_SCRIPTS,
+    EMOJI_BITMAP_SIZE,
     RTL_SCRIPTS,
     bundled_font,
     detect_script,
+    emoji_font,
+    is_bitmap_font,
     load_font,
     missing_glyphs,
     raqm_available,
     script_for_locale,
+)
+from creative_assets.render.segmentation import (
+    bidi_levels,
+    emoji_in,
+    graphemes,
+    is_emoji_cluster,
+    line_breaks,
+    word_boundaries,
 )
 
 log = logging.getLogger(__name__)
@@ -61,8 +82,12 @@ class TextSpec:
     direction: Direction = "ltr"
     language: str | None = None  # BCP 47 language for the shaper, e.g. "ar", "ja"
     line_breaking: LineBreaking = "spaces"
-    #: Even out line lengths at the chosen size (same line count; avoids a lone last word).
+    #: Balance line lengths at the chosen size (``text-wrap: balance``) and avoid a widow (a lone last
+    #: word), shrinking the type if that is the only way.
     balance: bool = True
+    #: Also avoid any line that holds a single word when the text has more (headlines); not applied to
+    #: scripts without word spaces.
+    avoid_single_word_lines: bool = False
     #: Fonts for characters ``font_path`` lacks, tried in order. ``None``: the bundled Noto face of each
     #: missing character's script, then Noto Sans. ``()``: no fallback (missing glyphs draw as boxes).
     fallback_fonts: tuple[str, ...] | None = None
@@ -92,6 +117,8 @@ class TextLayout:
     descent: int = 0  # px from last baseline to block bottom
     fonts_used: tuple[str, ...] = ()  # file names, primary first
     missing: tuple[str, ...] = field(default=())  # characters no font in the chain can draw
+    #: typographic rules the layout could not keep even at ``min_size`` ("single-word line", "widow")
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -107,6 +134,7 @@ class TextLayout:
             "language": self.spec.language,
             "fonts_used": list(self.fonts_used),
             "missing_glyphs": list(self.missing),
+            "typography_notes": list(self.notes),
         }
 
 
@@ -120,7 +148,7 @@ def line_breaking_for(script: str) -> LineBreaking:
     """Wrapping mode for a script key (Korean wraps at spaces, like ``word-break: keep-all``)."""
     if script in ("japanese", "chinese_simplified", "chinese_traditional"):
         return "cjk"
-    if script == "thai":
+    if script in DICTIONARY_SCRIPTS:
         return "thai"
     return "spaces"
 
@@ -164,6 +192,7 @@ class _Run:
     text: str
     font: int  # index into the shaper's fonts
     direction: Direction
+    level: int = 0  # UAX #9 embedding level (odd: right to left)
 
 
 def _is_bold(path: str) -> bool:
@@ -179,47 +208,77 @@ def _is_bold(path: str) -> bool:
 def _font_chain(
     font_path: str, text: str, language: str | None, fallback_fonts: tuple[str, ...] | None
 ) -> tuple[str, ...]:
-    """Primary font followed by the fallbacks that are needed for ``text``."""
+    """Primary font followed by the fallbacks that are needed for ``text``: the bundled face of each
+    missing character's script, Noto Sans, and the colour emoji font when the text has emoji."""
     if fallback_fonts is not None:
         return (font_path, *fallback_fonts)
-    missing = missing_glyphs(font_path, text)
-    if not missing:
-        return (font_path,)
-    bold = _is_bold(font_path)
-    hint = script_for_locale(language) if language else None
+    emoji = emoji_in(text)
+    emoji_chars = set("".join(emoji))
+    missing = [c for c in missing_glyphs(font_path, text) if c not in emoji_chars]
     chain = [font_path]
-    for ch in missing:
-        candidate = str(bundled_font(detect_script(ch, hint), bold))
-        if candidate not in chain:
-            chain.append(candidate)
-    latin = str(bundled_font("latin", bold))
-    if latin not in chain:
-        chain.append(latin)
+    if missing:
+        bold = _is_bold(font_path)
+        hint = script_for_locale(language) if language else None
+        for ch in missing:
+            candidate = str(bundled_font(detect_script(ch, hint), bold))
+            if candidate not in chain:
+                chain.append(candidate)
+        latin = str(bundled_font("latin", bold))
+        if latin not in chain:
+            chain.append(latin)
+    if emoji:
+        found = emoji_font()
+        if found is not None:  # absent: emoji draw as boxes and TextLayout.missing lists them
+            chain.append(str(found))
     return tuple(chain)
 
 
-def _strong(ch: str) -> Direction | None:
-    bidi = unicodedata.bidirectional(ch)
-    if bidi in ("R", "AL"):
-        return "rtl"
-    if bidi == "L":
-        return "ltr"
-    return None
+def _visual_order(runs: list[_Run]) -> list[_Run]:
+    """UAX #9 rule L2: from the highest level down to the lowest odd one, reverse every maximal
+    sequence of runs at that level or higher."""
+    if not runs:
+        return runs
+    out = list(runs)
+    top = max(r.level for r in out)
+    lowest_odd = min((r.level for r in out if r.level % 2), default=top + 1)
+    for level in range(top, lowest_odd - 1, -1):
+        i = 0
+        while i < len(out):
+            if out[i].level >= level:
+                j = i
+                while j < len(out) and out[j].level >= level:
+                    j += 1
+                out[i:j] = reversed(out[i:j])
+                i = j
+            else:
+                i += 1
+    return out
 
 
-_NEUTRAL_BIDI = frozenset({"WS", "ON", "S", "B"})
+_RTL_CLASSES = frozenset({"R", "AL", "AN", "RLE", "RLO", "RLI"})
 
 
 class _Shaper:
-    """Measures and draws single lines at one size with a font fallback chain."""
+    """Measures and draws single lines at one size with a font fallback chain.
+
+    Each line is split into runs of one font and one bidi embedding level (ICU's UAX #9), shaped by
+    libraqm with the run's direction and put in visual order (rule L2), so prices, dates and
+    percentages inside Arabic or Hebrew keep their left-to-right order and neutral punctuation lands
+    where the bidi algorithm puts it. Colour emoji (a CBDT font with one 109 px strike) are measured
+    and drawn at that strike and scaled to the text size, like any other glyph of the line.
+    """
 
     def __init__(self, spec: TextSpec, size: int, primary: ImageFont.FreeTypeFont | None = None):
         self.spec = spec
         self.size = size
         text = unicodedata.normalize("NFC", spec.text)
         self.paths = _font_chain(spec.font_path, text, spec.language, spec.fallback_fonts)
+        bitmap = [is_bitmap_font(p) for p in self.paths]
+        self.emoji_index = next((i for i, b in enumerate(bitmap) if b), None)
+        self.scales = [size / EMOJI_BITMAP_SIZE if b else 1.0 for b in bitmap]
         self.fonts = [primary or load_font(self.paths[0], size)] + [
-            load_font(p, size) for p in self.paths[1:]
+            load_font(p, EMOJI_BITMAP_SIZE if b else size)
+            for p, b in zip(self.paths[1:], bitmap[1:], strict=True)
         ]
         self.raqm = raqm_available() and all(f.layout_engine == ImageFont.Layout.RAQM for f in self.fonts)
         self._bbox: dict[str, tuple[int, int, int, int]] = {}
@@ -228,14 +287,22 @@ class _Shaper:
     # -- font assignment -------------------------------------------------------------------------
 
     def _covering(self, ch: str) -> list[int]:
-        return [i for i, p in enumerate(self.paths) if not missing_glyphs(p, ch)]
+        return [i for i, p in enumerate(self.paths) if i != self.emoji_index and not missing_glyphs(p, ch)]
 
     def _assign(self, line: str) -> list[int]:
         n = len(line)
         out: list[int | None] = [None] * n
         if len(self.paths) == 1:
             return [0] * n
+        if self.emoji_index is not None:  # whole emoji clusters (ZWJ sequences, flags, skin tones)
+            pos = 0
+            for cluster in graphemes(line):
+                if is_emoji_cluster(cluster):
+                    out[pos : pos + len(cluster)] = [self.emoji_index] * len(cluster)
+                pos += len(cluster)
         for i, ch in enumerate(line):  # strong characters (letters, marks) take their first covering font
+            if out[i] is not None:
+                continue
             cat = unicodedata.category(ch)
             if cat[0] == "M" and i:
                 continue
@@ -245,18 +312,20 @@ class _Shaper:
         for i, ch in enumerate(line):  # marks stay with their base
             if out[i] is None and unicodedata.category(ch)[0] == "M" and i and out[i - 1] is not None:
                 out[i] = out[i - 1]
+        text_fonts = [o if o != self.emoji_index else None for o in out]
         for i, ch in enumerate(line):  # everything else inherits a neighbour's font when it can
             if out[i] is not None:
                 continue
             cover = self._covering(ch)
-            prev = next((out[j] for j in range(i - 1, -1, -1) if out[j] is not None), None)
-            nxt = next((out[j] for j in range(i + 1, n) if out[j] is not None), None)
+            prev = next((text_fonts[j] for j in range(i - 1, -1, -1) if text_fonts[j] is not None), None)
+            nxt = next((text_fonts[j] for j in range(i + 1, n) if text_fonts[j] is not None), None)
             if prev is not None and (prev in cover or not cover):
                 out[i] = prev
             elif nxt is not None and (nxt in cover or not cover):
                 out[i] = nxt
             else:
                 out[i] = cover[0] if cover else 0
+            text_fonts[i] = out[i]
         return [o if o is not None else 0 for o in out]
 
     def runs(self, line: str) -> list[tuple[_Run, int]]:
@@ -264,66 +333,26 @@ class _Shaper:
         cached = self._runs.get(line)
         if cached is not None:
             return cached
-        para = self.spec.direction
+        rtl = self.spec.direction == "rtl"
         fonts = self._assign(line)
+        if rtl or any(unicodedata.bidirectional(c) in _RTL_CLASSES for c in line):
+            levels = bidi_levels(line, rtl)
+        else:
+            levels = [0] * len(line)
         logical: list[_Run] = []
         start = 0
         for i in range(1, len(line) + 1):
-            if i == len(line) or fonts[i] != fonts[start]:
-                logical.append(_Run(line[start:i], fonts[start], para))
+            if i == len(line) or fonts[i] != fonts[start] or levels[i] != levels[start]:
+                level = levels[start] if line else 0
+                logical.append(_Run(line[start:i], fonts[start], "rtl" if level % 2 else "ltr", level))
                 start = i
-        if len(logical) <= 1:
-            result = [(r, 0) for r in logical]
-        else:
-            result = self._order(logical, para)
-        self._runs[line] = result
-        return result
-
-    def _order(self, logical: list[_Run], para: Direction) -> list[tuple[_Run, int]]:
-        # Resolve each run's direction: its strong characters, else the preceding strong direction
-        # (numbers after Latin stay with the Latin), else the paragraph direction. Neutral characters
-        # at the edges of an opposite-direction run are split off and take the paragraph direction.
-        pieces: list[_Run] = []
-        last_strong: Direction = para
-        for run in logical:
-            text = run.text
-            strongs = {d for d in map(_strong, text) if d}
-            if len(strongs) == 1:
-                d: Direction = strongs.pop()
-                last_strong = d
-            elif strongs:
-                d = para
-                last_strong = para
-            else:
-                d = last_strong
-            if d == para:
-                pieces.append(run)
-                continue
-            lead, end = 0, len(text)
-            while lead < end and unicodedata.bidirectional(text[lead]) in _NEUTRAL_BIDI:
-                lead += 1
-            while end > lead and unicodedata.bidirectional(text[end - 1]) in _NEUTRAL_BIDI:
-                end -= 1
-            if lead:
-                pieces.append(_Run(text[:lead], run.font, para))
-            if end > lead:
-                pieces.append(_Run(text[lead:end], run.font, d))
-            if end < len(text):
-                pieces.append(_Run(text[end:], run.font, para))
-        groups: list[list[_Run]] = []
-        for run in pieces:
-            if groups and groups[-1][0].direction == run.direction:
-                groups[-1].append(run)
-            else:
-                groups.append([run])
-        visual: list[_Run] = []
-        for group in reversed(groups) if para == "rtl" else groups:
-            visual.extend(reversed(group) if group[0].direction == "rtl" else group)
+        visual = _visual_order(logical)
         out: list[tuple[_Run, int]] = []
         pen = 0.0
         for run in visual:
             out.append((run, round(pen)))
-            pen += self.fonts[run.font].getlength(run.text, **self._kw(run))
+            pen += self.fonts[run.font].getlength(run.text, **self._kw(run)) * self.scales[run.font]
+        self._runs[line] = out
         return out
 
     def _kw(self, run: _Run) -> dict[str, object]:
@@ -336,6 +365,11 @@ class _Shaper:
 
     # -- measuring and drawing --------------------------------------------------------------------
 
+    def _run_bbox(self, run: _Run) -> tuple[float, float, float, float]:
+        b = self.fonts[run.font].getbbox(run.text, anchor="ls", **self._kw(run))
+        s = self.scales[run.font]
+        return (b[0] * s, b[1] * s, b[2] * s, b[3] * s)
+
     def bbox(self, line: str) -> tuple[int, int, int, int]:
         """``font.getbbox`` of the line (anchor ``ls``: origin at the left end of the baseline)."""
         cached = self._bbox.get(line)
@@ -346,13 +380,13 @@ class _Shaper:
         else:
             boxes = []
             for run, x in self.runs(line):
-                b = self.fonts[run.font].getbbox(run.text, anchor="ls", **self._kw(run))
+                b = self._run_bbox(run)
                 boxes.append((b[0] + x, b[1], b[2] + x, b[3]))
             result = (
-                int(min(min(b[0] for b in boxes), 0)),
-                int(min(b[1] for b in boxes)),
-                int(max(b[2] for b in boxes)),
-                int(max(b[3] for b in boxes)),
+                math.floor(min(min(b[0] for b in boxes), 0)),
+                math.floor(min(b[1] for b in boxes)),
+                math.ceil(max(b[2] for b in boxes)),
+                math.ceil(max(b[3] for b in boxes)),
             )
         self._bbox[line] = result
         return result
@@ -361,19 +395,59 @@ class _Shaper:
         x0, _, x1, _ = self.bbox(line)
         return x1 - x0
 
-    def draw(self, draw: ImageDraw.ImageDraw, x: int, y: int, line: str, fill: object) -> None:
+    def emoji_boxes(self, line: str, x: int, y: int) -> list[tuple[int, int, int, int]]:
+        """Ink boxes of the line's emoji runs when its origin is at (x, y)."""
+        out = []
         for run, dx in self.runs(line):
+            if run.font == self.emoji_index:
+                b = self._run_bbox(run)
+                out.append(
+                    (
+                        math.floor(x + dx + b[0]),
+                        math.floor(y + b[1]),
+                        math.ceil(x + dx + b[2]),
+                        math.ceil(y + b[3]),
+                    )
+                )
+        return out
+
+    def draw(self, image: Image.Image, x: int, y: int, line: str, fill: object) -> None:
+        draw = ImageDraw.Draw(image)
+        for run, dx in self.runs(line):
+            if run.font == self.emoji_index:
+                self._draw_emoji(image, x + dx, y, run)
+                continue
             draw.text(
                 (x + dx, y), run.text, font=self.fonts[run.font], fill=fill, anchor="ls", **self._kw(run)
             )
+
+    def _draw_emoji(self, image: Image.Image, x: int, y: int, run: _Run) -> None:
+        """Colour bitmaps drawn at the font's strike, scaled to the text size, alpha-composited."""
+        font = self.fonts[run.font]
+        b = font.getbbox(run.text, anchor="ls", **self._kw(run))
+        w, h = max(1, b[2] - b[0]), max(1, b[3] - b[1])
+        tile = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+        ImageDraw.Draw(tile).text(
+            (-b[0], -b[1]), run.text, font=font, anchor="ls", embedded_color=True, **self._kw(run)
+        )
+        s = self.scales[run.font]
+        x0, y0 = math.floor(x + b[0] * s), math.floor(y + b[1] * s)
+        x1, y1 = math.ceil(x + b[2] * s), math.ceil(y + b[3] * s)
+        tile = tile.resize((max(1, x1 - x0), max(1, y1 - y0)), Image.Resampling.LANCZOS)
+        image.paste(tile, (x0, y0), tile)
 
     def metrics(self) -> tuple[int, int]:
         return self.fonts[0].getmetrics()
 
     def missing(self, text: str) -> tuple[str, ...]:
-        gaps = missing_glyphs(self.paths[0], text)
+        """Characters no font of the chain draws (an emoji without the emoji font is listed whole)."""
+        emoji = emoji_in(text)
+        gaps = [c for c in missing_glyphs(self.paths[0], text)]
         for path in self.paths[1:]:
             gaps = [c for c in gaps if missing_glyphs(path, c)]
+        if self.emoji_index is None and emoji:
+            chars = set("".join(emoji))
+            gaps = [c for c in gaps if c not in chars] + list(dict.fromkeys(emoji))
         return tuple(gaps)
 
 
@@ -387,18 +461,17 @@ def _shaper(spec: TextSpec, size: int) -> _Shaper:
 
 @dataclass(frozen=True)
 class _Atom:
-    """An unbreakable unit; ``space`` precedes it unless it starts a line."""
+    """An unbreakable unit between two line-break opportunities; ``space`` precedes it unless it
+    starts a line. ``pieces``: finer UAX #14 opportunities inside a word (after a hyphen or slash),
+    used only when the whole word is wider than the line."""
 
     text: str
     space: str = ""
-    pieces: tuple[str, ...] = ()  # finer units to use only if the atom alone is too wide
-    last_resort: bool = False  # pieces split a word (Thai clusters): only when no size fits otherwise
+    pieces: tuple[str, ...] = ()
 
 
-_SPACE_RE = re.compile(r"[ \t\u1680\u2000-\u2006\u2008-\u200b\u205f\u3000]+")  # not NBSP/NNBSP/figure space
-_HYPHEN_SPLIT_RE = re.compile(r"(?<=\w[-/\u2010\u2013\u2014])(?=\w)")
-
-# Kinsoku shori (JIS X 4051 simplified): characters that may not start / end a line.
+#: Kinsoku shori (JIS X 4051): characters that may not start / end a line. ICU's ``strict`` line
+#: breaking enforces these for Japanese and Chinese; the sets are kept for tests and reports.
 NO_LINE_START = frozenset(
     "、。，．,.・：；:;？！?!‼⁇⁈⁉ー―‐–〜～…‥)）]］}｝〕〉》」』】〙〗〟’”｠»›%％‰℃°′″"
     "ゝゞヽヾ々〻ぁぃぅぇぉっゃゅょゎゕゖァィゥェォッャュョヮヵヶㇰㇱㇲㇳㇴㇵㇶㇷㇸㇹㇺㇻㇼㇽㇾㇿ゠"
@@ -406,66 +479,25 @@ NO_LINE_START = frozenset(
 )
 NO_LINE_END = frozenset("(（[［{｛〔〈《「『【〘〖〝‘“｟«‹¥$£€＄￥＃#")
 
-_THAI_COMBINING = frozenset(chr(c) for c in (0x0E31, *range(0x0E34, 0x0E3B), *range(0x0E47, 0x0E4F)))
-_THAI_FOLLOWING = frozenset("\u0e30\u0e32\u0e33\u0e45\u0e46")  # sara a/aa/am, lakkhangyao, mai yamok
-_THAI_LEADING = frozenset(chr(c) for c in range(0x0E40, 0x0E45))  # sara e/ae/o/ai maimuan/ai maimalai
+_TRAILING_SPACE_RE = re.compile(r"[ \t\u1680\u2000-\u2006\u2008-\u200b\u205f\u3000]+$")  # not NBSP
+_SOFT_BREAK_AFTER = frozenset("/\u2010\u2013\u2014-")
 
 
-def _is_cjk_char(ch: str) -> bool:
-    cp = ord(ch)
-    return (
-        0x2E80 <= cp <= 0x9FFF  # radicals, CJK punctuation, kana, bopomofo, Hangul jamo compat, Han
-        or 0xAC00 <= cp <= 0xD7AF  # Hangul syllables
-        or 0xF900 <= cp <= 0xFAFF  # compatibility ideographs
-        or 0xFE30 <= cp <= 0xFE4F  # compatibility forms
-        or 0xFF01 <= cp <= 0xFF60  # full-width forms
-        or 0xFF61 <= cp <= 0xFF9F  # half-width punctuation and katakana
-        or 0x20000 <= cp <= 0x3FFFF  # Han extensions
-        or 0x2010 <= cp <= 0x2027
-        or 0x2030 <= cp <= 0x205E  # general punctuation (quotes, dashes, …)
-    )
-
-
-def _split_words(paragraph: str) -> list[tuple[str, str]]:
-    """``(leading space, word)`` pairs; leading/trailing space of the paragraph is dropped."""
-    out: list[tuple[str, str]] = []
-    pos = 0
+def _units(paragraph: str, spec: TextSpec) -> list[tuple[str, str, int]]:
+    """``(space before, segment, offset)`` for every UAX #14 segment of ``paragraph`` (ICU; dictionary
+    segmentation for Thai/Lao/Khmer/Burmese, ``strict`` kinsoku for CJK)."""
+    breaks = line_breaks(paragraph, spec.language, spec.line_breaking == "cjk")
+    out: list[tuple[str, str, int]] = []
     space = ""
-    for m in _SPACE_RE.finditer(paragraph):
-        if m.start() > pos:
-            out.append((space, paragraph[pos : m.start()]))
-        space = m.group().replace("\u200b", "") if out else ""
-        pos = m.end()
-    if pos < len(paragraph):
-        out.append((space, paragraph[pos:]))
-    return out
-
-
-def _thai_clusters(word: str) -> tuple[str, ...]:
-    clusters: list[str] = []
-    for ch in word:
-        glue = clusters and (
-            ch in _THAI_COMBINING
-            or ch in _THAI_FOLLOWING
-            or unicodedata.combining(ch)
-            or unicodedata.category(ch) in ("Mn", "Mc", "Me")
-            or clusters[-1][-1] in _THAI_LEADING
-        )
-        if glue:
-            clusters[-1] += ch
+    for x, y in itertools.pairwise(breaks):
+        seg = paragraph[x:y]
+        m = _TRAILING_SPACE_RE.search(seg)
+        core, trail = (seg[: m.start()], m.group()) if m else (seg, "")
+        if core:
+            out.append((space if out else "", core, x))
+            space = trail.replace("\u200b", "")
         else:
-            clusters.append(ch)
-    return tuple(clusters)
-
-
-def _glue_kinsoku(atoms: list[_Atom]) -> list[_Atom]:
-    out: list[_Atom] = []
-    for atom in atoms:
-        if out and (atom.text[0] in NO_LINE_START or out[-1].text[-1] in NO_LINE_END):
-            prev = out.pop()
-            out.append(_Atom(prev.text + atom.space + atom.text, prev.space))
-        else:
-            out.append(atom)
+            space += trail.replace("\u200b", "")
     return out
 
 
@@ -482,11 +514,12 @@ def _join(a: _Atom, b: _Atom) -> _Atom:
         pieces = (*left[:-1], left[-1] + glue + right[0], *right[1:])
     else:
         pieces = ()
-    return _Atom(a.text + glue + b.text, a.space, pieces, a.last_resort or b.last_resort)
+    return _Atom(a.text + glue + b.text, a.space, pieces)
 
 
 def _glue_punctuation(atoms: list[_Atom]) -> list[_Atom]:
-    """Keep free-standing punctuation with its word: ``30 %``, ``Prix :``, ``« Bonjour »``, ``¿ Qué``."""
+    """Keep free-standing punctuation with its word: ``30 %``, ``Prix :``, ``« Bonjour »``, ``¿ Qué``
+    (UAX #14 allows a break after any space; French and Spanish typography does not)."""
     out: list[_Atom] = []
     pending: _Atom | None = None  # opening punctuation waiting for the next word
     for atom in atoms:
@@ -494,7 +527,7 @@ def _glue_punctuation(atoms: list[_Atom]) -> list[_Atom]:
             atom = _join(pending, atom)
             pending = None
         cats = {unicodedata.category(c) for c in atom.text}
-        if out and cats <= _TRAILING_CATS and not set(atom.text) & set("¿¡"):
+        if out and atom.space and cats <= _TRAILING_CATS and not set(atom.text) & set("¿¡"):
             out.append(_join(out.pop(), atom))
         elif cats <= _OPENING_CATS or set(atom.text) <= set("¿¡"):
             pending = atom
@@ -505,37 +538,60 @@ def _glue_punctuation(atoms: list[_Atom]) -> list[_Atom]:
     return out
 
 
-def _atoms(paragraph: str, mode: LineBreaking) -> list[_Atom]:
-    words = _split_words(paragraph)
-    if mode == "cjk":
-        atoms: list[_Atom] = []
-        for space, word in words:
-            buf = ""
-            first = True
-            for ch in word:
-                if _is_cjk_char(ch):
-                    if buf:
-                        atoms.append(_Atom(buf, space if first else ""))
-                        first, buf = False, ""
-                    atoms.append(_Atom(ch, space if first else ""))
-                    first = False
-                else:
-                    buf += ch
-            if buf:
-                atoms.append(_Atom(buf, space if first else ""))
-        return _glue_kinsoku(atoms)
-    if mode == "thai":
-        return _glue_punctuation([_Atom(w, s, _thai_clusters(w), last_resort=True) for s, w in words])
-    out = []
-    for space, word in words:
-        parts = tuple(_HYPHEN_SPLIT_RE.split(word))
-        out.append(_Atom(word, space, parts if len(parts) > 1 else ()))
-    return _glue_punctuation(out)
+def _atoms(paragraph: str, spec: TextSpec) -> list[_Atom]:
+    """The paragraph's unbreakable units. Without word spaces (``cjk``, ``thai``: Thai, Lao, Khmer,
+    Burmese) every UAX #14 segment is one; with spaces, a word (between spaces) is one and its inner
+    opportunities (after hyphens and slashes) are its ``pieces`` (Korean keeps whole words,
+    ``word-break: keep-all``)."""
+    units = _units(paragraph, spec)
+    if spec.line_breaking == "cjk":
+        # CJK may break between any two characters, but a headline reads better when words stay
+        # whole: the primary opportunities are the UAX #14 ones that are also ICU (dictionary) word
+        # boundaries; the others are a long word's pieces, used only when it is wider than the line.
+        bounds = set(word_boundaries(paragraph, spec.language))
+        grouped: list[tuple[str, list[str]]] = []
+        for space, core, offset in units:
+            if not grouped or space or offset in bounds:
+                grouped.append((space, [core]))
+            else:
+                grouped[-1][1].append(core)
+        return [_Atom("".join(c), sp, tuple(c) if len(c) > 1 else ()) for sp, c in grouped]
+    if spec.line_breaking == "thai":
+        return _glue_punctuation([_Atom(core, space) for space, core, _ in units])
+    words: list[tuple[str, list[str]]] = []
+    for space, core, _ in units:
+        if not words or space:
+            words.append((space, [core]))
+        else:
+            words[-1][1].append(core)
+    atoms = []
+    for space, cores in words:
+        pieces = [cores[0]]
+        for core in cores[1:]:
+            if pieces[-1][-1] in _SOFT_BREAK_AFTER or unicodedata.category(pieces[-1][-1]) == "Pd":
+                pieces.append(core)
+            else:
+                pieces[-1] += core
+        atoms.append(_Atom("".join(cores), space, tuple(pieces) if len(pieces) > 1 else ()))
+    return _glue_punctuation(atoms)
 
 
-def _greedy(
-    atoms: Sequence[_Atom], width_of, max_width: int, split: bool, overflow: bool
-) -> list[str] | None:
+def _fit_atoms(atoms: Sequence[_Atom], width_of, max_width: int) -> list[_Atom] | None:
+    """``atoms`` with every atom wider than ``max_width`` replaced by its pieces; None if a piece (or an
+    atom without pieces) is still too wide: a word is never broken inside."""
+    out: list[_Atom] = []
+    for atom in atoms:
+        if width_of(atom.text) <= max_width:
+            out.append(atom)
+            continue
+        if not atom.pieces or any(width_of(p) > max_width for p in atom.pieces):
+            return None
+        out.append(_Atom(atom.pieces[0], atom.space))
+        out.extend(_Atom(p) for p in atom.pieces[1:])
+    return out
+
+
+def _greedy(atoms: Sequence[_Atom], width_of, max_width: int, overflow: bool) -> list[str] | None:
     lines: list[str] = []
     cur = ""
     queue = list(reversed(atoms))
@@ -549,7 +605,7 @@ def _greedy(
             lines.append(cur)
             cur = atom.text
             continue
-        if atom.pieces and (split or not atom.last_resort):
+        if atom.pieces:
             first, *rest = atom.pieces
             queue.extend(_Atom(p) for p in reversed(rest))
             queue.append(_Atom(first, atom.space))
@@ -569,16 +625,13 @@ def _paragraphs(text: str) -> list[str]:
     return [p.strip() for p in text.replace("\u2028", "\n").replace("\u2029", "\n").split("\n")]
 
 
-def _wrap(
-    shaper: _Shaper, text: str, max_width: int, mode: Literal["strict", "split", "overflow"]
-) -> list[str] | None:
+def _wrap(shaper: _Shaper, text: str, max_width: int, overflow: bool = False) -> list[str] | None:
     lines: list[str] = []
     for paragraph in _paragraphs(text):
         if not paragraph:
             lines.append("")
             continue
-        atoms = _atoms(paragraph, shaper.spec.line_breaking)
-        got = _greedy(atoms, shaper.width, max_width, split=mode != "strict", overflow=mode == "overflow")
+        got = _greedy(_atoms(paragraph, shaper.spec), shaper.width, max_width, overflow)
         if got is None:
             return None
         lines.extend(got)
@@ -586,23 +639,117 @@ def _wrap(
 
 
 def wrap(text: str, font: ImageFont.FreeTypeFont, max_width: int, spec: TextSpec) -> list[str] | None:
-    """Break ``text`` into lines no wider than ``max_width`` px with ``font`` under ``spec``'s rules.
+    """Break ``text`` greedily into lines no wider than ``max_width`` px with ``font`` under ``spec``.
 
-    Lines are in logical order. Breaks at spaces (``spaces``), between CJK characters with kinsoku rules
-    (``cjk``) or at spaces then Thai grapheme clusters (``thai``); explicit newlines always break. A
-    word wider than ``max_width`` is split after hyphens/slashes (``spaces``) or between Thai clusters
-    (``thai``); if a unit still does not fit, returns ``None``.
+    Lines are in logical order and break only at UAX #14 opportunities (ICU): at spaces, between CJK
+    characters (kinsoku, ``strict``), at dictionary word boundaries in Thai, Lao, Khmer and Burmese;
+    explicit newlines always break. A word wider than ``max_width`` is split only after a hyphen or
+    slash; if a unit still does not fit, returns ``None`` (no word is broken inside).
     """
     if spec.text != text:  # the fallback chain depends on the text
         spec = replace(spec, text=text)
     shaper = _Shaper(spec, int(font.size), primary=font)
-    return _wrap(shaper, text, max_width, "split")
+    return _wrap(shaper, text, max_width)
+
+
+# --------------------------------------------------------------------------- balanced arrangement
+
+#: Penalties of :func:`_arrange` (balance costs at most 1 per line, one extra line costs 0.5).
+SINGLE_WORD_PENALTY = 1000.0
+WIDOW_PENALTY = 400.0
+
+
+@dataclass(frozen=True)
+class _Arrangement:
+    lines: tuple[str, ...]
+    penalty: float  # single-word lines and widows (0: none)
+    cost: float
+    notes: tuple[str, ...]
+
+
+def _arrange(shaper: _Shaper, box_w: int, max_lines: int, min_lines: int) -> _Arrangement | None:
+    """The best way to set a one-paragraph text in ``min_lines..max_lines`` lines no wider than
+    ``box_w``, like CSS ``text-wrap: balance`` plus two typographic rules:
+
+    * no line holds a single word when the text has more (not applied to scripts without word spaces,
+      ``cjk``/``thai``, nor when ``spec.avoid_single_word_lines`` is off);
+    * no widow: the last line is not a lone word (a lone segment in scripts without spaces).
+
+    Exact dynamic programming over the UAX #14 atoms; widths are measured shaped lines."""
+    spec = shaper.spec
+    paragraph = _paragraphs(spec.text)[0]
+    atoms = _fit_atoms(_atoms(paragraph, spec), shaper.width, box_w)
+    if atoms is None:
+        return None
+    n = len(atoms)
+    spaced = spec.line_breaking == "spaces"
+
+    def text(i: int, j: int) -> str:
+        return atoms[i].text + "".join(a.space + a.text for a in atoms[i + 1 : j])
+
+    widths: dict[tuple[int, int], int] = {}
+    for i in range(n):
+        for j in range(i + 1, n + 1):
+            w = shaper.width(text(i, j))
+            if w > box_w:
+                break
+            widths[(i, j)] = w
+    total = sum(widths.get((i, i + 1), box_w) for i in range(n))
+    best: _Arrangement | None = None
+    for k in range(max(1, min_lines), min(max_lines, n) + 1):
+        target = total / k
+        # dp[j][l] = (cost, penalty, previous break) for atoms[:j] in l lines
+        inf = (math.inf, math.inf, -1)
+        dp = [[inf] * (k + 1) for _ in range(n + 1)]
+        dp[0][0] = (0.0, 0.0, -1)
+        for j in range(1, n + 1):
+            for line_no in range(1, k + 1):
+                cands = []
+                for i in range(j - 1, -1, -1):
+                    w = widths.get((i, j))
+                    if w is None:
+                        break
+                    prev = dp[i][line_no - 1]
+                    if prev[0] == math.inf:
+                        continue
+                    pen = 0.0
+                    if j - i == 1 and n > 1 and spaced and spec.avoid_single_word_lines:
+                        pen += SINGLE_WORD_PENALTY
+                    if j == n and line_no == k and k > 1 and j - i == 1 and n > 1:
+                        pen += WIDOW_PENALTY
+                    cost = ((w - target) / box_w) ** 2
+                    cands.append((prev[1] + pen + prev[0] + cost, prev[1] + pen, prev[0] + cost, i))
+                if cands:
+                    _, pen, cost, i = min(cands)
+                    dp[j][line_no] = (cost, pen, i)
+        cost, pen, _ = dp[n][k]
+        if cost == math.inf:
+            continue
+        lines, j, line_no = [], n, k
+        while j > 0:
+            i = dp[j][line_no][2]
+            lines.append(text(i, j))
+            j, line_no = i, line_no - 1
+        lines.reverse()
+        notes = []
+        if pen >= SINGLE_WORD_PENALTY:
+            notes.append("single-word line")
+        if pen % SINGLE_WORD_PENALTY >= WIDOW_PENALTY:
+            notes.append("widow")
+        got = _Arrangement(tuple(lines), pen, cost + 0.5 * (k - min_lines), tuple(notes))
+        if best is None or (got.penalty, got.cost) < (best.penalty, best.cost):
+            best = got
+        if got.penalty == 0 and best is got and k > min_lines:
+            break  # more lines only cost more
+    return best
 
 
 # --------------------------------------------------------------------------- fitting
 
 
-def _layout_from_lines(shaper: _Shaper, lines: list[str], fits_width: int | None, box_h: int) -> TextLayout:
+def _layout_from_lines(
+    shaper: _Shaper, lines: list[str], fits_width: int | None, box_h: int, notes: tuple[str, ...] = ()
+) -> TextLayout:
     spec = shaper.spec
     size = shaper.size
     widths = tuple(shaper.width(line) for line in lines)
@@ -633,71 +780,87 @@ def _layout_from_lines(shaper: _Shaper, lines: list[str], fits_width: int | None
         descent=desc,
         fonts_used=tuple(Path(shaper.paths[i]).name for i in used),
         missing=shaper.missing(spec.text),
+        notes=notes,
     )
 
 
-def _try(
-    spec: TextSpec, size: int, box_w: int, box_h: int, mode: Literal["strict", "split"]
-) -> TextLayout | None:
+def _try(spec: TextSpec, size: int, box_w: int, box_h: int) -> TextLayout | None:
     shaper = _shaper(spec, size)
-    lines = _wrap(shaper, spec.text, box_w, mode)
+    lines = _wrap(shaper, spec.text, box_w)
     if lines is None:
         return None
     layout = _layout_from_lines(shaper, lines, box_w, box_h)
     return layout if layout.fits else None
 
 
-def _balanced(layout: TextLayout, box_w: int, box_h: int, mode: Literal["strict", "split"]) -> TextLayout:
-    n = len(layout.lines)
-    if not layout.spec.balance or n < 2:
+def _arranged(spec: TextSpec, size: int, box_w: int, box_h: int) -> TextLayout | None:
+    """The balanced arrangement at ``size`` (see :func:`_arrange`) as a fitting layout, or None."""
+    shaper = _shaper(spec, size)
+    greedy = _wrap(shaper, spec.text, box_w)
+    if greedy is None:
+        return None
+    asc, desc = shaper.metrics()
+    advance = max(1, round(size * spec.line_height))
+    room = 1 + max(0, (box_h - asc - desc) // advance)
+    max_lines = min(room, spec.max_lines or room)
+    if len(greedy) > max_lines:
+        return None
+    got = _arrange(shaper, box_w, max_lines, len(greedy))
+    if got is None:
+        return None
+    layout = _layout_from_lines(shaper, list(got.lines), box_w, box_h, got.notes)
+    return layout if layout.fits else None
+
+
+def _refine(layout: TextLayout, box_w: int, box_h: int) -> TextLayout:
+    """Balance the lines of a fitting layout; if that leaves a single-word line or a widow, the largest
+    smaller size that avoids them (down to ``min_size``); else the balanced layout, noting the flaw."""
+    spec = layout.spec
+    if not spec.balance or len(_paragraphs(spec.text)) != 1:
         return layout
-    shaper = _shaper(layout.spec, layout.font_size)
-    lo, hi = max(1, math.floor(layout.width / n) - 1), layout.width  # hi always gives n lines
-    best = None
-    while hi - lo > 1:
+    here = _arranged(spec, layout.font_size, box_w, box_h)
+    if here is None:
+        return layout
+    if not here.notes:
+        return here
+    lo, hi, found = spec.min_size, layout.font_size - 1, None
+    while lo <= hi:  # penalty-free arrangements get easier as the type shrinks
         mid = (lo + hi) // 2
-        lines = _wrap(shaper, layout.spec.text, mid, mode)
-        if lines is not None and len(lines) <= n:
-            hi, best = mid, lines
+        got = _arranged(spec, mid, box_w, box_h)
+        if got is not None and not got.notes:
+            found, lo = got, mid + 1
         else:
-            lo = mid
-    if best is None:
-        return layout
-    balanced = _layout_from_lines(shaper, best, box_w, box_h)
-    return balanced if balanced.fits else layout
+            hi = mid - 1
+    return found or here
 
 
 def fit_text(spec: TextSpec, box_w: int, box_h: int) -> TextLayout:
-    """The largest size in ``[min_size, max_size]`` whose wrapped lines fit ``box_w`` x ``box_h``.
+    """The largest size in ``[min_size, max_size]`` whose lines fit ``box_w`` x ``box_h``, balanced.
 
-    Words too wide for the box on their own are split after a hyphen or slash (``spaces``); splitting
-    a Thai word between grapheme clusters is used only if no size fits without it. Never truncates: if ``min_size`` cannot fit, its layout (over-wide units on
-    their own lines) is returned with ``fits=False``.
+    Lines break only at UAX #14 opportunities (ICU, see :func:`wrap`); a word too wide for the box on
+    its own is split only after a hyphen or slash, never inside. The chosen size's lines are then
+    balanced (:func:`_arrange`). Never truncates: if ``min_size`` cannot fit, its layout (over-wide
+    words on their own lines) is returned with ``fits=False``.
     """
     if not spec.text.strip():
         shaper = _shaper(spec, spec.max_size)
         return _layout_from_lines(shaper, [], box_w, box_h)
     if box_w > 0 and box_h > 0:
-        for mode in ("strict", "split"):
-            top = _try(spec, spec.max_size, box_w, box_h, mode)
-            if top is not None:
-                return _balanced(top, box_w, box_h, mode)
-            best = _try(spec, spec.min_size, box_w, box_h, mode)
-            if best is None:
-                continue
+        best = _try(spec, spec.max_size, box_w, box_h)
+        if best is None and (best := _try(spec, spec.min_size, box_w, box_h)) is not None:
             lo, hi = spec.min_size, spec.max_size  # lo fits, hi does not
             while hi - lo > 1:
                 mid = (lo + hi) // 2
-                got = _try(spec, mid, box_w, box_h, mode)
+                got = _try(spec, mid, box_w, box_h)
                 if got is not None:
                     lo, best = mid, got
                 else:
                     hi = mid
-            return _balanced(best, box_w, box_h, mode)
+        if best is not None:
+            return _refine(best, box_w, box_h)
     shaper = _shaper(spec, spec.min_size)
-    lines = _wrap(shaper, spec.text, max(box_w, 1), "overflow") or []
-    layout = _layout_from_lines(shaper, lines, None, box_h)
-    return layout
+    lines = _wrap(shaper, spec.text, max(box_w, 1), overflow=True) or []
+    return _layout_from_lines(shaper, lines, None, box_h)
 
 
 # --------------------------------------------------------------------------- drawing
@@ -744,6 +907,15 @@ def ink_boxes(layout: TextLayout, box: Box, valign: VAlign = "top") -> list[tupl
     return [ink for _, _, _, ink in _positions(layout, box, valign)]
 
 
+def emoji_boxes(layout: TextLayout, box: Box, valign: VAlign = "top") -> list[tuple[int, int, int, int]]:
+    """Boxes (image coordinates) of the colour emoji :func:`draw_text` would draw: their pixels are
+    not the text colour, so contrast is measured around them."""
+    shaper = _shaper(layout.spec, layout.font_size)
+    if shaper.emoji_index is None:
+        return []
+    return [b for line, ox, y, _ in _positions(layout, box, valign) for b in shaper.emoji_boxes(line, ox, y)]
+
+
 def draw_text(
     image: Image.Image,
     layout: TextLayout,
@@ -761,10 +933,9 @@ def draw_text(
     shaper = _shaper(spec, layout.font_size)
     if spec.direction == "rtl" and not shaper.raqm:
         log.warning("libraqm is not available: right-to-left text will not be shaped or reordered")
-    draw = ImageDraw.Draw(image)
     placed = _positions(layout, box, valign)
     for line, ox, baseline, _ in placed:
-        shaper.draw(draw, ox, baseline, line, fill)
+        shaper.draw(image, ox, baseline, line, fill)
     if not placed:
         return (box[0], box[1], box[0], box[1])
     inks = [ink for *_, ink in placed]

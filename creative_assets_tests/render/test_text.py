@@ -208,10 +208,14 @@ def test_thai_breaks_never_strand_a_combining_mark():
             assert line[-1] not in "เแโใไ", (width, lines)  # leading vowels stay with their consonant
 
 
-def test_thai_prefers_whole_words_when_a_size_fits():
-    layout = fit_text(_spec(TH_TEXT, TH, line_breaking="thai", max_size=80, min_size=16), 700, 400)
-    assert layout.fits
-    assert [w for line in layout.lines for w in line.split()] == TH_TEXT.split()
+def test_thai_breaks_between_dictionary_words_not_only_at_spaces():
+    # the phrase after "50%" has no spaces; it still wraps (between words: see test_line_breaking.py)
+    layout = fit_text(
+        _spec(TH_TEXT, TH, line_breaking="thai", language="th", max_size=80, min_size=16), 700, 400
+    )
+    assert layout.fits and len(layout.lines) >= 2
+    assert max(layout.line_widths) - min(layout.line_widths) < 0.3 * 700  # balanced, not one long line
+    assert "".join("".join(layout.lines).split()) == "".join(TH_TEXT.split())
 
 
 # ----------------------------------------------------------------------------- right-to-left
