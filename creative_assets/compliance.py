@@ -669,7 +669,11 @@ def check_brand_colours(
 
 
 def text_contrast(
-    image: Image.Image | np.ndarray, colour: str | Sequence[int], ink_bbox: Box, percentile: float = 10.0
+    image: Image.Image | np.ndarray,
+    colour: str | Sequence[int],
+    ink_bbox: Box,
+    percentile: float = 10.0,
+    exclude: Sequence[Box] = (),
 ) -> float:
     """WCAG contrast of text in ``colour`` against its background, measured on the final pixels.
 
@@ -687,6 +691,9 @@ def text_contrast(
     rgb = np.asarray(hex_to_rgb(colour) if isinstance(colour, str) else colour[:3], np.float64)
     px = arr[y0:y1, x0:x1, :3].astype(np.float64)
     text = np.sqrt(((px - rgb) ** 2).sum(-1)) < 24
+    if exclude:  # colour emoji are glyphs, not background: their pixels count as text
+        for ex0, ey0, ex1, ey1 in exclude:
+            text[max(0, ey0 - y0) : max(0, ey1 - y0), max(0, ex0 - x0) : max(0, ex1 - x0)] = True
     if text.mean() > 0.6:
         background = px.reshape(-1, 3)
     else:
@@ -719,7 +726,7 @@ def check_text_legibility(
     sizes: list[float] = []
     for block in blocks:
         where = block.role
-        contrast = text_contrast(arr, block.colour, block.ink_bbox)
+        contrast = text_contrast(arr, block.colour, block.ink_bbox, exclude=block.emoji_boxes)
         need = required_contrast(block.role, block.size, short_side)
         contrasts.append(contrast)
         margins.append(contrast - need)
@@ -739,7 +746,7 @@ def check_text_legibility(
         t = OVERFLOW_TOLERANCE_PX
         problems = []
         if not block.fits:
-            problems.append("does not fit its box at the minimum size")
+            problems.append(block.problem or "does not fit its box at the minimum size")
         if ix0 < 0 or iy0 < 0 or ix1 > W or iy1 > H:
             problems.append(f"ink {block.ink_bbox} runs off the {W}x{H} canvas")
         elif ix0 < bx0 - t or iy0 < by0 - t or ix1 > bx1 + t or iy1 > by1 + t:

@@ -284,6 +284,12 @@ class TextBlockReport(BaseModel):
     fits: bool
     colour: str
     contrast: float
+    #: why the block does not fit (render.text.TextLayout.problem); empty when it fits
+    problem: str = ""
+    #: typographic rules the block could not keep even at its minimum size ("widow", ...)
+    notes: list[str] = []
+    #: colour emoji drawn in the block: not the text colour, so contrast is measured around them
+    emoji_boxes: list[Box] = []
 
 
 class FinalRender(BaseModel):

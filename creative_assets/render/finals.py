@@ -22,7 +22,14 @@ from creative_assets.render.color import (
 )
 from creative_assets.render.fonts import RTL_SCRIPTS, detect_script, font_for_role
 from creative_assets.render.layout import Box, Layout
-from creative_assets.render.text import TextLayout, TextSpec, draw_text, fit_text, ink_boxes
+from creative_assets.render.text import (
+    TextLayout,
+    TextSpec,
+    draw_text,
+    emoji_boxes,
+    fit_text,
+    ink_boxes,
+)
 from creative_assets.stages import CopyVariant, FinalRender, LogoReport, TextBlockReport
 
 AA_NORMAL = 4.5
@@ -75,6 +82,7 @@ def _fit(
     loc: LocaleText,
     max_lines: int | None,
     align: str = "start",
+    headline: bool = False,
 ) -> TextLayout:
     """Fit ``text`` in ``box``. Direction follows the text's own script (an English legal line in a
     Hebrew ad runs left to right), alignment follows the locale (it still hugs the right edge)."""
@@ -92,6 +100,7 @@ def _fit(
         direction=direction,
         language=loc.language_code if script == loc.script else None,
         line_breaking=loc.line_breaking if script == loc.script else "spaces",
+        avoid_single_word_lines=headline,
     )
     return fit_text(spec, box[2] - box[0], box[3] - box[1])
 
@@ -114,72 +123,145 @@ def _block_box(layout: TextLayout, x0: int, x1: int, y: int) -> Box:
     return (x0, y, x1, y + layout.height)
 
 
-def render_final(
-    branded: Image.Image,
-    layout: Layout,
-    copy: CopyVariant,
-    kit: BrandKit,
-    loc: LocaleText,
-    logo: LogoReport,
-    product_bbox: Box,
-) -> tuple[Image.Image, FinalRender]:
-    """Compose the final creative for one candidate at one ratio."""
-    image = branded.convert("RGB").copy()
-    W, H = image.size
-    short = min(W, H)
-    pal = kit.palette
-    text_colours = [hex_to_rgb(pal.text_on_light), hex_to_rgb(pal.text_on_dark)]
+@dataclass(frozen=True)
+class TextPlan:
+    """Every text block of one creative fitted and placed (no pixels): what :func:`render_final` draws
+    and what the preflight (``creative_assets.preflight``) checks before anything is generated."""
 
-    head_script = detect_script(copy.headline, loc.script)
-    head_font = str(font_for_role(kit, "headline", head_script))
-    sub_font = str(font_for_role(kit, "body", detect_script(copy.subline, loc.script)))
-    cta_font = str(font_for_role(kit, "cta", detect_script(copy.cta, loc.script)))
+    head: TextLayout
+    sub: TextLayout
+    cta: TextLayout
+    disc: TextLayout | None
+    head_box: Box
+    sub_box: Box
+    button: Box
+    cta_text_box: Box
+    disc_box: Box | None
+    stacked_cta: bool
 
-    # -- fit text ---------------------------------------------------------------------------------
-    is_landscape = layout.ratio == "16:9"
-    head_max = round(short * (0.115 if not is_landscape else 0.10))
+    def blocks(self) -> list[tuple[str, TextLayout, Box]]:
+        """``(role, layout, box it is fitted to)`` per block, legal line last when there is one."""
+        out = [("headline", self.head, self.head_box), ("subline", self.sub, self.sub_box)]
+        out.append(("cta", self.cta, self.cta_text_box))
+        if self.disc is not None and self.disc_box is not None:
+            out.append(("disclaimer", self.disc, self.disc_box))
+        return out
+
+
+#: Type sizes per role as fractions of the short side: (max, min). The headline may go down to its
+#: second minimum (with any number of lines) before it counts as not fitting.
+HEADLINE_MIN, HEADLINE_LONG_MIN = 0.045, 0.036
+SUBLINE_SIZES = (0.05, 0.03)
+SUBLINE_LONG_MIN = 0.025  # a long product name may shrink this far (compliance minimum: 0.024)
+SUBLINE_MAX_LINES = 2
+CTA_SIZES = (0.042, 0.026, 0.024)
+DISCLAIMER_SIZES = (0.022, 0.017)
+
+
+def _fit_headline(copy: CopyVariant, font: str, box: Box, layout: Layout, loc: LocaleText, short: int):
+    head_max = round(short * (0.115 if layout.ratio != "16:9" else 0.10))
     head = _fit(
         copy.headline,
-        head_font,
-        layout.headline_box,
+        font,
+        box,
         head_max,
-        round(short * 0.045),
+        round(short * HEADLINE_MIN),
         loc,
         max_lines=4 if layout.ratio == "9:16" else 3,
+        headline=True,
     )
     if not head.fits:  # long copy: allow smaller type and more lines before giving up
-        head = _fit(copy.headline, head_font, layout.headline_box, head_max, round(short * 0.036), loc, None)
+        head = _fit(
+            copy.headline, font, box, head_max, round(short * HEADLINE_LONG_MIN), loc, None, headline=True
+        )
     phrased = phrase_breaks(copy.headline) if loc.line_breaking == "cjk" else None
     if phrased and len(head.lines) > 1:
         # CJK has no spaces: prefer breaking after 、。 (whole phrases) over the tightest character
         # wrap, unless that costs more than a fifth of the type size
         alt = _fit(
             phrased,
-            head_font,
-            layout.headline_box,
+            font,
+            box,
             head_max,
             round(short * 0.04),
             loc,
             max_lines=phrased.count("\n") + 1,
+            headline=True,
         )  # one phrase per line, none split
         if alt.fits and alt.font_size >= 0.8 * head.font_size:
             head = alt
-    sub_box = layout.subline_box
-    sub = _fit(copy.subline, sub_font, sub_box, round(short * 0.05), round(short * 0.03), loc, max_lines=2)
+    return head
+
+
+def plan_text(layout: Layout, copy: CopyVariant, kit: BrandKit, loc: LocaleText) -> TextPlan:
+    """Fit and place headline, sub-line, CTA and legal line for one layout (pure; no pixels).
+
+    The sub-line (the product name) may take two lines: it borrows the height the headline leaves
+    unused in its box, and when that is not enough the headline is refitted a little smaller so that
+    the sub-line's two lines at its minimum size fit. Only when that fails too does a block not fit.
+    """
+    W, H = layout.width, layout.height
+    short = min(W, H)
+    head_font = str(font_for_role(kit, "headline", detect_script(copy.headline, loc.script)))
+    sub_font = str(font_for_role(kit, "body", detect_script(copy.subline, loc.script)))
+    cta_font = str(font_for_role(kit, "cta", detect_script(copy.cta, loc.script)))
+
+    # -- fit text ---------------------------------------------------------------------------------
+    hb = layout.headline_box
+    head = _fit_headline(copy, head_font, hb, layout, loc, short)
+    sub_w_box = layout.subline_box
+    sub_h = sub_w_box[3] - sub_w_box[1]
+    sub_max = round(short * SUBLINE_SIZES[0])
+
+    def fit_sub(room: int, min_size: int) -> TextLayout:
+        return _fit(
+            copy.subline,
+            sub_font,
+            (sub_w_box[0], 0, sub_w_box[2], room),
+            sub_max,
+            min_size,
+            loc,
+            max_lines=SUBLINE_MAX_LINES,
+        )
+
+    sub = fit_sub(sub_h, round(short * SUBLINE_SIZES[1]))
+    if not sub.fits:  # a long product name: two lines, using the height the headline leaves unused
+        spare = max(0, (hb[3] - hb[1]) - head.height)
+        for min_size in (round(short * SUBLINE_SIZES[1]), round(short * SUBLINE_LONG_MIN)):
+            sub = fit_sub(sub_h + spare, min_size)
+            if sub.fits:
+                break
+    if not sub.fits:
+        # what the sub-line needs at its smallest size in two lines (if its words fit the width at all)
+        need = _fit(
+            copy.subline,
+            sub_font,
+            (sub_w_box[0], 0, sub_w_box[2], 10**5),
+            round(short * SUBLINE_LONG_MIN),
+            round(short * SUBLINE_LONG_MIN),
+            loc,
+            max_lines=SUBLINE_MAX_LINES,
+        )
+        if need.fits:  # refit the headline a little smaller to make the room
+            shorter = (hb[0], hb[1], hb[2], hb[3] - (need.height - sub_h))
+            smaller = _fit_headline(copy, head_font, shorter, layout, loc, short)
+            if smaller.fits:
+                head = smaller
+                sub = fit_sub(sub_h + max(0, (hb[3] - hb[1]) - head.height), round(short * SUBLINE_LONG_MIN))
 
     # -- stack headline + sub-line (+ CTA for side layouts) ---------------------------------------
-    hx0, hx1 = layout.headline_box[0], layout.headline_box[2]
+    hx0, hx1 = hb[0], hb[2]
     gap_s = round(short * 0.018)
     gap_c = round(short * 0.035)
     cta_h = layout.cta_box[3] - layout.cta_box[1]
     stacked_cta = layout.variant.startswith("text-side")
     group_h = head.height + gap_s + sub.height + ((gap_c + cta_h) if stacked_cta else 0)
     if layout.variant == "text-top":
-        top = layout.headline_box[1]
+        top = hb[1]
     elif layout.variant == "text-bottom":
         top = layout.subline_box[3] - (head.height + gap_s + sub.height)
     else:
-        region_top, region_bottom = layout.headline_box[1], layout.cta_box[3]
+        region_top, region_bottom = hb[1], layout.cta_box[3]
         top = region_top + max(0, (region_bottom - region_top - group_h) // 2)
     head_box = _block_box(head, hx0, hx1, top)
     sub_box_final = _block_box(sub, hx0, hx1, head_box[3] + gap_s)
@@ -201,8 +283,8 @@ def render_final(
         copy.cta,
         cta_font,
         (0, 0, cta_max_w - 2 * pad_x, cta_h - 2 * pad_y),
-        round(short * 0.042),
-        round(short * 0.026),
+        round(short * CTA_SIZES[0]),
+        round(short * CTA_SIZES[1]),
         loc,
         max_lines=1,
         align="center",
@@ -213,8 +295,8 @@ def render_final(
             copy.cta,
             cta_font,
             (0, 0, cta_max_w - 2 * pad_x, cta_h - 2 * pad_y),
-            round(short * 0.042),
-            round(short * 0.024),
+            round(short * CTA_SIZES[0]),
+            round(short * CTA_SIZES[2]),
             loc,
             max_lines=1,
             align="center",
@@ -225,6 +307,45 @@ def render_final(
         button: Box = (cta_area[2] - btn_w, cta_area[1], cta_area[2], cta_area[1] + cta_h)
     else:
         button = (cta_area[0], cta_area[1], cta_area[0] + btn_w, cta_area[1] + cta_h)
+    cta_box_text: Box = (button[0] + pad_x, button[1] + pad_y, button[2] - pad_x, button[3] - pad_y)
+
+    disc = dbox = None
+    if copy.disclaimer:
+        disc_box = layout.disclaimer_box
+        # the legal line's own script decides its font (it is often in another script than the product name)
+        disc_font = str(font_for_role(kit, "body", detect_script(copy.disclaimer, loc.script)))
+        disc = _fit(
+            copy.disclaimer,
+            disc_font,
+            (0, 0, disc_box[2] - disc_box[0], round(short * 0.06)),
+            round(short * DISCLAIMER_SIZES[0]),
+            round(short * DISCLAIMER_SIZES[1]),
+            loc,
+            max_lines=2,
+        )
+        dbox = (disc_box[0], disc_box[3] - disc.height, disc_box[2], disc_box[3])
+    return TextPlan(head, sub, cta, disc, head_box, sub_box_final, button, cta_box_text, dbox, stacked_cta)
+
+
+def render_final(
+    branded: Image.Image,
+    layout: Layout,
+    copy: CopyVariant,
+    kit: BrandKit,
+    loc: LocaleText,
+    logo: LogoReport,
+    product_bbox: Box,
+) -> tuple[Image.Image, FinalRender]:
+    """Compose the final creative for one candidate at one ratio."""
+    image = branded.convert("RGB").copy()
+    W, H = image.size
+    short = min(W, H)
+    pal = kit.palette
+    text_colours = [hex_to_rgb(pal.text_on_light), hex_to_rgb(pal.text_on_dark)]
+    plan = plan_text(layout, copy, kit, loc)
+    head, sub, cta = plan.head, plan.sub, plan.cta
+    head_box, sub_box_final, button = plan.head_box, plan.sub_box, plan.button
+    stacked_cta = plan.stacked_cta
 
     # -- legibility: every block must reach AA on the pixels behind it; scrim or panel only if not -
     regions = ink_boxes(head, head_box, "top") + ink_boxes(sub, sub_box_final, "top")
@@ -256,10 +377,11 @@ def render_final(
         fills, key=lambda f: (min(contrast_against_pixels(f, around, 10), NON_TEXT + 1), -fills.index(f))
     )
     button_contrast = contrast_against_pixels(fill, around, 10)
+    cta_h = button[3] - button[1]
     radius = {"pill": cta_h // 2, "rounded": round(cta_h * 0.2), "square": 0}[kit.cta_style]
     ImageDraw.Draw(image).rounded_rectangle(button, radius=radius, fill=fill)
     cta_colour = max([*text_colours, (255, 255, 255), (0, 0, 0)], key=lambda c: contrast_ratio(c, fill))
-    cta_box_text: Box = (button[0] + pad_x, button[1] + pad_y, button[2] - pad_x, button[3] - pad_y)
+    cta_box_text = plan.cta_text_box
 
     # -- draw text --------------------------------------------------------------------------------
     blocks: list[TextBlockReport] = []
@@ -270,20 +392,8 @@ def render_final(
     ink = draw_text(image, cta, cta_box_text, cta_colour, "center")
     blocks.append(_report("cta", cta, cta_box_text, ink, cta_colour, contrast_ratio(cta_colour, fill)))
 
-    if copy.disclaimer:
-        disc_box = layout.disclaimer_box
-        # the legal line's own script decides its font (it is often in another script than the product name)
-        disc_font = str(font_for_role(kit, "body", detect_script(copy.disclaimer, loc.script)))
-        disc = _fit(
-            copy.disclaimer,
-            disc_font,
-            (0, 0, disc_box[2] - disc_box[0], round(short * 0.06)),
-            round(short * 0.022),
-            round(short * 0.017),
-            loc,
-            max_lines=2,
-        )
-        dbox: Box = (disc_box[0], disc_box[3] - disc.height, disc_box[2], disc_box[3])
+    if plan.disc is not None and plan.disc_box is not None:
+        disc, dbox = plan.disc, plan.disc_box
         lines = ink_boxes(disc, dbox, "top")
         dcol, dratio = legible_colour(image, text_colours, lines)
         if dratio < AA_NORMAL:
@@ -312,6 +422,9 @@ def render_final(
 
 def _report(role: str, lay: TextLayout, box: Box, ink: Box, colour, contrast: float) -> TextBlockReport:
     return TextBlockReport(
+        problem=lay.problem,
+        notes=list(lay.notes),
+        emoji_boxes=emoji_boxes(lay, box, "center" if role == "cta" else "top"),
         role=role,  # type: ignore[arg-type]
         text=lay.spec.text,
         font=lay.spec.font_path.rsplit("/", 1)[-1],

@@ -119,6 +119,8 @@ class TextLayout:
     missing: tuple[str, ...] = field(default=())  # characters no font in the chain can draw
     #: typographic rules the layout could not keep even at ``min_size`` ("single-word line", "widow")
     notes: tuple[str, ...] = ()
+    #: why it does not fit, in words (empty when it fits)
+    problem: str = ""
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -135,6 +137,7 @@ class TextLayout:
             "fonts_used": list(self.fonts_used),
             "missing_glyphs": list(self.missing),
             "typography_notes": list(self.notes),
+            "problem": self.problem,
         }
 
 
@@ -860,7 +863,20 @@ def fit_text(spec: TextSpec, box_w: int, box_h: int) -> TextLayout:
             return _refine(best, box_w, box_h)
     shaper = _shaper(spec, spec.min_size)
     lines = _wrap(shaper, spec.text, max(box_w, 1), overflow=True) or []
-    return _layout_from_lines(shaper, lines, None, box_h)
+    layout = _layout_from_lines(shaper, lines, None, box_h)
+    return replace(layout, problem=_problem(layout, box_w, box_h))
+
+
+def _problem(layout: TextLayout, box_w: int, box_h: int) -> str:
+    """Why ``layout`` (at ``min_size``) does not fit ``box_w`` x ``box_h``, in words."""
+    spec = layout.spec
+    at = f"at the minimum {spec.min_size} px"
+    for line, width in zip(layout.lines, layout.line_widths, strict=True):
+        if width > box_w:
+            return f"'{line}' is {width} px wide {at}; the box is {box_w} px and words are never broken"
+    if spec.max_lines is not None and len(layout.lines) > spec.max_lines:
+        return f"needs {len(layout.lines)} lines {at}; at most {spec.max_lines} allowed in a {box_w} px box"
+    return f"needs {layout.height} px of height {at} ({len(layout.lines)} lines); the box has {box_h} px"
 
 
 # --------------------------------------------------------------------------- drawing

@@ -150,3 +150,79 @@ def test_legal_line_font_follows_its_own_script(loc, disclaimer, expected_font):
     legal = next(b for b in report.blocks if b.role == "disclaimer")
     assert legal.font == expected_font
     assert check_glyphs(report.blocks).passed
+
+
+LONG_NAMES = [
+    "Sparkling Citrus Zero Sugar Limited Summer Edition 12-Pack",  # 58 characters
+    "Ridge Shell Waterproof Breathable Mountain Jacket (Men's)",  # 57
+    "Hydrating Vitamin C Brightening Serum with Hyaluronic Acid",  # 58
+]
+
+
+@pytest.mark.parametrize("name", LONG_NAMES)
+@pytest.mark.parametrize(("ratio", "variant"), [(r, v) for r in SIZES for v in VARIANTS[r]])
+def test_long_product_names_wrap_to_two_lines_and_fit_in_every_ratio(name, ratio, variant):
+    """Regression: a 51-character product name overflowed its box at 1:1 and the candidate was
+    silently excluded. Now the sub-line takes up to two lines and shrinks towards the minimum."""
+    from creative_assets.compliance import MIN_SIZE, check_text_legibility
+
+    assert len(name) > 50
+    image, report = _render(plain, COPY.model_copy(update={"subline": name}), ratio=ratio, variant=variant)
+    sub = report.blocks[1]
+    assert sub.fits and 1 <= len(sub.lines) <= 2, sub
+    assert sub.size >= MIN_SIZE["subline"] * min(image.size)
+    assert " ".join(sub.lines) == name  # never truncated, words whole
+    legibility = check_text_legibility(image, report.blocks, min(image.size))
+    assert legibility.passed, legibility.findings
+    # the stacked text never runs into the CTA button
+    assert (
+        sub.ink_bbox[3] <= report.cta_button[1]
+        or sub.ink_bbox[0] >= report.cta_button[2]
+        or (sub.ink_bbox[2] <= report.cta_button[0])
+    )
+
+
+def test_a_name_that_cannot_fit_is_refused_with_the_reason():
+    from creative_assets.compliance import check_text_legibility
+
+    name = "Supercalifragilisticexpialidocious-Extraordinarily-Unpronounceable Edition"
+    image, report = _render(
+        plain, COPY.model_copy(update={"subline": name}), ratio="1:1", variant="text-side"
+    )
+    sub = report.blocks[1]
+    assert not sub.fits and "at most 2 allowed" in sub.problem
+    outcome = check_text_legibility(image, report.blocks, 1080)
+    assert not outcome.passed
+    assert any(sub.problem in f.message and f.severity == "ERROR" for f in outcome.findings)
+
+
+needs_emoji = pytest.mark.skipif(
+    __import__("creative_assets.render.fonts", fromlist=["emoji_font"]).emoji_font() is None,
+    reason="needs NotoColorEmoji.ttf",
+)
+
+
+@needs_emoji
+@pytest.mark.parametrize("ratio", list(SIZES))
+def test_emoji_in_cta_and_headline_render_in_colour(ratio):
+    import numpy as np
+
+    from creative_assets.compliance import check_glyphs, check_text_legibility
+
+    copy = COPY.model_copy(update={"headline": "Stay bright all summer 🌞", "cta": "Shop now 🍓"})
+    image, report = _render(plain, copy, ratio=ratio)
+    head, cta = report.blocks[0], report.blocks[2]
+    assert head.fits and cta.fits and len(head.emoji_boxes) == 1 and len(cta.emoji_boxes) == 1
+    arr = np.asarray(image, np.int32)
+    x0, y0, x1, y1 = report.cta_button
+    box = arr[y0:y1, x0:x1]
+    # strawberry red inside the CTA button: the emoji's own colour, not tofu or the label colour
+    red = (box[..., 0] > 170) & (box[..., 1] < 90) & (box[..., 2] < 100)
+    assert red.sum() > 40
+    ex0, ey0, ex1, ey1 = cta.emoji_boxes[0]
+    assert x0 <= ex0 < ex1 <= x1 and y0 <= ey0 < ey1 <= y1
+    hx0, hy0, hx1, hy1 = head.emoji_boxes[0]
+    sun = arr[hy0:hy1, hx0:hx1]
+    assert ((sun[..., 0] > 200) & (sun[..., 1] > 150) & (sun[..., 2] < 90)).sum() > 40  # yellow
+    assert check_glyphs(report.blocks).passed
+    assert check_text_legibility(image, report.blocks, min(image.size)).passed
