@@ -45,11 +45,13 @@ from creative_assets.render.fonts import (
     CJK_SCRIPTS,
     bundled_font,
     detect_script,
+    emoji_font,
     font_search_dirs,
     missing_glyphs,
     resolve_font_file,
 )
 from creative_assets.render.layout import SAFE_ZONES, Box, boxes_overlap, inside, mirror_box
+from creative_assets.render.segmentation import emoji_in
 from creative_assets.stages import CopyVariant, FinalRender, TermRuleRecord, TextBlockReport
 
 Severity = Literal["WARN", "ERROR"]
@@ -868,6 +870,9 @@ def _fallback_chain(font: Path, text: str, missing: Sequence[str], main: str) ->
     latin = bundled_font("latin", bold)
     if latin not in chain:
         chain.append(latin)
+    emoji = emoji_font() if emoji_in(text) else None
+    if emoji is not None:  # the renderer draws emoji clusters with the colour emoji font
+        chain.append(emoji)
     return chain
 
 
