@@ -164,6 +164,19 @@ class WordRule(_Strict):
     severity: Severity = Severity.warn
 
 
+class ProductImagery(_Strict):
+    """How supplied product photos may be used."""
+
+    max_upscale: float = Field(
+        1.5,
+        ge=1.0,
+        le=8.0,
+        description="Largest factor a supplied product image may be enlarged by in any creative "
+        "(placed pixels per source pixel); beyond it the preflight and the source_resolution check "
+        "flag the image as too small.",
+    )
+
+
 class BrandKit(_Strict):
     """A brand kit (``brand_kits/<slug>/brand.yaml``)."""
 
@@ -180,6 +193,7 @@ class BrandKit(_Strict):
     required_disclaimer: str | None = Field(None, description="Short legal line printed on every creative.")
     logo_placement: LogoPlacement = LogoPlacement()
     cta_style: Literal["pill", "rounded", "square"] = "pill"
+    product_imagery: ProductImagery = ProductImagery()
 
     #: Absolute path of the kit folder (set by the loader, not part of the YAML).
     root: str = Field("", exclude=True)

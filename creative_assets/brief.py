@@ -262,6 +262,8 @@ class LoadedBrief:
     brand_kit: BrandKit
     #: product id -> list of (reference as written, image bytes)
     assets: dict[str, list[tuple[str, bytes]]] = field(default_factory=dict)
+    #: preflight WARN findings (creative_assets/preflight.py); ERRORs reject the brief
+    warnings: list[Problem] = field(default_factory=list)
 
     def canonical_json(self) -> str:
         return json.dumps(self.brief.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, indent=2)
@@ -295,10 +297,16 @@ def parse_brief_text(text: str, source: str) -> dict:
 
 
 def validate_brief(
-    data: dict, source: str, read_asset: AssetReader, brand_kits_root: Path | None = None
+    data: dict,
+    source: str,
+    read_asset: AssetReader,
+    brand_kits_root: Path | None = None,
+    preflight: bool = True,
 ) -> LoadedBrief:
     """Validate a parsed brief completely. ``read_asset(ref)`` returns the bytes of a product image
-    (relative reference, already checked not to escape) or raises OSError."""
+    (relative reference, already checked not to escape) or raises OSError. Then, unless
+    ``preflight`` is off, run the preflight (creative_assets/preflight.py): ERROR findings reject the
+    brief like schema errors, WARN findings are kept in ``LoadedBrief.warnings``."""
     brief: Brief | None = None
     problems: list[Problem] = []
     try:
@@ -359,11 +367,21 @@ def validate_brief(
 
     if problems or kit is None or brief is None:
         raise BriefError(source, problems)
-    return LoadedBrief(brief=brief, source=source, brand_kit=kit, assets=assets)
+    loaded = LoadedBrief(brief=brief, source=source, brand_kit=kit, assets=assets)
+    # Preflight (issue 13): what cannot render or may not print is refused here, before any provider
+    # call; validate, run and the inbox all come through this function.
+    if preflight:
+        from creative_assets.preflight import check_brief
+
+        report = check_brief(loaded)
+        if report.errors:
+            raise BriefError(source, report.errors + report.warnings)
+        loaded.warnings = report.warnings
+    return loaded
 
 
-def load_brief(path: str | Path, brand_kits_root: Path | None = None) -> LoadedBrief:
-    """Load and validate a brief file from the local filesystem."""
+def load_brief(path: str | Path, brand_kits_root: Path | None = None, preflight: bool = True) -> LoadedBrief:
+    """Load and validate a brief file from the local filesystem (with the preflight, by default)."""
     path = Path(path)
     if not path.is_file():
         raise BriefError(str(path), [Problem("(file)", "does not exist or is not a file")])
@@ -383,7 +401,9 @@ def load_brief(path: str | Path, brand_kits_root: Path | None = None) -> LoadedB
             raise FileNotFoundError(2, f"no such file {target}")
         return target.read_bytes()
 
-    return validate_brief(parse_brief_text(text, str(path)), str(path), read_local, brand_kits_root)
+    return validate_brief(
+        parse_brief_text(text, str(path)), str(path), read_local, brand_kits_root, preflight
+    )
 
 
 def brief_json_schema() -> dict:

@@ -28,6 +28,11 @@ def _print_problems(exc: BriefError) -> None:
     print(f"✗ {exc.render()}", file=sys.stderr)
 
 
+def _print_warnings(loaded) -> None:
+    for p in loaded.warnings:  # preflight WARN findings (the brief is accepted)
+        print(f"! {loaded.source}: {p.field}: {p.message}")
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from creative_assets.brief import load_brief
 
@@ -36,6 +41,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     except BriefError as exc:
         _print_problems(exc)
         return 2
+    _print_warnings(loaded)
     b = loaded.brief
     units = len(b.locales) * len(b.products)
     supplied = sum(1 for p in b.products if p.assets)
@@ -84,7 +90,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     loaded, invalid = [], 0
     for path in args.briefs:  # validate everything before running anything
         try:
-            loaded.append((path, load_brief(path)))
+            loaded.append((path, load_brief(path, preflight=not args.skip_preflight)))
+            _print_warnings(loaded[-1][1])
         except BriefError as exc:
             _print_problems(exc)
             invalid += 1
@@ -257,6 +264,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("briefs", nargs="+", metavar="BRIEF")
     p.add_argument("--out", help="local storage folder (default: $CREATIVE_ASSETS_ROOT or var/storage)")
     p.add_argument("--units-per-run", type=int, default=24, help="units batched into one run (default 24)")
+    p.add_argument(
+        "--skip-preflight",
+        action="store_true",
+        help="run a brief the preflight would refuse (to see the final-pixel checks catch it)",
+    )
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("review", help="serve the review web app (approve, request changes)")
     p.add_argument("--out", help="local storage folder (default: $CREATIVE_ASSETS_ROOT or var/storage)")

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from creative_assets.brand_kit import BrandKit
+from collections.abc import Sequence
+
+from creative_assets.brand_kit import BrandKit, WordRule
 from creative_assets.locales import LocaleInfo
 from creative_assets.stages import ContextPack, TermRuleRecord, UnitBrief
 
 
 def layered_rules(locale: LocaleInfo, kit: BrandKit, unit: UnitBrief) -> list[TermRuleRecord]:
     """Banned/regulated terms in layer order: global -> language -> market -> brand -> campaign."""
+    return campaign_rules(locale, kit, unit.banned_words, unit.campaign_id)
+
+
+def campaign_rules(
+    locale: LocaleInfo, kit: BrandKit, banned_words: Sequence[WordRule], campaign_id: str
+) -> list[TermRuleRecord]:
+    """:func:`layered_rules` from the brief's fields (the preflight has no UnitBrief yet)."""
     order = {"global": 0, "language": 1, "market": 2}
     locale_rules = sorted(locale.banned_terms, key=lambda r: order.get(r.layer.split(":")[0], 3))  # stable
     rules = [
@@ -23,13 +32,13 @@ def layered_rules(locale: LocaleInfo, kit: BrandKit, unit: UnitBrief) -> list[Te
                 layer=f"brand:{kit.slug}",
             )
         )
-    for rule in unit.banned_words:
+    for rule in banned_words:
         rules.append(
             TermRuleRecord(
                 term=rule.term,
                 reason=rule.reason or "banned by the campaign brief",
                 severity=rule.severity.value,
-                layer=f"campaign:{unit.campaign_id}",
+                layer=f"campaign:{campaign_id}",
             )
         )
     return rules

@@ -56,8 +56,8 @@ def pipeline_defs(storage: LocalCreativeStorage, **overrides) -> dg.Definitions:
     )
 
 
-def register(storage, brief_path: Path, instance: dg.DagsterInstance) -> list[str]:
-    record, _ = register_brief(storage, load_brief(brief_path), brief_path.read_bytes())
+def register(storage, brief_path: Path, instance: dg.DagsterInstance, preflight: bool = True) -> list[str]:
+    record, _ = register_brief(storage, load_brief(brief_path, preflight=preflight), brief_path.read_bytes())
     keys = [str(u) for u in record.unit_keys()]
     instance.add_dynamic_partitions(creative_units.name, keys)
     instance.add_dynamic_partitions(campaigns.name, [record.campaign_id])

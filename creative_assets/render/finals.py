@@ -105,6 +105,21 @@ def _fit(
     return fit_text(spec, box[2] - box[0], box[3] - box[1])
 
 
+def _fit_at_minimum(
+    text: str,
+    font: str,
+    box: Box,
+    max_size: int,
+    min_size: int,
+    loc: LocaleText,
+    max_lines: int | None,
+    align: str = "start",
+    headline: bool = False,
+) -> TextLayout:
+    """:func:`_fit` at ``min_size`` only: can the text fit at all (the preflight's question)."""
+    return _fit(text, font, box, min_size, min_size, loc, max_lines, align, headline)
+
+
 _PHRASE_END = "、。，！？"
 
 
@@ -158,9 +173,9 @@ CTA_SIZES = (0.042, 0.026, 0.024)
 DISCLAIMER_SIZES = (0.022, 0.017)
 
 
-def _fit_headline(copy: CopyVariant, font: str, box: Box, layout: Layout, loc: LocaleText, short: int):
+def _fit_headline(fit, copy: CopyVariant, font: str, box: Box, layout: Layout, loc: LocaleText, short: int):
     head_max = round(short * (0.115 if layout.ratio != "16:9" else 0.10))
-    head = _fit(
+    head = fit(
         copy.headline,
         font,
         box,
@@ -171,14 +186,14 @@ def _fit_headline(copy: CopyVariant, font: str, box: Box, layout: Layout, loc: L
         headline=True,
     )
     if not head.fits:  # long copy: allow smaller type and more lines before giving up
-        head = _fit(
+        head = fit(
             copy.headline, font, box, head_max, round(short * HEADLINE_LONG_MIN), loc, None, headline=True
         )
     phrased = phrase_breaks(copy.headline) if loc.line_breaking == "cjk" else None
     if phrased and len(head.lines) > 1:
         # CJK has no spaces: prefer breaking after 、。 (whole phrases) over the tightest character
         # wrap, unless that costs more than a fifth of the type size
-        alt = _fit(
+        alt = fit(
             phrased,
             font,
             box,
@@ -193,28 +208,34 @@ def _fit_headline(copy: CopyVariant, font: str, box: Box, layout: Layout, loc: L
     return head
 
 
-def plan_text(layout: Layout, copy: CopyVariant, kit: BrandKit, loc: LocaleText) -> TextPlan:
+def plan_text(
+    layout: Layout, copy: CopyVariant, kit: BrandKit, loc: LocaleText, *, at_minimum: bool = False
+) -> TextPlan:
     """Fit and place headline, sub-line, CTA and legal line for one layout (pure; no pixels).
 
     The sub-line (the product name) may take two lines: it borrows the height the headline leaves
     unused in its box, and when that is not enough the headline is refitted a little smaller so that
     the sub-line's two lines at its minimum size fit. Only when that fails too does a block not fit.
+
+    ``at_minimum``: every block at its minimum size only (no size search): whether the copy can fit
+    at all, which is what the preflight asks, in a fraction of the time.
     """
     W, H = layout.width, layout.height
     short = min(W, H)
+    fit = _fit_at_minimum if at_minimum else _fit
     head_font = str(font_for_role(kit, "headline", detect_script(copy.headline, loc.script)))
     sub_font = str(font_for_role(kit, "body", detect_script(copy.subline, loc.script)))
     cta_font = str(font_for_role(kit, "cta", detect_script(copy.cta, loc.script)))
 
     # -- fit text ---------------------------------------------------------------------------------
     hb = layout.headline_box
-    head = _fit_headline(copy, head_font, hb, layout, loc, short)
+    head = _fit_headline(fit, copy, head_font, hb, layout, loc, short)
     sub_w_box = layout.subline_box
     sub_h = sub_w_box[3] - sub_w_box[1]
     sub_max = round(short * SUBLINE_SIZES[0])
 
     def fit_sub(room: int, min_size: int) -> TextLayout:
-        return _fit(
+        return fit(
             copy.subline,
             sub_font,
             (sub_w_box[0], 0, sub_w_box[2], room),
@@ -233,7 +254,7 @@ def plan_text(layout: Layout, copy: CopyVariant, kit: BrandKit, loc: LocaleText)
                 break
     if not sub.fits:
         # what the sub-line needs at its smallest size in two lines (if its words fit the width at all)
-        need = _fit(
+        need = fit(
             copy.subline,
             sub_font,
             (sub_w_box[0], 0, sub_w_box[2], 10**5),
@@ -244,7 +265,7 @@ def plan_text(layout: Layout, copy: CopyVariant, kit: BrandKit, loc: LocaleText)
         )
         if need.fits:  # refit the headline a little smaller to make the room
             shorter = (hb[0], hb[1], hb[2], hb[3] - (need.height - sub_h))
-            smaller = _fit_headline(copy, head_font, shorter, layout, loc, short)
+            smaller = _fit_headline(fit, copy, head_font, shorter, layout, loc, short)
             if smaller.fits:
                 head = smaller
                 sub = fit_sub(sub_h + max(0, (hb[3] - hb[1]) - head.height), round(short * SUBLINE_LONG_MIN))
@@ -279,7 +300,7 @@ def plan_text(layout: Layout, copy: CopyVariant, kit: BrandKit, loc: LocaleText)
     pad_x = round(cta_h * 0.55)
     pad_y = round(cta_h * 0.03)  # line metrics already include leading; ink sits well inside
     cta_max_w = cta_area[2] - cta_area[0]
-    cta = _fit(
+    cta = fit(
         copy.cta,
         cta_font,
         (0, 0, cta_max_w - 2 * pad_x, cta_h - 2 * pad_y),
@@ -291,7 +312,7 @@ def plan_text(layout: Layout, copy: CopyVariant, kit: BrandKit, loc: LocaleText)
     )
     if not cta.fits:  # a long CTA in a narrow column: tighter side padding before giving up
         pad_x = round(cta_h * 0.28)
-        cta = _fit(
+        cta = fit(
             copy.cta,
             cta_font,
             (0, 0, cta_max_w - 2 * pad_x, cta_h - 2 * pad_y),
@@ -314,7 +335,7 @@ def plan_text(layout: Layout, copy: CopyVariant, kit: BrandKit, loc: LocaleText)
         disc_box = layout.disclaimer_box
         # the legal line's own script decides its font (it is often in another script than the product name)
         disc_font = str(font_for_role(kit, "body", detect_script(copy.disclaimer, loc.script)))
-        disc = _fit(
+        disc = fit(
             copy.disclaimer,
             disc_font,
             (0, 0, disc_box[2] - disc_box[0], round(short * 0.06)),

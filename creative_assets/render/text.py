@@ -961,3 +961,10 @@ def draw_text(
         max(b[2] for b in inks),
         max(b[3] for b in inks),
     )
+
+
+def unrenderable(text: str, font_path: str | Path, language: str | None = None) -> tuple[str, ...]:
+    """Characters (emoji: whole clusters) of ``text`` that neither ``font_path`` nor the fallback chain
+    :func:`draw_text` would use can draw: what would come out as tofu. No rendering at any size."""
+    spec = TextSpec(text=text, font_path=str(font_path), max_size=40, min_size=40, language=language)
+    return _shaper(spec, 40).missing(unicodedata.normalize("NFC", text))
