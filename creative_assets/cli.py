@@ -1,13 +1,15 @@
 """``creative-assets``: validate a brief, run it end to end on the local Dagster instance, print the schema.
 
     creative-assets validate BRIEF
-    creative-assets run BRIEF [BRIEF ...] [--out DIR] [--units-per-run N]
+    creative-assets run BRIEF [BRIEF ...] [--out DIR] [--units-per-run N] [--skip-preflight]
+    creative-assets rerun UNIT [UNIT ...] [--out DIR]
     creative-assets schema
 
 ``run`` registers the brief in storage, adds its creative-unit partitions to the Dagster instance
 (``$DAGSTER_HOME``, default ``var/dagster_home``: SQLite), materializes every unit through the
 ``creative_pipeline`` job in batched in-process runs, rolls the campaign up, and prints what it
-produced and where. Exit codes: 0 ok, 1 a run failed, 2 the brief is invalid.
+produced and where. Exit codes: 0 ok, 1 a run failed or a unit is blocked (no compliant candidate;
+``rerun`` re-runs just that unit), 2 the brief is invalid (incl. the preflight).
 """
 
 from __future__ import annotations
@@ -173,10 +175,76 @@ def run_brief(path: str, loaded, storage, instance, defs, units_per_run: int) ->
     rollup = defs.resolve_job_def("campaign_rollup").execute_in_process(
         instance=instance, partition_key=record.campaign_id, run_config=quiet, raise_on_error=False
     )
-    _print_table(summarise_campaign(storage, record.campaign_id))
+    table = summarise_campaign(storage, record.campaign_id)
+    _print_table(table)
     print(f"Creatives: {storage.uri(f'campaigns/{record.campaign_id}')}")
     print(f"Summary:   {storage.uri(f'campaigns/{record.campaign_id}/summary.csv')}")
-    return failed + (0 if rollup.success else 1)
+    return failed + _print_blocked(table) + (0 if rollup.success else 1)
+
+
+def _print_blocked(table) -> int:
+    """Units recorded as blocked (no compliant candidate), with the command that re-runs each alone."""
+    if table.empty or "status" not in table:
+        return 0
+    blocked = table[table["status"] == "blocked"]
+    for _, row in blocked.iterrows():
+        print(f"  ✗ {row['unit']} blocked: {row['blocked_reason'][:600]}", file=sys.stderr)
+        print(f"    re-run it alone: creative-assets rerun {row['unit']}", file=sys.stderr)
+    return len(blocked)
+
+
+def cmd_rerun(args: argparse.Namespace) -> int:
+    """Re-materialize the whole chain of the named units only (e.g. a blocked unit), one run each,
+    then refresh their campaigns' summaries."""
+    _prepare_environment(args.out)
+    import dagster as dg
+
+    from creative_assets.assets.rollup import summarise_campaign
+    from creative_assets.definitions import build_definitions
+    from creative_assets.jobs import CAMPAIGN_TAG
+    from creative_assets.partitions import UnitKey, creative_units
+
+    defs = build_definitions()
+    storage = defs.resources["storage"].process_config_and_initialize()
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    bad = 0
+    with dg.DagsterInstance.get() as instance:
+        known = set(instance.get_dynamic_partitions(creative_units.name))
+        unknown = [u for u in args.units if u not in known]
+        if unknown:
+            print(
+                f"✗ unknown unit(s): {', '.join(unknown)} (not a partition of {creative_units.name})",
+                file=sys.stderr,
+            )
+            return 2
+        job = defs.resolve_job_def("creative_pipeline")
+        campaigns_done = []
+        for unit in args.units:
+            campaign = UnitKey.parse(unit).campaign_id
+            result = job.execute_in_process(
+                instance=instance,
+                partition_key=unit,
+                run_config=quiet,
+                raise_on_error=False,
+                tags={CAMPAIGN_TAG: campaign},
+            )
+            _print_check_findings(result)
+            if not result.success:
+                bad += 1
+                print(f"  ✗ {unit}: run {result.run_id} failed", file=sys.stderr)
+            else:
+                print(f"  ✓ {unit}: run {result.run_id[:8]}")
+            if campaign not in campaigns_done:
+                campaigns_done.append(campaign)
+        for campaign in campaigns_done:
+            defs.resolve_job_def("campaign_rollup").execute_in_process(
+                instance=instance, partition_key=campaign, run_config=quiet, raise_on_error=False
+            )
+            table = summarise_campaign(storage, campaign)
+            table = table[table["unit"].isin(args.units)]
+            _print_table(table)
+            bad += _print_blocked(table)
+    return 1 if bad else 0
 
 
 def _print_check_findings(result) -> None:
@@ -270,6 +338,10 @@ def main(argv: list[str] | None = None) -> int:
         help="run a brief the preflight would refuse (to see the final-pixel checks catch it)",
     )
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("rerun", help="re-run the named units only (e.g. one that is blocked)")
+    p.add_argument("units", nargs="+", metavar="UNIT", help="<campaign>.<locale>.<product>")
+    p.add_argument("--out", help="local storage folder (default: $CREATIVE_ASSETS_ROOT or var/storage)")
+    p.set_defaults(func=cmd_rerun)
     p = sub.add_parser("review", help="serve the review web app (approve, request changes)")
     p.add_argument("--out", help="local storage folder (default: $CREATIVE_ASSETS_ROOT or var/storage)")
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")

@@ -341,10 +341,14 @@ class SelectedCreative(StageValue):
 
     STAGE: ClassVar[str] = "selected"
     unit: str
-    best: int
-    files: dict[str, str]  # ratio -> file name inside selected/
+    best: int  # the top-ranked candidate (when blocked: the best non-compliant one, not delivered)
+    files: dict[str, str]  # ratio -> file name inside selected/ (empty when blocked)
     ranking: list[ScoredCandidate]
     weights: dict[str, float]
+    #: "blocked": no candidate is free of ERROR findings, nothing is selected or deliverable; the unit
+    #: is contained (the other units of its batch are selected in the same run)
+    status: Literal["selected", "blocked"] = "selected"
+    blocked_reason: str = ""
 
 
 STAGE_TYPES: dict[str, type[StageValue]] = {

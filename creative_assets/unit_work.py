@@ -17,7 +17,7 @@ from PIL import Image
 
 from creative_assets.brand_kit import BrandKit
 from creative_assets.brief_store import BriefRecord, unit_fingerprint
-from creative_assets.compliance import CheckOutcome, evaluate_creative
+from creative_assets.compliance import CheckOutcome, default_font_resolver, evaluate_creative
 from creative_assets.partitions import UnitKey
 from creative_assets.render.branding import apply_branding
 from creative_assets.render.candidates import CandidatePlan, prepare_supplied_product
@@ -181,6 +181,9 @@ def final_creatives_value(
     logos = {v: kit.logo_image(v) for v in ("primary", "on_dark", "on_light") if getattr(kit.logo, v)}
     palette = brand_palette(kit)
     rules = kit.logo_placement
+    # the checks resolve font files like the renderer: the kit's own folder first (a kit that ships its
+    # own fonts renders with them, so glyph_coverage must find them too)
+    fonts = default_font_resolver([kit.root] if kit.root else [])
     value = FinalCreatives(locale=unit.locale, candidates=[])
     outcomes: dict[int, dict[str, list[CheckOutcome]]] = {}
     for cand in branded.candidates:
@@ -208,6 +211,7 @@ def final_creatives_value(
                 round(short * rules.max_width_ratio),
                 rules.clear_space,
                 palette,
+                font_resolver=fonts,
             )
             outcomes.setdefault(cand.index, {})[ratio] = checks
             name = candidate_file(ratio, cand.index, "png")
@@ -263,5 +267,32 @@ def selection_value(
                 files={r: f"{final_prefix}/{rep.file}" for r, rep in by_index[index].renders.items()},
             )
         )
+    if not any(compliant.values()):
+        value.status = "blocked"
+        value.blocked_reason = blocked_reason(finals)
+        return value  # no files: nothing non-compliant is ever copied to selected/
     value.files = {ratio: f"{ratio_dir(ratio)}.png" for ratio in by_index[order[0]].renders}
     return value
+
+
+def blocked_reason(finals: FinalCreatives) -> str:
+    """Why no candidate of a unit can be selected: the checks with ERROR findings, how many creatives
+    each blocks, and the first finding of each."""
+    counts: dict[str, int] = {}
+    first: dict[str, str] = {}
+    for cand in finals.candidates:
+        for report in cand.renders.values():
+            for outcome in report.compliance:
+                if outcome["passed"] or outcome["severity"] != "ERROR":
+                    continue
+                counts[outcome["check"]] = counts.get(outcome["check"], 0) + 1
+                errors = [f for f in outcome["findings"] if f["severity"] == "ERROR"]
+                if errors and outcome["check"] not in first:
+                    first[outcome["check"]] = (
+                        f"candidate {cand.index + 1} @ {report.ratio}: {errors[0]['message']}"
+                    )
+    total = sum(len(c.renders) for c in finals.candidates)
+    parts = [
+        f"{check} fails {n} of {total} creatives (e.g. {first.get(check, '')})" for check, n in counts.items()
+    ]
+    return "no candidate is compliant: " + "; ".join(parts)

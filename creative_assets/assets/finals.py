@@ -22,8 +22,11 @@ COMPLIANCE_CHECKS = [
         name,
         asset="final_creatives",
         partitions_def=creative_units,
-        blocking=name in BLOCKING_CHECKS,
-        description=DESCRIPTIONS[name],
+        # Not Dagster-blocking: a blocking check fails the whole batched step (up to 24 units) for
+        # one doomed unit. The checks in BLOCKING_CHECKS block *that unit's* selection instead:
+        # selected_creative records it as blocked and selects every other unit (README "Checks").
+        blocking=False,
+        description=DESCRIPTIONS[name] + (" Blocks the unit's selection." if name in BLOCKING_CHECKS else ""),
     )
     for name in CHECKS
 ]
@@ -93,8 +96,8 @@ def final_creatives(
 
     yield dg.Output(for_each_unit(context, build))
     # One evaluation per unit and check, recorded against the unit's partition even in batched runs.
-    # A blocking check with an ERROR verdict fails this step after the output is stored, so
-    # selected_creative does not run on creatives that cannot be delivered.
+    # An ERROR verdict (no compliant candidate) does not fail the step: the failure is contained to the
+    # unit, which selected_creative records as blocked; the other units are selected in the same run.
     selected = {key.name for key in context.selected_asset_check_keys}
     for partition_key, verdicts in verdicts_by_unit.items():
         for name, verdict in verdicts.items():
@@ -114,7 +117,7 @@ def final_creatives(
                     "findings_count": len(verdict.failing),
                 },
                 partition=partition_key,
-                blocking=name in BLOCKING_CHECKS,
+                blocking=False,
             )
     for spec in COMPLIANCE_CHECKS:  # the step's check outputs (the evaluations above carry the results)
         if spec.name in selected:

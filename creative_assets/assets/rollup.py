@@ -37,6 +37,17 @@ def summarise_campaign(storage: CreativeStorage, campaign_id: str) -> pd.DataFra
             continue
         assert isinstance(selected, SelectedCreative)
         best = selected.ranking[0]
+        if selected.status == "blocked":
+            rows.append(
+                {
+                    **row,
+                    "status": "blocked",
+                    "blocked_reason": selected.blocked_reason,
+                    "rerun": f"creative-assets rerun {unit}",
+                    "api_cost_usd_estimate": unit_api_cost(storage, unit),
+                }
+            )
+            continue
         row.update(
             status="selected",
             selected_candidate=selected.best + 1,
@@ -58,19 +69,25 @@ def summarise_campaign(storage: CreativeStorage, campaign_id: str) -> pd.DataFra
     kinds={"pandas", "csv"},
 )
 def campaign_summary(context: dg.AssetExecutionContext, storage: CreativeStorage) -> dg.MaterializeResult:
-    """Every unit of the campaign's live brief with its status, selected candidate, score and output
-    locations; written as summary.csv and summary.json next to the creatives."""
+    """Every unit of the campaign's live brief with its status (selected, blocked, missing), selected
+    candidate, score and output locations; a blocked unit carries its reason and the command that
+    re-runs it alone. Written as summary.csv and summary.json next to the creatives."""
     campaign_id = context.partition_key
     table = summarise_campaign(storage, campaign_id)
     csv_key = f"campaigns/{campaign_id}/summary.csv"
     storage.write_text(csv_key, table.to_csv(index=False))
     storage.write_text(f"campaigns/{campaign_id}/summary.json", table.to_json(orient="records", indent=2))
     done = int((table["status"] == "selected").sum()) if "status" in table else 0
+    blocked = sorted(table.loc[table["status"] == "blocked", "unit"]) if "status" in table else []
+    if blocked:
+        context.log.error(f"{len(blocked)} unit(s) blocked (no compliant candidate): {', '.join(blocked)}")
     return dg.MaterializeResult(
         metadata={
             "units": len(table),
             "units_selected": done,
-            "units_missing": len(table) - done,
+            "units_blocked": len(blocked),
+            "blocked_units": dg.MetadataValue.json(blocked),
+            "units_missing": len(table) - done - len(blocked),
             "api_cost_usd_estimate": round(float(table["api_cost_usd_estimate"].sum()), 4)
             if "api_cost_usd_estimate" in table
             else 0.0,

@@ -30,7 +30,9 @@ def selected_creative(
 ) -> dict[str, SelectedCreative]:
     """The best candidate per unit by a weighted score of measured signals (legibility, fit, logo,
     brand colour, exposure, sharpness, prominence), copied to selected/<ratio>.png; the others are
-    kept as ranked alternates with their full score breakdown."""
+    kept as ranked alternates with their full score breakdown. Only candidates free of ERROR
+    findings are selected; a unit with none is recorded as ``blocked`` (no files) while the other
+    units of the batch are selected in the same run."""
     weights = ScoringWeights(**{**ScoringWeights().model_dump(), **config.weights})
 
     def build(unit: UnitKey):
@@ -41,11 +43,23 @@ def selected_creative(
         final_prefix = stage_prefix(unit, "final")
         value = selection_value(unit, finals, kit, weights, final_prefix)
         best = next(c for c in finals.candidates if c.index == value.best)
+        first_ratio = brief.aspect_ratios[0]
+        if value.status == "blocked":
+            # contained: this unit records "blocked" (no files, nothing deliverable) and the other units
+            # of the batch are selected in this same step; its ERROR checks raise the alert
+            context.log.error(f"{key} blocked: {value.blocked_reason}")
+            return value, {
+                "status": "blocked",
+                "blocked_reason": value.blocked_reason,
+                "rerun": f"creative-assets rerun {key}",
+                "ranking": dg.MetadataValue.md(_ranking_table(value)),
+                "preview": thumbnail(finals.image(best.renders[first_ratio].file), 240),
+            }
         for ratio, name in value.files.items():
             # byte copy of the stored file: no re-encode of the pixels decoded for scoring
             value.put_image(name, storage.read_bytes(f"{final_prefix}/{best.renders[ratio].file}"))
-        first_ratio = brief.aspect_ratios[0]
         return value, {
+            "status": "selected",
             "best_candidate": value.best + 1,
             "best_score": value.ranking[0].score,
             "ranking": dg.MetadataValue.md(_ranking_table(value)),

@@ -54,6 +54,7 @@ STATUS_LABELS = {
     "approved": "Approved",
     "regenerating": "Changes requested",
     "not_generated": "Not generated",
+    "blocked": "Blocked",
 }
 
 

@@ -66,7 +66,7 @@ class CreativeView:
 @dataclass
 class UnitView:
     unit: UnitKey
-    status: str  # not_generated | needs_review | regenerating | approved
+    status: str  # not_generated | needs_review | regenerating | approved | blocked
     state: ReviewState
     revision: int = 0  # revision of the creatives on display
     brief_version: int | None = None
@@ -76,6 +76,7 @@ class UnitView:
     lineage: dict[str, str] = field(default_factory=dict)
     delivery: dict | None = None
     note: str = ""  # why the status is what it is
+    blocked_reason: str = ""  # when no candidate is compliant (selected_creative recorded "blocked")
 
     @property
     def selected(self) -> CreativeView | None:
@@ -191,6 +192,10 @@ class ReviewService:
                 view.lineage[stage] = manifest.get("run_id", "")
         view.delivery = delivered_manifest(self.storage, unit)
         self._status(view, in_progress=selected["written_at"] < brief["written_at"])
+        if view.status == "needs_review" and selected["value"].get("status") == "blocked":
+            view.status = "blocked"
+            view.blocked_reason = selected["value"].get("blocked_reason", "")
+            view.note = "no compliant candidate: nothing can be approved; request changes to regenerate it"
         return view
 
     def _status(self, view: UnitView, in_progress: bool = False) -> None:
@@ -229,10 +234,12 @@ class ReviewService:
             view.note = f"approval withdrawn: {state.last.comment}"
 
     # -- deciding --------------------------------------------------------------------------------
-    def _checked(self, unit: UnitKey, seen_hash: str) -> UnitView:
+    def _checked(self, unit: UnitKey, seen_hash: str, allow_blocked: bool = False) -> UnitView:
         view = self.unit(unit)
         if view.status == "not_generated":
             raise ReviewError(f"{unit} has no creatives to review yet", 409)
+        if view.status == "blocked" and not allow_blocked:
+            raise ReviewError(f"{unit} is blocked: no candidate is compliant, so none can be approved", 409)
         if view.status == "regenerating":
             raise ReviewError(
                 f"{unit} is being regenerated; wait for revision {view.state.revision_requested}", 409
@@ -299,7 +306,7 @@ class ReviewService:
             raise ReviewError("say what should change: feedback is required for a revision")
         if len(feedback) > MAX_FEEDBACK:
             raise ReviewError(f"feedback is limited to {MAX_FEEDBACK} characters")
-        view = self._checked(unit, seen_hash)
+        view = self._checked(unit, seen_hash, allow_blocked=True)  # regenerating a blocked unit: one click
         shown = next(c for c in view.candidates if c.content_hash == seen_hash)
         if view.delivery is not None:
             withdraw(self.storage, unit, f"changes requested by {reviewer}", actor=reviewer)
