@@ -20,7 +20,20 @@ from creative_assets.render.scenes import STYLES
 
 #: phrases -> scene style (creative_assets/render/scenes.py STYLES)
 STYLE_WORDS: dict[str, tuple[str, ...]] = {
-    "studio": ("minimal", "minimalist", "clean", "simple", "simpler", "plain", "studio", "calm", "less busy"),
+    "studio": (
+        "minimal",
+        "minimalist",
+        "clean",
+        "cleaner",
+        "simple",
+        "simpler",
+        "plain",
+        "plainer",
+        "studio",
+        "calm",
+        "calmer",
+        "less busy",
+    ),
     "waves": ("wave", "waves", "flowing", "fluid", "water", "organic", "softer"),
     "sunburst": ("sunburst", "sun", "sunny", "energetic", "energy", "summer", "punchy", "rays"),
     "landscape": ("landscape", "outdoor", "outdoors", "nature", "mountain", "mountains", "scenery"),

@@ -86,6 +86,17 @@ class StageValue(BaseModel):
 # -- 1. unit brief ---------------------------------------------------------------------------------
 
 
+class RejectedCreative(BaseModel):
+    """A creative a reviewer asked to change (from the review log): a revision moves away from it."""
+
+    decision: str  # review decision id
+    candidate: int | None = None
+    content: dict[str, str] = {}  # ratio -> SHA-256 of the final PNG
+    phash: dict[str, str] = {}  # ratio -> perceptual hash (render/phash.py)
+    style: str | None = None
+    layouts: dict[str, str] = {}  # ratio -> layout variant
+
+
 class UnitBrief(StageValue):
     """The brief as it applies to one creative unit (campaign x locale x product)."""
 
@@ -119,6 +130,8 @@ class UnitBrief(StageValue):
     revision: int = 0
     feedback: str | None = None
     revision_decision: str | None = None
+    #: every creative rejected so far: the revision never selects their pixels (or near copies)
+    rejected: list[RejectedCreative] = []
 
     @property
     def seed_round(self) -> int:
@@ -332,6 +345,9 @@ class ScoredCandidate(BaseModel):
     rank: int
     score: float
     compliant: bool = True  # no ERROR finding at any ratio
+    #: a near copy (perceptual hash) of a creative a reviewer rejected: never selected
+    repeats_rejected: bool = False
+    phash: dict[str, str] = {}  # ratio -> perceptual hash of the final PNG
     breakdown: dict[str, float]
     files: dict[str, str]  # ratio -> storage key of the final creative
 

@@ -10,7 +10,7 @@ step, or the pixels as they are) and can take a preview on the way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from PIL import Image
@@ -22,6 +22,7 @@ from creative_assets.partitions import UnitKey
 from creative_assets.render.branding import apply_branding
 from creative_assets.render.candidates import CandidatePlan, prepare_supplied_product
 from creative_assets.render.finals import LocaleText, render_final
+from creative_assets.render.phash import NEAR_DUPLICATE_BITS, near_duplicate, phash
 from creative_assets.review.decisions import ReviewState
 from creative_assets.scoring import (
     ScoringWeights,
@@ -42,6 +43,7 @@ from creative_assets.stages import (
     ImageCandidate,
     ImageCandidates,
     LocalizedCopy,
+    RejectedCreative,
     ScoredCandidate,
     SelectedCreative,
     UnitBrief,
@@ -82,6 +84,17 @@ def unit_brief_value(record: BriefRecord, unit: UnitKey, kit: BrandKit, review: 
         revision=review.revision_requested,
         feedback=review.feedback,
         revision_decision=review.request.id if review.request else None,
+        rejected=[
+            RejectedCreative(
+                decision=e.id,
+                candidate=e.candidate,
+                content=e.content,
+                phash=e.phash,
+                style=e.style,
+                layouts=e.layouts,
+            )
+            for e in review.rejected
+        ],
     )
 
 
@@ -226,22 +239,34 @@ def final_creatives_value(
 
 
 def selection_value(
-    unit: UnitKey, finals: FinalCreatives, kit: BrandKit, weights: ScoringWeights, final_prefix: str
+    unit: UnitKey,
+    finals: FinalCreatives,
+    kit: BrandKit,
+    weights: ScoringWeights,
+    final_prefix: str,
+    rejected: Sequence[RejectedCreative] = (),
 ) -> SelectedCreative:
     """Stage 7: every candidate scored on measured signals (mean over its ratios); compliant
-    candidates ranked first; the best one's files named ``<ratio>.png`` (the caller copies the bytes)."""
+    candidates ranked first; the best one's files named ``<ratio>.png`` (the caller copies the bytes).
+
+    A candidate whose pixels at any ratio equal or nearly equal (perceptual hash, render/phash.py)
+    a creative a reviewer rejected is never selected; if no compliant, new candidate is left the
+    unit is blocked (no files) and says why."""
     palette = brand_palette(kit)
-    scores, breakdowns, compliant = {}, {}, {}
+    scores, breakdowns, compliant, repeats, hashes = {}, {}, {}, {}, {}
     for cand in finals.candidates:
         per_ratio = []
         compliant[cand.index] = True
+        hashes[cand.index] = {}
         for report in cand.renders.values():
             short = min(report.width, report.height)
             head_max = round(short * (0.115 if report.ratio != "16:9" else 0.10))
+            image = finals.image(report.file)
+            hashes[cand.index][report.ratio] = phash(image)
             per_ratio.append(
                 {
                     **render_signals(report, head_max),
-                    **image_signals(finals.image(report.file), palette),
+                    **image_signals(image, palette),
                     "compliance": compliance_signal(report.compliance),
                 }
             )
@@ -250,8 +275,15 @@ def selection_value(
         mean = {k: round(sum(s[k] for s in per_ratio) / len(per_ratio), 4) for k in per_ratio[0]}
         breakdowns[cand.index] = mean
         scores[cand.index] = weighted_score(mean, weights)
-    # compliant candidates first (ERROR findings are never selected while an alternative exists)
-    order = sorted(rank(scores), key=lambda i: not compliant[i])
+        repeats[cand.index] = any(
+            near_duplicate(h, r.phash[ratio])
+            for ratio, h in hashes[cand.index].items()
+            for r in rejected
+            if ratio in r.phash
+        )
+    # compliant, new candidates first (ERROR findings and repeats of rejected creatives are never
+    # selected)
+    order = sorted(rank(scores), key=lambda i: (not compliant[i], repeats[i]))
     by_index = {c.index: c for c in finals.candidates}
     value = SelectedCreative(
         unit=str(unit), best=order[0], files={}, ranking=[], weights=weights.model_dump()
@@ -263,6 +295,8 @@ def selection_value(
                 rank=position,
                 score=scores[index],
                 compliant=compliant[index],
+                repeats_rejected=repeats[index],
+                phash=hashes[index],
                 breakdown=breakdowns[index],
                 files={r: f"{final_prefix}/{rep.file}" for r, rep in by_index[index].renders.items()},
             )
@@ -271,6 +305,13 @@ def selection_value(
         value.status = "blocked"
         value.blocked_reason = blocked_reason(finals)
         return value  # no files: nothing non-compliant is ever copied to selected/
+    if not any(compliant[i] and not repeats[i] for i in compliant):
+        value.status = "blocked"
+        value.blocked_reason = (
+            "every compliant candidate repeats a creative the reviewer rejected (perceptual hash within "
+            f"{NEAR_DUPLICATE_BITS} bits): request changes with different feedback, or re-run"
+        )
+        return value
     value.files = {ratio: f"{ratio_dir(ratio)}.png" for ratio in by_index[order[0]].renders}
     return value
 

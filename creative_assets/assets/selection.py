@@ -41,7 +41,7 @@ def selected_creative(
         finals, brief = final_creatives.pop(key), unit_brief[key]
         kit = brand_kits.load(brief.brand)
         final_prefix = stage_prefix(unit, "final")
-        value = selection_value(unit, finals, kit, weights, final_prefix)
+        value = selection_value(unit, finals, kit, weights, final_prefix, brief.rejected)
         best = next(c for c in finals.candidates if c.index == value.best)
         first_ratio = brief.aspect_ratios[0]
         if value.status == "blocked":

@@ -48,13 +48,30 @@ def plan_candidates(unit: UnitBrief, pack: ContextPack, kit: BrandKit) -> list[C
     rules = kit.logo_placement
     product_seed = unit.product_seed()
     # a revision: reviewer feedback picks styles, ground and layout (creative_assets/feedback.py);
-    # every revision also rotates the style order and the layout variants, so a revision never
-    # reproduces the creative a reviewer rejected (the first revision keeps the seed)
+    # every revision also rotates the style order and the layout variants. It moves away from what
+    # was rejected: styles the reviewer did not ask for avoid the rejected creatives' styles, and
+    # "different layout" excludes their layout variants. (selection_value then refuses any candidate
+    # whose pixels are a near copy of a rejected creative, whatever the plan.)
     directives = interpret_feedback(unit.feedback) if unit.revision else FeedbackDirectives()
+    rejected = unit.rejected if unit.revision else []
     rotate = layout_shift = unit.revision
+    rejected_styles = {r.style for r in rejected}
+    styles = directives.styles or tuple(s for s in STYLES if s not in rejected_styles) or STYLES
+    # a style drawn in a layout it was rejected in comes out as nearly the same picture
+    rejected_combos = {(r.style, ratio, v) for r in rejected for ratio, v in r.layouts.items()}
+    allowed: dict[str, tuple[str, ...]] = {}
+    for ratio in unit.aspect_ratios:
+        variants = VARIANTS[ratio]
+        if directives.new_layout:  # "different layout": not the rejected creatives' layouts,
+            for r in reversed(rejected):  # the latest first, as long as one variant is left
+                variants = tuple(v for v in variants if v != r.layouts.get(ratio)) or variants
+        allowed[ratio] = variants
     plans = []
     for index in range(unit.candidates):
-        variation = variation_plan(index + rotate, product_seed, directives.styles or STYLES)
+        variation = variation_plan(index + rotate, product_seed, styles)
+        style, chosen = _style_and_layouts(
+            variation["style"], index + product_seed + layout_shift, allowed, rejected_combos, styles
+        )
         emphasis = variation["emphasis"]
         if directives.ground == "light":
             emphasis = 0
@@ -62,8 +79,7 @@ def plan_candidates(unit: UnitBrief, pack: ContextPack, kit: BrandKit) -> list[C
             emphasis = 1 + index % 2
         layouts = {}
         for ratio in unit.aspect_ratios:
-            variants = VARIANTS[ratio]
-            variant = variants[(index + product_seed + layout_shift) % len(variants)]
+            variant = chosen[ratio]
             layouts[ratio] = plan_layout(
                 ratio,
                 tuple(unit.sizes[ratio]),
@@ -81,13 +97,41 @@ def plan_candidates(unit: UnitBrief, pack: ContextPack, kit: BrandKit) -> list[C
             CandidatePlan(
                 index=index,
                 seed=unit.candidate_seed(index),
-                style=variation["style"],
+                style=style,
                 emphasis=emphasis,
                 palette=scene_palette(kit.palette.model_dump(), emphasis),
                 layouts=layouts,
             )
         )
     return plans
+
+
+def _style_and_layouts(
+    style: str,
+    offset: int,
+    allowed: dict[str, tuple[str, ...]],
+    rejected_combos: set[tuple[str | None, str, str]],
+    preferred: tuple[str, ...],
+) -> tuple[str, dict[str, str]]:
+    """The candidate's style and per-ratio layout variant: its planned ones, unless that repeats a
+    (style, ratio, layout) a reviewer rejected; then another allowed variant, then (only if every
+    variant of a ratio repeats) the next style, the requested ones first. Without rejections this is
+    exactly ``allowed[ratio][offset % n]``."""
+    order = [style, *(s for s in preferred if s != style), *(s for s in STYLES if s not in preferred)]
+    first: dict[str, str] | None = None
+    for candidate_style in order:
+        chosen = {}
+        for ratio, variants in allowed.items():
+            rotated = variants[offset % len(variants) :] + variants[: offset % len(variants)]
+            fresh = [v for v in rotated if (candidate_style, ratio, v) not in rejected_combos]
+            fallback = [v for v in VARIANTS[ratio] if (candidate_style, ratio, v) not in rejected_combos]
+            chosen[ratio] = (fresh or fallback or rotated)[0]
+            if not (fresh or fallback):
+                break
+        else:
+            return candidate_style, chosen
+        first = first or {r: v[offset % len(v)] for r, v in allowed.items()}
+    return style, first or {r: v[offset % len(v)] for r, v in allowed.items()}
 
 
 def prepare_supplied_product(data: bytes) -> tuple[Image.Image, str]:

@@ -98,8 +98,26 @@ def render_background(
     pcy = (product_box[1] + product_box[3]) / 2 / h
 
     if style == "studio":
+        # seeded lighting (where the key light sits, how wide the halo is, a soft beam from one side),
+        # so two studio candidates, or a revision of one, are never the same picture
+        lx, ly = pcx + rng.uniform(-0.2, 0.2), pcy + rng.uniform(-0.18, 0.08)
         inner = shade(pal.base, 0.35) if is_dark(pal.base) else shade(pal.base, 0.25)
-        img = _radial_gradient(size, inner, shade(pal.base, -0.18), (pcx, pcy), 0.85)
+        img = _radial_gradient(size, inner, shade(pal.base, -0.18), (lx, ly), rng.uniform(0.65, 1.0))
+        side = rng.choice((-1, 1))
+        top_x = w * (0.5 + side * rng.uniform(0.15, 0.45))
+        spread = w * rng.uniform(0.12, 0.22)
+        beam = [
+            (top_x - spread, 0),
+            (top_x + spread, 0),
+            (pcx * w + spread * 2.2, h),
+            (pcx * w - spread * 0.4, h),
+        ]
+        img = _tint(
+            img,
+            shade(pal.light, 0.1),
+            _soft_shape_layer(size, lambda d: d.polygon(beam, fill=255), short * 0.09),
+            rng.uniform(0.18, 0.32),
+        )
         # a soft floor/podium under the product
         px0, _, px1, py1 = product_box
         pw = px1 - px0
@@ -111,7 +129,7 @@ def render_background(
         img = _tint(
             img, shade(pal.lead, 0.45), _soft_shape_layer(size, lambda d: d.ellipse(rim, fill=255), 1.5)
         )
-        halo_r = short * 0.42
+        halo_r = short * rng.uniform(0.32, 0.5)
         cx, cy = pcx * w, pcy * h
         img = _tint(
             img,

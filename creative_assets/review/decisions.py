@@ -49,6 +49,11 @@ class ReviewEvent(BaseModel):
     brief_version: int | None = None
     #: ratio -> SHA-256 of the final PNG the decision refers to
     content: dict[str, str] = Field(default_factory=dict)
+    #: ratio -> perceptual hash (render/phash.py) of that PNG: a revision never selects a near copy
+    phash: dict[str, str] = Field(default_factory=dict)
+    #: the decided candidate's scene style and ratio -> layout variant (a revision moves away from them)
+    style: str | None = None
+    layouts: dict[str, str] = Field(default_factory=dict)
     content_hash: str = ""  # hash over ``content`` (what the UI shows and forms echo back)
     #: stage -> run id of the manifest the reviewer saw (lineage of the decided creative)
     lineage: dict[str, str] = Field(default_factory=dict)
@@ -142,6 +147,8 @@ class ReviewState(BaseModel):
     revision_requested: int = 0
     feedback: str | None = None  # of the latest request
     request: ReviewEvent | None = None  # the latest request
+    #: every creative a reviewer asked to change, oldest first (a revision never returns to one)
+    rejected: list[ReviewEvent] = Field(default_factory=list)
     approval: ReviewEvent | None = None  # the approval in force, if any
     last: ReviewEvent | None = None
     history: list[ReviewEvent] = Field(default_factory=list)
@@ -155,6 +162,7 @@ def replay(unit: UnitKey, events: list[ReviewEvent]) -> ReviewState:
             state.revision_requested += 1
             state.feedback = event.comment
             state.request = event
+            state.rejected.append(event)
             state.approval = None
         elif event.action == "approve":
             state.approval = event

@@ -7,12 +7,16 @@ Dagster instance and works the same on a local folder and on S3.
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass, field
+
+from PIL import Image
 
 from creative_assets.brief_store import current_brief
 from creative_assets.feedback import interpret_feedback
 from creative_assets.partitions import UnitKey
+from creative_assets.render.phash import phash
 from creative_assets.review.decisions import (
     ReviewEvent,
     ReviewState,
@@ -308,6 +312,8 @@ class ReviewService:
             raise ReviewError(f"feedback is limited to {MAX_FEEDBACK} characters")
         view = self._checked(unit, seen_hash, allow_blocked=True)  # regenerating a blocked unit: one click
         shown = next(c for c in view.candidates if c.content_hash == seen_hash)
+        final = (self._manifest(unit, "final") or {}).get("value", {})
+        rendered = next((c for c in final.get("candidates", []) if c["index"] == shown.index), {})
         if view.delivery is not None:
             withdraw(self.storage, unit, f"changes requested by {reviewer}", actor=reviewer)
         event = new_event(
@@ -321,6 +327,12 @@ class ReviewService:
             brief_version=view.brief_version,
             content=shown.content,
             lineage=view.lineage,
+            # what the revision must move away from: the pixels (perceptually), the style, the layouts
+            phash={
+                r: phash(Image.open(io.BytesIO(self.storage.read_bytes(k)))) for r, k in shown.files.items()
+            },
+            style=rendered.get("style"),
+            layouts={r: rep["layout"]["variant"] for r, rep in rendered.get("renders", {}).items()},
         )
         append_event(self.storage, event)
         return event
