@@ -17,8 +17,18 @@ from dataclasses import dataclass, field
 
 from creative_assets.compliance import CHECKS, CheckOutcome
 
-#: Checks whose ERROR verdict blocks selection. Brand colour fit is advisory (WARN only).
-BLOCKING_CHECKS = frozenset({"copy_terms", "logo", "text_legibility", "safe_zones", "glyph_coverage"})
+#: Checks whose ERROR verdict blocks selection. Brand colour fit and copy source are advisory (WARN only).
+BLOCKING_CHECKS = frozenset(
+    {
+        "copy_terms",
+        "logo",
+        "text_legibility",
+        "safe_zones",
+        "glyph_coverage",
+        "text_over_product",
+        "source_resolution",
+    }
+)
 
 DESCRIPTIONS = {
     "copy_terms": "Legal and banned terms (global, language, market, brand, campaign rules) in the copy.",
@@ -27,10 +37,23 @@ DESCRIPTIONS = {
     "text_legibility": "WCAG AA contrast on the final pixels, minimum type sizes, no clipped or overflowing text.",
     "safe_zones": "Text and logo outside the platform UI areas of each placement.",
     "glyph_coverage": "Every character of the copy drawn by a real glyph (no tofu).",
+    "text_over_product": "No text block or CTA button on the product's visible pixels (placed product mask).",
+    "source_resolution": "Supplied product image not enlarged beyond the kit's product_imagery.max_upscale.",
+    "copy_source": "Machine-translated or untranslated (source-language) copy flagged for a native speaker (advisory).",
 }
 
 #: Figures where a larger number is worse (the others: smaller is worse).
-HIGHER_IS_WORSE = frozenset({"terms_found", "error_terms", "fallback_chars", "median_delta_e"})
+HIGHER_IS_WORSE = frozenset(
+    {
+        "terms_found",
+        "error_terms",
+        "fallback_chars",
+        "median_delta_e",
+        "overlap_share",
+        "upscale",
+        "fallback_fields",
+    }
+)
 
 #: per candidate index -> ratio -> outcomes (one per check, in CHECKS order)
 Outcomes = Mapping[int, Mapping[str, list[CheckOutcome]]]

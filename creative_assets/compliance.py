@@ -18,6 +18,13 @@ Six checks, each returning a :class:`CheckOutcome` (passed, worst severity, find
     Text ink boxes, the CTA button and the detected logo inside the platform safe box of the ratio.
 ``glyph_coverage``
     Every character drawn with a real glyph (see :func:`check_glyphs` for how fallback fonts count).
+``text_over_product``
+    No text block (nor the CTA button) covers the product's visible pixels, measured on the mask of
+    the product as it was placed (``FinalRender.product``), not on the layout plan.
+``source_resolution``
+    The supplied product image is not shown enlarged beyond the kit's ``product_imagery.max_upscale``.
+``copy_source``
+    WARN when the creative prints machine-translated or fallback (source-language) copy.
 
 Figures are oriented so that *lower is worse* wherever a natural measure allows it (contrast, score,
 width, share, margin, size), because campaign roll-ups keep the minimum across creatives.
@@ -56,7 +63,17 @@ from creative_assets.stages import CopyVariant, FinalRender, TermRuleRecord, Tex
 
 Severity = Literal["WARN", "ERROR"]
 
-CHECKS = ("copy_terms", "logo", "brand_colours", "text_legibility", "safe_zones", "glyph_coverage")
+CHECKS = (
+    "copy_terms",
+    "logo",
+    "brand_colours",
+    "text_legibility",
+    "safe_zones",
+    "glyph_coverage",
+    "text_over_product",
+    "source_resolution",
+    "copy_source",
+)
 
 COPY_FIELDS = ("headline", "subline", "cta", "disclaimer")
 
@@ -966,6 +983,103 @@ def check_glyphs(
     return _outcome("glyph_coverage", findings, figures)
 
 
+# ================================================================================ 7. text over product
+
+#: Share of a text block's ink box that may lie on product pixels (anti-aliased edges, a shadow).
+TEXT_OVER_PRODUCT_TOLERANCE = 0.02
+
+
+def check_text_over_product(
+    report: FinalRender, tolerance: float = TEXT_OVER_PRODUCT_TOLERANCE
+) -> CheckOutcome:
+    """ERROR for every text block (and the CTA button) whose box has more than ``tolerance`` of its
+    area on the product's visible pixels, from the placed product's mask. Without a recorded
+    placement (an image model drew the scene) nothing is measured (figure ``measured`` 0)."""
+    if report.product is None or not report.product.mask:
+        return _outcome("text_over_product", [], {"measured": 0, "overlap_share": 0.0})
+    from creative_assets.render.finals import placement_mask
+
+    mask = placement_mask(report.product, (report.width, report.height))
+    elements = {b.role: b.ink_bbox for b in report.blocks}
+    if report.cta_button[2] > report.cta_button[0]:
+        elements["cta button"] = report.cta_button
+    findings, worst = [], 0.0
+    for name, (x0, y0, x1, y1) in elements.items():
+        x0, y0 = max(0, x0), max(0, y0)
+        x1, y1 = min(report.width, x1), min(report.height, y1)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        share = float(mask[y0:y1, x0:x1].mean())
+        worst = max(worst, share)
+        if share > tolerance:
+            findings.append(
+                Finding(
+                    check="text_over_product",
+                    severity="ERROR",
+                    message=f"{name} {(x0, y0, x1, y1)} covers the product: {share:.1%} of it lies on the "
+                    f"product's visible pixels (tolerance {tolerance:.0%})",
+                    where=name,
+                )
+            )
+    return _outcome("text_over_product", findings, {"measured": 1, "overlap_share": worst})
+
+
+# ================================================================================ 8. source resolution
+
+
+def check_source_resolution(report: FinalRender, max_upscale: float) -> CheckOutcome:
+    """ERROR when the supplied product image is shown enlarged more than ``max_upscale`` (placed px per
+    source px, from the placement record). Generated products are drawn at their final size."""
+    placement = report.product
+    if placement is None or placement.source != "supplied":
+        return _outcome("source_resolution", [], {"upscale": 0.0})
+    findings = []
+    if placement.scale > max_upscale:
+        w, h = placement.source_size
+        findings.append(
+            Finding(
+                check="source_resolution",
+                severity="ERROR",
+                message=f"the {w}x{h} px product image is shown {placement.scale:.2f}x enlarged "
+                f"(at most {max_upscale:g}x allowed: brand kit product_imagery.max_upscale); it will look soft",
+                where="product",
+            )
+        )
+    return _outcome("source_resolution", findings, {"upscale": placement.scale})
+
+
+# ================================================================================ 9. copy source
+
+
+def check_copy_source(sources: Mapping[str, str], warnings: Sequence[str] = ()) -> CheckOutcome:
+    """WARN for each copy field that is machine-translated or the untranslated source text (from the
+    localized copy's ``sources`` and warnings), so a reviewer has a native speaker look."""
+    findings = []
+    for field, source in sources.items():
+        if "machine-translated" in source or "untranslated" in source:
+            kind = "machine-translated" if "machine-translated" in source else "untranslated fallback"
+            findings.append(
+                Finding(
+                    check="copy_source",
+                    severity="WARN",
+                    message=f"{field} is {kind} copy ({source}): have a native speaker review it",
+                    where=field,
+                )
+            )
+    if any("legal line is printed untranslated" in w for w in warnings) and "disclaimer" not in {
+        f.where for f in findings
+    }:
+        findings.append(
+            Finding(
+                check="copy_source",
+                severity="WARN",
+                message="disclaimer is the untranslated legal line: have a native speaker review it",
+                where="disclaimer",
+            )
+        )
+    return _outcome("copy_source", findings, {"fallback_fields": len(findings)})
+
+
 # ================================================================================ all checks
 
 
@@ -994,8 +1108,11 @@ def evaluate_creative(
     palette_hex: Sequence[str],
     *,
     font_resolver: FontResolver | Sequence[Path | str] | None = None,
+    max_upscale: float = 1.5,
+    copy_sources: Mapping[str, str] | None = None,
+    copy_warnings: Sequence[str] = (),
 ) -> list[CheckOutcome]:
-    """All six checks for one rendered creative, in :data:`CHECKS` order.
+    """All checks for one rendered creative, in :data:`CHECKS` order.
 
     The logo is located on the pixels once and the detected box (not ``report.logo.box``) is used by
     the logo and safe-zone checks. The product's own pixels are masked out of that search: packaging
@@ -1023,6 +1140,9 @@ def evaluate_creative(
         check_text_legibility(image, report.blocks, short),
         check_safe_zones(report.ratio, W, H, direction, elements, det.box if det and det.found else None),
         check_glyphs(report.blocks, font_resolver),
+        check_text_over_product(report),
+        check_source_resolution(report, max_upscale),
+        check_copy_source(copy_sources or {}, copy_warnings),
     ]
     for outcome in outcomes:
         for finding in outcome.findings:
@@ -1037,11 +1157,14 @@ __all__ = [
     "LogoDetection",
     "Severity",
     "check_brand_colours",
+    "check_copy_source",
     "check_copy_terms",
     "check_glyphs",
     "check_logo",
     "check_safe_zones",
+    "check_source_resolution",
     "check_text_legibility",
+    "check_text_over_product",
     "detect_logo",
     "evaluate_creative",
     "find_terms",

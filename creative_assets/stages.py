@@ -182,6 +182,21 @@ class ContextPack(StageValue):
 # -- 3. image candidates ---------------------------------------------------------------------------
 
 
+class ProductPlacement(BaseModel):
+    """Where the product's own pixels are on the canvas, as placed (render/finals.py product_mask).
+
+    ``mask``: base64 1-bit PNG, ``box``-sized, of the product's visible (alpha > 50 %) pixels;
+    ``source_size``: the product image it was scaled from; ``scale``: placed px per source px.
+    Recorded by the offline compositor, which places the product itself; absent (None on the render)
+    when an image model drew the scene and decided where the product went."""
+
+    box: Box
+    mask: str
+    source: Literal["supplied", "generated"]
+    source_size: tuple[int, int]
+    scale: float
+
+
 class CandidateRender(BaseModel):
     ratio: str
     file: str
@@ -189,6 +204,7 @@ class CandidateRender(BaseModel):
     height: int
     layout: Layout
     product_bbox: Box
+    product: ProductPlacement | None = None
 
 
 class ImageCandidate(BaseModel):
@@ -236,6 +252,7 @@ class BrandedRender(BaseModel):
     layout: Layout
     product_bbox: Box
     logo: LogoReport
+    product: ProductPlacement | None = None
 
 
 class BrandedCandidate(BaseModel):
@@ -318,6 +335,8 @@ class FinalRender(BaseModel):
     cta_button_contrast: float
     logo: LogoReport
     product_bbox: Box
+    #: the product's placed pixels (mask, scale); None when an image model placed it
+    product: ProductPlacement | None = None
     #: compliance.CheckOutcome dumps, one per check in compliance.CHECKS order
     compliance: list[dict] = []
 

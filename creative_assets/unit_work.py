@@ -136,6 +136,7 @@ def candidate_record(plan: CandidatePlan, draft, supplied: bool, cut_method: str
             height=image.height,
             layout=plan.layouts[ratio],
             product_bbox=bbox,
+            product=draft.placements.get(ratio),
         )
         for ratio, (image, bbox) in draft.renders.items()
     }
@@ -168,6 +169,7 @@ def brand_candidates(raw: ImageCandidates, kit: BrandKit, hold: Hold) -> Branded
                 layout=render.layout,
                 product_bbox=render.product_bbox,
                 logo=logo,
+                product=render.product,
             )
         value.candidates.append(
             BrandedCandidate(index=cand.index, seed=cand.seed, style=cand.style, renders=renders)
@@ -211,6 +213,7 @@ def final_creatives_value(
                 render.logo,
                 render.product_bbox,
             )
+            report = report.model_copy(update={"product": render.product})  # the placed product's mask
             short = min(image.size)
             checks = evaluate_creative(
                 image,
@@ -225,6 +228,9 @@ def final_creatives_value(
                 rules.clear_space,
                 palette,
                 font_resolver=fonts,
+                max_upscale=kit.product_imagery.max_upscale,
+                copy_sources=copy.sources,
+                copy_warnings=copy.warnings,
             )
             outcomes.setdefault(cand.index, {})[ratio] = checks
             name = candidate_file(ratio, cand.index, "png")

@@ -12,7 +12,7 @@ from resources.brand_kits import BrandKitLibrary
 from resources.storage import CreativeStorage
 
 
-@dg.asset(**stage_asset_kwargs("brief", "1", {"python", "json"}))
+@dg.asset(**stage_asset_kwargs("brief", "2", {"python", "json"}))
 def unit_brief(
     context: dg.AssetExecutionContext, storage: CreativeStorage, brand_kits: BrandKitLibrary
 ) -> dict[str, UnitBrief]:

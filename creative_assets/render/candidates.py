@@ -14,6 +14,7 @@ from PIL import Image
 
 from creative_assets.brand_kit import BrandKit
 from creative_assets.feedback import FeedbackDirectives, interpret_feedback
+from creative_assets.render.finals import product_placement
 from creative_assets.render.layout import VARIANTS, Box, Layout, plan_layout
 from creative_assets.render.scenes import (
     STYLES,
@@ -24,7 +25,7 @@ from creative_assets.render.scenes import (
     scene_palette,
     variation_plan,
 )
-from creative_assets.stages import ContextPack, UnitBrief
+from creative_assets.stages import ContextPack, ProductPlacement, UnitBrief
 
 
 @dataclass(frozen=True)
@@ -158,8 +159,9 @@ def offline_prompt(unit: UnitBrief, plan: CandidatePlan, source: str) -> str:
 
 def render_offline_candidate(
     unit: UnitBrief, plan: CandidatePlan, supplied: Image.Image | None, headline_font: str
-) -> tuple[dict[str, tuple[Image.Image, Box]], str, str]:
-    """Draw one candidate at every ratio. Returns ({ratio: (image, product bbox)}, source, method)."""
+) -> tuple[dict[str, tuple[Image.Image, Box]], str, str, dict[str, ProductPlacement]]:
+    """Draw one candidate at every ratio. Returns ({ratio: (image, product bbox)}, source, method,
+    {ratio: the placed product's mask and scale})."""
     if supplied is not None:
         product, source, method = supplied, "supplied", "supplied"
     else:
@@ -168,7 +170,7 @@ def render_offline_candidate(
             unit.product.name, unit.product.description, plan.palette, headline_font, tallest
         )
         source, method = "generated", f"generated:{shape}"
-    renders = {}
+    renders, placements = {}, {}
     for ratio, layout in plan.layouts.items():
         image, bbox = compose_scene(
             (layout.width, layout.height),
@@ -180,4 +182,5 @@ def render_offline_candidate(
             layout.text_region,
         )
         renders[ratio] = (image, bbox)
-    return renders, source, method
+        placements[ratio] = product_placement(product, bbox, source)
+    return renders, source, method, placements
