@@ -45,6 +45,9 @@ SCRIPT_LETTERS = {
     "chinese_traditional": ("CJK UNIFIED IDEOGRAPH",),
     "korean": ("HANGUL",),
     "thai": ("THAI",),
+    "lao": ("LAO",),
+    "khmer": ("KHMER",),
+    "myanmar": ("MYANMAR",),
     "devanagari": ("DEVANAGARI",),
 }
 
@@ -146,7 +149,9 @@ def test_rtl_locales_are_exactly_arabic_and_hebrew():
 
 def test_line_breaking():
     for tag in ALL:
-        expected = {"ja": "cjk", "zh": "cjk", "th": "thai"}.get(tag.split("-")[0], "spaces")
+        expected = {"ja": "cjk", "zh": "cjk", "th": "thai", "lo": "thai", "km": "thai", "my": "thai"}.get(
+            tag.split("-")[0], "spaces"
+        )
         assert get_locale(tag).line_breaking == expected, tag
 
 
