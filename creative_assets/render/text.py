@@ -286,6 +286,8 @@ class _Shaper:
         self.raqm = raqm_available() and all(f.layout_engine == ImageFont.Layout.RAQM for f in self.fonts)
         self._bbox: dict[str, tuple[int, int, int, int]] = {}
         self._runs: dict[str, list[tuple[_Run, int]]] = {}
+        self._paragraph_texts = [p for p in _paragraphs(spec.text) if p]
+        self._paragraph_levels: dict[str, list[int]] = {}
 
     # -- font assignment -------------------------------------------------------------------------
 
@@ -336,12 +338,8 @@ class _Shaper:
         cached = self._runs.get(line)
         if cached is not None:
             return cached
-        rtl = self.spec.direction == "rtl"
         fonts = self._assign(line)
-        if rtl or any(unicodedata.bidirectional(c) in _RTL_CLASSES for c in line):
-            levels = bidi_levels(line, rtl)
-        else:
-            levels = [0] * len(line)
+        levels = self._levels(line)
         logical: list[_Run] = []
         start = 0
         for i in range(1, len(line) + 1):
@@ -357,6 +355,22 @@ class _Shaper:
             pen += self.fonts[run.font].getlength(run.text, **self._kw(run)) * self.scales[run.font]
         self._runs[line] = out
         return out
+
+    def _levels(self, line: str) -> list[int]:
+        """UAX #9 levels of the line's characters, resolved over its whole paragraph (rules W1-I2 see
+        the paragraph: "20%" after an Arabic word on the previous line is still Arabic context), so a
+        line break never changes how numbers and punctuation are ordered."""
+        rtl = self.spec.direction == "rtl"
+        if not rtl and not any(unicodedata.bidirectional(c) in _RTL_CLASSES for c in line):
+            return [0] * len(line)
+        for paragraph in self._paragraph_texts:
+            at = paragraph.find(line)
+            if at >= 0:
+                levels = self._paragraph_levels.get(paragraph)
+                if levels is None:
+                    levels = self._paragraph_levels[paragraph] = bidi_levels(paragraph, rtl)
+                return levels[at : at + len(line)]
+        return bidi_levels(line, rtl)  # not a substring (a caller's own line): resolve it alone
 
     def _kw(self, run: _Run) -> dict[str, object]:
         if not self.raqm:

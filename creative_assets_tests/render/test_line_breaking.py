@@ -262,3 +262,27 @@ def test_numbers_and_punctuation_in_rtl_text_follow_icu_bidi(text, font, numbers
     for number in numbers:
         assert number in visual
     assert visual.index(numbers[0]) < visual.index(numbers[1])
+
+
+@needs_raqm
+def test_bidi_is_resolved_over_the_paragraph_not_each_line():
+    """'20%' that starts the second line still follows an Arabic word (UAX #9 W2: AN, '%' neutral):
+    the line break must not reorder it."""
+    from creative_assets.render.text import _shaper
+
+    text = "انتعش طوال الصيف بخصم 20% حتى 31/12/2026"
+    spec = TextSpec(
+        text=text,
+        font_path=str(B / "NotoSansArabic-Bold.ttf"),
+        max_size=50,
+        min_size=50,
+        direction="rtl",
+        language="ar",
+    )
+    shaper = _shaper(spec, 50)
+    whole = _icu_visual(text, rtl=True)
+    line = "20% حتى 31/12/2026"
+    runs = shaper.runs(line)
+    visual = "".join(r.text[::-1] if r.direction == "rtl" else r.text for r, _ in runs)
+    assert visual in whole  # the same order as in the unbroken paragraph
+    assert visual != _icu_visual(line, rtl=True)  # (alone, ICU would order "20%" differently)
