@@ -674,7 +674,8 @@ def wrap(text: str, font: ImageFont.FreeTypeFont, max_width: int, spec: TextSpec
 #: Penalties of :func:`_arrange` (balance costs at most 1 per line, one extra line costs 0.5).
 SINGLE_WORD_PENALTY = 1000.0
 WIDOW_PENALTY = 400.0
-#: CJK: preference for breaking after a phrase-ending mark over the most even split.
+#: Scripts without word spaces: preference for a break that ends a phrase (CJK: after 、。; Thai, Lao,
+#: Khmer, Burmese: at a space) over the most even split.
 PHRASE_BREAK_BONUS = 0.3
 _PHRASE_ENDS = frozenset("、。，！？：；,.!?")
 
@@ -704,6 +705,7 @@ def _arrange(shaper: _Shaper, box_w: int, max_lines: int, min_lines: int) -> _Ar
     n = len(atoms)
     spaced = spec.line_breaking == "spaces"
     phrases = spec.line_breaking == "cjk"
+    dictionary = spec.line_breaking == "thai"  # spaces separate phrases, not words
 
     def text(i: int, j: int) -> str:
         return atoms[i].text + "".join(a.space + a.text for a in atoms[i + 1 : j])
@@ -739,8 +741,11 @@ def _arrange(shaper: _Shaper, box_w: int, max_lines: int, min_lines: int) -> _Ar
                     if j == n and line_no == k and k > 1 and j - i == 1 and n > 1:
                         pen += WIDOW_PENALTY
                     cost = ((w - target) / box_w) ** 2
-                    if phrases and j < n and atoms[j - 1].text[-1] in _PHRASE_ENDS:
-                        cost -= PHRASE_BREAK_BONUS  # CJK: a line that ends a phrase (、。) reads best
+                    if j < n and (
+                        (phrases and atoms[j - 1].text[-1] in _PHRASE_ENDS)  # CJK: after 、。
+                        or (dictionary and atoms[j].space)  # Thai, Lao, Khmer, Burmese: at a space
+                    ):
+                        cost -= PHRASE_BREAK_BONUS  # a line that ends a phrase reads best
                     cands.append((prev[1] + pen + prev[0] + cost, prev[1] + pen, prev[0] + cost, i))
                 if cands:
                     _, pen, cost, i = min(cands)
