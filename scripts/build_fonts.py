@@ -52,6 +52,12 @@ COPIED = (
     "NotoSansThai-Bold.ttf",
     "NotoSansDevanagari-Regular.ttf",
     "NotoSansDevanagari-Bold.ttf",
+    "NotoSansLao-Regular.ttf",
+    "NotoSansLao-Bold.ttf",
+    "NotoSansKhmer-Regular.ttf",
+    "NotoSansKhmer-Bold.ttf",
+    "NotoSansMyanmar-Regular.ttf",
+    "NotoSansMyanmar-Bold.ttf",
 )
 
 #: region -> codecs whose encodable characters make up the subset
