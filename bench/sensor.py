@@ -13,7 +13,8 @@ from PIL import Image
 
 def _png(seed: int) -> bytes:
     buf = io.BytesIO()
-    Image.new("RGB", (256, 256), ((seed * 37) % 256, (seed * 91) % 256, 200)).save(buf, "PNG")
+    # large enough that no output enlarges it (the preflight refuses upscaled packshots)
+    Image.new("RGB", (1200, 1200), ((seed * 37) % 256, (seed * 91) % 256, 200)).save(buf, "PNG")
     return buf.getvalue()
 
 

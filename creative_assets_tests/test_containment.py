@@ -97,6 +97,21 @@ def test_the_review_app_refuses_to_approve_a_blocked_unit_but_regenerates_it(tmp
     service = ReviewService(storage)
     unit = UnitKey.parse(doomed)
     view = service.unit(unit)
+    # the page shows it blocked, with the reason, and offers only "request changes"
+    from starlette.testclient import TestClient
+
+    from creative_assets.review.app import ReviewSettings, create_app
+
+    token = "t" * 24
+    client = TestClient(create_app(storage, ReviewSettings(token=token)), follow_redirects=False)
+    assert client.post("/login", data={"name": "Ana", "token": token, "next": "/"}).status_code == 303
+    page = client.get(f"/units/{doomed}").text
+    assert 'data-status="blocked"' in page and "Blocked" in page
+    assert 'id="blocked-reason"' in page and "copy_terms" in page
+    assert 'id="approve-form"' not in page and 'id="changes-form"' in page
+    assert f"creative-assets rerun {doomed}" in page
+    campaign = client.get(f"/campaigns/{unit.campaign_id}").text
+    assert 'data-status="blocked"' in campaign
     with pytest.raises(ReviewError, match="blocked"):
         service.approve(unit, "Ana", view.selected.content_hash)
     event = service.request_changes(unit, "Ana", view.selected.content_hash, "different layout please")
