@@ -158,3 +158,30 @@ def test_glyph_coverage_finds_the_kit_s_own_font_files(tmp_path):
     glyphs = next(o for o in report.compliance if o["check"] == "glyph_coverage")
     assert glyphs["passed"], glyphs["findings"]
     assert read_stage(storage, UnitKey.parse(key), "selected").status == "selected"
+
+
+def test_cli_names_the_blocked_unit_and_reruns_only_it(tmp_path, monkeypatch, capsys):
+    from creative_assets.cli import main
+
+    brief = small_brief(tmp_path, locales=("en-US",), candidates=1)
+    data = yaml.safe_load(brief.read_text())
+    data["aspect_ratios"] = ["1:1"]
+    generated = data["products"][1]
+    data["products"] = [generated, {**generated, "id": "miracle-cure", "name": "Miracle Cure Tonic"}]
+    brief.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    out, home = tmp_path / "out", tmp_path / "home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    assert main(["run", str(brief), "--out", str(out), "--skip-preflight"]) == 1  # a unit is blocked
+    err = capsys.readouterr().err
+    doomed = "summer-splash-2026.en-US.miracle-cure"
+    assert f"✗ {doomed} blocked: no candidate is compliant" in err
+    assert f"re-run it alone: creative-assets rerun {doomed}" in err
+    good = LocalCreativeStorage(root=str(out))
+    good_key = UnitKey.parse(f"summer-splash-2026.en-US.{generated['id']}")
+    before = read_stage(good, good_key, "selected").model_dump()
+
+    assert main(["rerun", doomed, "--out", str(out)]) == 1  # re-run alone; still blocked (same brief)
+    captured = capsys.readouterr()
+    assert f"✓ {doomed}: run" in captured.out and "blocked" in captured.err
+    assert read_stage(good, good_key, "selected").model_dump() == before  # the good unit untouched
+    assert main(["rerun", "summer-splash-2026.en-US.nope", "--out", str(out)]) == 2

@@ -160,13 +160,14 @@ LONG_NAMES = [
 
 
 @pytest.mark.parametrize("name", LONG_NAMES)
-@pytest.mark.parametrize(("ratio", "variant"), [(r, v) for r in SIZES for v in VARIANTS[r]])
-def test_long_product_names_wrap_to_two_lines_and_fit_in_every_ratio(name, ratio, variant):
+@pytest.mark.parametrize(("ratio", "variant"), [(r, v) for r in (*SIZES, "4:5") for v in VARIANTS[r]])
+def test_long_product_names_wrap_to_two_lines_and_fit_in_every_ratio(name, ratio, variant, monkeypatch):
     """Regression: a 51-character product name overflowed its box at 1:1 and the candidate was
     silently excluded. Now the sub-line takes up to two lines and shrinks towards the minimum."""
     from creative_assets.compliance import MIN_SIZE, check_text_legibility
 
     assert len(name) > 50
+    monkeypatch.setitem(SIZES, "4:5", (1080, 1350))
     image, report = _render(plain, COPY.model_copy(update={"subline": name}), ratio=ratio, variant=variant)
     sub = report.blocks[1]
     assert sub.fits and 1 <= len(sub.lines) <= 2, sub
