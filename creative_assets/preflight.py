@@ -32,19 +32,17 @@ reported. The asset checks on the final pixels stay the last line of defence.
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PIL import Image
-
 from creative_assets.compliance import find_terms
 from creative_assets.context_pack import campaign_rules
 from creative_assets.errors import Problem
 from creative_assets.locales import LocaleInfo, get_locale
+from creative_assets.render.candidates import prepare_supplied_product
 from creative_assets.render.finals import LocaleText, plan_text
 from creative_assets.render.fonts import (
     EMOJI_FONT,
@@ -196,14 +194,9 @@ def _layouts(brief: Brief, kit: BrandKit, direction: str) -> Iterator:
 
 
 def _product_size(data: bytes) -> tuple[int, int]:
-    """Size of the product itself in a supplied image: the opaque part when it has transparency."""
-    with Image.open(io.BytesIO(data)) as im:
-        if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
-            im.draft("RGBA", im.size)
-            bbox = im.convert("RGBA").getchannel("A").point(lambda v: 255 if v > 8 else 0).getbbox()
-            if bbox:
-                return bbox[2] - bbox[0], bbox[3] - bbox[1]
-        return im.size
+    """Size of the product itself in a supplied image: the cut-out the compositor will place (the
+    same ``prepare_supplied_product``), so the estimate is the enlargement the final check measures."""
+    return prepare_supplied_product(data)[0].size
 
 
 def packshot_upscale(size: tuple[int, int], product_box: tuple[int, int, int, int]) -> float:
