@@ -74,6 +74,14 @@ def _prepare_environment(out: str | None) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.out and os.environ.get("CREATIVE_ASSETS_EXECUTOR", "").strip().lower() == "celery":
+        print(
+            "--out sets the storage root of this process only; with CREATIVE_ASSETS_EXECUTOR=celery the "
+            "steps run on the workers: give them and this command the same CREATIVE_ASSETS_STORAGE "
+            "settings instead (README \"Scaling out\")",
+            file=sys.stderr,
+        )
+        return 2
     _prepare_environment(args.out)
     import dagster as dg
 
@@ -91,9 +99,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if invalid:
         return 2
     defs = build_definitions()  # after --out/DAGSTER_HOME are in the environment
-    storage = defs.resources["storage"].process_config_and_initialize()
     failures = 0
-    with dg.DagsterInstance.get() as instance:
+    # the _cm form: S3 storage has setup/teardown (its client is made per use, never at load time)
+    with (
+        defs.resources["storage"].process_config_and_initialize_cm() as storage,
+        dg.DagsterInstance.get() as instance,
+    ):
         for path, brief in loaded:
             failures += run_brief(path, brief, storage, instance, defs, args.units_per_run)
     print(
@@ -110,6 +121,7 @@ def run_brief(path: str, loaded, storage, instance, defs, units_per_run: int) ->
     """Register one brief, materialize its units in batched runs, roll it up; return failure count."""
     from creative_assets.assets.rollup import summarise_campaign
     from creative_assets.brief_store import register_brief
+    from creative_assets.execution import execute_pipeline
     from creative_assets.jobs import CAMPAIGN_TAG, VERSION_TAG, range_tags
     from creative_assets.partitions import campaigns, creative_units
 
@@ -136,10 +148,10 @@ def run_brief(path: str, loaded, storage, instance, defs, units_per_run: int) ->
     for n, batch in enumerate(batches, 1):
         t0 = time.perf_counter()
         print(f"• run {n}/{len(batches)}: {len(batch)} unit(s) {batch[0]} … {batch[-1]}", flush=True)
-        result = job.execute_in_process(
-            instance=instance,
+        result = execute_pipeline(  # in process, or on the Celery workers (CREATIVE_ASSETS_EXECUTOR)
+            job,
+            instance,
             run_config=quiet,
-            raise_on_error=False,
             tags={
                 **range_tags(batch[0], batch[-1]),
                 CAMPAIGN_TAG: record.campaign_id,
