@@ -32,7 +32,9 @@ from creative_assets.execution import BROKER_ENV, backend_env, celery_config
 def _required(name: str) -> str:
     value = os.environ.get(name, "").strip()
     if not value:
-        raise RuntimeError(f"{name} is not set: the Celery worker needs the broker URL (e.g. redis://redis:6379/0)")
+        raise RuntimeError(
+            f"{name} is not set: the Celery worker needs the broker URL (e.g. redis://redis:6379/0)"
+        )
     return value
 
 

@@ -78,7 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(
             "--out sets the storage root of this process only; with CREATIVE_ASSETS_EXECUTOR=celery the "
             "steps run on the workers: give them and this command the same CREATIVE_ASSETS_STORAGE "
-            "settings instead (README \"Scaling out\")",
+            'settings instead (README "Scaling out")',
             file=sys.stderr,
         )
         return 2

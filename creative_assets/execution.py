@@ -82,14 +82,17 @@ def build_executor() -> dg.ExecutorDefinition:
         return dg.in_process_executor
     from dagster_celery import celery_executor
 
-    return celery_executor.configured(
-        {
-            "broker": {"env": BROKER_ENV},
-            "backend": {"env": backend_env()},
-            "config_source": celery_config(),
-        },
-        name="celery",
-    )
+    return celery_executor.configured(celery_executor_config(), name="celery")
+
+
+def celery_executor_config() -> dict[str, Any]:
+    """``celery_executor`` config: the URLs as ``{"env": ...}`` (read when a run starts, never baked
+    into the code location), the rest from ``celery_config``."""
+    return {
+        "broker": {"env": BROKER_ENV},
+        "backend": {"env": backend_env()},
+        "config_source": celery_config(),
+    }
 
 
 def worker_metadata() -> dict[str, Any]:

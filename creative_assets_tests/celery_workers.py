@@ -56,10 +56,11 @@ class CeleryWorkers:
             "--loglevel", "INFO",
             "--logfile", str(self.log(name)),
         ]  # fmt: skip
-        self.procs[name] = subprocess.Popen(
-            cmd, cwd=REPO, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=open(self.log_dir / f"{name}.stderr", "wb"), start_new_session=True,
-        )  # fmt: skip
+        with (self.log_dir / f"{name}.stderr").open("wb") as err:  # the child keeps its own copy
+            self.procs[name] = subprocess.Popen(
+                cmd, cwd=REPO, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=err, start_new_session=True,
+            )  # fmt: skip
 
     def wait_ready(self, timeout: float = 180.0) -> None:
         deadline = time.monotonic() + timeout

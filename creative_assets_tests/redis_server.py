@@ -29,7 +29,9 @@ class RedisUnavailable(RuntimeError):
 
 
 def find_redis_server() -> str:
-    found = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
+    found = shutil.which("redis-server") or (
+        "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
+    )
     if not found:
         raise RedisUnavailable(INSTALL_HINT)
     return found
@@ -105,7 +107,9 @@ class RedisServer:
             if self.ping():
                 return
             time.sleep(0.05)
-        raise RuntimeError(f"redis-server did not answer PING in {self.startup_timeout:.0f}s\n{self._log_tail()}")
+        raise RuntimeError(
+            f"redis-server did not answer PING in {self.startup_timeout:.0f}s\n{self._log_tail()}"
+        )
 
     def _log_tail(self, lines: int = 20) -> str:
         with contextlib.suppress(OSError, AssertionError):

@@ -34,7 +34,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.celery]
 
 UNITS = 3
 #: short, so the whole-worker kill below is redelivered within the test; far above any step here
-VISIBILITY_S = 30
+VISIBILITY_S = 20
 STAGES = {
     "unit_brief": "brief",
     "locale_context_pack": "context",
@@ -89,11 +89,13 @@ def stack(tmp_path_factory, s3_endpoint, postgres_server):
         redis.stop()
 
 
-def cli_run(stack, timeout: float = 300) -> subprocess.Popen:
+def cli_run(stack) -> tuple[subprocess.Popen, Path]:
+    """``creative-assets run`` of the brief, all units in one run, with the celery executor."""
     cmd = [sys.executable, "-m", "creative_assets.cli", "run", str(stack["brief"]), "--units-per-run", "24"]
     env = {**stack["env"], "PYTHONPATH": str(REPO), "PYTHONWARNINGS": "ignore"}
-    log = (stack["tmp"] / f"cli-{uuid.uuid4().hex[:6]}.log").open("wb")
-    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT), Path(log.name)
+    log = stack["tmp"] / f"cli-{uuid.uuid4().hex[:6]}.log"
+    with log.open("wb") as out:
+        return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT), log
 
 
 def finish(stack, proc, log: Path, timeout: float = 300) -> None:
@@ -117,7 +119,9 @@ def objects(stack, prefix: str) -> dict[str, bytes]:
     pages = client.get_paginator("list_objects_v2").paginate(Bucket=stack["bucket"], Prefix=prefix)
     for page in pages:
         for o in page.get("Contents", []):
-            out[o["Key"][len(prefix) :]] = client.get_object(Bucket=stack["bucket"], Key=o["Key"])["Body"].read()
+            out[o["Key"][len(prefix) :]] = client.get_object(Bucket=stack["bucket"], Key=o["Key"])[
+                "Body"
+            ].read()
     return out
 
 
@@ -156,7 +160,9 @@ def reference(stack, s3_endpoint, tmp_path_factory, monkeypatch_module):
     monkeypatch_module.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch_module.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     storage = S3CreativeStorage(
-        s3=S3Resource(endpoint_url=s3_endpoint, region_name="us-east-1"), bucket=stack["bucket"], prefix="inproc"
+        s3=S3Resource(endpoint_url=s3_endpoint, region_name="us-east-1"),
+        bucket=stack["bucket"],
+        prefix="inproc",
     )
     with dg.instance_for_test() as instance:
         keys = register(storage, stack["brief"], instance)
@@ -220,12 +226,18 @@ def test_worker_killed_mid_step_is_redelivered_and_the_run_completes(stack, refe
         victim = None
         deadline = time.monotonic() + 240
         while victim is None:
-            assert proc.poll() is None, f"the run ended before {victim_step} started:\n{log.read_text()[-3000:]}"
+            assert proc.poll() is None, (
+                f"the run ended before {victim_step} started:\n{log.read_text()[-3000:]}"
+            )
             assert time.monotonic() < deadline, f"{victim_step} never started:\n{log.read_text()[-3000:]}"
             runs = [r for r in pipeline_runs(instance) if r.run_id not in before]
             if runs:
                 run_id = runs[0].run_id
-                taken = [e for e in engine_messages(instance, run_id, "Executing steps") if e.step_key == victim_step]
+                taken = [
+                    e
+                    for e in engine_messages(instance, run_id, "Executing steps")
+                    if e.step_key == victim_step
+                ]
                 started = [
                     e
                     for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)
@@ -242,7 +254,9 @@ def test_worker_killed_mid_step_is_redelivered_and_the_run_completes(stack, refe
 
         assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.SUCCESS
         logs = instance.all_logs(run_id)
-        attempts = [e for e in engine_messages(instance, run_id, "Executing steps") if e.step_key == victim_step]
+        attempts = [
+            e for e in engine_messages(instance, run_id, "Executing steps") if e.step_key == victim_step
+        ]
         hosts = [a.dagster_event.engine_event_data.metadata["Celery worker"].value for a in attempts]
         # the killed worker started the step; the broker redelivered it to the survivor
         assert hosts == [workers.hostnames[victim], workers.hostnames[survivor]], hosts

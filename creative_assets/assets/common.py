@@ -64,9 +64,7 @@ def for_each_unit(
         started = time.perf_counter()
         value, metadata = build(UnitKey.parse(key))
         elapsed = time.perf_counter() - started
-        context.add_asset_metadata(
-            {**metadata, "duration_s": round(elapsed, 3), **where}, partition_key=key
-        )
+        context.add_asset_metadata({**metadata, "duration_s": round(elapsed, 3), **where}, partition_key=key)
         if len(keys) > 1:
             context.log.debug(f"{context.asset_key.to_user_string()} {n}/{len(keys)} {key} in {elapsed:.2f}s")
         out[key] = value
