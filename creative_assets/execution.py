@@ -71,8 +71,14 @@ def celery_config() -> dict[str, Any]:
             "visibility_timeout": visibility,
             "unacked_restore_interval": max(1, min(60, visibility // 4)),
             "unacked_restore_throttle": 1,
+            # one Redis list per queue, named exactly as the queue (no per-priority lists): queue
+            # depth is LLEN <queue>, what KEDA's redis scaler reads (deploy/helm/celery-workers.yaml).
+            # Step priorities (dagster-celery/priority tags) are not used by this project.
+            "priority_steps": [0],
         },
-        "result_expires": 24 * 3600,
+        # the run collects a step's result (its serialized events) within seconds; an hour is plenty and
+        # keeps Redis small (a 24-unit step returns its units' metadata, previews included)
+        "result_expires": 3600,
     }
 
 

@@ -61,6 +61,12 @@ def test_redelivery_settings(monkeypatch):
     assert config["task_acks_late"] and config["task_reject_on_worker_lost"]
     assert config["worker_prefetch_multiplier"] == 1
     assert config["broker_transport_options"]["visibility_timeout"] == 7200
+    # a queue is one Redis list of its own name (KEDA scales the workers on its length)
+    from kombu.transport.redis import Channel
+
+    channel = Channel.__new__(Channel)
+    channel.priority_steps = config["broker_transport_options"]["priority_steps"]
+    assert channel._q_for_pri("image", 5) == "image"
     monkeypatch.setenv("CREATIVE_ASSETS_CELERY_VISIBILITY_TIMEOUT", "40")
     options = celery_config()["broker_transport_options"]
     assert options["visibility_timeout"] == 40 and options["unacked_restore_interval"] == 10
