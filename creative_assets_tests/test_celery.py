@@ -1,15 +1,17 @@
 """Steps on real Celery workers: Redis from Debian's redis-server, two worker processes on loopback,
 creatives on S3 (a moto server), the instance on PostgreSQL (Debian's binaries).
 
-A batch of 3 units (2 candidates x 3 ratios at 540 px, the benchmark's small sizes) runs through
+A batch of 2 units (2 candidates x 3 ratios at 540 px, the benchmark's small sizes) runs through
 ``creative-assets run`` with ``CREATIVE_ASSETS_EXECUTOR=celery``; the same batch runs in process as
-the reference. Then a worker is SIGKILLed in the middle of a step and the run still completes.
+the reference. Then a pool process and a whole worker are SIGKILLed in the middle of steps and the
+run still completes.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -32,7 +34,7 @@ from resources.storage import S3CreativeStorage
 
 pytestmark = [pytest.mark.postgres, pytest.mark.celery]
 
-UNITS = 3
+UNITS = 2
 #: short, so the whole-worker kill below is redelivered within the test; far above any step here
 VISIBILITY_S = 20
 STAGES = {
@@ -217,61 +219,91 @@ def test_batch_on_celery_workers_matches_in_process_and_ran_in_the_workers(stack
         assert {e.step_key for e in executed} == set(STAGES)
 
 
-def test_worker_killed_mid_step_is_redelivered_and_the_run_completes(stack, reference):
+def wait_until_running(instance, before: set[str], step: str, proc, log: Path):
+    """(run id, the worker's "Executing steps" event, STEP_START) once ``step`` of the new run is in
+    its body (inputs, rendering, checks: seconds)."""
+    deadline = time.monotonic() + 240
+    while True:
+        assert proc.poll() is None, f"the run ended before {step} started:\n{log.read_text()[-3000:]}"
+        assert time.monotonic() < deadline, f"{step} never started:\n{log.read_text()[-3000:]}"
+        runs = [r for r in pipeline_runs(instance) if r.run_id not in before]
+        if runs:
+            run_id = runs[0].run_id
+            taken = [e for e in engine_messages(instance, run_id, "Executing steps") if e.step_key == step]
+            started = [
+                e
+                for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)
+                if e.step_key == step
+            ]
+            if taken and started:
+                return run_id, taken[-1], started[-1]
+        time.sleep(0.1)
+
+
+def attempts_of(instance, run_id: str, step: str) -> list:
+    return [e for e in engine_messages(instance, run_id, "Executing steps") if e.step_key == step]
+
+
+def died_mid_step(logs: list, step: str, first: float, second: float) -> set[str]:
+    """Event types of ``step`` between its first and second attempt."""
+    return {
+        e.dagster_event.event_type_value
+        for e in logs
+        if e.step_key == step and e.dagster_event and first <= e.timestamp < second
+    }
+
+
+def test_killed_pool_process_and_killed_worker_are_redelivered_and_the_run_completes(stack, reference):
+    """Two failures in one run: the pool process running ``image_candidates`` is SIGKILLed (an OOM
+    kill: its task is requeued at once, task_reject_on_worker_lost), then the whole worker running
+    ``final_creatives`` (a lost node: the task waits out the visibility timeout and goes to the other
+    worker). Both steps run again and the run succeeds with the same bytes."""
     workers = stack["workers"]
-    victim_step = "final_creatives"
     with dg.DagsterInstance.from_config(str(stack["home"])) as instance:
         before = {r.run_id for r in pipeline_runs(instance)}
         proc, log = cli_run(stack)
-        victim = None
-        deadline = time.monotonic() + 240
-        while victim is None:
-            assert proc.poll() is None, (
-                f"the run ended before {victim_step} started:\n{log.read_text()[-3000:]}"
-            )
-            assert time.monotonic() < deadline, f"{victim_step} never started:\n{log.read_text()[-3000:]}"
-            runs = [r for r in pipeline_runs(instance) if r.run_id not in before]
-            if runs:
-                run_id = runs[0].run_id
-                taken = [
-                    e
-                    for e in engine_messages(instance, run_id, "Executing steps")
-                    if e.step_key == victim_step
-                ]
-                started = [
-                    e
-                    for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)
-                    if e.step_key == victim_step
-                ]
-                if taken and started:  # the step body is running (inputs, rendering, checks: seconds)
-                    host = taken[0].dagster_event.engine_event_data.metadata["Celery worker"].value
-                    victim = next(n for n, h in workers.hostnames.items() if h == host)
-                    workers.kill(victim)  # the whole worker: main and pool processes, SIGKILL
-                    killed_at = time.time()
-            time.sleep(0.1)
+
+        # 1. the pool process, from the STEP_START event's pid
+        run_id, _, started = wait_until_running(instance, before, "image_candidates", proc, log)
+        pool_pid = started.dagster_event.pid
+        owner = next(n for n in workers.procs if pool_pid in workers.pids(n))
+        assert pool_pid != workers.procs[owner].pid, "the step should run in a pool process"
+        os.kill(pool_pid, signal.SIGKILL)
+        pool_killed_at = time.time()
+
+        # 2. the whole worker (main and pool processes) that takes final_creatives
+        _, taken, _ = wait_until_running(instance, before, "final_creatives", proc, log)
+        host = taken.dagster_event.engine_event_data.metadata["Celery worker"].value
+        victim = next(n for n, h in workers.hostnames.items() if h == host)
+        workers.kill(victim)
+        killed_at = time.time()
         survivor = next(n for n in workers.procs if n != victim)
         finish(stack, proc, log, timeout=VISIBILITY_S * 4 + 240)
 
         assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.SUCCESS
         logs = instance.all_logs(run_id)
-        attempts = [
-            e for e in engine_messages(instance, run_id, "Executing steps") if e.step_key == victim_step
-        ]
+
+        first, second = attempts_of(instance, run_id, "image_candidates")
+        assert second.timestamp - pool_killed_at < VISIBILITY_S * 0.5, "a lost pool process requeues at once"
+        types = died_mid_step(logs, "image_candidates", first.timestamp, second.timestamp)
+        assert "STEP_START" in types and "STEP_SUCCESS" not in types and "STEP_OUTPUT" not in types, types
+
+        attempts = attempts_of(instance, run_id, "final_creatives")
         hosts = [a.dagster_event.engine_event_data.metadata["Celery worker"].value for a in attempts]
         # the killed worker started the step; the broker redelivered it to the survivor
         assert hosts == [workers.hostnames[victim], workers.hostnames[survivor]], hosts
         first, second = attempts[0].timestamp, attempts[1].timestamp
         assert second - killed_at >= VISIBILITY_S * 0.5, "redelivered before the visibility timeout?"
-        between = [e for e in logs if e.step_key == victim_step and first <= e.timestamp < second]
-        types = {e.dagster_event.event_type_value for e in between if e.dagster_event}
+        types = died_mid_step(logs, "final_creatives", first, second)
         assert "STEP_START" in types, types  # the first attempt was under way ...
         assert "STEP_SUCCESS" not in types and "STEP_OUTPUT" not in types, types  # ... and died mid-step
+
         successes = [e for e in logs if e.dagster_event and e.dagster_event.is_step_success]
         assert sorted(e.step_key for e in successes) == sorted(STAGES)  # each step succeeded once
-
         for key in sorted(instance.get_dynamic_partitions("creative_units")):
             (record,) = instance.fetch_materializations(
-                dg.AssetRecordsFilter(asset_key=dg.AssetKey(victim_step), asset_partitions=[key]), limit=1
+                dg.AssetRecordsFilter(asset_key=dg.AssetKey("final_creatives"), asset_partitions=[key]),
+                limit=1,
             ).records
             assert record.run_id == run_id
             assert record.asset_materialization.metadata["celery_worker"].value == workers.hostnames[survivor]
