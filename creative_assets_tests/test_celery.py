@@ -91,7 +91,25 @@ def stack(tmp_path_factory, s3_endpoint, postgres_server):
         redis.stop()
 
 
-def cli_run(stack) -> tuple[subprocess.Popen, Path]:
+@pytest.fixture
+def cli_run(stack):
+    """Start ``creative-assets run`` of the brief (all units in one run, celery executor); every
+    process started is killed at the end of the test, whatever happened."""
+    started: list[subprocess.Popen] = []
+
+    def start() -> tuple[subprocess.Popen, Path]:
+        proc, log = start_cli_run(stack)
+        started.append(proc)
+        return proc, log
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def start_cli_run(stack) -> tuple[subprocess.Popen, Path]:
     """``creative-assets run`` of the brief, all units in one run, with the celery executor."""
     cmd = [sys.executable, "-m", "creative_assets.cli", "run", str(stack["brief"]), "--units-per-run", "24"]
     env = {**stack["env"], "PYTHONPATH": str(REPO), "PYTHONWARNINGS": "ignore"}
@@ -178,8 +196,8 @@ def monkeypatch_module():
         yield mp
 
 
-def test_batch_on_celery_workers_matches_in_process_and_ran_in_the_workers(stack, reference):
-    proc, log = cli_run(stack)
+def test_batch_on_celery_workers_matches_in_process_and_ran_in_the_workers(stack, reference, cli_run):
+    proc, log = cli_run()
     finish(stack, proc, log)
     cli_pid = proc.pid
 
@@ -253,7 +271,9 @@ def died_mid_step(logs: list, step: str, first: float, second: float) -> set[str
     }
 
 
-def test_killed_pool_process_and_killed_worker_are_redelivered_and_the_run_completes(stack, reference):
+def test_killed_pool_process_and_killed_worker_are_redelivered_and_the_run_completes(
+    stack, reference, cli_run
+):
     """Two failures in one run: the pool process running ``image_candidates`` is SIGKILLed (an OOM
     kill: its task is requeued at once, task_reject_on_worker_lost), then the whole worker running
     ``final_creatives`` (a lost node: the task waits out the visibility timeout and goes to the other
@@ -261,7 +281,7 @@ def test_killed_pool_process_and_killed_worker_are_redelivered_and_the_run_compl
     workers = stack["workers"]
     with dg.DagsterInstance.from_config(str(stack["home"])) as instance:
         before = {r.run_id for r in pipeline_runs(instance)}
-        proc, log = cli_run(stack)
+        proc, log = cli_run()
 
         # 1. the pool process, from the STEP_START event's pid
         run_id, _, started = wait_until_running(instance, before, "image_candidates", proc, log)
