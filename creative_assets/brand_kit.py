@@ -18,6 +18,7 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from creative_assets.errors import BriefError, Problem, problems_from_validation_error
+from creative_assets.input_policy import shorten
 from creative_assets.slugs import SLUG_PATTERN
 
 HEX_COLOUR = r"^#[0-9A-Fa-f]{6}$"
@@ -229,7 +230,8 @@ def load_brand_kit(slug: str, root: Path | None = None) -> BrandKit:
         known = ", ".join(available_brand_kits(root)) or "none"
         raise BriefError(
             str(path),
-            [Problem("brand", f"no brand kit named {slug!r} (looked for {path}); available kits: {known}")],
+            # the kit folder's location on the server is not the brief author's business
+            [Problem("brand", f"no brand kit named {shorten(slug)}; available kits: {known}")],
         )
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
