@@ -1,6 +1,6 @@
 """Compliance checks for one rendered creative. Pure functions (Pillow + numpy, no Dagster).
 
-Six checks, each returning a :class:`CheckOutcome` (passed, worst severity, findings, measured figures):
+Seven checks, each returning a :class:`CheckOutcome` (passed, worst severity, findings, measured figures):
 
 ``copy_terms``
     Legal / banned terms (layered rules, already merged) in the headline, sub-line, CTA and legal line.
@@ -18,6 +18,9 @@ Six checks, each returning a :class:`CheckOutcome` (passed, worst severity, find
     Text ink boxes, the CTA button and the detected logo inside the platform safe box of the ratio.
 ``glyph_coverage``
     Every character drawn with a real glyph (see :func:`check_glyphs` for how fallback fonts count).
+``product_share``
+    The product's visible pixels (the mask of the cut-out actually placed, minus what covers it) are at
+    least a small share of the canvas (see :func:`check_product_share`).
 
 Figures are oriented so that *lower is worse* wherever a natural measure allows it (contrast, score,
 width, share, margin, size), because campaign roll-ups keep the minimum across creatives.
@@ -56,7 +59,15 @@ from creative_assets.term_skeleton import fold_char, visual_variants
 
 Severity = Literal["WARN", "ERROR"]
 
-CHECKS = ("copy_terms", "logo", "brand_colours", "text_legibility", "safe_zones", "glyph_coverage")
+CHECKS = (
+    "copy_terms",
+    "logo",
+    "brand_colours",
+    "text_legibility",
+    "safe_zones",
+    "glyph_coverage",
+    "product_share",
+)
 
 COPY_FIELDS = ("headline", "subline", "cta", "disclaimer")
 
@@ -965,6 +976,38 @@ def check_glyphs(
     return _outcome("glyph_coverage", findings, figures)
 
 
+# ================================================================================ product share
+
+#: The product's visible pixels must be at least this share of the canvas.
+MIN_PRODUCT_SHARE = 0.015
+
+
+def check_product_share(report: FinalRender) -> CheckOutcome:
+    """The product is on the creative: its visible pixels (the mask of the cut-out actually placed,
+    minus what the logo and copy cover; ``report.product_visible``) are at least
+    :data:`MIN_PRODUCT_SHARE` of the canvas. A cut-out that removed the product, leaving its shadow,
+    fails here. A footprint that is only an estimate (a generative model placed the product) is
+    reported, not judged."""
+    vis = report.product_visible
+    if vis is None:
+        return _outcome("product_share", [], {})
+    figures = {"product_share": vis.visible_share, "product_visible_of_placed": vis.visible_of_placed}
+    findings = []
+    if vis.source == "measured" and vis.visible_share < MIN_PRODUCT_SHARE:
+        placed = report.product.area_px if report.product else 0
+        findings.append(
+            Finding(
+                check="product_share",
+                severity="ERROR",
+                message=f"only {vis.visible_share:.2%} of the canvas shows the product ({vis.visible_px:,} px "
+                f"visible of {placed:,} placed); at least {MIN_PRODUCT_SHARE:.1%} is needed. The packshot's "
+                "cut-out may have removed the product: check the supplied image",
+                where="product",
+            )
+        )
+    return _outcome("product_share", findings, figures)
+
+
 # ================================================================================ all checks
 
 
@@ -994,7 +1037,7 @@ def evaluate_creative(
     *,
     font_resolver: FontResolver | Sequence[Path | str] | None = None,
 ) -> list[CheckOutcome]:
-    """All six checks for one rendered creative, in :data:`CHECKS` order.
+    """All seven checks for one rendered creative, in :data:`CHECKS` order.
 
     The logo is located on the pixels once and the detected box (not ``report.logo.box``) is used by
     the logo and safe-zone checks. The product's own pixels are masked out of that search: packaging
@@ -1022,6 +1065,7 @@ def evaluate_creative(
         check_text_legibility(image, report.blocks, short),
         check_safe_zones(report.ratio, W, H, direction, elements, det.box if det and det.found else None),
         check_glyphs(report.blocks, font_resolver),
+        check_product_share(report),
     ]
     for outcome in outcomes:
         for finding in outcome.findings:
@@ -1039,6 +1083,7 @@ __all__ = [
     "check_copy_terms",
     "check_glyphs",
     "check_logo",
+    "check_product_share",
     "check_safe_zones",
     "check_text_legibility",
     "detect_logo",
