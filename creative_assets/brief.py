@@ -520,8 +520,10 @@ def load_brief(path: str | Path, brand_kits_root: Path | None = None) -> LoadedB
         ) from None
     except UnsafeFileError as exc:
         raise BriefError(str(path), [Problem("(file)", str(exc))]) from None
-    except OSError:
-        raise BriefError(str(path), [Problem("(file)", "does not exist or is not a file")]) from None
+    except FileNotFoundError:
+        raise BriefError(str(path), [Problem("(file)", "does not exist")]) from None
+    except OSError as exc:
+        raise BriefError(str(path), [Problem("(file)", f"cannot be read: {exc.strerror or exc}")]) from None
     text = decode_brief_bytes(data, str(path))
     base = path.resolve().parent
 
