@@ -11,7 +11,6 @@ import hashlib
 import io
 import json
 import re
-import unicodedata
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,7 +51,7 @@ from creative_assets.input_policy import (
     walk_strings,
 )
 from creative_assets.slugs import SLUG_MAX, SLUG_PATTERN, slug_problem
-from creative_assets.term_skeleton import skeleton
+from creative_assets.term_skeleton import term_folds_to_something
 
 #: Aspect ratios we render, with their default output size in pixels.
 DEFAULT_SIZES: dict[str, tuple[int, int]] = {
@@ -381,8 +380,7 @@ def _term_problems(data: dict) -> list[Problem]:
         term = entry.get("term") if isinstance(entry, dict) else entry
         if not isinstance(term, str) or not term:
             continue
-        folded = "".join(c for c in skeleton(term) if not c.isspace() and unicodedata.category(c) != "Pd")
-        if not folded:
+        if not term_folds_to_something(term):
             problems.append(
                 Problem(
                     f"banned_words[{i}]",

@@ -88,6 +88,11 @@ def skeleton(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(fold_char(c) for c in text))
 
 
+def term_folds_to_something(term: str) -> bool:
+    """Whether a banned term keeps any character once folded (spaces and dashes do not count)."""
+    return any(not c.isspace() and unicodedata.category(c) != "Pd" for c in skeleton(term))
+
+
 def visual_variants(text: str) -> list[tuple[str, list[int]]]:
     """``text`` in logical order, plus, when it holds a bidi override, in the order it is displayed
     (each override run reversed); each with the original index of every character."""

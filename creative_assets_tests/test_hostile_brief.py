@@ -442,3 +442,18 @@ def test_parse_brief_text_is_strict_about_the_top_level(brief_dir):
     for text in ("[]", "3", "null", '"x"'):
         with pytest.raises(BriefError):
             parse_brief_text(text, "brief.json")
+
+
+def test_kit_banned_term_that_folds_to_nothing_is_a_kit_error(tmp_path):
+    import shutil
+
+    from creative_assets.brand_kit import load_brand_kit
+
+    shutil.copytree(brand_kits_dir() / "aurora-beverages", tmp_path / "aurora-beverages")
+    path = tmp_path / "aurora-beverages" / "brand.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["banned_words"] = [*data.get("banned_words", []), "\u200b\u00ad"]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    with pytest.raises(BriefError) as info:
+        load_brand_kit("aurora-beverages", tmp_path)
+    assert any(p.field.startswith("banned_words[") for p in info.value.problems)
