@@ -79,6 +79,9 @@ def _asset_reader(storage: CreativeStorage, brief_key: str, inbox_prefix: str):
         target = posixpath.normpath(posixpath.join(base, ref))
         if not (target + "/").startswith(root) or target == root.rstrip("/"):
             raise PermissionError(13, f"{ref} resolves to {target}, outside the inbox {root}")
+        reason = unsafe_key_reason(target)
+        if reason:
+            raise PermissionError(13, f"{ref} cannot be read: {reason}")
         try:
             return storage.read_bytes(target, max_bytes=MAX_ASSET_BYTES)
         except FileNotFoundError as exc:
