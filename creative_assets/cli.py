@@ -46,6 +46,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
         f"{b.candidates} candidates x {len(b.aspect_ratios)} ratios = {units * b.candidates * len(b.aspect_ratios)} "
         f"creatives; product images supplied for {supplied}/{len(b.products)} products"
     )
+    from creative_assets.input_policy import Budget, estimate_cost
+
+    budget = Budget.from_env()
+    cost = estimate_cost(len(b.locales), len(b.products), b.candidates, len(b.aspect_ratios), budget)
+    print(
+        f"  cost preflight: about {cost.calls:,} provider calls (image: {budget.image_provider}, text: "
+        f"{budget.text_provider}), ${cost.usd:,.2f}; budget {budget.max_calls:,} calls, ${budget.max_usd:,.2f}"
+    )
     missing = [loc for loc in b.locales if loc != b.source_locale and loc not in b.localized_messages]
     if missing:
         print(f"  ! no localized_messages for {', '.join(missing)}: their copy stays in {b.source_locale}")

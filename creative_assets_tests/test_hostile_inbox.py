@@ -144,6 +144,9 @@ def test_local_inbox_fifo_symlinks_and_odd_names_beside_a_valid_brief(tmp_path, 
     os.mkdir(odd)
     with open(os.path.join(odd, b"brief.yaml"), "wb") as fh:
         fh.write(b"a: 1\n")
+    # a backslash in a folder name (legal on POSIX, not a safe storage key)
+    (inbox / "evil\\dir").mkdir()
+    (inbox / "evil\\dir" / "brief.yaml").write_text("a: 1\n")
     # a sparse 50 MB brief
     (inbox / "big").mkdir()
     with open(inbox / "big" / "brief.yaml", "wb") as fh:
@@ -164,6 +167,7 @@ def test_local_inbox_fifo_symlinks_and_odd_names_beside_a_valid_brief(tmp_path, 
     assert "hunter2" not in json.dumps(by_folder["link"])
     assert "caf\\xe9" in by_folder["caf\\xe9"]["file"] and "UTF-8" in by_folder["caf\\xe9"]["message"]
     assert "too large" in by_folder["big"]["message"] and not by_folder["big"]["copied"]
+    assert "backslash" in by_folder["evil\\dir"]["message"] and by_folder["evil\\dir"]["copied"]
     assert "FIFO" in by_folder["fifo-image"]["message"]
     for key in local.list_keys("rejected"):
         check_key(key)
