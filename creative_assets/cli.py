@@ -300,7 +300,14 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("schema", help="print the brief's JSON Schema")
     p.set_defaults(func=cmd_schema)
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # `creative-assets validate … | head`: the reader left, not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        print("✗ interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

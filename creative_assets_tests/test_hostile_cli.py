@@ -42,3 +42,40 @@ def test_hidden_banned_word_fails_the_run_in_words_not_a_traceback(tmp_path):
     for noise in ("Traceback", 'File "', "dagster._core", "Stack Trace"):
         assert noise not in run.stderr + run.stdout, noise
     assert not list((tmp_path / "out").glob("campaigns/*/*/*/selected/*.png"))  # nothing selected
+
+
+def _hostile_files(tmp_path):
+    folder = tmp_path / "h"
+    folder.mkdir()
+    (folder / "dir.yaml").mkdir()
+    os.mkfifo(folder / "fifo.yaml")
+    with open(folder / "big.yaml", "wb") as fh:
+        fh.truncate(50 * 1024 * 1024)
+    (folder / "binary.json").write_bytes(b"\x00\xff\xfe garbage \x80")
+    (folder / "utf16.yaml").write_bytes("campaign_id: x\n".encode("utf-16"))
+    (folder / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (folder / "list.yaml").write_text("- a\n- b\n")
+    (folder / "ctrl.yaml").write_text("campaign_id: \x1b[2J\n")
+    return [
+        folder / n
+        for n in (
+            "missing.yaml",
+            "dir.yaml",
+            "fifo.yaml",
+            "big.yaml",
+            "binary.json",
+            "utf16.yaml",
+            "deep.json",
+            "list.yaml",
+            "ctrl.yaml",
+        )
+    ]
+
+
+def test_validate_refuses_hostile_files_with_exit_2_and_no_traceback(tmp_path, capsys):
+    from creative_assets.cli import main
+
+    for path in _hostile_files(tmp_path):
+        assert main(["validate", str(path)]) == 2, path
+        err = capsys.readouterr().err
+        assert str(path) in err and "Traceback" not in err, err
