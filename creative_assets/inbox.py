@@ -177,11 +177,11 @@ def _reject_unreadable(
     if read:
         with contextlib.suppress(OSError, ValueError):
             data = storage.read_listed(key, MAX_BRIEF_BYTES)
-    error = BriefError(f"{storage_uri_prefix(storage)}{display_key(key)}", [Problem("(file)", message)])
+    error = BriefError(f"{_uri_prefix(storage)}{display_key(key)}", [Problem("(file)", message)])
     return _reject(storage, key, data, error, rejected_prefix)
 
 
-def storage_uri_prefix(storage: CreativeStorage) -> str:
+def _uri_prefix(storage: CreativeStorage) -> str:
     """The URI of the storage root (``s3://bucket/prefix/`` or ``file:///root/``)."""
     return storage.uri("x")[:-1]
 
@@ -191,10 +191,13 @@ def _reject(
 ) -> Rejected:
     """Set a drop aside: a copy of it (when ``data`` is given) beside ``error.json``, then remove it
     from the inbox. Names in the rejected folder are always safe keys, whatever the drop's key."""
-    name = _SAFE_NAME.sub("_", display_key(posixpath.basename(key))).strip("._") or "brief"
+    unsafe = unsafe_key_reason(key) is not None
+    name = posixpath.basename(key)
+    if unsafe:
+        name = _SAFE_NAME.sub("_", display_key(name)).strip("._") or "brief"
     stem = name.rsplit(".", 1)[0] or "brief"
     # unreadable drops and odd keys: the key tells them apart (several may hold the same bytes)
-    odd = data is None or unsafe_key_reason(key) is not None
+    odd = data is None or unsafe
     digest = hashlib.sha256((key.encode("utf-8", "surrogateescape") if odd else b"") + (data or b""))
     folder = f"{rejected_prefix.strip('/')}/{stem[:80]}-{digest.hexdigest()[:12]}"
     report = {
