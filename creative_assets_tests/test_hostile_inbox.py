@@ -206,3 +206,18 @@ def test_display_key_never_raises():
         shown = display_key(key)
         shown.encode("utf-8")
         assert shown.isprintable()
+
+
+def test_oversized_image_in_s3_is_refused_by_its_length(tmp_path, monkeypatch, s3_storage, s3_client, bucket):
+    import creative_assets.inbox as inbox_module
+
+    monkeypatch.setattr(inbox_module, "MAX_ASSET_BYTES", 50_000)
+    good = small_brief(tmp_path, locales=("en-US",), candidates=1)
+    for path in good.parent.rglob("*"):
+        if path.is_file():
+            rel = path.relative_to(good.parent).as_posix()
+            s3_client.put_object(Bucket=bucket, Key=f"tenant-a/inbox/img/{rel}", Body=path.read_bytes())
+    outcome = ingest_brief(s3_storage, "inbox/img/brief.yaml", "inbox/", upload_grace_seconds=0)
+    assert type(outcome).__name__ == "Rejected"
+    message = next(iter(p.message for p in outcome.problems if "assets" in p.field))
+    assert "the object is" in message and "the limit is" in message
