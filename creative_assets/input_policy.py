@@ -96,6 +96,24 @@ def character_problem(text: str, allow_newlines: bool = True) -> str | None:
     return None
 
 
+def strip_disallowed(text: str) -> str:
+    """``text`` without the characters :func:`character_problem` refuses (for generated copy, which
+    cannot be sent back to its author): controls except line feed, bidi controls, surrogates,
+    noncharacters."""
+    return "".join(
+        c
+        for c in text
+        if c == "\n"
+        or not (
+            ord(c) < 0x20
+            or 0x7F <= ord(c) <= 0x9F
+            or c in BIDI_CONTROLS
+            or 0xD800 <= ord(c) <= 0xDFFF
+            or _is_noncharacter(ord(c))
+        )
+    )
+
+
 def _default_ignorable(ch: str) -> bool:
     from creative_assets.term_skeleton import is_default_ignorable
 

@@ -457,3 +457,12 @@ def test_kit_banned_term_that_folds_to_nothing_is_a_kit_error(tmp_path):
     with pytest.raises(BriefError) as info:
         load_brand_kit("aurora-beverages", tmp_path)
     assert any(p.field.startswith("banned_words[") for p in info.value.problems)
+
+
+def test_generated_copy_is_cleaned_to_the_character_policy():
+    from creative_assets.input_policy import character_problem, strip_disallowed
+
+    dirty = "Jetzt\x1b[31m \u202ekaufen\u202c\x85\ud800\ufffe\nneu"
+    clean = strip_disallowed(dirty)
+    assert clean == "Jetzt[31m kaufen\nneu"
+    assert character_problem(clean) is None and character_problem(dirty) is not None
