@@ -116,6 +116,7 @@ def test_visibility_subtracts_what_covers_the_product():
     ImageDraw.Draw(after).rectangle((50, 0, 99, 99), fill=(0, 0, 0))  # a panel over half of it
     vis = product_visibility(fp, before, after, covered=[(100, 0, 110, 100)])  # and a logo
     assert vis.visible_px == 40 * 100 and vis.visible_of_placed == 0.4 and vis.bbox == (110, 0, 150, 100)
+    assert vis.array().sum() == 4000 and vis.array()[:, 110:150].all()
 
 
 def test_product_share_check_is_blocking():

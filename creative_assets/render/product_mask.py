@@ -8,7 +8,8 @@ It is the one measurement of "where the product is" that checks reuse: the block
 the product ("text over product") read :meth:`ProductFootprint.array` instead of a bounding box.
 
 :class:`ProductVisibility` (``FinalRender.product_visible``) is the footprint minus what was drawn
-over it afterwards: the logo's box, and every product pixel the copy, CTA, scrim or panel changed.
+over it afterwards: the logo's box, and every product pixel the copy, CTA, scrim or panel changed;
+its mask is ``product_visible.array()``.
 """
 
 from __future__ import annotations
@@ -93,13 +94,20 @@ def box_footprint(canvas_size: tuple[int, int], box: Box) -> ProductFootprint:
 
 
 class ProductVisibility(BaseModel):
-    """How much of the placed product is still visible on the final creative."""
+    """How much of the placed product is still visible on the final creative, and where."""
 
     visible_px: int
     visible_share: float  # of the canvas
     visible_of_placed: float  # of the placed product pixels
     bbox: Box  # tight box of the visible product pixels
     source: str  # the footprint's: measured | estimated
+    #: the visible product pixels themselves (``visible.array()``), same canvas as the footprint
+    visible: ProductFootprint | None = None
+
+    def array(self) -> np.ndarray:
+        if self.visible is None:
+            raise ValueError("no visible mask recorded")
+        return self.visible.array()
 
 
 def product_visibility(
@@ -115,11 +123,12 @@ def product_visibility(
     visible = mask & (np.abs(a - b).max(axis=2) <= COVER_THRESHOLD)
     for x0, y0, x1, y1 in covered:
         visible[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = False
-    vis = ProductFootprint.from_array(visible)
+    vis = ProductFootprint.from_array(visible, source=footprint.source)
     return ProductVisibility(
         visible_px=vis.area_px,
         visible_share=round(vis.area_px / max(1, mask.size), 5),
         visible_of_placed=round(vis.area_px / max(1, footprint.area_px), 4),
         bbox=vis.bbox,
         source=footprint.source,
+        visible=vis,
     )
