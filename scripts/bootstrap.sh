@@ -19,6 +19,9 @@ have_pg_server() {
   done
   command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1
 }
+# PyICU (UTS #39 confusables skeleton for banned-term matching) builds from its sdist against the
+# system ICU: it needs the ICU headers, pkg-config and a C++ compiler.
+if ! pkg-config --exists icu-uc 2>/dev/null; then need_apt+=(libicu-dev pkg-config g++); fi
 if [ "${CREATIVE_ASSETS_NEED_POSTGRES:-0}" = "1" ] && ! have_pg_server; then
   need_apt+=(postgresql)
 fi
