@@ -245,6 +245,8 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from creative_assets.credentials_cli import add_commands as add_credentials_commands
+
     # Dagster flags features it considers beta/preview (backfill policies, partitioned checks) on
     # every import; that is for the developers reading the code, not for someone running a brief.
     warnings.filterwarnings("ignore", message=r".*is currently in (beta|preview)")
@@ -265,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_review)
     p = sub.add_parser("schema", help="print the brief's JSON Schema")
     p.set_defaults(func=cmd_schema)
+    add_credentials_commands(sub)  # credentials init | show (creative_assets/credentials_cli.py)
     args = parser.parse_args(argv)
     return args.func(args)
 
