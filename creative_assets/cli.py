@@ -240,7 +240,10 @@ def cmd_review(args: argparse.Namespace) -> int:
         return 2
     storage = build_storage().process_config_and_initialize()
     print(f"Reviewing creatives in {storage.uri('campaigns')}\nOpen http://{args.host}:{args.port}/")
-    uvicorn.run(create_app(storage, settings), host=args.host, port=args.port, log_level="warning")
+    from resources.credentials import build_credentials
+
+    policy = build_credentials().process_config_and_initialize().verify_policy()  # C2PA: no key here
+    uvicorn.run(create_app(storage, settings, policy), host=args.host, port=args.port, log_level="warning")
     return 0
 
 

@@ -596,3 +596,38 @@ def describe(cred: Credential) -> str:
                 f"{pad}  work:       " + ", ".join(f"{k}={v}" for k, v in work.items() if v is not None)
             )
     return "\n".join(lines)
+
+
+# -- delivery ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerifyPolicy:
+    """How strictly a reader of finals (the review app, delivery) verifies: the roots it trusts and
+    whether credentials are required (production: a missing or untrusted credential is refused)."""
+
+    trust_anchors: bytes | None = field(default=None, repr=False)
+    required: bool = False
+
+
+class CredentialRefused(RuntimeError):
+    """A file's Content Credential is missing or broken: it is not delivered."""
+
+
+def check_deliverable(
+    data: bytes, name: str, signed: bool, policy: VerifyPolicy, claims: dict | None = None
+) -> dict:
+    """Verify a file about to be (or just) delivered. ``signed``: the pipeline recorded signing it.
+    Returns a summary for the delivery manifest; raises :class:`CredentialRefused` when a file that
+    must carry a credential has none, or a broken one, or one made for another unit."""
+    if not signed and not policy.required:
+        return {"present": False, "note": "content credentials were disabled when this creative was made"}
+    result = verify(data, mime_type(name), None, policy.trust_anchors, require_trust=policy.required)
+    problems = list(result.problems)
+    work = result.credential.assertion(WORK_ASSERTION) or {}
+    for k, v in (claims or {}).items():
+        if result.credential.present and work.get(k) != v:
+            problems.append(f"the credential names {k}={work.get(k)!r}, not {v!r}")
+    if problems:
+        raise CredentialRefused(f"{name}: {'; '.join(problems)}")
+    return {**result.credential.summary(), "verified": True}

@@ -32,7 +32,7 @@ import dagster as dg
 from pydantic import Field
 
 from creative_assets import credentials
-from creative_assets.credentials import SigningKey
+from creative_assets.credentials import SigningKey, VerifyPolicy
 
 MODES = ("auto", "required", "off")
 ALGORITHMS = ("es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519")
@@ -63,6 +63,14 @@ class ContentCredentials(dg.ConfigurableResource):
     tsa_url: str = Field("", description="RFC 3161 timestamp authority URL (optional; use it in production).")
     trust_anchors: str = Field("", description="PEM file of trusted roots for verification.")
     test_ca_dir: str = Field("", description="Folder of the test CA from `creative-assets credentials init`.")
+
+    def verify_policy(self) -> VerifyPolicy:
+        """What a reader of finals needs (the review app): trusted roots and strictness, no key."""
+        required = (self.mode or "").strip().lower() == "required"
+        anchors = _read(self.trust_anchors) if self.trust_anchors else None
+        if anchors is None and not self.cert_chain and self.test_ca_dir and not required:
+            anchors = _read(str(Path(self.test_ca_dir) / "test-ca.pem"))
+        return VerifyPolicy(anchors, required)
 
     def status(self) -> CredentialsStatus:
         """Resolve the configuration. Never raises for a missing certificate in ``auto`` mode; in
