@@ -182,7 +182,10 @@ def build_manifest(prov: Provenance, title: str, fmt: str, test_signed: bool) ->
             "digitalSourceType": kind,
             "softwareAgent": generator,
             "description": made,
-            "parameters": {"ingredientIds": ["candidate"], "method": prov.method},
+            "parameters": {
+                "method": prov.method,
+                **({"ingredientIds": ["candidate"]} if prov.ingredient("candidate") else {}),
+            },
         }
     ]
     if prov.ingredient("packshot"):

@@ -29,7 +29,7 @@ CA_FILE, CHAIN_FILE, KEY_FILE = "test-ca.pem", "signer-chain.pem", "signer.key"
 
 
 @dataclass(frozen=True)
-class TestCA:
+class CAFiles:
     folder: Path
 
     @property
@@ -71,10 +71,10 @@ def _usage(*, sign: bool, ca: bool) -> x509.KeyUsage:
     )
 
 
-def init_test_ca(folder: Path, force: bool = False, days: int = 825) -> tuple[TestCA, bool]:
+def init_test_ca(folder: Path, force: bool = False, days: int = 825) -> tuple[CAFiles, bool]:
     """Create the test CA and signing certificate in ``folder`` (kept if it exists, unless
     ``force``). Returns it and whether it was created now."""
-    ca_files = TestCA(Path(folder))
+    ca_files = CAFiles(Path(folder))
     if ca_files.exists() and not force:
         return ca_files, False
     ca_files.folder.mkdir(parents=True, exist_ok=True)

@@ -126,9 +126,9 @@ class ContentCredentials(dg.ConfigurableResource):
             return CredentialsStatus(
                 None, True, "no signing certificate configured (CREATIVE_ASSETS_C2PA_CERT_CHAIN)"
             )
-        from creative_assets.credentials_ca import TestCA
+        from creative_assets.credentials_ca import CAFiles
 
-        ca = TestCA(Path(self.test_ca_dir)) if self.test_ca_dir else None
+        ca = CAFiles(Path(self.test_ca_dir)) if self.test_ca_dir else None
         if ca is None or not ca.exists():
             return CredentialsStatus(
                 None,

@@ -69,7 +69,7 @@ def final_creatives(
         kit = brand_kits.load(brief.brand)
         raw = image_candidates.pop(key)
         signing = signing_by_unit[key] = UnitSigning(
-            unit, brief, raw, branded, pack, kit, storage, status, context.run_id
+            unit, brief, raw, branded, pack, kit, storage, status, context.run.run_id
         )
         copy = signing.copy(copy)  # the market's visible AI label in the legal line, where required
         # the first candidate's ratios make the preview
