@@ -193,7 +193,7 @@ def test_claims_test_marking_and_no_key_anywhere(signed_run):
     # XMP for tools that read only XMP: digital source type, credit and copyright from the brand kit
     xmp = Image.open(io.BytesIO(data)).info["XML:com.adobe.xmp"]
     assert f'Iptc4xmpExt:DigitalSourceType="{c2.ALGORITHMIC}"' in xmp
-    assert 'photoshop:Credit="Aurora"' in xmp and "© Aurora" in xmp
+    assert 'photoshop:Credit="Aurora Beverages"' in xmp and "© Aurora Beverages" in xmp
     # the private key is in no output, manifest, event or repr
     key_pem = CAFiles(Path(session_test_ca())).key.read_text()
     secret = "".join(key_pem.strip().splitlines()[1:-1])
