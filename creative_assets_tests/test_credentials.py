@@ -441,3 +441,64 @@ def test_signing_through_a_kms_hook_and_the_cli(signed_run, tmp_path, capsys):
     final.write_bytes(one_pixel_changed(data))
     assert main(["credentials", "show", str(final), "--trust-anchors", str(ca.ca)]) == 1
     assert "BROKEN" in capsys.readouterr().out
+
+
+def test_a_credential_that_misdeclares_what_was_done_fails_verification(signed_run):
+    """The check compares the declaration with the pipeline's record: a packshot declaration on a
+    generated product, a wrong ingredient hash or another run id are each caught."""
+    import dataclasses
+
+    storage, unit = signed_run["storage"], signed_run["supplied"]
+    data = _finals(storage, unit)["1x1/candidate-1.png"]
+    status = signing_credentials().status()
+    cred = c2.read_credential(data, "image/png")
+    work = cred.assertion(c2.WORK_ASSERTION)
+    hashes = cred.ingredient_hashes()
+    ingredients = tuple(c2.Ingredient(role, role, "image/png", sha, "") for role, sha in hashes.items())
+    truth = c2.Provenance(
+        work["campaign"],
+        work["locale"],
+        work["product"],
+        1,
+        "1:1",
+        work["run_id"],
+        1,
+        "offline-compositor",
+        "procedural-v1",
+        "supplied",
+        "supplied:alpha",
+        ingredients,
+    )
+    assert c2.verify(data, "image/png", truth, status.trust_anchors, True).passed
+    lies = {
+        "generative": dataclasses.replace(truth, product_source="generated"),
+        "ingredient packshot": dataclasses.replace(
+            truth,
+            ingredients=tuple(
+                dataclasses.replace(i, sha256="0" * 64) if i.role == "packshot" else i for i in ingredients
+            ),
+        ),
+        "claims differ": dataclasses.replace(truth, run_id="another-run"),
+        "AI label": dataclasses.replace(truth, ai_label="AI生成"),
+    }
+    for expected_problem, record in lies.items():
+        problems = c2.verify(data, "image/png", record, status.trust_anchors, True).problems
+        assert any(expected_problem in p for p in problems), (expected_problem, problems)
+
+
+def test_ai_label_only_for_ai_imagery_in_markets_that_require_one():
+    from types import SimpleNamespace
+
+    from creative_assets.disclosure import ai_label_for
+    from creative_assets.locales import get_locale
+
+    zh = SimpleNamespace(locale=get_locale("zh-CN").model_dump(mode="json"))
+    de = SimpleNamespace(locale=get_locale("de-DE").model_dump(mode="json"))
+    ai = SimpleNamespace(provider="openai-images", candidates=[SimpleNamespace(source="generated")])
+    drawn = SimpleNamespace(provider="offline-compositor", candidates=[SimpleNamespace(source="generated")])
+    edited = SimpleNamespace(provider="openai-images", candidates=[SimpleNamespace(source="supplied")])
+    assert ai_label_for(zh, ai) == "AI生成" and ai_label_for(zh, edited) == "AI生成"
+    assert ai_label_for(zh, drawn) is None  # procedural drawing is not AI
+    assert ai_label_for(de, ai) is None  # no visible label required there (the credential marks it)
+    assert get_locale("ko-KR").ai_label == "AI 생성"
+    assert any("AI" in note for note in get_locale("zh-CN").legal_notes)
