@@ -502,3 +502,24 @@ def test_ai_label_only_for_ai_imagery_in_markets_that_require_one():
     assert ai_label_for(de, ai) is None  # no visible label required there (the credential marks it)
     assert get_locale("ko-KR").ai_label == "AI 생성"
     assert any("AI" in note for note in get_locale("zh-CN").legal_notes)
+
+
+def test_review_app_shows_a_content_credentials_panel(signed_run, tmp_path):
+    from starlette.testclient import TestClient
+
+    from creative_assets.review.app import ReviewSettings, create_app
+
+    storage = _copy_storage(signed_run, tmp_path)
+    unit = signed_run["supplied"]
+    token = "panel-test-token-0123"
+    app = create_app(storage, ReviewSettings(token=token), c2.VerifyPolicy(_anchors()))
+    client = TestClient(app, follow_redirects=False)
+    assert client.post("/login", data={"name": "Ana", "token": token, "next": "/"}).status_code == 303
+    page = client.get(f"/units/{unit}").text
+    panel = page[page.index("<h2>Content Credentials</h2>") : page.index('id="credentials"') + 6000]
+    assert panel.count("TEST-SIGNED") == 3 and panel.count(">valid<") == 3 and panel.count(">trusted<") == 3
+    assert "composite" in panel and "c2pa.created, c2pa.placed, c2pa.placed, c2pa.edited" in panel
+    key = f"{unit.storage_prefix}/final/1x1/candidate-1.png"
+    storage.write_bytes(key, one_pixel_changed(storage.read_bytes(key)))
+    page = client.get(f"/units/{unit}").text
+    assert ">broken<" in page and "dataHash.mismatch" in page
