@@ -281,7 +281,10 @@ def with_xmp(data: bytes, fmt: str, xmp: str) -> bytes:
     if fmt == "image/jpeg":
         payload = b"http://ns.adobe.com/xap/1.0/\x00" + packet
         segment = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
-        return data[:2] + segment + data[2:]
+        at = 2
+        if data[2:4] == b"\xff\xe0":  # after the JFIF APP0 segment, which must come first
+            at = 4 + struct.unpack(">H", data[4:6])[0]
+        return data[:at] + segment + data[at:]
     raise ValueError(fmt)
 
 

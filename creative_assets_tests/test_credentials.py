@@ -427,6 +427,16 @@ def test_signing_through_a_kms_hook_and_the_cli(signed_run, tmp_path, capsys):
     )
     resigned = c2.sign_file(unsigned, "x.png", prov, status.key, {"logo": logo}, "Credit", "© Brand")
     assert c2.verify(resigned, "image/png", prov, _anchors(), require_trust=True).passed
+    # JPEG finals are signed the same way (XMP in APP1 after JFIF, the manifest in APP11)
+    jpeg = io.BytesIO()
+    Image.open(io.BytesIO(data)).convert("RGB").save(jpeg, "JPEG", quality=90)
+    signed_jpeg = c2.sign_file(
+        jpeg.getvalue(), "x.jpg", prov, status.key, {"logo": logo}, "Credit", "© Brand"
+    )
+    assert c2.verify(signed_jpeg, "image/jpeg", prov, _anchors(), require_trust=True).passed
+    assert "DigitalSourceType" in Image.open(io.BytesIO(signed_jpeg)).info["xmp"].decode()
+    assert c2.unsigned_content(signed_jpeg, "image/jpeg") != signed_jpeg
+    assert not c2.read_credential(c2.unsigned_content(signed_jpeg, "image/jpeg"), "image/jpeg").present
     # the CLI: a fresh test CA, and a readable manifest chain
     assert main(["credentials", "init", "--dir", str(tmp_path / "ca")]) == 0
     fresh = CAFiles(tmp_path / "ca")
