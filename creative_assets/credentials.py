@@ -114,10 +114,12 @@ class Provenance:
     ingredients: tuple[Ingredient, ...]
     text_overlay: bool = True
     ai_label: str | None = None  # the visible label rendered in the legal line, if any
+    #: the digital source type the supplied packshot's own C2PA credential declares, if it has one
+    packshot_source: str | None = None
 
     @property
     def source_type(self) -> str:
-        return source_type(self.provider, self.product_source)
+        return source_type(self.provider, self.product_source, self.packshot_source)
 
     @property
     def is_ai(self) -> bool:
@@ -138,15 +140,19 @@ class Provenance:
         }
 
 
-def source_type(provider: str, product_source: str) -> str:
+def source_type(provider: str, product_source: str, packshot_source: str | None = None) -> str:
     """The IPTC digital source type that tells the truth about a final's imagery.
 
     * a trained model made the whole picture: ``trainedAlgorithmicMedia``;
     * a trained model put the brand's packshot into a scene it made (images.edit):
       ``compositeWithTrainedAlgorithmicMedia``;
     * the offline compositor drew the product (no trained model): ``algorithmicMedia``;
-    * the brand's own packshot on a drawn template background: ``composite`` (no generative source).
+    * the brand's own packshot on a drawn template background: ``composite`` (no generative source);
+      but a "packshot" whose own credential declares AI imagery makes the final
+      ``compositeWithTrainedAlgorithmicMedia``: a credential never launders an AI input.
     """
+    if product_source == "supplied" and packshot_source in AI_SOURCES:
+        return COMPOSITE_WITH_TRAINED
     if provider in ALGORITHMIC_PROVIDERS:
         return COMPOSITE if product_source == "supplied" else ALGORITHMIC
     return COMPOSITE_WITH_TRAINED if product_source == "supplied" else TRAINED

@@ -14,6 +14,7 @@ from creative_assets.credentials import (
     Provenance,
     Verification,
     mime_type,
+    read_credential,
     sha256,
     source_type,
 )
@@ -41,10 +42,13 @@ class UnitInputs:
     raw: dict[str, bytes]  # raw file name -> the stored JPEG bytes
     logos: dict[str, tuple[str, bytes]]  # logo variant -> kit file name, bytes
     hashes: dict[str, str] = field(default_factory=dict)  # ingredient key -> sha256
+    #: what the packshot's own C2PA credential declares (a brand may supply AI-made "packshots")
+    packshot_source: str | None = None
 
     def __post_init__(self):
         if self.packshot:
             self.hashes[self.packshot[0]] = sha256(self.packshot[1])
+            self.packshot_source = declared_source(self.packshot[1], self.packshot[0])
         for name, data in self.raw.items():
             self.hashes[f"raw/{name}"] = sha256(data)
         for name, data in self.logos.values():
@@ -59,13 +63,23 @@ class UnitInputs:
         return next(data for name, data in self.logos.values() if name == ingredient.key)
 
 
-def ai_label_for(pack: ContextPack, raw: ImageCandidates) -> str | None:
+def declared_source(data: bytes, name: str) -> str | None:
+    """The digital source type an input's own Content Credential declares (None: it has none)."""
+    try:
+        fmt = mime_type(name.lower())
+    except ValueError:
+        return None
+    cred = read_credential(data, fmt)
+    return cred.source_type if cred.present and not cred.integrity_failures else None
+
+
+def ai_label_for(pack: ContextPack, raw: ImageCandidates, packshot_source: str | None = None) -> str | None:
     """The visible label the unit's market requires on AI imagery (knowledge base ``ai_label``),
     when the unit's imagery is AI (not for the brand's photos or purely algorithmic drawing)."""
     label = pack.locale.get("ai_label")
     if not label:
         return None
-    ai = any(source_type(raw.provider, c.source) in AI_SOURCES for c in raw.candidates)
+    ai = any(source_type(raw.provider, c.source, packshot_source) in AI_SOURCES for c in raw.candidates)
     return label if ai else None
 
 
@@ -130,6 +144,7 @@ def unit_provenance(
                 method=source.method,
                 ingredients=tuple(ingredients),
                 ai_label=ai_label,
+                packshot_source=inputs.packshot_source if source.source == "supplied" else None,
             )
     return out
 

@@ -533,3 +533,38 @@ def test_review_app_shows_a_content_credentials_panel(signed_run, tmp_path):
     storage.write_bytes(key, one_pixel_changed(storage.read_bytes(key)))
     page = client.get(f"/units/{unit}").text
     assert ">broken<" in page and "dataHash.mismatch" in page
+
+
+def test_an_ai_made_packshot_is_not_laundered_into_a_brand_photo(signed_run):
+    """A brand may supply a "packshot" that a model made: its own credential says so, and the final
+    then declares AI imagery (and gets the visible label where one is required)."""
+    from types import SimpleNamespace
+
+    from creative_assets.disclosure import ai_label_for, declared_source
+    from creative_assets.locales import get_locale
+
+    key = signing_credentials().status().key
+    data = _finals(signed_run["storage"], signed_run["generated"])["1x1/candidate-1.png"]
+    ai_made = c2.Provenance(
+        "c",
+        "en-US",
+        "p",
+        1,
+        "1:1",
+        "r",
+        1,
+        "openai-images",
+        "gpt-image-1",
+        "generated",
+        "model:generate",
+        (),
+        text_overlay=False,
+    )
+    packshot = c2.sign_file(c2.unsigned_content(data, "image/png"), "p.png", ai_made, key, {}, "C", "©")
+    assert declared_source(packshot, "assets/p.png") == c2.TRAINED
+    assert declared_source(c2.unsigned_content(data, "image/png"), "p.png") is None
+    assert c2.source_type("offline-compositor", "supplied", c2.TRAINED) == c2.COMPOSITE_WITH_TRAINED
+    assert c2.source_type("offline-compositor", "supplied", None) == c2.COMPOSITE
+    zh = SimpleNamespace(locale=get_locale("zh-CN").model_dump(mode="json"))
+    offline = SimpleNamespace(provider="offline-compositor", candidates=[SimpleNamespace(source="supplied")])
+    assert ai_label_for(zh, offline, c2.TRAINED) == "AI生成" and ai_label_for(zh, offline) is None

@@ -72,7 +72,6 @@ class UnitSigning:
         run_id: str,
     ):
         self.unit, self.status = unit, status
-        self.ai_label = ai_label_for(pack, raw)
         packshot = None
         if brief.product_asset_keys and any(c.source == "supplied" for c in raw.candidates):
             packshot = (brief.product_asset_keys[0], storage.read_bytes(brief.product_asset_keys[0]))
@@ -83,6 +82,7 @@ class UnitSigning:
             name = getattr(kit.logo, variant) or kit.logo.primary
             logos[variant] = (name, kit.path(name).read_bytes())
         self.inputs = UnitInputs(packshot, {f: raw.image_bytes(f) for f in files}, logos)
+        self.ai_label = ai_label_for(pack, raw, self.inputs.packshot_source)
         self.provenance = unit_provenance(brief, raw, branded, self.inputs, run_id, self.ai_label)
         self.credit, self.copyright = kit_credit(kit)
         self.disclosure: Verdict | None = None
