@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.campaign import REPO
 
-SECTIONS = ("throughput", "provider", "sensor", "memory")
+SECTIONS = ("throughput", "provider", "sensor", "memory", "credentials")
 #: Sections run only when named with --only (they need redis-server and PostgreSQL).
 OPT_IN_SECTIONS = ("scaling",)
 TARGETS = {"orchestrated": 1.5, "provider": 1.2, "sensor_s": 2.0, "memory_mb": 1024.0}
@@ -65,6 +65,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--scaling-units-per-run", type=int, default=2, help="units per run in the scaling section (2)"
     )
+    p.add_argument("--credentials-reps", type=int, default=5, help="repetitions per final, signing (5)")
     p.add_argument("--quick", action="store_true", help="a small smoke configuration (about a minute)")
     p.add_argument("--out", default=str(REPO / "bench" / "results"), help="folder for the reports")
     args = parser.parse_args(argv)
@@ -78,6 +79,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
         args.provider_units, args.latency = 2, [0.2]
         args.sensor_done, args.sensor_new = 200, 10
         args.memory_units, args.memory_candidates = 1, 1
+        args.credentials_reps = 1
     return args
 
 
@@ -215,6 +217,24 @@ def report(results: dict) -> str:
             f"**{fmt(sc['overhead_per_step_s'], 3)} s**. Outputs identical across paths: {sc['outputs_identical']}",
             "",
         ]
+    cred = results.get("credentials")
+    if cred and "skipped" not in cred:
+        lines += [
+            "## Content Credentials per final",
+            "",
+            f"{cred['finals']} finals at production sizes x {cred['reps']} repetitions (medians): XMP + C2PA "
+            "manifest with three ingredients, ES256, no timestamp authority; the same code as `final_creatives`.",
+            "",
+            "| sign ms | by ratio ms | p90 ms | verify ms | PNG encode ms | sign / encode | bytes added |",
+            "|---|---|---|---|---|---|---|",
+            f"| **{fmt(cred['sign_ms'])}** | "
+            + ", ".join(f"{r} {fmt(v)}" for r, v in cred["sign_ms_by_ratio"].items())
+            + f" | {fmt(cred['sign_ms_p90'])} | {fmt(cred['verify_ms'])} | {fmt(cred['encode_png_ms'])} | "
+            f"{fmt(cred['sign_share_of_encode'], 3)} | {cred['bytes_added_median']} |",
+            "",
+        ]
+    elif cred:
+        lines += ["## Content Credentials per final", "", f"Skipped: {cred['skipped']}", ""]
     lines += ["## Targets", "", "| target | figure | verdict |", "|---|---|---|"]
     for row in results["throughput"]:
         if row["path"] != "floor" and row["units"] == max(results["config"]["units"]):

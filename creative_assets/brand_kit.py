@@ -176,6 +176,12 @@ class BrandKit(_Strict):
     required_disclaimer: str | None = Field(None, description="Short legal line printed on every creative.")
     logo_placement: LogoPlacement = LogoPlacement()
     cta_style: Literal["pill", "rounded", "square"] = "pill"
+    credit: str | None = Field(
+        None, description="XMP photoshop:Credit of every final (default: display_name)."
+    )
+    copyright: str | None = Field(
+        None, description="XMP dc:rights of every final (default: '© display_name')."
+    )
 
     #: Absolute path of the kit folder (set by the loader, not part of the YAML).
     root: str = Field("", exclude=True)

@@ -286,11 +286,16 @@ def cmd_review(args: argparse.Namespace) -> int:
         return 2
     storage = build_storage().process_config_and_initialize()
     print(f"Reviewing creatives in {storage.uri('campaigns')}\nOpen http://{args.host}:{args.port}/")
-    uvicorn.run(create_app(storage, settings), host=args.host, port=args.port, log_level="warning")
+    from resources.credentials import build_credentials
+
+    policy = build_credentials().process_config_and_initialize().verify_policy()  # C2PA: no key here
+    uvicorn.run(create_app(storage, settings, policy), host=args.host, port=args.port, log_level="warning")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
+    from creative_assets.credentials_cli import add_commands as add_credentials_commands
+
     # Dagster flags features it considers beta/preview (backfill policies, partitioned checks) on
     # every import; that is for the developers reading the code, not for someone running a brief.
     warnings.filterwarnings("ignore", message=r".*is currently in (beta|preview)")
@@ -311,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_review)
     p = sub.add_parser("schema", help="print the brief's JSON Schema")
     p.set_defaults(func=cmd_schema)
+    add_credentials_commands(sub)  # credentials init | show (creative_assets/credentials_cli.py)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

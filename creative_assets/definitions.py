@@ -13,6 +13,7 @@ from creative_assets.jobs import campaign_rollup, creative_pipeline, unit_stages
 from creative_assets.settings import choice, default_storage_root, env_or_default, int_setting
 from resources.alerts import build_alert_router
 from resources.brand_kits import BrandKitLibrary
+from resources.credentials import build_credentials
 from resources.inbox import BriefInbox
 from resources.io_manager import CreativeIOManager
 from resources.openai_providers import (
@@ -94,6 +95,7 @@ def build_resources() -> dict[str, object]:
         "brand_kits": BrandKitLibrary(root=env_or_default("CREATIVE_ASSETS_BRAND_KITS", "")),
         "alerts": build_alert_router(),
         "inbox": BriefInbox(prefix=env_or_default("CREATIVE_ASSETS_INBOX_PREFIX", "inbox/")),
+        "credentials": build_credentials(),  # C2PA signer (README "Content Credentials")
         **build_providers(storage),
     }
 

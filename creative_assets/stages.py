@@ -324,6 +324,8 @@ class FinalCreatives(StageValue):
     STAGE: ClassVar[str] = "final"
     locale: str
     candidates: list[FinalCandidate]
+    #: file -> what its Content Credential declares (creative_assets/disclosure.py); {} when disabled
+    credentials: dict[str, dict] = {}
 
 
 # -- 7. selected creative --------------------------------------------------------------------------

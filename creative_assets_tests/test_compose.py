@@ -59,6 +59,14 @@ OPTIONAL_CODE_ENV = {
     "CREATIVE_ASSETS_ALERT_SMTP_PASSWORD": "SMTP password, only where the server needs one (secret)",
     "CREATIVE_ASSETS_ALERT_EMAIL_FROM": "sender of alert emails, needed only with the SMTP sink",
     "CREATIVE_ASSETS_ALERT_EMAIL_TO": "recipients of alert emails, needed only with the SMTP sink",
+    "CREATIVE_ASSETS_CREDENTIALS": "C2PA signing mode, auto by default (README 'Content Credentials')",
+    "CREATIVE_ASSETS_C2PA_CERT_CHAIN": "signing certificate chain: mount it and set it to sign in the stack",
+    "CREATIVE_ASSETS_C2PA_PRIVATE_KEY": "signing key file (secret), unless a signing hook is used",
+    "CREATIVE_ASSETS_C2PA_SIGNING_HOOK": "optional KMS/HSM signing hook instead of a key file",
+    "CREATIVE_ASSETS_C2PA_ALGORITHM": "defaults to es256",
+    "CREATIVE_ASSETS_C2PA_TSA_URL": "optional RFC 3161 timestamp authority",
+    "CREATIVE_ASSETS_C2PA_TRUST_ANCHORS": "trusted roots for verification; required in production mode",
+    "CREATIVE_ASSETS_C2PA_TEST_CA": "the local test CA folder; defaults to var/credentials",
 }
 #: Variables that may be empty in .env.example.
 MAY_BE_EMPTY = {"CREATIVE_ASSETS_PREFIX"}

@@ -33,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from creative_assets.credentials import VerifyPolicy
 from creative_assets.partitions import UnitKey
 from creative_assets.review.decisions import DamagedEvent
 from creative_assets.review.service import ReviewError, ReviewService, UnitView
@@ -117,8 +118,10 @@ def _thumbnail(data: bytes, width: int) -> bytes:
     return buf.getvalue()
 
 
-def create_app(storage: CreativeStorage, settings: ReviewSettings) -> Starlette:
-    service = ReviewService(storage)
+def create_app(
+    storage: CreativeStorage, settings: ReviewSettings, credentials: VerifyPolicy | None = None
+) -> Starlette:
+    service = ReviewService(storage, credentials)  # credentials: how delivery verifies C2PA
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     env.globals.update(ratio_dir=ratio_dir, STATUS_LABELS=STATUS_LABELS, quote=quote)
     thumbs: OrderedDict[tuple[str, int], bytes] = OrderedDict()
