@@ -199,7 +199,11 @@ class _BriefLoader(yaml.SafeLoader):
         else:
             self._nodes += 1
         if self._nodes > MAX_NODES:
-            raise _Refused(line, f"holds more than {MAX_NODES:,} values once its aliases are expanded")
+            raise _Refused(
+                line,
+                f"holds more than {MAX_NODES:,} values"
+                + (" once its aliases are expanded" if self.anchors else ""),
+            )
         self._depth += 1
         try:
             if self._depth > MAX_NESTING:

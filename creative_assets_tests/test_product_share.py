@@ -192,3 +192,10 @@ def test_check_without_a_footprint_or_with_an_estimate_is_not_judged(dark_run):
     assert check_product_share(render.model_copy(update={"product_visible": estimated})).passed
     vanished = render.product_visible.model_copy(update={"visible_share": 0.001, "visible_px": 10})
     assert not check_product_share(render.model_copy(update={"product_visible": vanished})).passed
+
+
+def test_a_small_product_on_a_large_ground_is_still_cut_out():
+    im = Image.new("RGB", (2000, 2000), (250, 250, 250))
+    ImageDraw.Draw(im).rectangle((960, 700, 1060, 1300), fill=(150, 20, 60))  # 1.5% of the image
+    out, method = cutout_product(im)
+    assert method == "backdrop-removed" and out.size[0] < 200

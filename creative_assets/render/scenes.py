@@ -253,7 +253,7 @@ def render_background(
 
 #: A cut-out must keep at least this share of the image (and of its opaque pixels, for a packshot
 #: with transparency); below it the product itself was taken for backdrop, and the image is kept whole.
-MIN_KEPT_SHARE = 0.03
+MIN_KEPT_SHARE = 0.01
 
 
 def to_8bit(im: Image.Image) -> Image.Image:
