@@ -10,7 +10,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     CREATIVE_ASSETS_BRAND_KITS=/opt/dagster/app/brand_kits
 
 # Pillow's wheels shape Arabic/Hebrew/Indic text through raqm, which loads the system FriBiDi.
-# PyICU (line breaking, bidi) builds against the system ICU; colour emoji come from Noto Color Emoji.
+# PyICU (line breaking, bidi, the confusables skeleton) builds from its sdist against the system ICU
+# (headers, pkg-config, a C++ compiler); colour emoji come from Noto Color Emoji.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libfribidi0 libicu-dev pkg-config g++ fonts-noto-color-emoji \
     && rm -rf /var/lib/apt/lists/*

@@ -27,6 +27,7 @@ BLOCKING_CHECKS = frozenset(
         "glyph_coverage",
         "text_over_product",
         "source_resolution",
+        "product_share",
     }
 )
 
@@ -40,6 +41,7 @@ DESCRIPTIONS = {
     "text_over_product": "No text block or CTA button on the product's visible pixels (placed product mask).",
     "source_resolution": "Supplied product image not enlarged beyond the kit's product_imagery.max_upscale.",
     "copy_source": "Machine-translated or untranslated (source-language) copy flagged for a native speaker (advisory).",
+    "product_share": "The product visibly on the creative: its placed pixels, minus logo and copy, at least 1.5% of the canvas.",
 }
 
 #: Figures where a larger number is worse (the others: smaller is worse).

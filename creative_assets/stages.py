@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 from creative_assets.brand_kit import WordRule
 from creative_assets.brief import LocalizedText, Product
 from creative_assets.render.layout import Box, Layout
+from creative_assets.render.product_mask import ProductFootprint, ProductVisibility
 
 Reader = Callable[[str], bytes]
 
@@ -182,21 +183,6 @@ class ContextPack(StageValue):
 # -- 3. image candidates ---------------------------------------------------------------------------
 
 
-class ProductPlacement(BaseModel):
-    """Where the product's own pixels are on the canvas, as placed (render/finals.py product_mask).
-
-    ``mask``: base64 1-bit PNG, ``box``-sized, of the product's visible (alpha > 50 %) pixels;
-    ``source_size``: the product image it was scaled from; ``scale``: placed px per source px.
-    Recorded by the offline compositor, which places the product itself; absent (None on the render)
-    when an image model drew the scene and decided where the product went."""
-
-    box: Box
-    mask: str
-    source: Literal["supplied", "generated"]
-    source_size: tuple[int, int]
-    scale: float
-
-
 class CandidateRender(BaseModel):
     ratio: str
     file: str
@@ -204,7 +190,9 @@ class CandidateRender(BaseModel):
     height: int
     layout: Layout
     product_bbox: Box
-    product: ProductPlacement | None = None
+    #: the product pixels as placed, with the placement scale (render/product_mask.py); an estimate
+    #: (the layout's box) when an image model placed the product; None in manifests written before it
+    product: ProductFootprint | None = None
 
 
 class ImageCandidate(BaseModel):
@@ -252,7 +240,7 @@ class BrandedRender(BaseModel):
     layout: Layout
     product_bbox: Box
     logo: LogoReport
-    product: ProductPlacement | None = None
+    product: ProductFootprint | None = None  # as placed in image_candidates
 
 
 class BrandedCandidate(BaseModel):
@@ -335,8 +323,10 @@ class FinalRender(BaseModel):
     cta_button_contrast: float
     logo: LogoReport
     product_bbox: Box
-    #: the product's placed pixels (mask, scale); None when an image model placed it
-    product: ProductPlacement | None = None
+    #: the product pixels as placed in image_candidates (reuse this, not product_bbox, to ask what
+    #: covers the product), and how much of it the final still shows (the product_share check)
+    product: ProductFootprint | None = None
+    product_visible: ProductVisibility | None = None
     #: compliance.CheckOutcome dumps, one per check in compliance.CHECKS order
     compliance: list[dict] = []
 
@@ -354,6 +344,8 @@ class FinalCreatives(StageValue):
     STAGE: ClassVar[str] = "final"
     locale: str
     candidates: list[FinalCandidate]
+    #: file -> what its Content Credential declares (creative_assets/disclosure.py); {} when disabled
+    credentials: dict[str, dict] = {}
 
 
 # -- 7. selected creative --------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from creative_assets.render.branding import apply_branding
 from creative_assets.render.candidates import CandidatePlan, prepare_supplied_product
 from creative_assets.render.finals import LocaleText, render_final
 from creative_assets.render.phash import NEAR_DUPLICATE_BITS, near_duplicate, phash
+from creative_assets.render.product_mask import box_footprint, product_visibility
 from creative_assets.review.decisions import ReviewState
 from creative_assets.scoring import (
     ScoringWeights,
@@ -136,7 +137,7 @@ def candidate_record(plan: CandidatePlan, draft, supplied: bool, cut_method: str
             height=image.height,
             layout=plan.layouts[ratio],
             product_bbox=bbox,
-            product=draft.placements.get(ratio),
+            product=draft.footprints.get(ratio) or box_footprint(image.size, bbox),
         )
         for ratio, (image, bbox) in draft.renders.items()
     }
@@ -204,8 +205,9 @@ def final_creatives_value(
     for cand in branded.candidates:
         renders = {}
         for ratio, render in cand.renders.items():
+            before = branded.image(render.file)
             image, report = render_final(
-                branded.image(render.file),
+                before,
                 render.layout,
                 variants[cand.index],
                 kit,
@@ -213,7 +215,15 @@ def final_creatives_value(
                 render.logo,
                 render.product_bbox,
             )
-            report = report.model_copy(update={"product": render.product})  # the placed product's mask
+            if render.product is not None:  # what of the placed product the copy and logo leave visible
+                report = report.model_copy(
+                    update={
+                        "product": render.product,
+                        "product_visible": product_visibility(
+                            render.product, before, image, [render.logo.box]
+                        ),
+                    }
+                )
             short = min(image.size)
             checks = evaluate_creative(
                 image,
@@ -254,6 +264,8 @@ def selection_value(
 ) -> SelectedCreative:
     """Stage 7: every candidate scored on measured signals (mean over its ratios); compliant
     candidates ranked first; the best one's files named ``<ratio>.png`` (the caller copies the bytes).
+    Compliant means no ERROR finding of a blocking compliance check (product_share included) and no
+    file whose Content Credential is blocked (``finals.credentials[file]["blocked"]``).
 
     A candidate whose pixels at any ratio equal or nearly equal (perceptual hash, render/phash.py)
     a creative a reviewer rejected is never selected; if no compliant, new candidate is left the
@@ -277,6 +289,8 @@ def selection_value(
                 }
             )
             if any(not o["passed"] and o["severity"] == "ERROR" for o in report.compliance):
+                compliant[cand.index] = False
+            if finals.credentials.get(report.file, {}).get("blocked"):  # content_credentials, ai_disclosure
                 compliant[cand.index] = False
         mean = {k: round(sum(s[k] for s in per_ratio) / len(per_ratio), 4) for k in per_ratio[0]}
         breakdowns[cand.index] = mean
@@ -323,8 +337,9 @@ def selection_value(
 
 
 def blocked_reason(finals: FinalCreatives) -> str:
-    """Why no candidate of a unit can be selected: the checks with ERROR findings, how many creatives
-    each blocks, and the first finding of each."""
+    """Why no candidate of a unit can be selected: the checks with ERROR findings (the compliance
+    checks and the Content Credentials ones), how many creatives each blocks, and the first finding
+    of each."""
     counts: dict[str, int] = {}
     first: dict[str, str] = {}
     for cand in finals.candidates:
@@ -338,6 +353,14 @@ def blocked_reason(finals: FinalCreatives) -> str:
                     first[outcome["check"]] = (
                         f"candidate {cand.index + 1} @ {report.ratio}: {errors[0]['message']}"
                     )
+    for cand in finals.candidates:  # Content Credentials (credentials_step.UnitSigning.finish)
+        for report in cand.renders.values():
+            for reason in filter(
+                None, finals.credentials.get(report.file, {}).get("blocked", "").split("; ")
+            ):
+                check, _, message = reason.partition(": ")
+                counts[check] = counts.get(check, 0) + 1
+                first.setdefault(check, f"candidate {cand.index + 1} @ {report.ratio}: {message}")
     total = sum(len(c.renders) for c in finals.candidates)
     parts = [
         f"{check} fails {n} of {total} creatives (e.g. {first.get(check, '')})" for check, n in counts.items()

@@ -3,7 +3,6 @@ records the placed product so text_over_product measures real pixels."""
 
 from __future__ import annotations
 
-import numpy as np
 from PIL import Image, ImageDraw
 
 from creative_assets.compliance import (
@@ -11,7 +10,7 @@ from creative_assets.compliance import (
     check_source_resolution,
     check_text_over_product,
 )
-from creative_assets.render.finals import placement_mask, product_mask, product_placement
+from creative_assets.render.product_mask import ProductFootprint, placed_footprint
 from creative_assets_tests.render.test_finals import COPY, _render, plain
 
 
@@ -22,21 +21,31 @@ def _can(w=300, h=600) -> Image.Image:
     return im
 
 
+def _placed(product: Image.Image, box, canvas=(1080, 1080), origin="supplied") -> ProductFootprint:
+    """The footprint of ``product`` scaled into ``box`` the way the compositor places it (one LANCZOS
+    resample, pasted with its alpha), recorded by the one mask function of render/product_mask.py."""
+    sized = product.convert("RGBA").resize((box[2] - box[0], box[3] - box[1]), Image.Resampling.LANCZOS)
+    return placed_footprint(canvas, sized, (box[0], box[1]), product.size, origin)
+
+
 def _report_with_product(box, source="supplied", product=None):
     _image, report = _render(plain, COPY)
     product = product or _can(box[2] - box[0], box[3] - box[1])
-    return report.model_copy(update={"product": product_placement(product, box, source)})
+    footprint = _placed(product, box, (report.width, report.height), source)
+    return report.model_copy(update={"product": footprint})
 
 
 def test_the_mask_is_the_placed_product_pixels():
     can = _can()
-    mask = np.asarray(product_mask(can, (0, 0, 150, 300)).convert("L")) > 0
+    mask = _placed(can, (0, 0, 150, 300), canvas=(150, 300)).array()
     assert mask.shape == (300, 150)
     assert mask[150, 75] and not mask[0, 0] and not mask[150, 0]  # rounded corner and side margin
-    placement = product_placement(can, (100, 200, 250, 500), "supplied")
-    full = placement_mask(placement, (1080, 1080))
+    placement = _placed(can, (100, 200, 250, 500))
+    full = placement.array()
+    assert full.shape == (1080, 1080)
     assert full.sum() == mask.sum() and full[350, 175] and not full[350, 90]
     assert placement.scale == 0.5 and placement.source_size == (300, 600)
+    assert placement.origin == "supplied" and placement.measured and placement.area_px == mask.sum()
 
 
 def test_text_over_product_passes_when_the_product_stands_clear():

@@ -19,7 +19,8 @@ from creative_assets.context_pack import build_context_pack
 from creative_assets.copywriting import brief_copy
 from creative_assets.render.candidates import CandidatePlan, offline_prompt, render_offline_candidate
 from creative_assets.render.layout import Box
-from creative_assets.stages import BrandedCandidates, ContextPack, LocalizedCopy, ProductPlacement, UnitBrief
+from creative_assets.render.product_mask import ProductFootprint
+from creative_assets.stages import BrandedCandidates, ContextPack, LocalizedCopy, UnitBrief
 
 
 @dataclass
@@ -32,8 +33,10 @@ class CandidateDraft:
     method: str
     prompt: str
     calls: list[dict] = field(default_factory=list)  # API accounting, empty for offline drawing
-    #: ratio -> the placed product's mask and scale (render/finals.py), when the provider placed it
-    placements: dict[str, ProductPlacement] = field(default_factory=dict)
+    #: ratio -> the product pixels as placed, with the placement scale (render/product_mask.py);
+    #: absent where a model placed the product itself (the layout's product box is recorded as an
+    #: estimate then)
+    footprints: dict[str, ProductFootprint] = field(default_factory=dict)
 
 
 class ContextProvider(dg.ConfigurableResource, ABC):
@@ -120,14 +123,14 @@ class OfflineImageProvider(ImageProvider):
         product: Image.Image | None,
         headline_font: str,
     ) -> CandidateDraft:
-        renders, source, method, placements = render_offline_candidate(unit, plan, product, headline_font)
+        renders, source, method, footprints = render_offline_candidate(unit, plan, product, headline_font)
         return CandidateDraft(
             plan=plan,
             renders=renders,
             source=source,
             method=method,
             prompt=offline_prompt(unit, plan, source),
-            placements=placements,
+            footprints=footprints,
         )
 
 

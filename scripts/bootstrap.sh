@@ -10,7 +10,8 @@ EXTRAS="${1:-}"
 need_apt=()
 # Pillow's wheels shape Arabic/Hebrew/Indic text through raqm, which loads the system FriBiDi.
 if ! ldconfig -p 2>/dev/null | grep -q libfribidi; then need_apt+=(libfribidi0); fi
-# PyICU (UAX #14 line breaking, bidi, spoof checks) builds from source against the system ICU.
+# PyICU (UAX #14 line breaking, bidi, the UTS #39 confusables skeleton for banned-term matching)
+# builds from its sdist against the system ICU: it needs the ICU headers, pkg-config and a C++ compiler.
 if ! pkg-config --exists icu-uc 2>/dev/null; then need_apt+=(libicu-dev pkg-config g++); fi
 # Colour emoji in copy are drawn with Noto Color Emoji (not bundled: 11 MB); without it the preflight
 # refuses briefs with emoji.
@@ -26,6 +27,12 @@ have_pg_server() {
 }
 if [ "${CREATIVE_ASSETS_NEED_POSTGRES:-0}" = "1" ] && ! have_pg_server; then
   need_apt+=(postgresql)
+fi
+# The Celery tests (creative_assets_tests/test_celery.py) start a throwaway Redis from Debian's
+# redis-server binary as the broker.
+if [ "${CREATIVE_ASSETS_NEED_REDIS:-0}" = "1" ] && ! command -v redis-server >/dev/null 2>&1 \
+   && [ ! -x /usr/bin/redis-server ]; then
+  need_apt+=(redis-server)
 fi
 # The review app's browser test (creative_assets_tests/test_review_browser.py) drives Debian's chromium
 # through chromedriver; Selenium is pointed at these two binaries and never downloads a browser itself.

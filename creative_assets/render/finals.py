@@ -7,8 +7,6 @@ Every decision and measurement is returned in a :class:`FinalRender` report. Pur
 
 from __future__ import annotations
 
-import base64
-import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +34,6 @@ from creative_assets.stages import (
     CopyVariant,
     FinalRender,
     LogoReport,
-    ProductPlacement,
     TextBlockReport,
 )
 
@@ -354,41 +351,6 @@ def plan_text(
         )
         dbox = (disc_box[0], disc_box[3] - disc.height, disc_box[2], disc_box[3])
     return TextPlan(head, sub, cta, disc, head_box, sub_box_final, button, cta_box_text, dbox, stacked_cta)
-
-
-def product_mask(product: Image.Image, box: Box) -> Image.Image:
-    """The product's visible pixels as ``place_product`` (render/scenes.py) put them in ``box``: its
-    alpha after the same single LANCZOS resample, thresholded at 50 % ("1", box-sized)."""
-    size = (max(1, box[2] - box[0]), max(1, box[3] - box[1]))
-    alpha = product.convert("RGBA").getchannel("A").resize(size, Image.Resampling.LANCZOS)
-    return alpha.point(lambda v: 255 if v >= 128 else 0).convert("1")
-
-
-def product_placement(product: Image.Image, box: Box, source: str) -> ProductPlacement:
-    """The record of a placed product: its mask (base64 1-bit PNG), source size and scale."""
-    buf = io.BytesIO()
-    product_mask(product, box).save(buf, "PNG", optimize=True)
-    scale = min((box[2] - box[0]) / max(1, product.width), (box[3] - box[1]) / max(1, product.height))
-    return ProductPlacement(
-        box=box,
-        mask=base64.b64encode(buf.getvalue()).decode("ascii"),
-        source=source,  # type: ignore[arg-type]
-        source_size=(product.width, product.height),
-        scale=round(scale, 4),
-    )
-
-
-def placement_mask(placement: ProductPlacement, size: tuple[int, int]) -> np.ndarray:
-    """The placement's mask on a canvas of ``size`` (W, H) as a boolean array (H, W)."""
-    out = np.zeros((size[1], size[0]), bool)
-    with Image.open(io.BytesIO(base64.b64decode(placement.mask))) as im:
-        mask = np.asarray(im.convert("L")) > 127
-    x0, y0 = placement.box[0], placement.box[1]
-    h, w = mask.shape
-    cx0, cy0, cx1, cy1 = max(0, x0), max(0, y0), min(size[0], x0 + w), min(size[1], y0 + h)
-    if cx1 > cx0 and cy1 > cy0:
-        out[cy0:cy1, cx0:cx1] = mask[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
-    return out
 
 
 def render_final(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from creative_assets.brief_store import current_brief
+from creative_assets.credentials import CredentialRefused, VerifyPolicy
 from creative_assets.feedback import interpret_feedback
 from creative_assets.partitions import UnitKey
 from creative_assets.render.phash import phash
@@ -57,6 +58,9 @@ class CreativeView:
     copy: dict
     checks: dict[str, list[dict]]  # ratio -> compliance outcomes
     sizes: dict[str, tuple[int, int]]
+    #: ratio -> what the pipeline recorded signing (final manifest) and, on the unit page, the
+    #: credential read back from the file now ("live"): the review app's Content Credentials panel
+    credentials: dict[str, dict] = field(default_factory=dict)
 
     @property
     def content_hash(self) -> str:
@@ -104,8 +108,9 @@ class CampaignView:
 
 
 class ReviewService:
-    def __init__(self, storage: CreativeStorage):
+    def __init__(self, storage: CreativeStorage, credentials: VerifyPolicy | None = None):
         self.storage = storage
+        self.credentials = credentials or VerifyPolicy()
 
     # -- reading ---------------------------------------------------------------------------------
     def campaigns(self) -> list[CampaignView]:
@@ -174,6 +179,10 @@ class ReviewService:
                     copy=variants.get(scored["index"], {}),
                     checks={r: rep.get("compliance", []) for r, rep in renders.items()},
                     sizes={r: (rep["width"], rep["height"]) for r, rep in renders.items()},
+                    credentials={
+                        r: dict(final["value"].get("credentials", {}).get(rep["file"], {}))
+                        for r, rep in renders.items()
+                    },
                 )
             )
         value = brief["value"]
@@ -190,6 +199,9 @@ class ReviewService:
         if view.revision and value.get("feedback"):
             view.feedback_read_as = interpret_feedback(value["feedback"]).describe()
         if full:
+            for c in candidates:
+                for ratio, record in c.credentials.items():
+                    record["live"] = self._read_credential(c.files[ratio])
             for stage in LINEAGE_STAGES:
                 manifest = {"selected": selected, "final": final, "brief": brief}.get(stage)
                 manifest = manifest or self._manifest(unit, stage) or {}
@@ -201,6 +213,16 @@ class ReviewService:
             view.blocked_reason = selected["value"].get("blocked_reason", "")
             view.note = "no compliant candidate: nothing can be approved; request changes to regenerate it"
         return view
+
+    def _read_credential(self, key: str) -> dict:
+        from creative_assets import credentials as c2
+
+        try:
+            data = self.storage.read_bytes(key)
+        except FileNotFoundError:
+            return {"present": False, "error": "file missing"}
+        cred = c2.read_credential(data, c2.mime_type(key), self.credentials.trust_anchors)
+        return {**cred.summary(), "intact": cred.present and not cred.integrity_failures}
 
     def _status(self, view: UnitView, in_progress: bool = False) -> None:
         state = view.state
@@ -277,7 +299,15 @@ class ReviewService:
             content=chosen.content,
             lineage=view.lineage,
         )
-        event.delivered = publish(
+        try:
+            event.delivered = self._publish(unit, event, chosen, view)
+        except CredentialRefused as exc:
+            raise ReviewError(f"not delivered: the Content Credential does not verify ({exc})", 409) from exc
+        append_event(self.storage, event)
+        return event
+
+    def _publish(self, unit: UnitKey, event: ReviewEvent, chosen: CreativeView, view: UnitView) -> dict:
+        return publish(
             self.storage,
             unit,
             event,
@@ -297,9 +327,9 @@ class ReviewService:
                 },
                 "lineage": view.lineage,
             },
+            signed={r: bool(c.get("signed")) for r, c in chosen.credentials.items()},
+            policy=self.credentials,
         )
-        append_event(self.storage, event)
-        return event
 
     def request_changes(self, unit: UnitKey, reviewer: str, seen_hash: str, feedback: str) -> ReviewEvent:
         """Ask for a revision with feedback. The review sensor (sensors/review.py) regenerates the
