@@ -355,9 +355,7 @@ def blocked_reason(finals: FinalCreatives) -> str:
                     )
     for cand in finals.candidates:  # Content Credentials (credentials_step.UnitSigning.finish)
         for report in cand.renders.values():
-            for reason in filter(
-                None, finals.credentials.get(report.file, {}).get("blocked", "").split("; ")
-            ):
+            for reason in finals.credentials.get(report.file, {}).get("blocked", []):
                 check, _, message = reason.partition(": ")
                 counts[check] = counts.get(check, 0) + 1
                 first.setdefault(check, f"candidate {cand.index + 1} @ {report.ratio}: {message}")

@@ -262,6 +262,37 @@ def test_a_final_broken_after_signing_fails_the_check_and_is_not_selected(signed
     assert not finals.credentials["1x1/candidate-1.png"]["blocked"]
 
 
+def test_a_broken_credential_blocks_only_its_unit_in_a_batched_run(signed_run, tmp_path, monkeypatch):
+    """Containment (issue 13) for the credential checks: in one batched run, the unit whose final
+    breaks after signing is recorded blocked; the other unit of the batch is selected."""
+    from creative_assets.assets import credentials_step
+
+    storage = _copy_storage(signed_run, tmp_path)
+    supplied, generated = signed_run["supplied"], signed_run["generated"]
+    real_sign = c2.sign_file
+
+    def sign_then_corrupt(data, name, prov, *args, **kwargs):
+        signed = real_sign(data, name, prov, *args, **kwargs)
+        return one_pixel_changed(signed) if prov.product == supplied.product_id else signed
+
+    monkeypatch.setattr(credentials_step.c2, "sign_file", sign_then_corrupt)
+    keys = signed_run["keys"]
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(creative_units.name, keys)
+        result = run_range(pipeline_defs(storage), instance, keys[0], keys[-1], raise_on_error=False)
+        assert result.success
+        checks = _latest_checks(instance, "content_credentials")
+        assert not checks[str(supplied)].passed and checks[str(generated)].passed
+    blocked = read_stage(storage, supplied, "selected")
+    assert blocked.status == "blocked" and blocked.files == {}
+    assert "content_credentials" in blocked.blocked_reason
+    chosen = read_stage(storage, generated, "selected")
+    assert chosen.status == "selected" and chosen.files
+    for ratio, name in chosen.files.items():
+        data = storage.read_bytes(f"{generated.storage_prefix}/selected/{name}")
+        assert c2.verify(data, "image/png", None, _anchors(), require_trust=False).passed, ratio
+
+
 def _approve(service: ReviewService, unit: UnitKey):
     view = service.unit(unit)
     return service.approve(unit, "Ana Reviewer", view.selected.content_hash)

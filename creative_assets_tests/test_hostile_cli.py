@@ -1,5 +1,6 @@
 """The CLI under hostile input (issue 21): a hidden banned word in a brief reaches no delivered
-creative, and a blocking compliance failure is reported in words, without a stack trace."""
+creative (the preflight refuses it; past the preflight the unit is blocked), and a blocking compliance
+failure is reported in words, without a stack trace."""
 
 from __future__ import annotations
 
@@ -34,13 +35,20 @@ def test_hidden_banned_word_fails_the_run_in_words_not_a_traceback(tmp_path):
     data["banned_words"] = [{"term": "cure", "severity": "ERROR", "reason": "medical claim"}]
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
-    assert _cli("validate", str(path), home=tmp_path / "home").returncode == 0  # valid brief, bad copy
-    run = _cli("run", str(path), "--out", str(tmp_path / "out"), home=tmp_path / "home")
+    # the preflight (issue 13) matches the copy on the same skeleton and refuses it before any spend
+    validate = _cli("validate", str(path), home=tmp_path / "home")
+    assert validate.returncode == 2, validate.stdout + validate.stderr
+    assert "cure" in validate.stdout + validate.stderr
+    refused = _cli("run", str(path), "--out", str(tmp_path / "out"), home=tmp_path / "home")
+    assert refused.returncode == 2 and "cure" in refused.stdout + refused.stderr
+    # past the preflight, the checks on the pixels catch it: the unit is blocked, reported in words
+    run = _cli("run", str(path), "--skip-preflight", "--out", str(tmp_path / "out"), home=tmp_path / "home")
     assert run.returncode == 1, run.stdout + run.stderr
     assert "copy_terms" in run.stderr and "'cure'" in run.stderr
-    assert "blocking compliance check" in run.stderr
+    assert "blocked: no candidate is compliant: copy_terms" in run.stderr
+    assert "creative-assets rerun" in run.stderr
     for noise in ("Traceback", 'File "', "dagster._core", "Stack Trace"):
-        assert noise not in run.stderr + run.stdout, noise
+        assert noise not in run.stderr + run.stdout + validate.stdout + validate.stderr, noise
     assert not list((tmp_path / "out").glob("campaigns/*/*/*/selected/*.png"))  # nothing selected
 
 

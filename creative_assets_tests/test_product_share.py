@@ -169,6 +169,12 @@ def test_dark_16_bit_packshot_is_on_every_creative(dark_run):
         pixels = np.asarray(finals.image(render.file).convert("L"))
         mask = render.product.array()
         assert pixels[mask].mean() < 90 < pixels[~mask].mean()
+        # the same record feeds text_over_product (its mask) and source_resolution (its scale)
+        assert render.product.origin == "supplied" and render.product.scale > 0
+        over = next(c for c in render.compliance if c["check"] == "text_over_product")
+        assert over["figures"]["measured"] == 1
+        resolution = next(c for c in render.compliance if c["check"] == "source_resolution")
+        assert resolution["figures"]["upscale"] == render.product.scale
 
 
 def test_a_vanished_product_fails_the_blocking_check_and_blocks_the_unit(tmp_path, monkeypatch):

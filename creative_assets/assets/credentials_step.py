@@ -5,7 +5,7 @@ once the step's output is stored, read every final back and verify it (asset che
 Like the compliance checks they are not Dagster-blocking (one broken file would fail the whole
 batched step); they block *per unit* instead: each signed final is verified as it is sealed, and
 what it declares and whether it verifies is recorded in ``FinalCreatives.credentials`` (``blocked``:
-the reason, or empty). ``selection_value`` never selects a candidate with a blocked file, and a unit
+the reasons, or empty). ``selection_value`` never selects a candidate with a blocked file, and a unit
 with no candidate left is recorded blocked (credentials required but disabled blocks every file).
 So a final whose credential is missing or broken is never selected, approved or delivered. The
 read-back check reuses the verification of the same bytes (same SHA-256) and verifies anything else.
@@ -173,7 +173,7 @@ class UnitSigning:
                     )
             if name in unlabelled:
                 reasons.append(f"ai_disclosure: {unlabelled[name]}")
-            record["blocked"] = "; ".join(reasons)
+            record["blocked"] = reasons  # "<check>: <why>" each; empty: selectable
         self.inputs = None  # the ingredient bytes are not needed past signing (batched steps)
 
 
