@@ -18,6 +18,7 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from creative_assets.errors import BriefError, Problem, problems_from_validation_error
+from creative_assets.review.approvals import ApprovalPolicy
 from creative_assets.slugs import SLUG_PATTERN
 
 HEX_COLOUR = r"^#[0-9A-Fa-f]{6}$"
@@ -174,6 +175,10 @@ class BrandKit(_Strict):
     required_disclaimer: str | None = Field(None, description="Short legal line printed on every creative.")
     logo_placement: LogoPlacement = LogoPlacement()
     cta_style: Literal["pill", "rounded", "square"] = "pill"
+    approvals: ApprovalPolicy = Field(
+        default_factory=ApprovalPolicy,
+        description="Approval stages a unit needs before delivery (README 'Teams, roles and approvals').",
+    )
 
     #: Absolute path of the kit folder (set by the loader, not part of the YAML).
     root: str = Field("", exclude=True)
@@ -194,9 +199,10 @@ class BrandKit(_Strict):
         return _decode_logo(str(path), path.stat().st_mtime_ns).copy()
 
     def fingerprint(self) -> str:
-        """Hash of brand.yaml and every file it references: changes when the kit changes."""
+        """Hash of brand.yaml and every file it references: changes when the kit changes. The approval
+        stages are not part of it: they change who signs off, not the pixels."""
         h = hashlib.sha256()
-        h.update(self.model_dump_json(exclude={"root"}).encode())
+        h.update(self.model_dump_json(exclude={"root", "approvals"}).encode())
         for name in sorted({n for n in self.logo.model_dump().values() if n}):
             h.update(self.path(name).read_bytes())
         return h.hexdigest()[:16]

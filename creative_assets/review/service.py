@@ -1,5 +1,8 @@
 """What the review app shows and does, independent of HTTP: campaigns, units, the creative a
-reviewer is looking at, and the two decisions (approve, request changes).
+reviewer is looking at, and the decisions (approve a stage, request changes, reopen a stage).
+
+Approvals are staged (creative_assets/review/approvals.py): the unit's brand kit declares the stages;
+the creative is published for delivery only when the last required stage is approved.
 
 Everything is read from the stage manifests and the review log in storage, so the app needs no
 Dagster instance and works the same on a local folder and on S3.
@@ -7,12 +10,18 @@ Dagster instance and works the same on a local folder and on S3.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from creative_assets.brand_kit import BrandKit, brand_kits_dir, load_brand_kit
 from creative_assets.brief_store import current_brief
 from creative_assets.feedback import interpret_feedback
 from creative_assets.partitions import UnitKey
+from creative_assets.review import approvals
+from creative_assets.review.approvals import ApprovalPolicy, ApprovalRefused, Decision, StageState
 from creative_assets.review.decisions import (
     ReviewEvent,
     ReviewState,
@@ -37,6 +46,23 @@ class ReviewError(Exception):
     def __init__(self, message: str, status: int = 400):
         super().__init__(message)
         self.status = status
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who decides: the account's login (recorded and checked against stage approvers), its display
+    name (shown), and its groups (stage approvers may name groups)."""
+
+    login: str
+    name: str
+    groups: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, actor: Actor | str) -> Actor:
+        if isinstance(actor, Actor):
+            return actor
+        name = _clean_name(actor)
+        return cls(login=name.lower(), name=name)
 
 
 @dataclass
@@ -76,6 +102,19 @@ class UnitView:
     lineage: dict[str, str] = field(default_factory=dict)
     delivery: dict | None = None
     note: str = ""  # why the status is what it is
+    brand: str = ""
+    policy: ApprovalPolicy = field(default_factory=ApprovalPolicy)
+    stages: dict[str, StageState] = field(default_factory=dict)  # approval stage -> its state
+    fingerprint: str = ""  # the creative, lineage, brief version and kit on display
+
+    @property
+    def missing_stages(self) -> list[str]:
+        return approvals.missing(self.stages)
+
+    @property
+    def chosen_hash(self) -> str | None:
+        """The candidate the approved stages agreed on; later stages approve that one."""
+        return approvals.chosen_hash(self.stages)
 
     @property
     def selected(self) -> CreativeView | None:
@@ -99,8 +138,37 @@ class CampaignView:
 
 
 class ReviewService:
-    def __init__(self, storage: CreativeStorage):
+    def __init__(self, storage: CreativeStorage, brand_kits: Path | None = None):
         self.storage = storage
+        self.brand_kits = brand_kits
+        self._kits: dict[str, tuple[tuple, BrandKit | None, str]] = {}
+
+    def _kit(self, brand: str) -> tuple[BrandKit | None, str]:
+        root = self.brand_kits or brand_kits_dir()
+        try:  # reloaded when any file of the kit folder changes
+            stamp = (
+                str(root),
+                tuple(sorted((e.name, e.stat().st_mtime_ns) for e in os.scandir(root / brand))),
+            )
+        except OSError:
+            stamp = (str(root), ())
+        cached = self._kits.get(brand)
+        if cached is None or cached[0] != stamp:
+            try:
+                kit = load_brand_kit(brand, root)
+                cached = (stamp, kit, kit.fingerprint())
+            except Exception:  # a broken kit blocks approvals (fingerprint "") but not viewing
+                cached = (stamp, None, "")
+            self._kits[brand] = cached
+        return cached[1], cached[2]
+
+    def kit(self, brand: str) -> BrandKit | None:
+        """The brand's kit; None when it cannot be loaded."""
+        return self._kit(brand)[0]
+
+    def brand_of(self, campaign_id: str) -> str | None:
+        record = current_brief(self.storage, campaign_id)
+        return record.brief.brand if record else None
 
     # -- reading ---------------------------------------------------------------------------------
     def campaigns(self) -> list[CampaignView]:
@@ -145,11 +213,22 @@ class ReviewService:
     def unit(self, unit: UnitKey, *, full: bool = True) -> UnitView:
         """The unit's creatives and review state. ``full=False`` skips lineage (for list pages)."""
         state = review_state(self.storage, unit)
+        brand = self.brand_of(unit.campaign_id) or ""
+        kit, kit_fingerprint = self._kit(brand) if brand else (None, "")
+        policy = kit.approvals if kit else ApprovalPolicy()
         selected = self._manifest(unit, "selected")
         final = self._manifest(unit, "final") if selected else None
         brief = self._manifest(unit, "brief") if selected else None
         if not (selected and final and brief):
-            return UnitView(unit=unit, status="not_generated", state=state, note="no selected creative yet")
+            return UnitView(
+                unit=unit,
+                status="not_generated",
+                state=state,
+                note="no selected creative yet",
+                brand=brand,
+                policy=policy,
+                stages=approvals.stage_states(policy, [], ""),
+            )
         copy = self._manifest(unit, "copy")
         variants = {v["candidate"]: v for v in (copy or {}).get("value", {}).get("variants", [])}
         final_files = final["files"]
@@ -181,6 +260,8 @@ class ReviewService:
             direction=(copy or {}).get("value", {}).get("direction", "ltr"),
             candidates=candidates,
             lineage={"selected": selected.get("run_id", ""), "final": final.get("run_id", "")},
+            brand=brand,
+            policy=policy,
         )
         if view.revision and value.get("feedback"):
             view.feedback_read_as = interpret_feedback(value["feedback"]).describe()
@@ -190,6 +271,8 @@ class ReviewService:
                 manifest = manifest or self._manifest(unit, stage) or {}
                 view.lineage[stage] = manifest.get("run_id", "")
         view.delivery = delivered_manifest(self.storage, unit)
+        view.fingerprint = _fingerprint(view, kit_fingerprint)
+        view.stages = approvals.stage_states(policy, _decisions(state), view.fingerprint)
         self._status(view, in_progress=selected["written_at"] < brief["written_at"])
         return view
 
@@ -210,7 +293,8 @@ class ReviewService:
             )
             return
         approval = state.approval
-        if approval is not None:
+        missing = view.missing_stages
+        if approval is not None and not missing:
             chosen = next((c for c in view.candidates if c.index == approval.candidate), None)
             same_pixels = chosen is not None and chosen.content == approval.content
             same_lineage = all(approval.lineage.get(s) == view.lineage.get(s) for s in ("final", "selected"))
@@ -223,10 +307,19 @@ class ReviewService:
                 view.status = "approved"
                 view.note = f"approved by {approval.actor} at {approval.at}"
                 return
-            view.note = "the approval no longer matches these creatives: review again"
-            return
         if state.last is not None and state.last.action == "withdraw":
             view.note = f"approval withdrawn: {state.last.comment}"
+            return
+        done = [n for n, st in view.stages.items() if st.state == approvals.APPROVED]
+        reasons = sorted({st.reason for st in view.stages.values() if st.reason})
+        if done or reasons:
+            view.note = "; ".join(
+                [
+                    *([f"approved: {', '.join(done)}"] if done else []),
+                    f"missing: {', '.join(missing)}",
+                    *reasons,
+                ]
+            )
 
     # -- deciding --------------------------------------------------------------------------------
     def _checked(self, unit: UnitKey, seen_hash: str) -> UnitView:
@@ -244,20 +337,33 @@ class ReviewService:
         return view
 
     def approve(
-        self, unit: UnitKey, reviewer: str, seen_hash: str, candidate: int | None = None, comment: str = ""
+        self,
+        unit: UnitKey,
+        reviewer: Actor | str,
+        seen_hash: str,
+        candidate: int | None = None,
+        comment: str = "",
+        stage: str | None = None,
     ) -> ReviewEvent:
-        """Approve the selected creative (or the alternate ``candidate``) and publish it for delivery."""
-        reviewer = _clean_name(reviewer)
+        """Approve one stage for the selected creative (or the alternate ``candidate``); when it is
+        the last required stage, publish the creative for delivery. ``stage`` None: the first stage
+        the reviewer may approve now."""
+        actor = Actor.of(reviewer)
         view = self._checked(unit, seen_hash)
         chosen = view.selected if candidate is None else view.candidate(candidate)
         if chosen.content_hash != seen_hash:
             raise ReviewError("the approval must name the creative shown on the page; reload and retry", 409)
-        if view.delivery is not None:
-            withdraw(self.storage, unit, f"superseded by a new approval from {reviewer}", actor=reviewer)
+        if not view.fingerprint:
+            raise ReviewError(f"the brand kit {view.brand!r} cannot be loaded; approvals wait for it", 409)
+        stage = stage or self._default_stage(view, actor, "approve", chosen.content_hash)
+        self._check(view, "approve", stage, actor, chosen.content_hash)
         event = new_event(
             unit,
             "approve",
-            reviewer,
+            actor.name,
+            actor_login=actor.login,
+            stage=stage,
+            fingerprint=view.fingerprint,
             comment=comment.strip()[:MAX_FEEDBACK],
             candidate=chosen.index,
             rank=chosen.rank,
@@ -266,6 +372,17 @@ class ReviewService:
             content=chosen.content,
             lineage=view.lineage,
         )
+        remaining = [s for s in view.missing_stages if s != stage]
+        if remaining:  # an earlier stage: recorded; delivery waits for the rest
+            append_event(self.storage, event)
+            return event
+        if view.delivery is not None:
+            withdraw(self.storage, unit, f"superseded by a new approval from {actor.name}", actor=actor.name)
+        signoffs = [
+            {"stage": n, "by": st.decision.actor, "at": st.decision.at, "decision": st.decision.id}
+            for n, st in view.stages.items()
+            if st.state == approvals.APPROVED and st.decision
+        ] + [{"stage": stage, "by": actor.login, "at": event.at, "decision": event.id}]
         event.delivered = publish(
             self.storage,
             unit,
@@ -285,15 +402,63 @@ class ReviewService:
                     for r, outs in chosen.checks.items()
                 },
                 "lineage": view.lineage,
+                "approval_stages": signoffs,
             },
         )
         append_event(self.storage, event)
         return event
 
-    def request_changes(self, unit: UnitKey, reviewer: str, seen_hash: str, feedback: str) -> ReviewEvent:
-        """Ask for a revision with feedback. The review sensor (sensors/review.py) regenerates the
-        unit; any delivery of an earlier approval is taken down now."""
-        reviewer = _clean_name(reviewer)
+    def reopen(self, unit: UnitKey, reviewer: Actor | str, stage: str, reason: str) -> ReviewEvent:
+        """Reopen an approved stage: every stage needs review again and any delivery is withdrawn."""
+        actor = Actor.of(reviewer)
+        reason = " ".join(reason.split())[:MAX_FEEDBACK]
+        if not reason:
+            raise ReviewError("say why: a reason is required to reopen a stage")
+        view = self.unit(unit)
+        self._check(view, "reopen", stage, actor, "")
+        if view.delivery is not None:
+            withdraw(
+                self.storage, unit, f"stage {stage} reopened by {actor.name}: {reason}", actor=actor.name
+            )
+        event = new_event(
+            unit,
+            "reopen",
+            actor.name,
+            actor_login=actor.login,
+            stage=stage,
+            fingerprint=view.fingerprint,
+            comment=reason,
+            revision=view.revision,
+            brief_version=view.brief_version,
+        )
+        append_event(self.storage, event)
+        return event
+
+    def _default_stage(self, view: UnitView, actor: Actor, action: str, content_hash: str) -> str:
+        first_error: ApprovalRefused | None = None
+        for name in view.policy.names:
+            try:
+                approvals.check(
+                    view.policy, view.stages, action, name, actor.login, actor.groups, content_hash
+                )
+                return name
+            except ApprovalRefused as exc:
+                first_error = first_error or exc
+        raise ReviewError(str(first_error), 409)
+
+    def _check(self, view: UnitView, action: str, stage: str, actor: Actor, content_hash: str) -> None:
+        try:
+            approvals.check(view.policy, view.stages, action, stage, actor.login, actor.groups, content_hash)
+        except ApprovalRefused as exc:
+            raise ReviewError(str(exc), 403 if "you are not one of them" in str(exc) else 409) from exc
+
+    def request_changes(
+        self, unit: UnitKey, reviewer: Actor | str, seen_hash: str, feedback: str, stage: str | None = None
+    ) -> ReviewEvent:
+        """Ask for a revision with feedback (recorded at ``stage``, default the first open one). The
+        review sensor (sensors/review.py) regenerates the unit; any delivery is taken down now."""
+        actor = Actor.of(reviewer)
+        reviewer = actor.name
         feedback = " ".join(feedback.split())
         if not feedback:
             raise ReviewError("say what should change: feedback is required for a revision")
@@ -301,12 +466,23 @@ class ReviewService:
             raise ReviewError(f"feedback is limited to {MAX_FEEDBACK} characters")
         view = self._checked(unit, seen_hash)
         shown = next(c for c in view.candidates if c.content_hash == seen_hash)
+        stage = stage or next(
+            (n for n, st in view.stages.items() if st.state != approvals.APPROVED), view.policy.names[-1]
+        )
+        if view.status == "approved":
+            raise ReviewError(
+                "the creative is approved and delivered: reopen a stage first to request changes", 409
+            )
+        self._check_transition(view, "request_changes", stage)
         if view.delivery is not None:
             withdraw(self.storage, unit, f"changes requested by {reviewer}", actor=reviewer)
         event = new_event(
             unit,
             "request_changes",
             reviewer,
+            actor_login=actor.login,
+            stage=stage,
+            fingerprint=view.fingerprint,
             comment=feedback,
             candidate=shown.index,
             rank=shown.rank,
@@ -318,6 +494,16 @@ class ReviewService:
         append_event(self.storage, event)
         return event
 
+    def _check_transition(self, view: UnitView, action: str, stage: str) -> None:
+        try:
+            st = view.stages[view.policy.stage(stage).name]
+        except ApprovalRefused as exc:
+            raise ReviewError(str(exc), 404) from exc
+        if (st.state, action) not in approvals.TRANSITIONS:
+            raise ReviewError(
+                f"stage {stage} {approvals.REFUSALS.get((st.state, action), 'cannot change now')}", 409
+            )
+
     def read_creative(self, unit: UnitKey, index: int, ratio: str) -> bytes:
         """The PNG of one candidate at one ratio: keys come from the manifests, never from the URL."""
         view = self.unit(unit, full=False)
@@ -327,6 +513,39 @@ class ReviewService:
         if ratio not in chosen.files:
             raise ReviewError(f"candidate {index + 1} of {unit} has no {ratio} render", 404)
         return self.storage.read_bytes(chosen.files[ratio])
+
+
+def _fingerprint(view: UnitView, kit: str) -> str:
+    """What a decision sees: every candidate's pixels, the runs that wrote them, the brief version and
+    the brand kit. Empty when the kit cannot be loaded (then nothing can be approved)."""
+    if not kit:
+        return ""
+    body = json.dumps(
+        {
+            "candidates": sorted(c.content_hash for c in view.candidates),
+            "lineage": [view.lineage.get("final", ""), view.lineage.get("selected", "")],
+            "brief_version": view.brief_version,
+            "revision": view.revision,
+            "kit": kit,
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()[:24]
+
+
+def _decisions(state: ReviewState) -> list[Decision]:
+    return [
+        Decision(
+            id=e.id,
+            action=e.action,
+            stage=e.stage,
+            actor=e.actor_login or e.actor.lower(),
+            at=e.at,
+            fingerprint=e.fingerprint,
+            content_hash=e.content_hash,
+        )
+        for e in state.history
+    ]
 
 
 def _clean_name(name: str) -> str:
