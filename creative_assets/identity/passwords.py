@@ -11,8 +11,7 @@ MIN_LENGTH = 12
 MAX_LENGTH = 128
 #: OWASP's Argon2id floor (19 MiB, 2 iterations, 1 lane): cheap enough for a shared review server
 HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, hash_len=32, salt_len=16, type=Type.ID)
-#: verified against when the account does not exist, so both answers take the same time
-_DUMMY = HASHER.hash(secrets.token_urlsafe(24))
+_DUMMY: list[str] = []  # verified against when the account does not exist: both answers take the same time
 
 #: the most common passwords of at least MIN_LENGTH characters in public breach corpora
 COMMON = {
@@ -71,8 +70,10 @@ def hash_password(password: str) -> str:
 
 def verify_password(stored: str | None, password: str) -> bool:
     """Constant work whether or not the account has a hash (no timing oracle for user enumeration)."""
+    if not _DUMMY:
+        _DUMMY.append(HASHER.hash(secrets.token_urlsafe(24)))
     try:
-        return HASHER.verify(stored or _DUMMY, password) and stored is not None
+        return HASHER.verify(stored or _DUMMY[0], password) and stored is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
