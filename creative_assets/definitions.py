@@ -9,10 +9,12 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from creative_assets.assets.rollup import campaign_compliance_report, campaign_summary
+from creative_assets.identity.config import default_identity_url
 from creative_assets.jobs import campaign_rollup, creative_pipeline, unit_stages
 from creative_assets.settings import choice, default_storage_root, env_or_default, int_setting
 from resources.alerts import build_alert_router
 from resources.brand_kits import BrandKitLibrary
+from resources.identity import IdentityDatabase
 from resources.inbox import BriefInbox
 from resources.io_manager import CreativeIOManager
 from resources.openai_providers import (
@@ -24,6 +26,7 @@ from resources.openai_providers import (
 from resources.providers import BriefCopyProvider, BuiltinContextProvider, OfflineImageProvider
 from resources.storage import CreativeStorage, LocalCreativeStorage, S3CreativeStorage
 from sensors.alerts import check_failure_alert_sensor, run_failure_alert_sensor
+from sensors.audit import audit_archive_sensor
 from sensors.brief_inbox import brief_inbox_sensor, campaign_rollup_sensor
 from sensors.nightly import build_nightly_schedule
 from sensors.review import review_decision_sensor
@@ -40,6 +43,9 @@ sensors = [brief_inbox_sensor, campaign_rollup_sensor, review_decision_sensor]
 
 # -- alerts: failed runs and failed ERROR checks reach people through the configured sinks.
 sensors += [run_failure_alert_sensor, check_failure_alert_sensor]
+
+# -- audit: each day's audit records are copied to storage; the pipeline's withdrawals are audited.
+sensors += [audit_archive_sensor]
 
 
 # -- resources: the implementation is configuration (CREATIVE_ASSETS_STORAGE), not code -------------
@@ -93,6 +99,10 @@ def build_resources() -> dict[str, object]:
         "brand_kits": BrandKitLibrary(root=env_or_default("CREATIVE_ASSETS_BRAND_KITS", "")),
         "alerts": build_alert_router(),
         "inbox": BriefInbox(prefix=env_or_default("CREATIVE_ASSETS_INBOX_PREFIX", "inbox/")),
+        "identity_db": IdentityDatabase(
+            url=env_or_default("CREATIVE_ASSETS_IDENTITY_DB_URL", default_identity_url()),
+            db_schema=env_or_default("CREATIVE_ASSETS_IDENTITY_DB_SCHEMA", "identity"),
+        ),
         **build_providers(storage),
     }
 
