@@ -26,6 +26,7 @@ from resources.openai_providers import (
 from resources.providers import BriefCopyProvider, BuiltinContextProvider, OfflineImageProvider
 from resources.storage import CreativeStorage, LocalCreativeStorage, S3CreativeStorage
 from sensors.alerts import check_failure_alert_sensor, run_failure_alert_sensor
+from sensors.approvals import approval_cascade_sensor
 from sensors.audit import audit_archive_sensor
 from sensors.brief_inbox import brief_inbox_sensor, campaign_rollup_sensor
 from sensors.nightly import build_nightly_schedule
@@ -44,8 +45,9 @@ sensors = [brief_inbox_sensor, campaign_rollup_sensor, review_decision_sensor]
 # -- alerts: failed runs and failed ERROR checks reach people through the configured sinks.
 sensors += [run_failure_alert_sensor, check_failure_alert_sensor]
 
-# -- audit: each day's audit records are copied to storage; the pipeline's withdrawals are audited.
-sensors += [audit_archive_sensor]
+# -- audit: each day's audit records are copied to storage; the pipeline's withdrawals are audited;
+#    deliveries whose staged approvals went stale (new brand kit or brief version) are withdrawn.
+sensors += [audit_archive_sensor, approval_cascade_sensor]
 
 
 # -- resources: the implementation is configuration (CREATIVE_ASSETS_STORAGE), not code -------------

@@ -33,7 +33,7 @@ from creative_assets.partitions import UnitKey
 from creative_assets.review.app import ROUTES, SESSION_COOKIE, create_app
 from creative_assets.review.decisions import unit_events
 from creative_assets.review.delivery import delivery_file_key, delivery_manifest_key
-from creative_assets.review.service import ReviewService
+from creative_assets.review.service import Actor, ReviewService
 from creative_assets.stages import ratio_dir
 from creative_assets_tests.helpers import TRAIL
 from creative_assets_tests.pipeline_helpers import pipeline_defs, register, run_range, small_brief
@@ -884,3 +884,62 @@ def test_api_tokens_are_scoped_hashed_revocable_and_api_only(app, site, identity
     bruno = sign_in(app)
     assert bruno.get(f"/api/units/{unit}").status_code == 200
     assert bruno.post(f"/api/units/{unit}/approve", json={"content_hash": seen}).status_code == 401
+
+
+# -- cascade without a run: a new brand kit, a new brief version (last: it changes the module's site)
+def test_a_new_brand_kit_or_brief_version_sends_approvals_back_and_the_sensor_withdraws(
+    app, site, monkeypatch
+):
+    import yaml
+
+    from sensors.approvals import approval_cascade_sensor
+
+    storage, _units, kits, tmp = site
+    service = ReviewService(storage, kits)
+    unit = unit_of(site, "ar-AE", "mango-mint")
+    seen = service.unit(unit).selected.content_hash
+
+    def approve_all(service):
+        for stage, who in (("brand", "dual@example.com"), ("legal", "lena@example.com")):
+            if service.unit(unit).stages[stage].state != "approved":  # the API test approved brand
+                name, _roles, groups, _admin = PEOPLE[who]
+                service.approve(unit, Actor(who, name, groups), seen, stage=stage)
+        assert service.unit(unit).status == "approved"
+
+    approve_all(service)
+    monkeypatch.setenv("CREATIVE_ASSETS_BRAND_KITS", str(kits))
+
+    def sensor():
+        with dg.instance_for_test() as instance:
+            return approval_cascade_sensor(
+                dg.build_sensor_context(instance=instance, resources={"storage": storage})
+            )
+
+    assert sensor().skip_reason, "nothing is stale yet"
+    assert storage.exists(delivery_manifest_key(unit))
+    path = kits / BRAND_A / "brand.yaml"
+    original = path.read_text()
+    data = yaml.safe_load(original)
+    data["palette"]["accent"] = "#123456"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    try:
+        view = ReviewService(storage, kits).unit(unit)
+        assert {s.state for s in view.stages.values()} == {"needs_review"}
+        assert "brand kit changed" in view.stages["brand"].reason
+        sensor()
+        assert not storage.exists(delivery_manifest_key(unit)), "the stale delivery is withdrawn"
+        assert unit_events(storage, unit)[-1].action == "withdraw"
+    finally:
+        path.write_text(original)
+    # approved again on the restored kit, then a new brief version is registered: back to review
+    service = ReviewService(storage, kits)
+    approve_all(service)
+    brief = small_brief(tmp / "v2", locales=("en-US", "ar-AE"), candidates=2)
+    data = yaml.safe_load(brief.read_text())
+    data["name"] = data["name"] + " (v2)"
+    brief.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    record, created = register_brief(storage, load_brief(brief), brief.read_bytes())
+    assert created and record.version == 2
+    assert {s.state for s in service.unit(unit).stages.values()} == {"needs_review"}
+    sensor()
+    assert not storage.exists(delivery_manifest_key(unit))

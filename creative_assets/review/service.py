@@ -213,7 +213,8 @@ class ReviewService:
     def unit(self, unit: UnitKey, *, full: bool = True) -> UnitView:
         """The unit's creatives and review state. ``full=False`` skips lineage (for list pages)."""
         state = review_state(self.storage, unit)
-        brand = self.brand_of(unit.campaign_id) or ""
+        record = current_brief(self.storage, unit.campaign_id)
+        brand = record.brief.brand if record else ""
         kit, kit_fingerprint = self._kit(brand) if brand else (None, "")
         policy = kit.approvals if kit else ApprovalPolicy()
         selected = self._manifest(unit, "selected")
@@ -271,7 +272,7 @@ class ReviewService:
                 manifest = manifest or self._manifest(unit, stage) or {}
                 view.lineage[stage] = manifest.get("run_id", "")
         view.delivery = delivered_manifest(self.storage, unit)
-        view.fingerprint = _fingerprint(view, kit_fingerprint)
+        view.fingerprint = _fingerprint(view, kit_fingerprint, record.version if record else None)
         view.stages = approvals.stage_states(policy, _decisions(state), view.fingerprint)
         self._status(view, in_progress=selected["written_at"] < brief["written_at"])
         return view
@@ -504,6 +505,21 @@ class ReviewService:
                 f"stage {stage} {approvals.REFUSALS.get((st.state, action), 'cannot change now')}", 409
             )
 
+    def reconcile(self, unit: UnitKey) -> ReviewEvent | None:
+        """Withdraw a delivery whose stages are no longer all approved (the brand kit or the brief
+        changed after the approval; the pipeline's own re-materializations withdraw at once)."""
+        view = self.unit(unit)
+        if view.delivery is None or view.status == "approved" or not view.missing_stages:
+            return None
+        reasons = sorted({st.reason for st in view.stages.values() if st.reason}) or ["the approval is stale"]
+        return withdraw(self.storage, unit, "; ".join(reasons))
+
+    def delivered_units(self) -> list[UnitKey]:
+        keys = self.storage.list_keys("approved")
+        return [
+            UnitKey(*k.split("/")[1:4]) for k in keys if k.endswith("/manifest.json") and k.count("/") == 4
+        ]
+
     def read_creative(self, unit: UnitKey, index: int, ratio: str) -> bytes:
         """The PNG of one candidate at one ratio: keys come from the manifests, never from the URL."""
         view = self.unit(unit, full=False)
@@ -515,9 +531,11 @@ class ReviewService:
         return self.storage.read_bytes(chosen.files[ratio])
 
 
-def _fingerprint(view: UnitView, kit: str) -> str:
-    """What a decision sees: every candidate's pixels, the runs that wrote them, the brief version and
-    the brand kit. Empty when the kit cannot be loaded (then nothing can be approved)."""
+def _fingerprint(view: UnitView, kit: str, registered_version: int | None) -> str:
+    """What a decision sees: every candidate's pixels, the runs that wrote them, the brief version
+    they were made from and the campaign's current one (a new version sends approvals back to review
+    before it is even generated), and the brand kit. Empty when the kit cannot be loaded (then nothing
+    can be approved)."""
     if not kit:
         return ""
     body = json.dumps(
@@ -525,6 +543,7 @@ def _fingerprint(view: UnitView, kit: str) -> str:
             "candidates": sorted(c.content_hash for c in view.candidates),
             "lineage": [view.lineage.get("final", ""), view.lineage.get("selected", "")],
             "brief_version": view.brief_version,
+            "registered_version": registered_version,
             "revision": view.revision,
             "kit": kit,
         },
