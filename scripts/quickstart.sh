@@ -10,3 +10,4 @@ echo
 echo "Open the creatives in $out/campaigns/ (selected/ holds the pick per unit, final/ every candidate)."
 echo "See the graph and lineage: .venv/bin/dagster dev -w workspace.yaml  (DAGSTER_HOME=$DAGSTER_HOME)"
 echo "Review them (approve, or request changes): .venv/bin/creative-assets review  -> http://127.0.0.1:8081"
+echo "  (its first start creates the account admin and prints a one-time password, once)"
