@@ -226,3 +226,30 @@ def test_identity_database_on_postgres_in_its_own_schema(postgres_server):
     with store.engine.begin() as conn:
         conn.execute(sa.text("UPDATE audit_log SET ip = '6.6.6.6' WHERE seq = 3"))
     assert store.verify_audit()[0].seq == 3
+
+
+def test_a_chain_rewritten_from_one_record_on_is_caught_by_the_daily_copies(
+    db_url, tmp_path, monkeypatch, capsys
+):
+    store = IdentityStore.open(db_url)
+    fill(store)
+    monkeypatch.setenv("CREATIVE_ASSETS_STORAGE", "local")
+    monkeypatch.setenv("CREATIVE_ASSETS_ROOT", str(tmp_path / "storage"))
+    today = datetime.now(timezone.utc).date().isoformat()
+    assert main(["audit", "archive", "--day", today]) == 0
+    assert main(["audit", "verify", "--archive"]) == 0
+    # rewrite record 2 and re-chain everything after it: self-consistent, so the chain alone passes
+    records = store.audit_records()
+    prev = records[0]["hash"]
+    with store.engine.begin() as conn:
+        for r in records[1:]:
+            r = {**r, "prev_hash": prev, "actor": "mallory" if r["seq"] == 2 else r["actor"]}
+            r["hash"] = audit.record_hash(r)
+            conn.execute(db.audit_log.update().where(db.audit_log.c.seq == r["seq"]).values(**r))
+            prev = r["hash"]
+        conn.execute(db.audit_head.update().values(last_hash=prev))
+    capsys.readouterr()
+    assert main(["audit", "verify"]) == 0
+    assert main(["audit", "verify", "--archive"]) == 1
+    err = capsys.readouterr().err
+    assert f"audit record 2: differs from the daily copy {today} (rewritten)" in err

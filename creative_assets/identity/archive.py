@@ -93,3 +93,37 @@ def record_system_events(
             decision=event.id,
         )
     return last
+
+
+def compare_with_archive(store: IdentityStore, storage: CreativeStorage) -> list[audit.ChainProblem]:
+    """Every record of the daily copies in storage that the database no longer holds as it was: finds
+    a chain rewritten from some record on (which ``verify`` alone cannot see: it is self-consistent)."""
+    problems: list[audit.ChainProblem] = []
+    for key in storage.list_keys(ARCHIVE_PREFIX):
+        if not key.endswith(".jsonl"):
+            continue
+        copy = [json.loads(line) for line in storage.read_text(key).splitlines() if line.strip()]
+        if not copy:
+            continue
+        day = key.rsplit("/", 1)[1].removesuffix(".jsonl")
+        for problem in audit.verify_chain(copy, start_hash=copy[0]["prev_hash"], start_seq=copy[0]["seq"]):
+            problems.append(
+                audit.ChainProblem(problem.seq, f"the daily copy {day} is damaged: {problem.reason}")
+            )
+        stored = {r["seq"]: r for r in store.audit_records(since=copy[0]["at"], until=_after(copy[-1]["at"]))}
+        for record in copy:
+            now = stored.get(record["seq"])
+            if now is None:
+                problems.append(
+                    audit.ChainProblem(record["seq"], f"is in the daily copy {day} but not in the database")
+                )
+            elif now["hash"] != record["hash"]:
+                problems.append(
+                    audit.ChainProblem(record["seq"], f"differs from the daily copy {day} (rewritten)")
+                )
+    return sorted(problems, key=lambda p: p.seq)
+
+
+def _after(at: str) -> str:
+    """The smallest timestamp after ``at`` (an exclusive upper bound that includes ``at``)."""
+    return at + "~"  # "~" sorts after every character of a timestamp

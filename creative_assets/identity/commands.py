@@ -137,8 +137,25 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from creative_assets import audit
 
     store = open_store()
+    if args.audit_command == "archive":
+        from creative_assets.definitions import build_storage
+        from creative_assets.identity.archive import archive_day, archive_pending
+
+        storage = build_storage().process_config_and_initialize()
+        if args.day:
+            days = [datetime.fromisoformat(args.day).date()]
+            archive_day(store, storage, days[0])
+        else:
+            days = archive_pending(store, storage, None, datetime.now(timezone.utc).date())
+        print(f"✓ archived {len(days)} day(s) to {storage.uri('audit/daily')}")
+        return 0
     if args.audit_command == "verify":
         problems = store.verify_audit()
+        if args.archive:
+            from creative_assets.definitions import build_storage
+            from creative_assets.identity.archive import compare_with_archive
+
+            problems += compare_with_archive(store, build_storage().process_config_and_initialize())
         count = store.audit_records(limit=1, newest_first=True)
         if problems:
             for p in problems:
@@ -231,7 +248,10 @@ def add_commands(sub) -> None:
 
     p = sub.add_parser("audit", help="check or export the hash-chained audit log")
     au = p.add_subparsers(dest="audit_command", required=True)
-    au.add_parser("verify", help="check every record's hash and link; names the first broken record")
+    vp = au.add_parser("verify", help="check every record's hash and link; names the first broken record")
+    vp.add_argument("--archive", action="store_true", help="also compare with the daily copies in storage")
+    ap = au.add_parser("archive", help="write completed days (or --day) to storage now")
+    ap.add_argument("--day", help="one day (YYYY-MM-DD), also today's records so far")
     e = au.add_parser("export", help="export records")
     e.add_argument("--since", help="ISO date or date-time (UTC), inclusive")
     e.add_argument("--until", help="ISO date or date-time (UTC), exclusive")
