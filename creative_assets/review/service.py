@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from creative_assets.brand_kit import BrandKit, brand_kits_dir, load_brand_kit
-from creative_assets.brief_store import current_brief
+from creative_assets.brief_store import current_brief, unit_fingerprint
 from creative_assets.feedback import interpret_feedback
 from creative_assets.partitions import UnitKey
 from creative_assets.review import approvals
@@ -272,7 +272,8 @@ class ReviewService:
                 manifest = manifest or self._manifest(unit, stage) or {}
                 view.lineage[stage] = manifest.get("run_id", "")
         view.delivery = delivered_manifest(self.storage, unit)
-        view.fingerprint = _fingerprint(view, kit_fingerprint, record.version if record else None)
+        inputs = unit_fingerprint(record, unit) if record and unit in record.unit_keys() else None
+        view.fingerprint = _fingerprint(view, kit_fingerprint, inputs)
         view.stages = approvals.stage_states(policy, _decisions(state), view.fingerprint)
         self._status(view, in_progress=selected["written_at"] < brief["written_at"])
         return view
@@ -531,11 +532,12 @@ class ReviewService:
         return self.storage.read_bytes(chosen.files[ratio])
 
 
-def _fingerprint(view: UnitView, kit: str, registered_version: int | None) -> str:
+def _fingerprint(view: UnitView, kit: str, inputs: str | None) -> str:
     """What a decision sees: every candidate's pixels, the runs that wrote them, the brief version
-    they were made from and the campaign's current one (a new version sends approvals back to review
-    before it is even generated), and the brand kit. Empty when the kit cannot be loaded (then nothing
-    can be approved)."""
+    they were made from, the unit's inputs in the current brief (a new brief version that changes
+    this unit sends its approvals back to review before it is even regenerated; one that changes
+    other units does not), and the brand kit. Empty when the kit cannot be loaded (then nothing can
+    be approved)."""
     if not kit:
         return ""
     body = json.dumps(
@@ -543,7 +545,7 @@ def _fingerprint(view: UnitView, kit: str, registered_version: int | None) -> st
             "candidates": sorted(c.content_hash for c in view.candidates),
             "lineage": [view.lineage.get("final", ""), view.lineage.get("selected", "")],
             "brief_version": view.brief_version,
-            "registered_version": registered_version,
+            "inputs": inputs,
             "revision": view.revision,
             "kit": kit,
         },
