@@ -6,7 +6,8 @@ The real ``creative-assets review`` command serves a storage with generated crea
 password the server printed and is made to change it; as an approver of brand A cannot see brand B;
 approves stage one (no delivery yet, the page says what is missing), then as the legal approver stage
 two (the delivery appears); after a re-materialization both stages are back to needs review and the
-delivery is gone; the admin reads the audit log page.
+delivery is gone; a reviewer requests changes and the regenerated revision is what the page shows;
+the admin reads the audit log page.
 
 Needs ``chromium`` and ``chromium-driver`` (``apt-get install chromium chromium-driver``; scripts/test.sh
 installs them). Missing, the test fails: it is never skipped silently.
@@ -14,6 +15,7 @@ installs them). Missing, the test fails: it is never skipped silently.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -42,12 +44,15 @@ from resources.brand_kits import BrandKitLibrary
 from resources.identity import IdentityDatabase
 from resources.storage import LocalCreativeStorage
 from sensors.audit import audit_archive_sensor
+from sensors.review import review_decision_sensor
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = os.environ.get("CREATIVE_ASSETS_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CREATIVE_ASSETS_CHROMEDRIVER", "/usr/bin/chromedriver")
 ADMIN_PASSWORD = "first-run-chosen-phrase"
+#: "geometric" and "lighter" are template directives (creative_assets/feedback.py): every candidate changes
+FEEDBACK = "More modern and geometric please, on a lighter background"
 SCREENSHOT_DIR = Path("/tmp/review_screens")
 
 
@@ -212,6 +217,22 @@ def assert_images_loaded(driver) -> int:
     return driver.execute_script("return document.images.length")
 
 
+def displayed_images(driver) -> dict[str, bytes]:
+    """src -> the bytes the page actually shows for each <img> (from chromium's cache, via DevTools)."""
+    frame = driver.execute_cdp_cmd("Page.getFrameTree", {})["frameTree"]["frame"]["id"]
+    out = {}
+    for src in driver.execute_script("return Array.from(document.images).map(i => i.src)"):
+        res = driver.execute_cdp_cmd("Page.getResourceContent", {"frameId": frame, "url": src})
+        out[src] = base64.b64decode(res["content"]) if res["base64Encoded"] else res["content"].encode()
+    return out
+
+
+def served(url: str, cookie: str) -> bytes:
+    request = urllib.request.Request(url, headers={"Cookie": f"ca_review_session={cookie}"})
+    with urllib.request.urlopen(request, timeout=10) as r:
+        return r.read()
+
+
 def test_teams_staged_approvals_and_audit_in_a_real_browser(generated, server, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
@@ -219,7 +240,7 @@ def test_teams_staged_approvals_and_audit_in_a_real_browser(generated, server, b
 
     tmp, storage, instance, defs, units, kits = generated
     base, server_log = server
-    unit, _other = units
+    unit, other = units
     service = ReviewService(storage, kits)
     driver = browser
     wait = WebDriverWait(driver, 20)
@@ -325,6 +346,38 @@ def test_teams_staged_approvals_and_audit_in_a_real_browser(generated, server, b
     history = text("#history")
     assert "withdraw" in history and "re-materialized" in history, "the approval history is kept"
     screenshot(driver, SCREENSHOT_DIR / "3-after-rematerialization.png")
+    sign_out()
+
+    # -- a reviewer requests changes; the review sensor's revision run regenerates the unit ----------
+    sign_in("rita@example.com", PASSWORD)
+    wait.until(ec.presence_of_element_located((By.ID, "reviewer")))
+    driver.get(f"{base}/units/{other}")
+    assert not driver.find_elements(By.ID, "approve-form"), "reviewers do not approve"
+    before = service.unit(other)
+    driver.find_element(By.CSS_SELECTOR, "#changes-form textarea[name=feedback]").send_keys(FEEDBACK)
+    driver.find_element(By.ID, "request-changes").click()
+    wait.until(ec.url_contains("done=changes_requested"))
+    assert text("#status") == "Changes requested"
+    [request] = unit_events(storage, other)
+    assert (request.action, request.actor_login, request.comment) == (
+        "request_changes",
+        "rita@example.com",
+        FEEDBACK,
+    )
+    context = dg.build_sensor_context(instance=instance, resources={"storage": storage}, cursor=None)
+    [run] = review_decision_sensor(context).run_requests
+    assert (
+        defs.resolve_job_def("creative_pipeline").execute_in_process(instance=instance, tags=run.tags).success
+    )
+    driver.get(f"{base}/units/{other}")
+    wait.until(ec.presence_of_element_located((By.ID, "status")))
+    assert text("#status") == "Needs review" and "revision 1" in text("main") and FEEDBACK in text("main")
+    after = service.unit(other)
+    assert after.selected.content != before.selected.content, "regenerated pixels"
+    assert_images_loaded(driver)
+    cookie = driver.get_cookie("ca_review_session")["value"]
+    for src, shown_bytes in displayed_images(driver).items():  # never a stale cached revision
+        assert shown_bytes == served(src, cookie), f"{src} is stale in the browser"
     sign_out()
 
     # -- the audit log page (the archive sensor adds the pipeline's withdrawal) ---------------------
