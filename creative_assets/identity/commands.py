@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import socket
 import sys
 from datetime import datetime, timezone
 
@@ -14,6 +15,8 @@ from creative_assets.identity.passwords import PasswordPolicyError, generate_pas
 from creative_assets.identity.store import IdentityError, IdentityStore
 
 ACTOR = f"cli:{os.environ.get('USER', 'unknown')}"
+#: "from where" of a command's audit records: the host it ran on
+WHERE = f"cli@{socket.gethostname()}"
 
 
 def open_store(settings: IdentitySettings | None = None) -> IdentityStore:
@@ -65,9 +68,10 @@ def cmd_users(args: argparse.Namespace) -> int:
                 groups=tuple(args.group),
                 must_change_password=generated,
                 actor=ACTOR,
+                ip=WHERE,
             )
             for brand, role in _role_args(args.role):
-                store.set_role(args.login, brand, role, actor=ACTOR)
+                store.set_role(args.login, brand, role, actor=ACTOR, ip=WHERE)
             print(f"✓ account {args.login.lower()} created ({kind})")
             if generated:
                 print(f"  one-time password (shown once; changed at first sign-in): {password}")
@@ -77,23 +81,23 @@ def cmd_users(args: argparse.Namespace) -> int:
                 flags = [f for f, on in (("admin", u["is_admin"]), ("disabled", u["disabled"])) if on]
                 print(f"{u['login']:<32} {u['kind']:<8} {u['source']:<7} {roles:<40} {' '.join(flags)}")
         elif args.users_command == "disable":
-            store.set_disabled(args.login, not args.enable, actor=ACTOR)
+            store.set_disabled(args.login, not args.enable, actor=ACTOR, ip=WHERE)
             print(
                 f"✓ {args.login.lower()} {'enabled' if args.enable else 'disabled; its sessions are revoked'}"
             )
         elif args.users_command == "set-role":
             if args.brand == "admin" and args.role is None:
-                store.set_admin(args.login, True, actor=ACTOR)
+                store.set_admin(args.login, True, actor=ACTOR, ip=WHERE)
             else:
                 role = None if (args.role or "").lower() in ("", "none") else args.role
-                store.set_role(args.login, args.brand, role, actor=ACTOR)
+                store.set_role(args.login, args.brand, role, actor=ACTOR, ip=WHERE)
             print(f"✓ {args.login.lower()}: {args.brand} -> {args.role or 'admin'}")
         elif args.users_command == "set-groups":
-            store.set_groups(args.login, args.groups, actor=ACTOR)
+            store.set_groups(args.login, args.groups, actor=ACTOR, ip=WHERE)
             print(f"✓ {args.login.lower()}: groups {', '.join(args.groups) or '-'}")
         elif args.users_command == "reset-password":
             password = generate_password()
-            store.set_password(args.login, password, must_change=True, actor=ACTOR)
+            store.set_password(args.login, password, must_change=True, actor=ACTOR, ip=WHERE)
             print(f"✓ one-time password for {args.login.lower()} (shown once): {password}")
     except (IdentityError, PasswordPolicyError, ValueError) as exc:
         print(f"✗ {exc}", file=sys.stderr)
@@ -106,7 +110,7 @@ def cmd_tokens(args: argparse.Namespace) -> int:
     try:
         if args.tokens_command == "create":
             token = store.create_token(
-                args.login, args.scope, days=args.days or None, note=args.note, actor=ACTOR
+                args.login, args.scope, days=args.days or None, note=args.note, actor=ACTOR, ip=WHERE
             )
             print(token)
             print(
@@ -125,7 +129,7 @@ def cmd_tokens(args: argparse.Namespace) -> int:
                     f"{t['id']}  {t['login']:<28} {t['scopes']:<20} {state:<8} expires {expires}  {t['note']}"
                 )
         elif args.tokens_command == "revoke":
-            store.revoke_token(args.id, actor=ACTOR)
+            store.revoke_token(args.id, actor=ACTOR, ip=WHERE)
             print(f"✓ token {args.id} revoked")
     except (IdentityError, ValueError) as exc:
         print(f"✗ {exc}", file=sys.stderr)
