@@ -220,6 +220,10 @@ def test_sign_in_throttling_backs_off_per_account_and_address_for_real_and_unkno
         assert r.status_code == 429 and int(r.headers["retry-after"]) == 3
         clock.now += 3
     assert attempt("vera@example.com", PASSWORD).status_code == 303, "after the wait the right password works"
+    # an hour without failures and the counter starts again (ghost's was never reset by a success)
+    clock.now += 3601
+    assert [attempt("ghost@example.com", f"again-{i}-xxxxxxxx").status_code for i in range(4)] == [401] * 4
+    assert attempt("ghost@example.com", "and-again-xxxxxxx").status_code == 429
     # another account from the same address is not blocked by vera's failures
     assert attempt("other@example.com", "x" * 12).status_code == 401
     assert any(r["action"] == "signin.throttled" for r in store.audit_records())

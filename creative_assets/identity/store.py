@@ -28,6 +28,7 @@ TOKEN_PREFIX = "cat_"
 FREE_FAILURES = 3  # per account and address before the backoff starts
 MAX_BACKOFF = 15 * 60.0
 IP_FAILURES = 50  # per address, over every account (password spraying)
+FORGET_FAILURES_AFTER = 3600.0  # a counter with no failure for an hour starts again from zero
 OIDC_REQUEST_TTL = 600.0
 
 
@@ -332,7 +333,8 @@ class IdentityStore:
     def _fail(self, conn, key: str, free: int) -> None:
         now = self.clock()
         row = conn.execute(sa.select(db.login_throttle).where(db.login_throttle.c.key == key)).first()
-        failures = (row.failures if row else 0) + 1
+        recent = row is not None and now - max(row.updated_at, row.blocked_until) < FORGET_FAILURES_AFTER
+        failures = (row.failures if recent else 0) + 1
         blocked = now + min(2.0 ** (failures - free - 1), MAX_BACKOFF) if failures > free else 0.0
         values = {"failures": failures, "blocked_until": blocked, "updated_at": now}
         if row is None:
@@ -389,6 +391,7 @@ class IdentityStore:
         value, csrf = secrets.token_urlsafe(32), secrets.token_hex(32)
         now = self.clock()
         with self.engine.begin() as conn:
+            conn.execute(db.sessions.delete().where(db.sessions.c.expires_at < now - 86400))  # housekeeping
             if replaces:
                 conn.execute(
                     db.sessions.update().where(db.sessions.c.id_hash == _sha(replaces)).values(revoked_at=now)
