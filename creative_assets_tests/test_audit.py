@@ -253,3 +253,12 @@ def test_a_chain_rewritten_from_one_record_on_is_caught_by_the_daily_copies(
     assert main(["audit", "verify", "--archive"]) == 1
     err = capsys.readouterr().err
     assert f"audit record 2: differs from the daily copy {today} (rewritten)" in err
+
+
+def test_the_migrations_create_exactly_the_tables_the_code_declares(db_url):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    store = IdentityStore.open(db_url)
+    with store.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), db.metadata) == []

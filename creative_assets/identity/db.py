@@ -59,6 +59,7 @@ sessions = sa.Table(
     sa.Column("ip", sa.String(64), nullable=False, default=""),
     sa.Column("method", sa.String(16), nullable=False),  # password | oidc
 )
+sa.Index("sessions_user", sessions.c.user_id)
 
 api_tokens = sa.Table(
     "api_tokens",
@@ -112,7 +113,7 @@ audit_log = sa.Table(
     "audit_log",
     metadata,
     sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("at", sa.String(32), nullable=False, index=True),  # ISO 8601 UTC, microseconds
+    sa.Column("at", sa.String(32), nullable=False),  # ISO 8601 UTC, microseconds
     sa.Column("actor", sa.String(254), nullable=False),
     sa.Column("ip", sa.String(64), nullable=False),
     sa.Column("action", sa.String(64), nullable=False),
@@ -123,6 +124,7 @@ audit_log = sa.Table(
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
 )
+sa.Index("audit_log_at", audit_log.c.at)
 
 
 def make_engine(url: str, schema: str = "identity") -> Engine:
