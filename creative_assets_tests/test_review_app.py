@@ -310,6 +310,37 @@ def test_sign_out_needs_csrf_and_revokes_the_session(app):
     assert sign_in(app).get("/").status_code == 200, "signing in again gives a fresh session"
 
 
+def test_users_see_their_sessions_and_end_the_others(app, identity):
+    laptop, phone, tablet = (sign_in(app, "vera@example.com") for _ in range(3))
+    page = laptop.get("/account/sessions").text
+    refs = re.findall(r'<tr data-ref="([0-9a-f]{16})">', page)
+    assert len(refs) >= 3 and page.count("this browser") == 1
+    phone_ref = re.search(
+        r'<tr data-ref="([0-9a-f]{16})">(?:(?!</tr>).)*this browser',
+        phone.get("/account/sessions").text,
+        re.S,
+    ).group(1)
+    assert phone_ref in refs
+    csrf = csrf_of(page)
+    r = laptop.post("/account/sessions", data={"csrf": csrf, "session": phone_ref})
+    assert r.status_code == 200 and "1 session(s) ended." in r.text
+    assert phone.get("/").status_code == 303 and tablet.get("/").status_code == 200
+    r = laptop.post("/account/sessions", data={"csrf": csrf, "session": "others"})
+    assert tablet.get("/").status_code == 303 and laptop.get("/").status_code == 200
+    assert (
+        laptop.post("/account/sessions", data={"csrf": csrf, "session": "'; drop"}).text.count(
+            "0 session(s) ended."
+        )
+        == 1
+    )
+    ended = [
+        r
+        for r in identity.audit_records()
+        if r["action"] == "signout.other" and r["actor"] == "vera@example.com"
+    ]
+    assert [json.loads(r["details"])["ref"] for r in ended][-2:] == [phone_ref, "others"]
+
+
 def test_the_one_time_password_must_be_changed_first(site, tmp_path):
     store = IdentityStore.open(f"sqlite:///{tmp_path / 'identity.sqlite'}")
     password = store.first_run_admin()

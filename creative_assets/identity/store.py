@@ -447,6 +447,41 @@ class IdentityStore:
             login = conn.execute(sa.select(db.users.c.login).where(db.users.c.id == row.user_id)).scalar_one()
             self._audit(conn, "signout", login, ip, session=row.id_hash[:12])
 
+    def active_sessions(self, user_id: int) -> list[dict]:
+        """The account's live sessions (for "your sessions"): hash prefix, times, address, method."""
+        now = self.clock()
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(db.sessions)
+                .where(
+                    db.sessions.c.user_id == user_id,
+                    db.sessions.c.revoked_at.is_(None),
+                    db.sessions.c.expires_at > now,
+                    db.sessions.c.last_seen_at > now - self.idle_seconds,
+                )
+                .order_by(db.sessions.c.created_at.desc())
+            ).all()
+        return [{**r._asdict(), "ref": r.id_hash[:16]} for r in rows]
+
+    def revoke_own_session(self, user_id: int, ref: str, *, ip: str = "", current: str | None = None) -> int:
+        """End the account's session whose reference is ``ref``, or with ``ref="others"`` every session
+        but ``current``; returns how many ended."""
+        now = self.clock()
+        with self.engine.begin() as conn:
+            query = db.sessions.update().where(
+                db.sessions.c.user_id == user_id, db.sessions.c.revoked_at.is_(None)
+            )
+            if ref == "others":
+                query = query.where(db.sessions.c.id_hash != _sha(current or ""))
+            elif len(ref) == 16 and all(c in "0123456789abcdef" for c in ref):
+                query = query.where(db.sessions.c.id_hash.startswith(ref, autoescape=True))
+            else:
+                return 0
+            ended = conn.execute(query.values(revoked_at=now)).rowcount
+            login = conn.execute(sa.select(db.users.c.login).where(db.users.c.id == user_id)).scalar_one()
+            self._audit(conn, "signout.other", login, ip, sessions=ended, ref=ref)
+            return ended
+
     # -- service accounts and API tokens ---------------------------------------------------------
     def create_token(
         self,

@@ -16,11 +16,13 @@ to the hash-chained audit log with who, when, from where and what.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import io
 import json
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -95,6 +97,7 @@ ROUTES = (
     RouteSpec("/auth/oidc/callback", "oidc_callback", Permission.public),
     RouteSpec("/logout", "logout", Permission.signed_in, ("POST",)),
     RouteSpec("/account/password", "change_password", Permission.signed_in, ("GET", "POST")),
+    RouteSpec("/account/sessions", "my_sessions", Permission.signed_in, ("GET", "POST")),
     RouteSpec("/", "campaigns", Permission.signed_in),
     RouteSpec("/campaigns/{campaign:str}", "campaign", Permission.view, brand_from="campaign"),
     RouteSpec(UNIT, "unit_page", Permission.view, brand_from="unit"),
@@ -157,6 +160,7 @@ def create_app(
         STATE_LABELS=approvals.STATE_LABELS,
         quote=quote,
     )
+    env.filters["utc"] = lambda ts: datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M")
     thumbs: OrderedDict[tuple[str, int], bytes] = OrderedDict()
     session_seconds = int(identity.session_seconds)
 
@@ -409,6 +413,22 @@ def create_app(
         response = RedirectResponse("/?done=password", status_code=303)
         set_session_cookie(response, value)
         return response
+
+    async def my_sessions(request: Request) -> Response:
+        principal: Principal = request.state.principal
+        message = ""
+        current = request.cookies.get(SESSION_COOKIE, "")
+        if request.method == "POST":
+            ended = identity.revoke_own_session(
+                principal.user_id,
+                request.state.form.get("session", ""),
+                ip=_client_ip(request),
+                current=current,
+            )
+            message = f"{ended} session(s) ended."
+        sessions = identity.active_sessions(principal.user_id)
+        mine = hashlib.sha256(current.encode()).hexdigest()[:16]
+        return render(request, "sessions.html", sessions=sessions, current=mine, message=message)
 
     # -- pages -----------------------------------------------------------------------------------
     async def campaigns(request: Request) -> Response:
