@@ -976,5 +976,10 @@ def test_a_new_brand_kit_or_brief_version_sends_approvals_back_and_the_sensor_wi
     record, created = register_brief(storage, load_brief(brief), brief.read_bytes())
     assert created and record.version == 2
     assert {s.state for s in service.unit(unit).stages.values()} == {"needs_review"}
-    sensor()
-    assert not storage.exists(delivery_manifest_key(unit))
+    # approving again while the stale delivery is still up: it is withdrawn at the first stage and
+    # the last stage publishes the new approval
+    stale = json.loads(storage.read_text(delivery_manifest_key(unit)))["approval"]["id"]
+    approve_all(service)
+    assert json.loads(storage.read_text(delivery_manifest_key(unit)))["approval"]["id"] != stale
+    assert [e.action for e in unit_events(storage, unit)][-3:] == ["withdraw", "approve", "approve"]
+    assert sensor().skip_reason, "the new delivery is current"

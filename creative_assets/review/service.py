@@ -359,6 +359,8 @@ class ReviewService:
             raise ReviewError(f"the brand kit {view.brand!r} cannot be loaded; approvals wait for it", 409)
         stage = stage or self._default_stage(view, actor, "approve", chosen.content_hash)
         self._check(view, "approve", stage, actor, chosen.content_hash)
+        if view.delivery is not None:  # a stale delivery (its stages went back to review) goes first
+            withdraw(self.storage, unit, f"superseded by a new approval from {actor.name}", actor=actor.name)
         event = new_event(
             unit,
             "approve",
@@ -378,8 +380,6 @@ class ReviewService:
         if remaining:  # an earlier stage: recorded; delivery waits for the rest
             append_event(self.storage, event)
             return event
-        if view.delivery is not None:
-            withdraw(self.storage, unit, f"superseded by a new approval from {actor.name}", actor=actor.name)
         signoffs = [
             {"stage": n, "by": st.decision.actor, "at": st.decision.at, "decision": st.decision.id}
             for n, st in view.stages.items()
