@@ -40,6 +40,9 @@ def _env(**extra: str) -> dict[str, str]:
     env.pop("DAGSTER_HOME", None)
     env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env["PYTHONWARNINGS"] = "ignore"
+    # throughput paths compare with the floor, which does not sign: credentials are measured on
+    # their own (section "credentials")
+    env["CREATIVE_ASSETS_CREDENTIALS"] = "off"
     env.update(extra)
     return env
 
@@ -59,9 +62,14 @@ def timed(cmd: list[str], env: dict, log: Path, check: bool = True) -> tuple[Sam
 
 
 def final_hashes(root: Path) -> dict[str, str]:
-    """sha256 of every final PNG under a storage root (to compare paths' outputs)."""
+    """sha256 of every final PNG under a storage root (to compare paths' outputs), without any C2PA
+    manifest: a credential names its run, so only what was signed can be compared."""
+    from creative_assets.credentials import unsigned_content
+
     return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        p.relative_to(root).as_posix(): hashlib.sha256(
+            unsigned_content(p.read_bytes(), "image/png")
+        ).hexdigest()
         for p in sorted(root.glob("campaigns/*/*/*/final/*/*.png"))
     }
 
@@ -433,6 +441,24 @@ class Session:
                 self.results["sensor"] = measure_sensor(
                     self._dir("sensor"), args.sensor_done, args.sensor_new, self.log
                 )
+            if "scaling" in want:
+                self.say(
+                    f"• scaling: K={args.scaling_units}, in-process vs Celery with 1 and 2 workers "
+                    "(redis-server, PostgreSQL)"
+                )
+                if self.pg is None and not self.start_postgres():
+                    raise BenchError("the scaling section needs PostgreSQL (the workers share the instance)")
+                from bench.scaling import measure_scaling
+
+                self.results["scaling"] = measure_scaling(
+                    self._dir("scaling"),
+                    args.scaling_units,
+                    args.scaling_units_per_run,
+                    args.candidates,
+                    self.sizes(),
+                    self.pg,
+                    self.log,
+                )
             if "memory" in want:
                 self.say(
                     f"• peak memory: {args.memory_units} units x {args.memory_candidates} candidates, "
@@ -445,12 +471,24 @@ class Session:
                     "peak_rss_mb": mem.peak_rss_mb,
                     "wall_s": mem.wall_s,
                 }
+            if "credentials" in want:
+                self.say(f"• Content Credentials per final, {args.credentials_reps} repetition(s)")
+                self.credentials()
         finally:
             if self.pg is not None:
                 self.pg.stop()
             shutil.rmtree(self.work, ignore_errors=True)
         self.results["machine"]["loadavg_end"] = os.getloadavg()
         return self.results
+
+    def credentials(self) -> None:
+        from bench.credentials import measure_credentials
+
+        work = self._dir("credentials")
+        brief = write_campaign(work / "brief", 2, candidates=1, sizes=None)  # production sizes
+        root = work / "storage"
+        timed([PY, "-m", "bench.worker", "floor", str(brief), str(root)], _env(), self.log)
+        self.results["credentials"] = measure_credentials(root, work, self.args.credentials_reps)
 
     def provider(self) -> None:
         args = self.args

@@ -14,6 +14,7 @@ from creative_assets.jobs import campaign_rollup, creative_pipeline, unit_stages
 from creative_assets.settings import choice, default_storage_root, env_or_default, int_setting
 from resources.alerts import build_alert_router
 from resources.brand_kits import BrandKitLibrary
+from resources.credentials import build_credentials
 from resources.identity import IdentityDatabase
 from resources.inbox import BriefInbox
 from resources.io_manager import CreativeIOManager
@@ -33,7 +34,8 @@ from sensors.nightly import build_nightly_schedule
 from sensors.review import review_decision_sensor
 
 # -- the asset graph: one asset per pipeline stage, all partitioned by creative unit, plus the
-#    campaign rollup. Jobs (creative_assets/jobs.py) run in process: one process per run.
+#    campaign rollup. Jobs (creative_assets/jobs.py) run in process, one process per run, unless
+#    CREATIVE_ASSETS_EXECUTOR=celery puts creative_pipeline's steps on Celery workers (execution.py).
 assets = [*unit_stages, campaign_summary, campaign_compliance_report]
 jobs = [creative_pipeline, campaign_rollup]
 
@@ -105,6 +107,7 @@ def build_resources() -> dict[str, object]:
             url=env_or_default("CREATIVE_ASSETS_IDENTITY_DB_URL", default_identity_url()),
             db_schema=env_or_default("CREATIVE_ASSETS_IDENTITY_DB_SCHEMA", "identity"),
         ),
+        "credentials": build_credentials(),  # C2PA signer (README "Content Credentials")
         **build_providers(storage),
     }
 

@@ -1,4 +1,6 @@
-"""Jobs: in-process, so a run costs one process, not one per step."""
+"""Jobs. ``creative_pipeline`` runs in process (one process per run, not per step) unless
+``CREATIVE_ASSETS_EXECUTOR=celery`` puts its steps on Celery workers (execution.py); the light
+``campaign_rollup`` always runs in process."""
 
 import dagster as dg
 
@@ -10,6 +12,7 @@ from creative_assets.assets.copy import localized_copy
 from creative_assets.assets.finals import final_creatives
 from creative_assets.assets.rollup import campaign_compliance_report, campaign_summary
 from creative_assets.assets.selection import selected_creative
+from creative_assets.execution import build_executor
 
 #: The unit stages in pipeline order, all partitioned by creative unit.
 unit_stages = [
@@ -25,7 +28,7 @@ unit_stages = [
 creative_pipeline = dg.define_asset_job(
     "creative_pipeline",
     selection=dg.AssetSelection.assets(*unit_stages),
-    executor_def=dg.in_process_executor,
+    executor_def=build_executor(),
     description="Brief -> context -> candidates -> branded -> copy -> finals -> selected, per creative unit.",
 )
 campaign_rollup = dg.define_asset_job(

@@ -22,6 +22,11 @@ def default_storage_root() -> str:
     return str(project_root() / "var" / "storage")
 
 
+def default_credentials_dir() -> str:
+    """Where `creative-assets credentials init` puts the test CA."""
+    return str(project_root() / "var" / "credentials")
+
+
 def default_dagster_home() -> str:
     return str(project_root() / "var" / "dagster_home")
 

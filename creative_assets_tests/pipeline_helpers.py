@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import shutil
+import tempfile
 from pathlib import Path
 
 import dagster as dg
@@ -15,6 +17,7 @@ from creative_assets.jobs import campaign_rollup, creative_pipeline, unit_stages
 from creative_assets.partitions import campaigns, creative_units
 from creative_assets_tests.helpers import SUMMER
 from resources.brand_kits import BrandKitLibrary
+from resources.credentials import ContentCredentials
 from resources.io_manager import CreativeIOManager
 from resources.providers import BriefCopyProvider, BuiltinContextProvider, OfflineImageProvider
 from resources.storage import LocalCreativeStorage
@@ -36,8 +39,29 @@ def small_brief(tmp_path: Path, locales=("en-US", "ja-JP", "ar-AE"), candidates=
     return path
 
 
+_TEST_CA: list[str] = []
+
+
+def session_test_ca() -> str:
+    """One test CA per test session (creative-assets credentials init), so every pipeline test signs
+    its finals and verifies them like a real run."""
+    if not _TEST_CA:
+        from creative_assets.credentials_ca import init_test_ca
+
+        folder = Path(tempfile.mkdtemp(prefix="creative-assets-test-ca-"))
+        init_test_ca(folder)
+        atexit.register(shutil.rmtree, folder, True)
+        _TEST_CA.append(str(folder))
+    return _TEST_CA[0]
+
+
+def signing_credentials(**overrides) -> ContentCredentials:
+    return ContentCredentials(**{"test_ca_dir": session_test_ca(), **overrides})
+
+
 def pipeline_resources(storage: LocalCreativeStorage) -> dict:
     return {
+        "credentials": signing_credentials(),
         "storage": storage,
         "creative_io_manager": CreativeIOManager(storage=storage),
         "brand_kits": BrandKitLibrary(),

@@ -35,6 +35,7 @@ def test_bench_quick_mode_reports_every_section(tmp_path):
         "## Provider-bound",
         "## Sensor tick",
         "## Peak memory",
+        "## Content Credentials per final",
         "## Targets",
     ):
         assert section in report, section
@@ -45,3 +46,4 @@ def test_bench_quick_mode_reports_every_section(tmp_path):
     assert provider["calls"] > 0 and provider["max_in_flight"] <= provider["pool"]
     assert results["sensor"]["accepted"] == 10 and results["sensor"]["left_in_inbox"] == 0
     assert results["memory"]["peak_rss_mb"] > 0
+    assert results["credentials"]["finals"] == 6 and results["credentials"]["sign_ms"] > 0

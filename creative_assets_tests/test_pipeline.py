@@ -154,7 +154,10 @@ def test_campaign_summary_lists_every_unit(materialized):
 
 
 def test_single_unit_rerun_is_deterministic(materialized, tmp_path):
-    """A unit materialized on its own equals the same unit from the batched run."""
+    """A unit materialized on its own equals the same unit from the batched run: the same pixels and,
+    apart from the C2PA manifest (it names the run and its own instance ids), the same bytes (XMP
+    included). The credentials differ exactly in their run id."""
+    from creative_assets import credentials as c2
     from resources.storage import LocalCreativeStorage
 
     storage, keys, _, _ = materialized
@@ -172,6 +175,16 @@ def test_single_unit_rerun_is_deterministic(materialized, tmp_path):
             a = Image.open(storage.local_path(key))
             b = Image.open(other.local_path(key))
             assert a.tobytes() == b.tobytes(), key
+            signed_a, signed_b = storage.read_bytes(key), other.read_bytes(key)
+            assert signed_a != signed_b  # each run signs its own credential
+            assert c2.unsigned_content(signed_a, "image/png") == c2.unsigned_content(signed_b, "image/png"), (
+                key
+            )
+            work_a, work_b = (
+                c2.read_credential(d, "image/png").assertion(c2.WORK_ASSERTION) for d in (signed_a, signed_b)
+            )
+            assert work_a["run_id"] != work_b["run_id"]
+            assert {**work_a, "run_id": ""} == {**work_b, "run_id": ""}
 
 
 def test_rematerializing_one_stage_keeps_the_rest(materialized):

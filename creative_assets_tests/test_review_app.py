@@ -505,7 +505,7 @@ def test_actions_without_csrf_or_from_another_site_are_refused_and_write_nothing
     client = sign_in(app)
     page = client.get(f"/units/{unit}").text
     csrf = csrf_of(page)
-    seen = ReviewService(storage, site[2]).unit(unit).selected.content_hash
+    seen = ReviewService(storage, brand_kits=site[2]).unit(unit).selected.content_hash
     other_csrf = csrf_of(sign_in(app, "lena@example.com").get("/").text)
     before = written(storage)
     attempts = [
@@ -551,7 +551,7 @@ def test_stale_content_hash_is_a_conflict_with_a_clear_message(app, site):
         f"/units/{unit}/request-changes", data={"csrf": rcsrf, "content_hash": "0" * 20, "feedback": "x"}
     )
     assert r.status_code == 409 and "changed since you opened the page" in r.text
-    view = ReviewService(storage, site[2]).unit(unit)
+    view = ReviewService(storage, brand_kits=site[2]).unit(unit)
     selected, alternate = view.selected.content_hash, view.candidates[1].index + 1
     r = client.post(
         f"/units/{unit}/approve", data={"csrf": csrf, "content_hash": selected, "candidate": str(alternate)}
@@ -626,7 +626,7 @@ def test_traversal_attempts_are_404_and_never_leave_storage(app, site, identity)
 # -- pages -----------------------------------------------------------------------------------------
 def test_pages_list_campaigns_units_stages_creatives_scores_checks_and_copy(app, site, identity):
     storage, units, kits, _ = site
-    service = ReviewService(storage, kits)
+    service = ReviewService(storage, brand_kits=kits)
     client = TestClient(
         app, follow_redirects=False, cookies={SESSION_COOKIE: session_for(identity, "vera@example.com")}
     )
@@ -672,7 +672,7 @@ def test_pages_list_campaigns_units_stages_creatives_scores_checks_and_copy(app,
 def test_images_are_the_stored_pngs_and_thumbnails_are_jpeg(app, site, identity):
     storage, _units, kits, _ = site
     unit = unit_of(site, "en-US", "mango-mint")
-    view = ReviewService(storage, kits).unit(unit)
+    view = ReviewService(storage, brand_kits=kits).unit(unit)
     client = TestClient(
         app, follow_redirects=False, cookies={SESSION_COOKIE: session_for(identity, "vera@example.com")}
     )
@@ -724,7 +724,7 @@ def test_security_headers_on_every_response(app, site, identity):
 # -- staged approvals over HTTP --------------------------------------------------------------------
 def test_two_stage_approval_with_separation_of_duties_then_reopen(app, site, identity):
     storage, _units, kits, _ = site
-    service = ReviewService(storage, kits)
+    service = ReviewService(storage, brand_kits=kits)
     unit = unit_of(site, "en-US", "sparkling-citrus")
     view = service.unit(unit)
     bruno, lena, dual, rita, vera = (
@@ -795,7 +795,7 @@ def test_two_stage_approval_with_separation_of_duties_then_reopen(app, site, ide
 
 def test_approving_an_alternate_then_request_changes_over_http(app, site):
     storage, _units, kits, _ = site
-    service = ReviewService(storage, kits)
+    service = ReviewService(storage, brand_kits=kits)
     bruno, lena, rita = (sign_in(app, f"{n}@example.com") for n in ("bruno", "lena", "rita"))
     unit = unit_of(site, "en-US", "mango-mint")
     alternate = service.unit(unit).candidates[1]
@@ -930,7 +930,7 @@ def test_a_new_brand_kit_or_brief_version_sends_approvals_back_and_the_sensor_wi
     from sensors.approvals import approval_cascade_sensor
 
     storage, _units, kits, tmp = site
-    service = ReviewService(storage, kits)
+    service = ReviewService(storage, brand_kits=kits)
     unit = unit_of(site, "ar-AE", "mango-mint")
     seen = service.unit(unit).selected.content_hash
 
@@ -958,7 +958,7 @@ def test_a_new_brand_kit_or_brief_version_sends_approvals_back_and_the_sensor_wi
     data["palette"]["accent"] = "#123456"
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
     try:
-        view = ReviewService(storage, kits).unit(unit)
+        view = ReviewService(storage, brand_kits=kits).unit(unit)
         assert {s.state for s in view.stages.values()} == {"needs_review"}
         assert "brand kit changed" in view.stages["brand"].reason
         sensor()
@@ -967,7 +967,7 @@ def test_a_new_brand_kit_or_brief_version_sends_approvals_back_and_the_sensor_wi
     finally:
         path.write_text(original)
     # approved again on the restored kit, then a new brief version is registered: back to review
-    service = ReviewService(storage, kits)
+    service = ReviewService(storage, brand_kits=kits)
     approve_all(service)
     brief = small_brief(tmp / "v2", locales=("en-US", "ar-AE"), candidates=2)
     data = yaml.safe_load(brief.read_text())

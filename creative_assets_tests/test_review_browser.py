@@ -241,7 +241,7 @@ def test_teams_staged_approvals_and_audit_in_a_real_browser(generated, server, b
     tmp, storage, instance, defs, units, kits = generated
     base, server_log = server
     unit, other = units
-    service = ReviewService(storage, kits)
+    service = ReviewService(storage, brand_kits=kits)
     driver = browser
     wait = WebDriverWait(driver, 20)
     SCREENSHOT_DIR.mkdir(exist_ok=True)

@@ -5,9 +5,13 @@ set -euo pipefail
 source "$(dirname "$0")/bootstrap.sh"
 export DAGSTER_HOME="${DAGSTER_HOME:-$ROOT/var/dagster_home}"
 out="${CREATIVE_ASSETS_ROOT:-$ROOT/var/storage}"
+# Content Credentials: a local TEST CA (kept if it exists) so every final is C2PA-signed and marked
+# test-signed; production configures a CA-issued certificate instead (README "Content Credentials").
+.venv/bin/creative-assets credentials init
 .venv/bin/creative-assets run examples/summer-splash-2026/brief.yaml examples/trail-ready-2026/brief.yaml --out "$out"
 echo
 echo "Open the creatives in $out/campaigns/ (selected/ holds the pick per unit, final/ every candidate)."
 echo "See the graph and lineage: .venv/bin/dagster dev -w workspace.yaml  (DAGSTER_HOME=$DAGSTER_HOME)"
+echo "Inspect a final's Content Credential: .venv/bin/creative-assets credentials show $out/campaigns/<campaign>/<locale>/<product>/selected/1x1.png"
 echo "Review them (approve, or request changes): .venv/bin/creative-assets review  -> http://127.0.0.1:8081"
 echo "  (its first start creates the account admin and prints a one-time password, once)"

@@ -24,7 +24,7 @@ from creative_assets.jobs import CAMPAIGN_TAG, VERSION_TAG, campaign_rollup, cre
 from creative_assets.partitions import campaigns, contiguous_batches, creative_units
 from resources.brand_kits import BrandKitLibrary
 from resources.inbox import BriefInbox
-from resources.storage import CreativeStorage
+from resources.storage import CreativeStorage, display_key
 
 PENDING_PREFIX = "_inbox/pending"
 
@@ -65,7 +65,8 @@ def brief_inbox_sensor(
         except FileNotFoundError:
             continue  # removed while we were listing
         except Exception:  # a storage hiccup must not stop the sensor: retry next tick
-            context.log.exception(f"could not ingest {storage.uri(key)}; it stays in the inbox")
+            # (never storage.uri(key) here: it re-checks the key, and an odd key must not crash the tick)
+            context.log.exception(f"could not ingest {display_key(key)}; it stays in the inbox")
             continue
         if isinstance(outcome, Deferred):
             context.log.info(f"{outcome.key}: waiting for {', '.join(outcome.missing)} (still uploading?)")
@@ -73,7 +74,8 @@ def brief_inbox_sensor(
         if isinstance(outcome, Rejected):
             rejected += 1
             context.log.warning(
-                f"rejected {outcome.key}: {len(outcome.problems)} problem(s); see {storage.uri(outcome.report_key)}"
+                f"rejected {display_key(outcome.key)}: {len(outcome.problems)} problem(s); "
+                f"see {storage.uri(outcome.report_key)}"
             )
             continue
         accepted += 1

@@ -9,12 +9,21 @@ from creative_assets.assets.common import (
     stage_asset_kwargs,
     thumbnail,
 )
+from creative_assets.assets.credentials_step import CREDENTIAL_CHECKS, UnitSigning, credential_evaluations
 from creative_assets.checks import BLOCKING_CHECKS, DESCRIPTIONS, unit_verdicts
 from creative_assets.compliance import CHECKS
 from creative_assets.partitions import UnitKey, creative_units
-from creative_assets.stages import BrandedCandidates, ContextPack, LocalizedCopy, UnitBrief, encode_image
+from creative_assets.stages import (
+    BrandedCandidates,
+    ContextPack,
+    ImageCandidates,
+    LocalizedCopy,
+    UnitBrief,
+    encode_image,
+)
 from creative_assets.unit_work import candidate_file, final_creatives_value
 from resources.brand_kits import BrandKitLibrary
+from resources.credentials import ContentCredentials
 from resources.storage import CreativeStorage
 
 COMPLIANCE_CHECKS = [
@@ -29,20 +38,28 @@ COMPLIANCE_CHECKS = [
 ]
 
 
-@dg.asset(**stage_asset_kwargs("final", "2", {"pillow", "png"}), check_specs=COMPLIANCE_CHECKS)
+@dg.asset(
+    **stage_asset_kwargs("final", "3", {"pillow", "png", "c2pa"}),
+    check_specs=COMPLIANCE_CHECKS + CREDENTIAL_CHECKS,
+)
 def final_creatives(
     context: dg.AssetExecutionContext,
     branded_candidates: dict[str, BrandedCandidates],
     localized_copy: dict[str, LocalizedCopy],
     locale_context_pack: dict[str, ContextPack],
     unit_brief: dict[str, UnitBrief],
+    image_candidates: dict[str, ImageCandidates],
     brand_kits: BrandKitLibrary,
     storage: CreativeStorage,
+    credentials: ContentCredentials,
 ):
     """Exportable PNG creatives: copy fitted and shaped for the locale's script and direction, CTA
     button, legal line, scrim or panel only where contrast needs it; each judged by the compliance
-    checks on its final pixels (results in the manifest and as per-unit asset checks)."""
+    checks on its final pixels (results in the manifest and as per-unit asset checks); each signed
+    with a C2PA Content Credential as it is encoded, and verified once stored."""
     verdicts_by_unit = {}
+    status = credentials.status()  # the signer, once per step
+    signing_by_unit: dict[str, UnitSigning] = {}
 
     def build(unit: UnitKey):
         key = str(unit)
@@ -50,6 +67,11 @@ def final_creatives(
         brief, branded, copy = unit_brief[key], branded_candidates.pop(key), localized_copy[key]
         pack = locale_context_pack[key]
         kit = brand_kits.load(brief.brand)
+        raw = image_candidates.pop(key)
+        signing = signing_by_unit[key] = UnitSigning(
+            unit, brief, raw, branded, pack, kit, storage, status, context.run.run_id
+        )
+        copy = signing.copy(copy)  # the market's visible AI label in the legal line, where required
         # the first candidate's ratios make the preview
         preview_names = {candidate_file(r, branded.candidates[0].index, "png") for r in brief.aspect_ratios}
         previews = []
@@ -57,9 +79,10 @@ def final_creatives(
         def hold(name: str, image):
             if name in preview_names:
                 previews.append(image)
-            return encode_image(image, name)  # kilobytes per image held in a batched step
+            return signing.seal(name, encode_image(image, name))  # kilobytes per image held
 
         value, outcomes = final_creatives_value(unit, branded, copy, pack, kit, hold)
+        signing.finish(value)
         verdicts_by_unit[key] = unit_verdicts(outcomes)
         reports = [r for c in value.candidates for r in c.renders.values()]
         text_blocks = [b for r in reports for b in r.blocks]
@@ -72,6 +95,7 @@ def final_creatives(
             "compliance": dg.MetadataValue.json(
                 {name: ("pass" if v.passed else v.severity) for name, v in verdicts_by_unit[key].items()}
             ),
+            "content_credentials": signing.describe(),
             "treatments": dg.MetadataValue.json(
                 {
                     f"{c.index + 1}@{r.ratio}": r.treatment
@@ -116,6 +140,10 @@ def final_creatives(
                 partition=partition_key,
                 blocking=name in BLOCKING_CHECKS,
             )
-    for spec in COMPLIANCE_CHECKS:  # the step's check outputs (the evaluations above carry the results)
+    # Content Credentials: every stored final read back and verified (blocking, like compliance)
+    yield from credential_evaluations(context, storage, status, signing_by_unit)
+    for spec in (
+        COMPLIANCE_CHECKS + CREDENTIAL_CHECKS
+    ):  # the step's check outputs (the evaluations above carry the results)
         if spec.name in selected:
             yield dg.Output(None, output_name=spec.get_python_identifier())

@@ -151,8 +151,12 @@ class TermRule(_Frozen):
     layer: str = Field(pattern=_LAYER_RE.pattern, description="'global', 'language:de' or 'market:de-DE'.")
 
     def matches(self, text: str) -> bool:
-        """Case-insensitive. Latin/Greek/Cyrillic terms match whole words; other scripts match anywhere."""
-        return _term_pattern(self.term).search(text) is not None
+        """On the banned-term skeleton (:mod:`creative_assets.term_skeleton`: invisible characters,
+        case, width, diacritics and look-alike letters folded). Latin/Greek/Cyrillic terms match
+        whole words; other scripts match anywhere."""
+        from creative_assets.term_skeleton import skeleton
+
+        return _term_pattern(skeleton(self.term)).search(skeleton(text)) is not None
 
 
 class LocaleInfo(_Frozen):
@@ -175,6 +179,11 @@ class LocaleInfo(_Frozen):
     culture_do: list[NonEmpty] = Field(min_length=1)
     culture_dont: list[NonEmpty] = Field(min_length=1)
     legal_notes: list[NonEmpty] = Field(default_factory=list)
+    ai_label: NonEmpty | None = Field(
+        None,
+        description="Visible label the market requires on AI-generated imagery, printed in the legal line "
+        "(the legal note naming the rule is in legal_notes); None: no visible label required.",
+    )
     banned_terms: list[TermRule] = Field(default_factory=list)
     sample_text: NonEmpty = Field(description="A short natural phrase in this locale's script.")
 
@@ -223,6 +232,7 @@ class LocaleInfo(_Frozen):
             "culture_do": list(self.culture_do),
             "culture_dont": list(self.culture_dont),
             "legal_notes": list(self.legal_notes),
+            "ai_label": self.ai_label,
             "banned_terms": [
                 {"term": r.term, "severity": r.severity, "reason": r.reason} for r in self.banned_terms
             ],
@@ -263,6 +273,7 @@ class _Layer(_Frozen):
     culture_do: list[NonEmpty] = Field(default_factory=list)
     culture_dont: list[NonEmpty] = Field(default_factory=list)
     legal_notes: list[NonEmpty] = Field(default_factory=list)
+    ai_label: NonEmpty | None = None
     banned_terms: list[_TermEntry] = Field(default_factory=list)
     sample_text: NonEmpty | None = None
 

@@ -34,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from creative_assets.credentials import VerifyPolicy
 from creative_assets.identity.config import IdentitySettings
 from creative_assets.identity.passwords import PasswordPolicyError, verify_password
 from creative_assets.identity.roles import BRAND_ROLES, Permission, Principal
@@ -148,10 +149,11 @@ def create_app(
     *,
     oidc=None,
     brand_kits: Path | None = None,
+    credentials: VerifyPolicy | None = None,
 ) -> Starlette:
     """The review app. ``oidc``: an :class:`~creative_assets.identity.oidc.OIDCClient` (None: local
-    accounts only)."""
-    service = ReviewService(storage, brand_kits)
+    accounts only); ``credentials``: how delivery verifies Content Credentials (C2PA)."""
+    service = ReviewService(storage, credentials, brand_kits)
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     env.globals.update(
         ratio_dir=ratio_dir,
@@ -803,9 +805,74 @@ def create_app(
         return PlainTextResponse(NOT_FOUND, status_code=404)
 
     app.add_exception_handler(404, not_found)
+    app.add_middleware(BodyLimit, max_bytes=MAX_FORM_BYTES)  # inside SecurityHeaders: 413s get them too
     app.add_middleware(SecurityHeaders)
     app.state.identity = identity
     return app
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` on every route *before* they are read: by the
+    ``Content-Length`` header when there is one (413 without reading a byte), else while the body
+    streams in (a chunked upload is cut off at the limit). The app never buffers more."""
+
+    def __init__(self, app, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        lengths = [v for k, v in scope.get("headers", []) if k.lower() == b"content-length"]
+        if lengths:
+            if len(lengths) > 1 or not lengths[0].isdigit():
+                await self._refuse(send, 400, "bad Content-Length")
+                return
+            if int(lengths[0]) > self.max_bytes:
+                await self._refuse(send, 413, "request body too large")
+                return
+        received = 0
+        started = False
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await self._refuse(send, 413, "request body too large")
+
+    async def _refuse(self, send, status: int, text: str) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", str(len(text)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": text.encode()})
 
 
 class SecurityHeaders:

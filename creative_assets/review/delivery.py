@@ -20,6 +20,7 @@ import hashlib
 import json
 from datetime import datetime, timezone
 
+from creative_assets.credentials import VerifyPolicy, check_deliverable
 from creative_assets.partitions import UnitKey
 from creative_assets.review.decisions import ReviewEvent, append_event, new_event, review_prefix
 from creative_assets.stages import ratio_dir
@@ -51,12 +52,22 @@ def publish(
     approval: ReviewEvent,
     sources: dict[str, str],
     details: dict,
+    signed: dict[str, bool] | None = None,
+    policy: VerifyPolicy | None = None,
 ) -> dict[str, str]:
     """Copy the approved candidate's final PNGs (``sources``: ratio -> storage key) to the delivery
     layout, verifying every byte against the hashes the approval recorded, then write the manifest.
+    Byte copies, so each file's Content Credential survives: it is verified before the copy (a file
+    whose credential is missing or broken is refused: ``credentials.CredentialRefused``) and read
+    back from the delivery after it. ``signed``: ratio -> whether the pipeline signed that file.
+    The approval is recorded beside the files (manifest.json), not inside them: a new C2PA manifest
+    would change the bytes the reviewer approved and need the signing key in the review app.
     Returns ratio -> delivery key."""
-    files, delivered = {}, {}
-    for ratio, source in sorted(sources.items()):
+    policy = policy or VerifyPolicy()
+    signed = signed or {}
+    claims = {"campaign": unit.campaign_id, "locale": unit.locale, "product": unit.product_id}
+    files, delivered, checked = {}, {}, {}
+    for ratio, source in sorted(sources.items()):  # every file checked before any is published
         data = storage.read_bytes(source)
         digest = hashlib.sha256(data).hexdigest()
         if approval.content.get(ratio) != digest:
@@ -64,10 +75,21 @@ def publish(
                 f"{unit} {ratio}: {storage.uri(source)} changed since it was reviewed "
                 f"(sha256 {digest[:12]}…, approved {approval.content.get(ratio, '?')[:12]}…)"
             )
+        check_deliverable(data, source, signed.get(ratio, False), policy, claims)
+        checked[ratio] = (source, data, digest)
+    for ratio, (source, data, digest) in checked.items():
         key = delivery_file_key(unit, ratio)
         storage.write_bytes(key, data)
         delivered[ratio] = key
-        files[ratio] = {"key": key, "sha256": digest, "bytes": len(data), "source": source}
+        # read back from the delivery: the credential arrived intact
+        credential = check_deliverable(storage.read_bytes(key), key, signed.get(ratio, False), policy, claims)
+        files[ratio] = {
+            "key": key,
+            "sha256": digest,
+            "bytes": len(data),
+            "source": source,
+            "content_credentials": credential,
+        }
     manifest = {
         "unit": str(unit),
         "campaign": unit.campaign_id,

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from creative_assets.brand_kit import BrandKit, brand_kits_dir, load_brand_kit
 from creative_assets.brief_store import current_brief, unit_fingerprint
+from creative_assets.credentials import CredentialRefused, VerifyPolicy
 from creative_assets.feedback import interpret_feedback
 from creative_assets.partitions import UnitKey
 from creative_assets.review import approvals
@@ -79,6 +80,9 @@ class CreativeView:
     copy: dict
     checks: dict[str, list[dict]]  # ratio -> compliance outcomes
     sizes: dict[str, tuple[int, int]]
+    #: ratio -> what the pipeline recorded signing (final manifest) and, on the unit page, the
+    #: credential read back from the file now ("live"): the review app's Content Credentials panel
+    credentials: dict[str, dict] = field(default_factory=dict)
 
     @property
     def content_hash(self) -> str:
@@ -138,8 +142,14 @@ class CampaignView:
 
 
 class ReviewService:
-    def __init__(self, storage: CreativeStorage, brand_kits: Path | None = None):
+    def __init__(
+        self,
+        storage: CreativeStorage,
+        credentials: VerifyPolicy | None = None,
+        brand_kits: Path | None = None,
+    ):
         self.storage = storage
+        self.credentials = credentials or VerifyPolicy()
         self.brand_kits = brand_kits
         self._kits: dict[str, tuple[tuple, BrandKit | None, str]] = {}
 
@@ -213,8 +223,8 @@ class ReviewService:
     def unit(self, unit: UnitKey, *, full: bool = True) -> UnitView:
         """The unit's creatives and review state. ``full=False`` skips lineage (for list pages)."""
         state = review_state(self.storage, unit)
-        record = current_brief(self.storage, unit.campaign_id)
-        brand = record.brief.brand if record else ""
+        brief_record = current_brief(self.storage, unit.campaign_id)
+        brand = brief_record.brief.brand if brief_record else ""
         kit, kit_fingerprint = self._kit(brand) if brand else (None, "")
         policy = kit.approvals if kit else ApprovalPolicy()
         selected = self._manifest(unit, "selected")
@@ -249,6 +259,10 @@ class ReviewService:
                     copy=variants.get(scored["index"], {}),
                     checks={r: rep.get("compliance", []) for r, rep in renders.items()},
                     sizes={r: (rep["width"], rep["height"]) for r, rep in renders.items()},
+                    credentials={
+                        r: dict(final["value"].get("credentials", {}).get(rep["file"], {}))
+                        for r, rep in renders.items()
+                    },
                 )
             )
         value = brief["value"]
@@ -267,16 +281,33 @@ class ReviewService:
         if view.revision and value.get("feedback"):
             view.feedback_read_as = interpret_feedback(value["feedback"]).describe()
         if full:
+            for c in candidates:
+                for ratio, record in c.credentials.items():
+                    record["live"] = self._read_credential(c.files[ratio])
             for stage in LINEAGE_STAGES:
                 manifest = {"selected": selected, "final": final, "brief": brief}.get(stage)
                 manifest = manifest or self._manifest(unit, stage) or {}
                 view.lineage[stage] = manifest.get("run_id", "")
         view.delivery = delivered_manifest(self.storage, unit)
-        inputs = unit_fingerprint(record, unit) if record and unit in record.unit_keys() else None
+        inputs = (
+            unit_fingerprint(brief_record, unit)
+            if brief_record and unit in brief_record.unit_keys()
+            else None
+        )
         view.fingerprint = _fingerprint(view, kit_fingerprint, inputs)
         view.stages = approvals.stage_states(policy, _decisions(state), view.fingerprint)
         self._status(view, in_progress=selected["written_at"] < brief["written_at"])
         return view
+
+    def _read_credential(self, key: str) -> dict:
+        from creative_assets import credentials as c2
+
+        try:
+            data = self.storage.read_bytes(key)
+        except FileNotFoundError:
+            return {"present": False, "error": "file missing"}
+        cred = c2.read_credential(data, c2.mime_type(key), self.credentials.trust_anchors)
+        return {**cred.summary(), "intact": cred.present and not cred.integrity_failures}
 
     def _status(self, view: UnitView, in_progress: bool = False) -> None:
         state = view.state
@@ -385,7 +416,17 @@ class ReviewService:
             for n, st in view.stages.items()
             if st.state == approvals.APPROVED and st.decision
         ] + [{"stage": stage, "by": actor.login, "at": event.at, "decision": event.id}]
-        event.delivered = publish(
+        try:
+            event.delivered = self._publish(unit, event, chosen, view, signoffs)
+        except CredentialRefused as exc:
+            raise ReviewError(f"not delivered: the Content Credential does not verify ({exc})", 409) from exc
+        append_event(self.storage, event)
+        return event
+
+    def _publish(
+        self, unit: UnitKey, event: ReviewEvent, chosen: CreativeView, view: UnitView, signoffs: list[dict]
+    ) -> dict:
+        return publish(
             self.storage,
             unit,
             event,
@@ -406,9 +447,9 @@ class ReviewService:
                 "lineage": view.lineage,
                 "approval_stages": signoffs,
             },
+            signed={r: bool(c.get("signed")) for r, c in chosen.credentials.items()},
+            policy=self.credentials,
         )
-        append_event(self.storage, event)
-        return event
 
     def reopen(self, unit: UnitKey, reviewer: Actor | str, stage: str, reason: str) -> ReviewEvent:
         """Reopen an approved stage: every stage needs review again and any delivery is withdrawn."""

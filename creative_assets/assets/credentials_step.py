@@ -1,0 +1,168 @@
+"""Content Credentials inside the ``final_creatives`` step: sign each final as it is encoded, then,
+once the step's output is stored, read every final back and verify it (asset checks
+``content_credentials`` and ``ai_disclosure``, both blocking, so a final whose credential is
+missing or broken is never selected, and so never approved or delivered).
+
+Signing happens where the PNG is encoded (the step's ``hold``), so the stored file, the byte copy
+in ``selected/`` and the approved delivery all carry the same credential.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from creative_assets import credentials as c2
+from creative_assets.brand_kit import BrandKit
+from creative_assets.disclosure import (
+    UnitInputs,
+    Verdict,
+    ai_label_for,
+    credentials_verdict,
+    disclosure_verdict,
+    kit_credit,
+    unit_provenance,
+    with_ai_label,
+)
+from creative_assets.partitions import UnitKey, creative_units
+from creative_assets.stages import (
+    BrandedCandidates,
+    ContextPack,
+    FinalCreatives,
+    ImageCandidates,
+    LocalizedCopy,
+    UnitBrief,
+)
+from resources.credentials import CredentialsStatus
+from resources.io_manager import stage_prefix
+from resources.storage import CreativeStorage
+
+CREDENTIAL_CHECK_DESCRIPTIONS = {
+    "content_credentials": "Every final read back with the C2PA reader: signature valid, hash binding matches "
+    "the pixels, declared actions, digital source type, ingredient hashes and claims match what the "
+    "pipeline did. WARN when credentials are disabled; ERROR in production (CREATIVE_ASSETS_CREDENTIALS=required).",
+    "ai_disclosure": "Where the market's legal notes require a visible AI label (knowledge base ai_label) and "
+    "the imagery is AI-generated, the label is rendered in the legal line of every final and fits.",
+}
+
+CREDENTIAL_CHECKS = [
+    dg.AssetCheckSpec(
+        name,
+        asset="final_creatives",
+        partitions_def=creative_units,
+        blocking=True,
+        description=description,
+    )
+    for name, description in CREDENTIAL_CHECK_DESCRIPTIONS.items()
+]
+
+
+class UnitSigning:
+    """One unit's credentials: what each final declares, and signing as the files are encoded."""
+
+    def __init__(
+        self,
+        unit: UnitKey,
+        brief: UnitBrief,
+        raw: ImageCandidates,
+        branded: BrandedCandidates,
+        pack: ContextPack,
+        kit: BrandKit,
+        storage: CreativeStorage,
+        status: CredentialsStatus,
+        run_id: str,
+    ):
+        self.unit, self.status = unit, status
+        packshot = None
+        if brief.product_asset_keys and any(c.source == "supplied" for c in raw.candidates):
+            packshot = (brief.product_asset_keys[0], storage.read_bytes(brief.product_asset_keys[0]))
+        files = {r.file for c in raw.candidates for r in c.renders.values()}
+        variants = {r.logo.variant for c in branded.candidates for r in c.renders.values()}
+        logos = {}
+        for variant in variants:
+            name = getattr(kit.logo, variant) or kit.logo.primary
+            logos[variant] = (name, kit.path(name).read_bytes())
+        self.inputs = UnitInputs(packshot, {f: raw.image_bytes(f) for f in files}, logos)
+        self.ai_label = ai_label_for(pack, raw, self.inputs.packshot_source)
+        self.provenance = unit_provenance(brief, raw, branded, self.inputs, run_id, self.ai_label)
+        self.credit, self.copyright = kit_credit(kit)
+        self.disclosure: Verdict | None = None
+
+    def copy(self, copy: LocalizedCopy) -> LocalizedCopy:
+        """The unit's copy with the market's visible AI label leading the legal line, if required."""
+        return with_ai_label(copy, self.ai_label)
+
+    def seal(self, name: str, data: bytes) -> bytes:
+        """Sign one encoded final (unchanged when credentials are disabled)."""
+        key = self.status.key
+        if key is None:
+            return data
+        prov = self.provenance[name]
+        parts = {i.role: self.inputs.bytes_of(i) for i in prov.ingredients}
+        return c2.sign_file(data, name, prov, key, parts, self.credit, self.copyright)
+
+    def describe(self) -> str:
+        """One line for the materialization's metadata."""
+        if self.status.key is None:
+            return f"disabled: {self.status.reason}"
+        kinds = sorted({p.source_type.removeprefix(c2.IPTC) for p in self.provenance.values()})
+        test = "TEST-signed" if self.status.key.test_signed else "signed"
+        label = f"; visible AI label {self.ai_label!r}" if self.ai_label else ""
+        return f"{test} C2PA, digital source type {', '.join(kinds)}{label}"
+
+    def finish(self, value: FinalCreatives) -> None:
+        """Record what each final declares in the manifest, and judge the visible AI label."""
+        signed = self.status.key is not None
+        value.credentials = {
+            name: {
+                "signed": signed,
+                "test_signed": signed and self.status.key.test_signed,
+                "digital_source_type": prov.source_type.removeprefix(c2.IPTC),
+                "generator": f"{prov.provider} {prov.model}",
+                "ai_label": prov.ai_label,
+                "ingredients": {i.role: i.sha256 for i in prov.ingredients},
+            }
+            for name, prov in self.provenance.items()
+        }
+        self.disclosure = disclosure_verdict(self.provenance, value)
+        self.inputs = None  # the ingredient bytes are not needed past signing (batched steps)
+
+
+def credential_evaluations(
+    context: dg.AssetExecutionContext,
+    storage: CreativeStorage,
+    status: CredentialsStatus,
+    units: dict[str, UnitSigning],
+):
+    """Read every stored final back and verify it; one evaluation per unit and check."""
+    selected = {key.name for key in context.selected_asset_check_keys}
+    for partition_key, signing in units.items():
+        verdicts: dict[str, Verdict] = {}
+        if "content_credentials" in selected:
+            results = {}
+            if status.key is not None:
+                prefix = stage_prefix(signing.unit, "final")
+                for name, prov in signing.provenance.items():
+                    data = storage.read_bytes(f"{prefix}/{name}")
+                    results[name] = c2.verify(
+                        data, c2.mime_type(name), prov, status.trust_anchors, require_trust=status.required
+                    )
+            verdicts["content_credentials"] = credentials_verdict(results, status.disabled, status.required)
+        if "ai_disclosure" in selected and signing.disclosure is not None:
+            verdicts["ai_disclosure"] = signing.disclosure
+        for name, verdict in verdicts.items():
+            yield dg.AssetCheckEvaluation(
+                asset_key=context.asset_key,
+                check_name=name,
+                passed=verdict.passed,
+                severity=dg.AssetCheckSeverity.ERROR
+                if verdict.severity == "ERROR"
+                else dg.AssetCheckSeverity.WARN,
+                description=verdict.description,
+                metadata={
+                    "figures": dg.MetadataValue.json(verdict.figures),
+                    "findings": dg.MetadataValue.json(verdict.failing[:50]),
+                    "findings_count": len(verdict.failing),
+                },
+                partition=partition_key,
+                blocking=True,
+            )
