@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from creative_assets.errors import BriefError, Problem, problems_from_validation_error
 from creative_assets.input_policy import shorten
+from creative_assets.review.approvals import ApprovalPolicy
 from creative_assets.slugs import SLUG_PATTERN
 from creative_assets.term_skeleton import term_folds_to_something
 
@@ -202,6 +203,10 @@ class BrandKit(_Strict):
     copyright: str | None = Field(
         None, description="XMP dc:rights of every final (default: '© display_name')."
     )
+    approvals: ApprovalPolicy = Field(
+        default_factory=ApprovalPolicy,
+        description="Approval stages a unit needs before delivery (README 'Teams, roles and approvals').",
+    )
 
     #: Absolute path of the kit folder (set by the loader, not part of the YAML).
     root: str = Field("", exclude=True)
@@ -222,9 +227,10 @@ class BrandKit(_Strict):
         return _decode_logo(str(path), path.stat().st_mtime_ns).copy()
 
     def fingerprint(self) -> str:
-        """Hash of brand.yaml and every file it references: changes when the kit changes."""
+        """Hash of brand.yaml and every file it references: changes when the kit changes. The approval
+        stages are not part of it: they change who signs off, not the pixels."""
         h = hashlib.sha256()
-        h.update(self.model_dump_json(exclude={"root"}).encode())
+        h.update(self.model_dump_json(exclude={"root", "approvals"}).encode())
         for name in sorted({n for n in self.logo.model_dump().values() if n}):
             h.update(self.path(name).read_bytes())
         return h.hexdigest()[:16]

@@ -4,6 +4,10 @@
     creative-assets run BRIEF [BRIEF ...] [--out DIR] [--units-per-run N] [--skip-preflight]
     creative-assets rerun UNIT [UNIT ...] [--out DIR]
     creative-assets schema
+    creative-assets review [--out DIR] [--host H] [--port P]
+    creative-assets users add|list|disable|set-role|set-groups|reset-password ...
+    creative-assets tokens create|list|revoke ...
+    creative-assets audit verify | export [--since ...] [--format csv|json]
 
 ``run`` registers the brief in storage, adds its creative-unit partitions to the Dagster instance
 (``$DAGSTER_HOME``, default ``var/dagster_home``: SQLite), materializes every unit through the
@@ -334,37 +338,47 @@ def _print_table(table) -> None:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    """Serve the review app on the pipeline's storage (README "Review")."""
+    """Serve the review app on the pipeline's storage (README "Human review")."""
     if args.out:
         os.environ["CREATIVE_ASSETS_STORAGE"] = "local"
         os.environ["CREATIVE_ASSETS_ROOT"] = str(Path(args.out).resolve())
-    import secrets
-
     import uvicorn
 
     from creative_assets.definitions import build_storage
-    from creative_assets.review.app import ReviewSettings, create_app
+    from creative_assets.identity.commands import open_store
+    from creative_assets.identity.config import IdentitySettings
+    from creative_assets.review.app import create_app
 
-    token = os.environ.get("CREATIVE_ASSETS_REVIEW_TOKEN", "")
-    if not token:
-        token = secrets.token_urlsafe(18)
-        print(
-            "CREATIVE_ASSETS_REVIEW_TOKEN is not set; this session's review token is:\n\n"
-            f"    {token}\n\nShare it with reviewers (set the variable to keep one across restarts).\n"
-        )
     try:
-        settings = ReviewSettings(
-            token=token, secure_cookie=os.environ.get("CREATIVE_ASSETS_REVIEW_SECURE_COOKIE", "") == "1"
-        )
-    except ValueError as exc:
-        print(f"✗ CREATIVE_ASSETS_REVIEW_TOKEN: {exc}", file=sys.stderr)
+        settings = IdentitySettings.from_env()
+    except (ValueError, OSError) as exc:
+        print(f"✗ identity settings: {exc}", file=sys.stderr)
         return 2
+    identity = open_store(settings)
+    password = identity.first_run_admin()
+    if password:
+        print(
+            "No accounts yet: created the admin account.\n\n"
+            f"    account: admin\n    one-time password: {password}\n\n"
+            "It is shown only now; sign in and choose a new password. Add people with "
+            "`creative-assets users add`.\n"
+        )
+    oidc = None
+    if settings.oidc:
+        from creative_assets.identity.oidc import OIDCClient
+
+        oidc = OIDCClient(settings.oidc, identity)
     storage = build_storage().process_config_and_initialize()
     print(f"Reviewing creatives in {storage.uri('campaigns')}\nOpen http://{args.host}:{args.port}/")
     from resources.credentials import build_credentials
 
     policy = build_credentials().process_config_and_initialize().verify_policy()  # C2PA: no key here
-    uvicorn.run(create_app(storage, settings, policy), host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(
+        create_app(storage, identity, settings, oidc=oidc, credentials=policy),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+    )
     return 0
 
 
@@ -401,6 +415,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("schema", help="print the brief's JSON Schema")
     p.set_defaults(func=cmd_schema)
     add_credentials_commands(sub)  # credentials init | show (creative_assets/credentials_cli.py)
+    from creative_assets.identity.commands import add_commands
+
+    add_commands(sub)  # users, tokens, audit
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -9,11 +9,13 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from creative_assets.assets.rollup import campaign_compliance_report, campaign_summary
+from creative_assets.identity.config import default_identity_url
 from creative_assets.jobs import campaign_rollup, creative_pipeline, unit_stages
 from creative_assets.settings import choice, default_storage_root, env_or_default, int_setting
 from resources.alerts import build_alert_router
 from resources.brand_kits import BrandKitLibrary
 from resources.credentials import build_credentials
+from resources.identity import IdentityDatabase
 from resources.inbox import BriefInbox
 from resources.io_manager import CreativeIOManager
 from resources.openai_providers import (
@@ -25,6 +27,8 @@ from resources.openai_providers import (
 from resources.providers import BriefCopyProvider, BuiltinContextProvider, OfflineImageProvider
 from resources.storage import CreativeStorage, LocalCreativeStorage, S3CreativeStorage
 from sensors.alerts import check_failure_alert_sensor, run_failure_alert_sensor
+from sensors.approvals import approval_cascade_sensor
+from sensors.audit import audit_archive_sensor
 from sensors.brief_inbox import brief_inbox_sensor, campaign_rollup_sensor
 from sensors.nightly import build_nightly_schedule
 from sensors.review import review_decision_sensor
@@ -42,6 +46,10 @@ sensors = [brief_inbox_sensor, campaign_rollup_sensor, review_decision_sensor]
 
 # -- alerts: failed runs and failed ERROR checks reach people through the configured sinks.
 sensors += [run_failure_alert_sensor, check_failure_alert_sensor]
+
+# -- audit: each day's audit records are copied to storage; the pipeline's withdrawals are audited;
+#    deliveries whose staged approvals went stale (new brand kit or brief version) are withdrawn.
+sensors += [audit_archive_sensor, approval_cascade_sensor]
 
 
 # -- resources: the implementation is configuration (CREATIVE_ASSETS_STORAGE), not code -------------
@@ -95,6 +103,10 @@ def build_resources() -> dict[str, object]:
         "brand_kits": BrandKitLibrary(root=env_or_default("CREATIVE_ASSETS_BRAND_KITS", "")),
         "alerts": build_alert_router(),
         "inbox": BriefInbox(prefix=env_or_default("CREATIVE_ASSETS_INBOX_PREFIX", "inbox/")),
+        "identity_db": IdentityDatabase(
+            url=env_or_default("CREATIVE_ASSETS_IDENTITY_DB_URL", default_identity_url()),
+            db_schema=env_or_default("CREATIVE_ASSETS_IDENTITY_DB_SCHEMA", "identity"),
+        ),
         "credentials": build_credentials(),  # C2PA signer (README "Content Credentials")
         **build_providers(storage),
     }

@@ -28,6 +28,23 @@ def brief_dir(tmp_path) -> Path:
     return target
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _identity_database(tmp_path_factory):
+    """Code that opens the identity database by default (the review app, the audit archive sensor in a
+    daemon) uses a throwaway SQLite file, never var/identity.sqlite of the checkout."""
+    import os
+
+    if "CREATIVE_ASSETS_IDENTITY_DB_URL" in os.environ:
+        yield
+        return
+    path = tmp_path_factory.mktemp("identity") / "identity.sqlite"
+    os.environ["CREATIVE_ASSETS_IDENTITY_DB_URL"] = f"sqlite:///{path}"
+    try:
+        yield
+    finally:
+        os.environ.pop("CREATIVE_ASSETS_IDENTITY_DB_URL", None)
+
+
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "postgres: runs against a throwaway PostgreSQL server (needs the postgresql package)"

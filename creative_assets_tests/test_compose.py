@@ -45,7 +45,17 @@ OPTIONAL_CODE_ENV = {
     "CREATIVE_ASSETS_ROOT": "local storage root; the stack uses S3",
     "CREATIVE_ASSETS_BRAND_KITS": "defaults to the bundled brand_kits/ (the Dockerfile sets it)",
     "CREATIVE_ASSETS_FONT_DIRS": "extra font folders; the bundled Noto fonts suffice",
-    "CREATIVE_ASSETS_REVIEW_TOKEN": "read by the review service only (test_review_service_...)",
+    "CREATIVE_ASSETS_LOCAL_LOGIN": "read by the review service only (test_review_service_...)",
+    "CREATIVE_ASSETS_OIDC_ISSUER": "read by the review service only; empty: no OIDC sign-in",
+    "CREATIVE_ASSETS_OIDC_CLIENT_ID": "read by the review service only, with the issuer",
+    "CREATIVE_ASSETS_OIDC_CLIENT_SECRET": "read by the review service only, with the issuer (secret)",
+    "CREATIVE_ASSETS_OIDC_REDIRECT_URL": "review service; derived from the request's Host when empty",
+    "CREATIVE_ASSETS_OIDC_GROUP_ROLES": "review service; empty: IdP groups grant no role",
+    "CREATIVE_ASSETS_OIDC_SCOPES": "review service; defaults to openid email profile",
+    "CREATIVE_ASSETS_OIDC_GROUPS_CLAIM": "review service; defaults to the groups claim",
+    "CREATIVE_ASSETS_OIDC_LABEL": "review service; the sign-in button's wording",
+    "CREATIVE_ASSETS_SESSION_HOURS": "review service; sessions last 12 hours by default",
+    "CREATIVE_ASSETS_SESSION_IDLE_MINUTES": "review service; 30 idle minutes end a session by default",
     "CREATIVE_ASSETS_REVIEW_SECURE_COOKIE": "set behind a TLS proxy; plain HTTP on loopback by default",
     "CREATIVE_ASSETS_UI_URL": "alert links default to http://localhost:3000, the stack's webserver",
     "CREATIVE_ASSETS_ALERTS_CONFIG": "optional YAML of alert sinks; alerts always reach the log",
@@ -69,7 +79,15 @@ OPTIONAL_CODE_ENV = {
     "CREATIVE_ASSETS_C2PA_TEST_CA": "the local test CA folder; defaults to var/credentials",
 }
 #: Variables that may be empty in .env.example.
-MAY_BE_EMPTY = {"CREATIVE_ASSETS_PREFIX"}
+MAY_BE_EMPTY = {
+    "CREATIVE_ASSETS_PREFIX",
+    # OpenID Connect is off until an issuer is configured (README "Sign-in")
+    "CREATIVE_ASSETS_OIDC_ISSUER",
+    "CREATIVE_ASSETS_OIDC_CLIENT_ID",
+    "CREATIVE_ASSETS_OIDC_CLIENT_SECRET",
+    "CREATIVE_ASSETS_OIDC_REDIRECT_URL",
+    "CREATIVE_ASSETS_OIDC_GROUP_ROLES",
+}
 CODE_DIRS = ("creative_assets", "resources", "sensors")
 CODE_ENV_NAME = re.compile(r"CREATIVE_ASSETS_[A-Z0-9_]+|DAGSTER_POSTGRES[A-Z0-9_]*")
 
@@ -765,8 +783,11 @@ def test_review_service_serves_the_app_on_the_shared_storage():
     port = review["command"][review["command"].index("--port") + 1]
     assert any(p.endswith(f":{port}:{port}") and p.startswith("127.0.0.1:") for p in review["ports"])
     env = review["environment"]
-    assert "CREATIVE_ASSETS_REVIEW_TOKEN" in env and "CREATIVE_ASSETS_REVIEW_TOKEN" in env_example()
-    assert len(env_example()["CREATIVE_ASSETS_REVIEW_TOKEN"]) >= 12
+    # accounts live in the Postgres server of the stack, in their own schema; OIDC is configurable
+    assert env["CREATIVE_ASSETS_IDENTITY_DB_URL"] == "${DAGSTER_POSTGRES_URL:?copy .env.example to .env}"
+    assert env_example()["CREATIVE_ASSETS_IDENTITY_DB_SCHEMA"] == "identity"
+    for name in ("ISSUER", "CLIENT_ID", "CLIENT_SECRET", "REDIRECT_URL", "GROUP_ROLES"):
+        assert f"CREATIVE_ASSETS_OIDC_{name}" in env and f"CREATIVE_ASSETS_OIDC_{name}" in env_example()
     for name in ("CREATIVE_ASSETS_STORAGE", "CREATIVE_ASSETS_BUCKET", "CREATIVE_ASSETS_S3_ENDPOINT_URL"):
         assert env[name] == service("usercode")["environment"][name], name
     assert "/healthz" in " ".join(review["healthcheck"]["test"])

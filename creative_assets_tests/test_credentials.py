@@ -558,14 +558,22 @@ def test_ai_label_only_for_ai_imagery_in_markets_that_require_one():
 def test_review_app_shows_a_content_credentials_panel(signed_run, tmp_path):
     from starlette.testclient import TestClient
 
-    from creative_assets.review.app import ReviewSettings, create_app
+    from creative_assets.identity.config import IdentitySettings
+    from creative_assets.identity.store import IdentityStore
+    from creative_assets.review.app import create_app
 
     storage = _copy_storage(signed_run, tmp_path)
     unit = signed_run["supplied"]
-    token = "panel-test-token-0123"
-    app = create_app(storage, ReviewSettings(token=token), c2.VerifyPolicy(_anchors()))
+    identity = IdentityStore.open(f"sqlite:///{tmp_path / 'identity.sqlite'}")
+    identity.add_user("ana@example.com", password="panel-test-password", is_admin=True)
+    app = create_app(
+        storage, identity, IdentitySettings(db_url="unused"), credentials=c2.VerifyPolicy(_anchors())
+    )
     client = TestClient(app, follow_redirects=False)
-    assert client.post("/login", data={"name": "Ana", "token": token, "next": "/"}).status_code == 303
+    r = client.post(
+        "/login", data={"login": "ana@example.com", "password": "panel-test-password", "next": "/"}
+    )
+    assert r.status_code == 303
     page = client.get(f"/units/{unit}").text
     panel = page[page.index("<h2>Content Credentials</h2>") : page.index('id="credentials"') + 6000]
     assert panel.count("TEST-SIGNED") == 3 and panel.count(">valid<") == 3 and panel.count(">trusted<") == 3

@@ -1,9 +1,13 @@
 """The review app in a real headless browser: Debian's chromium driven by Selenium through chromedriver.
 
-The real ``creative-assets review`` command serves a storage with generated creatives. The browser signs
-in through the form, walks campaigns -> campaign -> unit, approves an alternate on one unit and requests
-changes on another; the test then checks the decision log and the delivery folder, runs the review
-sensor and the revision run it requests, checks the regenerated outputs and reloads the page.
+The real ``creative-assets review`` command serves a storage with generated creatives of brand A
+(Aurora, whose kit needs a *brand* then a *legal* approval) and a registered campaign of brand B
+(Terra), on a fresh identity database. The browser: signs in as the first-run admin with the one-time
+password the server printed and is made to change it; as an approver of brand A cannot see brand B;
+approves stage one (no delivery yet, the page says what is missing), then as the legal approver stage
+two (the delivery appears); after a re-materialization both stages are back to needs review and the
+delivery is gone; a reviewer requests changes and the regenerated revision is what the page shows;
+the admin reads the audit log page.
 
 Needs ``chromium`` and ``chromium-driver`` (``apt-get install chromium chromium-driver``; scripts/test.sh
 installs them). Missing, the test fails: it is never skipped silently.
@@ -12,9 +16,9 @@ installs them). Missing, the test fails: it is never skipped silently.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -26,24 +30,30 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from creative_assets.brief import load_brief
+from creative_assets.brief_store import register_brief
+from creative_assets.identity.store import IdentityStore
 from creative_assets.partitions import UnitKey
-from creative_assets.review.decisions import review_prefix, unit_events
+from creative_assets.review.decisions import unit_events
 from creative_assets.review.delivery import delivery_file_key, delivery_manifest_key
 from creative_assets.review.service import ReviewService
+from creative_assets_tests.helpers import TRAIL
 from creative_assets_tests.pipeline_helpers import pipeline_defs, register, run_range, small_brief
-from resources.io_manager import read_stage
+from creative_assets_tests.review_helpers import PASSWORD, populate, staged_kits
+from resources.brand_kits import BrandKitLibrary
+from resources.identity import IdentityDatabase
 from resources.storage import LocalCreativeStorage
+from sensors.audit import audit_archive_sensor
 from sensors.review import review_decision_sensor
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = os.environ.get("CREATIVE_ASSETS_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CREATIVE_ASSETS_CHROMEDRIVER", "/usr/bin/chromedriver")
-TOKEN = "browser-test-review-token"
-REVIEWER = "Rita Reviewer"
+ADMIN_PASSWORD = "first-run-chosen-phrase"
 #: "geometric" and "lighter" are template directives (creative_assets/feedback.py): every candidate changes
 FEEDBACK = "More modern and geometric please, on a lighter background"
-SCREENSHOT_COPY = Path("/tmp/review_unit.png")
+SCREENSHOT_DIR = Path("/tmp/review_screens")
 
 
 def require_browser() -> None:
@@ -67,32 +77,37 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
-    """Two generated units (en-US x 2 products, 2 candidates) on a persistent test instance."""
+    """Two generated units of brand A (en-US x 2 products, 2 candidates), a registered campaign of
+    brand B, and the kit folder where brand A needs two approval stages."""
     require_browser()
     tmp = tmp_path_factory.mktemp("review_browser")
     storage = LocalCreativeStorage(root=str(tmp / "storage"))
+    kits = staged_kits(tmp)
     (tmp / "home").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp / "home")) as instance:
         keys = register(storage, small_brief(tmp, locales=("en-US",), candidates=2), instance)
-        defs = pipeline_defs(storage)
+        defs = pipeline_defs(storage, brand_kits=BrandKitLibrary(root=str(kits)))
         run_range(defs, instance, keys[0], keys[-1])
-        yield tmp, storage, instance, defs, [UnitKey.parse(k) for k in keys]
+        register_brief(storage, load_brief(TRAIL), TRAIL.read_bytes())
+        yield tmp, storage, instance, defs, [UnitKey.parse(k) for k in keys], kits
 
 
 @pytest.fixture(scope="module")
 def server(generated):
     """``creative-assets review --out <storage> --port <free>`` as a subprocess; yields its base URL."""
-    tmp, storage, *_rest = generated
+    tmp, storage, *_rest, kits = generated
     port = free_port()
     log_path = tmp / "review-server.log"
-    env = {**os.environ, "CREATIVE_ASSETS_REVIEW_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}
-    env.pop("CREATIVE_ASSETS_REVIEW_SECURE_COOKIE", None)
+    env = {
+        **os.environ,
+        "CREATIVE_ASSETS_IDENTITY_DB_URL": f"sqlite:///{tmp / 'identity.sqlite'}",
+        "CREATIVE_ASSETS_BRAND_KITS": str(kits),
+        "PYTHONUNBUFFERED": "1",
+    }
+    for name in ("CREATIVE_ASSETS_REVIEW_SECURE_COOKIE", "CREATIVE_ASSETS_OIDC_ISSUER"):
+        env.pop(name, None)
     command = [
         sys.executable,
         "-m",
@@ -126,7 +141,7 @@ def server(generated):
                 pytest.fail(f"the review server did not come up in 60 s:\n{log_path.read_text()}")
             time.sleep(0.25)
         assert "Reviewing creatives in" in log_path.read_text()
-        yield base
+        yield base, log_path.read_text()
     finally:
         proc.terminate()
         try:
@@ -218,144 +233,182 @@ def served(url: str, cookie: str) -> bytes:
         return r.read()
 
 
-def test_review_in_a_real_browser(generated, server, browser, tmp_path):
+def test_teams_staged_approvals_and_audit_in_a_real_browser(generated, server, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    _tmp, storage, instance, defs, units = generated
-    approved_unit, changed_unit = units
-    service = ReviewService(storage)
+    tmp, storage, instance, defs, units, kits = generated
+    base, server_log = server
+    unit, other = units
+    service = ReviewService(storage, brand_kits=kits)
     driver = browser
     wait = WebDriverWait(driver, 20)
+    SCREENSHOT_DIR.mkdir(exist_ok=True)
 
     def text(css: str) -> str:
         return driver.find_element(By.CSS_SELECTOR, css).text
 
-    # -- sign in through the form ------------------------------------------------------------------
-    driver.get(f"{server}/")
+    def sign_in(login: str, password: str) -> None:
+        driver.get(f"{base}/login")
+        driver.find_element(By.NAME, "login").send_keys(login)
+        driver.find_element(By.NAME, "password").send_keys(password)
+        driver.find_element(By.ID, "sign-in").click()
+
+    def sign_out() -> None:
+        driver.find_element(By.ID, "sign-out").click()
+        wait.until(ec.url_contains("/login"))
+
+    def stage_states() -> dict[str, str]:
+        items = driver.find_elements(By.CSS_SELECTOR, "#stages li[data-stage]")
+        return {li.get_attribute("data-stage"): li.get_attribute("data-state") for li in items}
+
+    # -- first run: the one-time admin password the server printed, changed at once -----------------
+    [one_time] = re.findall(r"one-time password: (\S+)", server_log)
+    driver.get(f"{base}/")
     wait.until(ec.url_contains("/login"))
-    driver.find_element(By.NAME, "name").send_keys(REVIEWER)
-    driver.find_element(By.NAME, "token").send_keys(TOKEN)
-    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    wait.until(ec.presence_of_element_located((By.ID, "reviewer")))
-    assert text("#reviewer") == REVIEWER
-    assert driver.find_element(By.TAG_NAME, "h1").text == "Campaigns"
+    sign_in("admin", one_time)
+    wait.until(ec.presence_of_element_located((By.ID, "one-time")))
+    assert driver.current_url.endswith("/account/password")
+    for name, value in (("current", one_time), ("new", ADMIN_PASSWORD), ("confirm", ADMIN_PASSWORD)):
+        driver.find_element(By.NAME, name).send_keys(value)
+    driver.find_element(By.ID, "change-password").click()
+    wait.until(ec.presence_of_element_located((By.ID, "flash")))
+    assert text("#flash") == "Password changed." and text("#reviewer") == "Administrator"
     session = driver.get_cookie("ca_review_session")
     assert session["httpOnly"] is True and session["sameSite"] == "Strict"
+    sign_out()
 
-    # -- campaigns -> campaign -> unit --------------------------------------------------------------
-    [campaign] = service.campaigns()
-    driver.find_element(By.LINK_TEXT, campaign.name).click()
-    wait.until(ec.url_contains(f"/campaigns/{campaign.campaign_id}"))
-    cards = driver.find_elements(By.CSS_SELECTOR, ".card.unit")
-    assert {c.get_attribute("data-unit") for c in cards} == {str(u) for u in units}
-    assert all(c.get_attribute("data-status") == "needs_review" for c in cards)
-    assert assert_images_loaded(driver) == 2
-    screenshot(driver, tmp_path / "campaign.png")
+    # the team (what `creative-assets users add` does), in the server's identity database
+    store = IdentityStore.open(f"sqlite:///{tmp / 'identity.sqlite'}")
+    populate(store)
 
-    driver.find_element(By.CSS_SELECTOR, f'.card.unit[data-unit="{approved_unit}"] a').click()
-    wait.until(ec.url_contains(f"/units/{approved_unit}"))
-    view = service.unit(approved_unit)
-    assert text("#status") == "Needs review"
-    assert assert_images_loaded(driver) == 3 * len(view.candidates)  # every ratio, selected + alternate
-    assert view.selected.copy["headline"] in text("#selected .copy")
-    screenshot(driver, tmp_path / "unit-before.png")
+    # -- an approver of brand A does not see brand B ------------------------------------------------
+    sign_in("bruno@example.com", PASSWORD)
+    wait.until(ec.presence_of_element_located((By.ID, "reviewer")))
+    rows = driver.find_elements(By.CSS_SELECTOR, "tr.campaign")
+    assert [r.get_attribute("data-brand") for r in rows] == ["aurora-beverages"]
+    assert "trail-ready-2026" not in driver.page_source
+    driver.get(f"{base}/campaigns/trail-ready-2026")
+    hidden = text("main")
+    driver.get(f"{base}/campaigns/no-such-campaign")
+    assert hidden == text("main") and "Not found." in hidden
 
-    # -- approve the alternate on the first unit ---------------------------------------------------
-    alternate = view.candidates[1]
-    section = driver.find_element(By.ID, f"alternate-{alternate.index + 1}")
-    section.find_element(By.CSS_SELECTOR, "button.approve-alternate").click()
+    # -- stage one: brand ---------------------------------------------------------------------------
+    driver.get(f"{base}/")
+    driver.find_element(By.LINK_TEXT, service.campaign(unit.campaign_id).name).click()
+    driver.find_element(By.CSS_SELECTOR, f'.card.unit[data-unit="{unit}"] a').click()
+    wait.until(ec.url_contains(f"/units/{unit}"))
+    assert stage_states() == {"brand": "pending", "legal": "pending"}
+    assert text("#missing") == "Delivery waits for: brand, legal"
+    assert assert_images_loaded(driver) == 3 * len(service.unit(unit).candidates)
+    assert "Brand" in text("#approve")
+    driver.find_element(By.ID, "approve").click()
+    wait.until(ec.url_contains("done=stage_approved"))
+    assert "delivery waits for: legal" in text("#flash")
+    assert stage_states() == {"brand": "approved", "legal": "pending"}
+    assert text("#missing") == "Delivery waits for: legal"
+    assert not driver.find_elements(By.ID, "delivery") and not driver.find_elements(By.ID, "approve-form")
+    assert not storage.exists(delivery_manifest_key(unit)), "no delivery after stage one"
+    screenshot(driver, SCREENSHOT_DIR / "1-stage-one.png")
+    sign_out()
+
+    # -- stage two: legal, by another person; now the delivery appears ------------------------------
+    sign_in("lena@example.com", PASSWORD)
+    wait.until(ec.presence_of_element_located((By.ID, "reviewer")))
+    driver.get(f"{base}/units/{unit}")
+    assert "Legal" in text("#approve")
+    driver.find_element(By.ID, "approve").click()
     wait.until(ec.url_contains("done=approved"))
-    assert "Approved and published" in text("#flash")
-    assert text("#status") == "Approved"
-    assert "(alternate)" in text("#delivery")
-    assert REVIEWER in text("#history")
+    assert "Approved and published" in text("#flash") and text("#status") == "Approved"
+    assert stage_states() == {"brand": "approved", "legal": "approved"}
+    delivery = text("#delivery")
+    assert "Stage brand" in delivery and "bruno@example.com" in delivery and "lena@example.com" in delivery
+    manifest = json.loads(storage.read_text(delivery_manifest_key(unit)))
+    approved = service.unit(unit).selected
+    for ratio, source in approved.files.items():
+        assert storage.read_bytes(delivery_file_key(unit, ratio)) == storage.read_bytes(source)
+        assert manifest["files"][ratio]["sha256"] == approved.content[ratio]
+    assert [(e.action, e.stage, e.actor_login) for e in unit_events(storage, unit)] == [
+        ("approve", "brand", "bruno@example.com"),
+        ("approve", "legal", "lena@example.com"),
+    ]
+    screenshot(driver, SCREENSHOT_DIR / "2-delivered.png")
 
-    # -- request changes on the second unit --------------------------------------------------------
-    driver.find_element(By.LINK_TEXT, approved_unit.campaign_id).click()
-    wait.until(ec.url_contains(f"/campaigns/{campaign.campaign_id}"))
-    driver.find_element(By.CSS_SELECTOR, f'.card.unit[data-unit="{changed_unit}"] a').click()
-    wait.until(ec.url_contains(f"/units/{changed_unit}"))
-    before = service.unit(changed_unit)
-    before_finals = {r: storage.read_bytes(k) for r, k in before.selected.files.items()}
+    # -- a re-materialization sends both stages back to needs review --------------------------------
+    run_range(defs, instance, str(unit), str(unit))
+    driver.get(f"{base}/units/{unit}")
+    wait.until(ec.presence_of_element_located((By.ID, "status")))
+    assert text("#status") == "Needs review"
+    assert stage_states() == {"brand": "needs_review", "legal": "needs_review"}
+    assert text("#missing") == "Delivery waits for: brand, legal"
+    assert not driver.find_elements(By.ID, "delivery") and not storage.exists(delivery_manifest_key(unit))
+    history = text("#history")
+    assert "withdraw" in history and "re-materialized" in history, "the approval history is kept"
+    screenshot(driver, SCREENSHOT_DIR / "3-after-rematerialization.png")
+    sign_out()
+
+    # -- a reviewer requests changes; the review sensor's revision run regenerates the unit ----------
+    sign_in("rita@example.com", PASSWORD)
+    wait.until(ec.presence_of_element_located((By.ID, "reviewer")))
+    driver.get(f"{base}/units/{other}")
+    assert not driver.find_elements(By.ID, "approve-form"), "reviewers do not approve"
+    before = service.unit(other)
     driver.find_element(By.CSS_SELECTOR, "#changes-form textarea[name=feedback]").send_keys(FEEDBACK)
     driver.find_element(By.ID, "request-changes").click()
     wait.until(ec.url_contains("done=changes_requested"))
-    assert "Changes requested" in text("#flash")
     assert text("#status") == "Changes requested"
-    assert not driver.find_elements(By.ID, "approve-form"), "no decisions while the unit regenerates"
-
-    # -- storage: the decision log and the delivery ------------------------------------------------
-    [approval] = unit_events(storage, approved_unit)
-    assert (approval.action, approval.actor, approval.candidate, approval.rank) == (
-        "approve",
-        REVIEWER,
-        alternate.index,
-        2,
+    [request] = unit_events(storage, other)
+    assert (request.action, request.actor_login, request.comment) == (
+        "request_changes",
+        "rita@example.com",
+        FEEDBACK,
     )
-    assert approval.content_hash == alternate.content_hash and approval.content == alternate.content
-    event_keys = list(storage.list_keys(f"{review_prefix(approved_unit)}/events"))
-    assert len(event_keys) == 1 and json.loads(storage.read_text(event_keys[0]))["actor"] == REVIEWER
-    manifest = json.loads(storage.read_text(delivery_manifest_key(approved_unit)))
-    assert manifest["approval"]["id"] == approval.id and manifest["approval"]["actor"] == REVIEWER
-    assert manifest["alternate"] is True and manifest["candidate"] == alternate.index + 1
-    assert set(manifest["files"]) == set(alternate.files) == {"1:1", "9:16", "16:9"}
-    for ratio, source in alternate.files.items():
-        delivered = storage.read_bytes(delivery_file_key(approved_unit, ratio))
-        assert delivered == storage.read_bytes(source)
-        assert manifest["files"][ratio]["sha256"] == sha(delivered) == alternate.content[ratio]
-        assert manifest["files"][ratio]["key"] == delivery_file_key(approved_unit, ratio)
-    index = json.loads(storage.read_text(f"approved/{approved_unit.campaign_id}/index.json"))
-    assert [u["unit"] for u in index["units"]] == [str(approved_unit)]
-
-    [request] = unit_events(storage, changed_unit)
-    assert (request.action, request.actor, request.comment) == ("request_changes", REVIEWER, FEEDBACK)
-    assert request.content_hash == before.selected.content_hash
-    assert request.candidate == before.selected.index and request.rank == 1
-    assert not storage.exists(delivery_manifest_key(changed_unit))
-
-    # -- the review sensor requests the revision run; run it ----------------------------------------
     context = dg.build_sensor_context(instance=instance, resources={"storage": storage}, cursor=None)
-    result = review_decision_sensor(context)
-    observed = {(o.partition, o.metadata["review_action"].value) for o in result.asset_events}
-    assert observed == {(str(approved_unit), "approve"), (str(changed_unit), "request_changes")}
-    [run] = result.run_requests
-    assert run.tags["dagster/asset_partition_range_start"] == str(changed_unit)
-    assert run.tags["dagster/asset_partition_range_end"] == str(changed_unit)
-    execution = defs.resolve_job_def("creative_pipeline").execute_in_process(instance=instance, tags=run.tags)
-    assert execution.success
-
-    brief = read_stage(storage, changed_unit, "brief")
-    assert (brief.revision, brief.feedback, brief.revision_decision) == (1, FEEDBACK, request.id)
-    raw = read_stage(storage, changed_unit, "raw")
-    for candidate in raw.candidates:
-        assert "revision 1 feedback" in candidate.prompt and "lighter background" in candidate.prompt
-        assert candidate.style == "geometric"
-    after = service.unit(changed_unit)
-    assert after.status == "needs_review" and after.revision == 1
-    after_finals = {r: storage.read_bytes(k) for r, k in after.selected.files.items()}
-    assert set(after_finals) == set(before_finals)
-    assert all(after_finals[r] != before_finals[r] for r in before_finals), "regenerated pixels"
-    assert unit_events(storage, approved_unit) == [approval], "the other unit's approval stands"
-    assert service.unit(approved_unit).status == "approved"
-
-    # -- the browser shows the new revision ---------------------------------------------------------
-    driver.get(f"{server}/units/{changed_unit}")
+    [run] = review_decision_sensor(context).run_requests
+    assert (
+        defs.resolve_job_def("creative_pipeline").execute_in_process(instance=instance, tags=run.tags).success
+    )
+    driver.get(f"{base}/units/{other}")
     wait.until(ec.presence_of_element_located((By.ID, "status")))
-    assert text("#status") == "Needs review"
-    assert "revision 1" in driver.find_element(By.TAG_NAME, "main").text
-    assert FEEDBACK in driver.find_element(By.TAG_NAME, "main").text
-    assert assert_images_loaded(driver) == 3 * len(after.candidates)
-    # the page shows the regenerated pixels, not the browser's cached copies of the same URLs
+    assert text("#status") == "Needs review" and "revision 1" in text("main") and FEEDBACK in text("main")
+    after = service.unit(other)
+    assert after.selected.content != before.selected.content, "regenerated pixels"
+    assert_images_loaded(driver)
     cookie = driver.get_cookie("ca_review_session")["value"]
-    for src, shown_bytes in displayed_images(driver).items():
+    for src, shown_bytes in displayed_images(driver).items():  # never a stale cached revision
         assert shown_bytes == served(src, cookie), f"{src} is stale in the browser"
-    shown = driver.find_element(By.CSS_SELECTOR, "#approve-form input[name=content_hash]")
-    assert shown.get_attribute("value") == after.selected.content_hash
-    shot = screenshot(driver, tmp_path / "unit-revision-1.png")
-    shutil.copyfile(shot, SCREENSHOT_COPY)
-    # no console errors on any page (a CSP violation or a failed image load would show here)
+    sign_out()
+
+    # -- the audit log page (the archive sensor adds the pipeline's withdrawal) ---------------------
+    resources = {
+        "storage": storage,
+        "identity_db": IdentityDatabase(url=f"sqlite:///{tmp / 'identity.sqlite'}"),
+    }
+    audit_archive_sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=None))
+    sign_in("admin", ADMIN_PASSWORD)
+    wait.until(ec.presence_of_element_located((By.ID, "audit-link")))
+    driver.find_element(By.ID, "audit-link").click()
+    wait.until(ec.presence_of_element_located((By.ID, "audit")))
+    assert "Hash chain verified" in text("#chain")
+    actions = [
+        r.get_attribute("data-action")
+        for r in driver.find_elements(By.CSS_SELECTOR, "#audit tr[data-action]")
+    ]
+    for action in (
+        "password.change",
+        "signin.success",
+        "signout",
+        "decision.approve",
+        "delivery.publish",
+        "delivery.withdraw",
+    ):
+        assert action in actions, action
+    audit_text = text("#audit")
+    assert (
+        "bruno@example.com" in audit_text and "lena@example.com" in audit_text and "127.0.0.1" in audit_text
+    )
+    shot = screenshot(driver, SCREENSHOT_DIR / "4-audit.png")
+    shutil.copyfile(shot, tmp / "audit.png")
     errors = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-    assert [m for m in errors if "favicon.ico" not in m] == []
-    assert shot.stat().st_size > 10_000
+    assert [m for m in errors if "favicon.ico" not in m and "404" not in m] == []

@@ -14,3 +14,4 @@ echo "Open the creatives in $out/campaigns/ (selected/ holds the pick per unit, 
 echo "See the graph and lineage: .venv/bin/dagster dev -w workspace.yaml  (DAGSTER_HOME=$DAGSTER_HOME)"
 echo "Inspect a final's Content Credential: .venv/bin/creative-assets credentials show $out/campaigns/<campaign>/<locale>/<product>/selected/1x1.png"
 echo "Review them (approve, or request changes): .venv/bin/creative-assets review  -> http://127.0.0.1:8081"
+echo "  (its first start creates the account admin and prints a one-time password, once)"

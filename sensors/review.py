@@ -38,6 +38,10 @@ def decision_observation(event: ReviewEvent, event_uri: str) -> dg.AssetObservat
     }
     if event.candidate is not None:
         metadata["candidate"] = event.candidate + 1
+    if event.stage:
+        metadata["approval_stage"] = event.stage
+    if event.actor_login:
+        metadata["reviewer_account"] = event.actor_login
     if event.comment:
         metadata["comment"] = event.comment
     if event.delivered:

@@ -1,27 +1,28 @@
 """The review web app (``creative-assets review``): Starlette + Jinja2, both shipped with
 dagster-webserver.
 
-Access: one shared review token (``CREATIVE_ASSETS_REVIEW_TOKEN``). A reviewer signs in with their
-name and the token and gets an HMAC-signed, HttpOnly, SameSite=Strict session cookie; the name is what
-decisions record as *who*. *Sign out* revokes the session in this process; rotating the token ends
-every session. Every state-changing request is a POST carrying a per-session CSRF token
-(and, when the browser sends one, an Origin that must be this app). URLs carry unit keys, candidate
-numbers and ratios only: they are validated and files are looked up in the manifests, so no URL can
-name an arbitrary storage key.
+Access: accounts (creative_assets/identity): local accounts with Argon2id passwords, OpenID Connect
+sign-in against the company IdP, and service accounts with scoped API tokens (``Authorization: Bearer``,
+``/api/`` routes only). A browser session is a random id in an HttpOnly, SameSite=Strict cookie; the
+server keeps only its hash, rotates it on every sign-in, expires it (absolute and idle) and revokes it
+on *Sign out*. Every route declares the permission it needs (``ROUTES``); brand permissions are checked
+against the brand of the campaign the URL names, and a brand the account does not belong to answers
+exactly like a campaign that does not exist (404). Every state-changing browser request is a POST
+carrying the session's CSRF token (and, when the browser sends one, an Origin that must be this app).
+URLs carry unit keys, candidate numbers and ratios only: they are validated and files are looked up in
+the manifests, so no URL can name an arbitrary storage key. Security-relevant actions are appended
+to the hash-chained audit log with who, when, from where and what.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import io
 import json
-import math
-import secrets
-import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -30,27 +31,36 @@ from PIL import Image
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from creative_assets.credentials import VerifyPolicy
+from creative_assets.identity.config import IdentitySettings
+from creative_assets.identity.passwords import PasswordPolicyError, verify_password
+from creative_assets.identity.roles import BRAND_ROLES, Permission, Principal
+from creative_assets.identity.store import IdentityError, IdentityStore
 from creative_assets.partitions import UnitKey
+from creative_assets.review import approvals
+from creative_assets.review.approvals import ApprovalRefused
 from creative_assets.review.decisions import DamagedEvent
-from creative_assets.review.service import ReviewError, ReviewService, UnitView
-from creative_assets.review.throttle import LoginThrottle, ThrottlePolicy
+from creative_assets.review.delivery import delivered_manifest
+from creative_assets.review.service import Actor, ReviewError, ReviewService, UnitView
 from creative_assets.slugs import is_slug
 from creative_assets.stages import ratio_dir
 from resources.storage import CreativeStorage
 
 SESSION_COOKIE = "ca_review_session"
+OIDC_STATE_COOKIE = "ca_oidc_state"
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_FORM_BYTES = 64 * 1024
+NOT_FOUND = "Not found."
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
 }
 STATUS_LABELS = {
     "needs_review": "Needs review",
@@ -59,48 +69,58 @@ STATUS_LABELS = {
     "not_generated": "Not generated",
     "blocked": "Blocked",
 }
+ROLE_LABELS = {
+    "viewer": "Viewer",
+    "reviewer": "Reviewer",
+    "approver": "Approver",
+    "brand_admin": "Brand admin",
+    "admin": "Admin",
+}
 
 
 @dataclass(frozen=True)
-class ReviewSettings:
-    token: str
-    session_hours: float = 12.0
-    secure_cookie: bool = False  # set when served over HTTPS (behind a TLS proxy)
-    throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
+class RouteSpec:
+    """One route: what it needs (``permission``) and where the brand it is checked against comes
+    from (``brand_from``: the ``campaign``, ``unit`` or ``brand`` path parameter; None: no brand)."""
 
-    def __post_init__(self) -> None:
-        if len(self.token) < 12:
-            raise ValueError("the review token must be at least 12 characters")
-
-    @property
-    def key(self) -> bytes:
-        return hashlib.sha256(b"creative-assets review session:" + self.token.encode()).digest()
+    path: str
+    endpoint: str
+    permission: Permission
+    methods: tuple[str, ...] = ("GET",)
+    brand_from: str | None = None
 
 
-# -- sessions and CSRF (HMAC over a small JSON payload; rotating the token signs everyone out) -----
-def _sign(settings: ReviewSettings, payload: dict) -> str:
-    body = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
-    mac = hmac.new(settings.key, body.encode(), hashlib.sha256).hexdigest()
-    return f"{body}.{mac}"
-
-
-def _unsign(settings: ReviewSettings, value: str | None) -> dict | None:
-    if not value or "." not in value:
-        return None
-    body, mac = value.rsplit(".", 1)
-    if not hmac.compare_digest(mac, hmac.new(settings.key, body.encode(), hashlib.sha256).hexdigest()):
-        return None
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-    except ValueError:
-        return None
-    if not isinstance(payload, dict) or payload.get("exp", 0) < time.time():
-        return None
-    return payload
-
-
-def csrf_token(settings: ReviewSettings, session: dict) -> str:
-    return hmac.new(settings.key, f"csrf:{session['sid']}".encode(), hashlib.sha256).hexdigest()
+UNIT = "/units/{unit:str}"
+#: every route of the app and the permission it declares (tests walk them all x every role)
+ROUTES = (
+    RouteSpec("/healthz", "healthz", Permission.public),
+    RouteSpec("/login", "login", Permission.public, ("GET", "POST")),
+    RouteSpec("/auth/oidc/start", "oidc_start", Permission.public),
+    RouteSpec("/auth/oidc/callback", "oidc_callback", Permission.public),
+    RouteSpec("/logout", "logout", Permission.signed_in, ("POST",)),
+    RouteSpec("/account/password", "change_password", Permission.signed_in, ("GET", "POST")),
+    RouteSpec("/account/sessions", "my_sessions", Permission.signed_in, ("GET", "POST")),
+    RouteSpec("/", "campaigns", Permission.signed_in),
+    RouteSpec("/campaigns/{campaign:str}", "campaign", Permission.view, brand_from="campaign"),
+    RouteSpec(UNIT, "unit_page", Permission.view, brand_from="unit"),
+    RouteSpec(
+        f"{UNIT}/creative/{{candidate:int}}/{{ratio:str}}.png",
+        "creative_image",
+        Permission.view,
+        brand_from="unit",
+    ),
+    RouteSpec(f"{UNIT}/request-changes", "request_changes", Permission.request_changes, ("POST",), "unit"),
+    RouteSpec(f"{UNIT}/approve", "approve", Permission.approve, ("POST",), "unit"),
+    RouteSpec(f"{UNIT}/reopen", "reopen", Permission.approve, ("POST",), "unit"),
+    RouteSpec("/brands/{brand:str}/members", "members", Permission.manage_members, ("GET", "POST"), "brand"),
+    RouteSpec("/audit", "audit_page", Permission.read_audit),
+    RouteSpec("/api/campaigns", "api_campaigns", Permission.view),
+    RouteSpec(f"/api{UNIT}", "api_unit", Permission.view, brand_from="unit"),
+    RouteSpec(f"/api{UNIT}/approve", "api_approve", Permission.approve, ("POST",), "unit"),
+    RouteSpec(
+        f"/api{UNIT}/request-changes", "api_request_changes", Permission.request_changes, ("POST",), "unit"
+    ),
+)
 
 
 def _safe_next(target: str | None) -> str:
@@ -119,35 +139,77 @@ def _thumbnail(data: bytes, width: int) -> bytes:
     return buf.getvalue()
 
 
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
 def create_app(
-    storage: CreativeStorage, settings: ReviewSettings, credentials: VerifyPolicy | None = None
+    storage: CreativeStorage,
+    identity: IdentityStore,
+    settings: IdentitySettings,
+    *,
+    oidc=None,
+    brand_kits: Path | None = None,
+    credentials: VerifyPolicy | None = None,
 ) -> Starlette:
-    service = ReviewService(storage, credentials)  # credentials: how delivery verifies C2PA
+    """The review app. ``oidc``: an :class:`~creative_assets.identity.oidc.OIDCClient` (None: local
+    accounts only); ``credentials``: how delivery verifies Content Credentials (C2PA)."""
+    service = ReviewService(storage, credentials, brand_kits)
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
-    env.globals.update(ratio_dir=ratio_dir, STATUS_LABELS=STATUS_LABELS, quote=quote)
+    env.globals.update(
+        ratio_dir=ratio_dir,
+        STATUS_LABELS=STATUS_LABELS,
+        ROLE_LABELS=ROLE_LABELS,
+        STATE_LABELS=approvals.STATE_LABELS,
+        quote=quote,
+    )
+    env.filters["utc"] = lambda ts: datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M")
     thumbs: OrderedDict[tuple[str, int], bytes] = OrderedDict()
-    throttle = LoginThrottle(settings.throttle)
-    signed_out: dict[str, float] = {}  # session id -> expiry: sessions ended by "Sign out"
+    session_seconds = int(identity.session_seconds)
 
     def render(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
-        session = request.state.session
+        principal: Principal | None = getattr(request.state, "principal", None)
         html = env.get_template(name).render(
-            session=session,
-            csrf=csrf_token(settings, session) if session else "",
+            session=principal,
+            csrf=getattr(request.state, "csrf", "") or "",
             request=request,
+            oidc_label=settings.oidc.label if settings.oidc else "",
+            local_login=settings.local_login,
             **context,
         )
         return HTMLResponse(html, status_code=status)
 
-    def error(request: Request, message: str, status: int) -> HTMLResponse:
+    def error(request: Request, message: str, status: int) -> Response:
+        message = NOT_FOUND if status == 404 else message  # one answer for "missing" and "not yours"
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": message}, status_code=status)
         return render(request, "error.html", status=status, message=message)
 
+    def audit(request: Request, action: str, **kwargs) -> None:
+        principal = getattr(request.state, "principal", None)
+        identity.audit(action, principal.login if principal else "anonymous", _client_ip(request), **kwargs)
+
     async def form(request: Request) -> dict[str, str]:
+        if hasattr(request.state, "form"):
+            return request.state.form
         body = await request.body()
         if len(body) > MAX_FORM_BYTES:
             raise ReviewError("form too large", 413)
         parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-        return {k: v[-1] for k, v in parsed.items()}
+        request.state.form = {k: v[-1] for k, v in parsed.items()}
+        return request.state.form
+
+    async def json_body(request: Request) -> dict:
+        body = await request.body()
+        if len(body) > MAX_FORM_BYTES:
+            raise ReviewError("body too large", 413)
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError as exc:
+            raise ReviewError("the body must be JSON", 400) from exc
+        if not isinstance(data, dict):
+            raise ReviewError("the body must be a JSON object", 400)
+        return data
 
     def same_origin(request: Request) -> bool:
         origin = request.headers.get("origin") or request.headers.get("referer")
@@ -155,99 +217,247 @@ def create_app(
             return origin is None
         return urlsplit(origin).netloc == request.headers.get("host", "")
 
-    async def require_post(request: Request) -> dict[str, str]:
-        data = await form(request)
-        session = request.state.session
-        expected = csrf_token(settings, session)
-        if not same_origin(request) or not hmac.compare_digest(data.get("csrf", ""), expected):
-            raise ReviewError("the form's security token is missing or stale; reload the page and retry", 403)
-        return data
-
-    def parse_unit(request: Request) -> UnitKey:
-        try:
-            unit = UnitKey.parse(request.path_params["unit"])
-        except ValueError as exc:
-            raise ReviewError(f"no such unit: {exc}", 404) from exc
-        service.require_unit(unit)
-        return unit
-
-    # -- pages -----------------------------------------------------------------------------------
-    async def login(request: Request) -> Response:
-        next_url = _safe_next(request.query_params.get("next"))
-        if request.method == "GET":
-            return render(request, "login.html", next=next_url, message="")
-        client = request.client.host if request.client else "?"
-
-        def too_many(wait: float) -> Response:
-            seconds = max(1, math.ceil(wait))
-            response = render(
-                request,
-                "login.html",
-                status=429,
-                next=next_url,
-                message=f"Too many failed sign-ins; try again in {seconds} s.",
-            )
-            response.headers["Retry-After"] = str(seconds)
-            return response
-
-        if (wait := throttle.ip_retry_after(client)) > 0:  # before reading the body
-            return too_many(wait)
-        data = await form(request)
-        if not same_origin(request):
-            return render(
-                request, "login.html", status=403, next=next_url, message="Cross-site sign-in refused."
-            )
-        name = " ".join(data.get("name", "").split())[:80]
-        if (wait := throttle.retry_after(name, client)) > 0:
-            return too_many(wait)
-        if not hmac.compare_digest(data.get("token", "").encode(), settings.token.encode()) or not name:
-            if name:
-                throttle.failure(name, client)
-            message = "Enter your name." if not name else "That token is not valid."
-            return render(request, "login.html", status=401, next=next_url, message=message)
-        throttle.success(name, client)
-        session = {
-            "name": name,
-            "sid": secrets.token_hex(16),
-            "exp": time.time() + settings.session_hours * 3600,
-        }
-        response = RedirectResponse(_safe_next(data.get("next")), status_code=303)
+    def set_session_cookie(response: Response, value: str) -> None:
         response.set_cookie(
             SESSION_COOKIE,
-            _sign(settings, session),
-            max_age=int(settings.session_hours * 3600),
+            value,
+            max_age=session_seconds,
             httponly=True,
             samesite="strict",
             secure=settings.secure_cookie,
             path="/",
         )
+
+    def actor(request: Request) -> Actor:
+        p: Principal = request.state.principal
+        return Actor(login=p.login, name=p.display_name, groups=p.groups)
+
+    def parse_unit(request: Request) -> UnitKey:
+        try:
+            unit = UnitKey.parse(request.path_params["unit"])
+        except ValueError as exc:
+            raise ReviewError(NOT_FOUND, 404) from exc
+        service.require_unit(unit)
+        return unit
+
+    def resolve_brand(request: Request, source: str | None) -> str | None:
+        """The brand a URL's resource belongs to; 404 when there is no such resource."""
+        if source is None:
+            return None
+        if source == "campaign":
+            campaign_id = request.path_params["campaign"]
+            brand = service.brand_of(campaign_id) if is_slug(campaign_id) else None
+        elif source == "unit":
+            try:
+                unit = UnitKey.parse(request.path_params["unit"])
+            except ValueError:
+                brand = None
+            else:
+                brand = service.brand_of(unit.campaign_id)
+        else:
+            slug = request.path_params["brand"]
+            brand = slug if is_slug(slug) and service.kit(slug) is not None else None
+        if brand is None:
+            raise ReviewError(NOT_FOUND, 404)
+        return brand
+
+    def visible_campaigns(principal: Principal):
+        return [c for c in service.campaigns() if principal.sees(c.brand)]
+
+    # -- sign-in ---------------------------------------------------------------------------------
+    async def login(request: Request) -> Response:
+        next_url = _safe_next(request.query_params.get("next"))
+        if request.method == "GET":
+            return render(request, "login.html", next=next_url, message="")
+        data = await form(request)
+        if not same_origin(request):
+            return render(
+                request, "login.html", status=403, next=next_url, message="Cross-site sign-in refused."
+            )
+        if not settings.local_login:
+            return render(
+                request, "login.html", status=403, next=next_url, message="Sign in with your company account."
+            )
+        ip = _client_ip(request)
+        principal, wait = identity.authenticate_password(data.get("login", ""), data.get("password", ""), ip)
+        if wait:
+            message = f"Too many attempts; try again in {int(wait) + 1} seconds."
+            response = render(request, "login.html", status=429, next=next_url, message=message)
+            response.headers["Retry-After"] = str(int(wait) + 1)
+            return response
+        if principal is None:
+            message = "The account name or password is not valid."
+            return render(request, "login.html", status=401, next=next_url, message=message)
+        value, _csrf = identity.create_session(
+            principal.user_id, ip, "password", replaces=request.cookies.get(SESSION_COOKIE)
+        )
+        target = "/account/password" if principal.must_change_password else _safe_next(data.get("next"))
+        response = RedirectResponse(target, status_code=303)
+        set_session_cookie(response, value)
+        return response
+
+    def redirect_uri(request: Request) -> str:
+        if settings.oidc and settings.oidc.redirect_url:
+            return settings.oidc.redirect_url
+        return f"{request.url.scheme}://{request.headers.get('host', '')}/auth/oidc/callback"
+
+    async def oidc_start(request: Request) -> Response:
+        if oidc is None:
+            raise ReviewError(NOT_FOUND, 404)
+        url, state = await oidc.begin(redirect_uri(request), _safe_next(request.query_params.get("next")))
+        response = RedirectResponse(url, status_code=303)
+        # Lax, not Strict: the provider's redirect back is a cross-site top-level navigation
+        response.set_cookie(
+            OIDC_STATE_COOKIE,
+            state,
+            max_age=600,
+            httponly=True,
+            samesite="lax",
+            secure=settings.secure_cookie,
+            path="/auth/oidc",
+        )
+        return response
+
+    async def oidc_callback(request: Request) -> Response:
+        from creative_assets.identity.oidc import OIDCError
+
+        if oidc is None:
+            raise ReviewError(NOT_FOUND, 404)
+        ip = _client_ip(request)
+        try:
+            claims, next_url = await oidc.finish(
+                redirect_uri(request), dict(request.query_params), request.cookies.get(OIDC_STATE_COOKIE)
+            )
+            user_id = oidc.account(claims, ip)
+        except OIDCError as exc:
+            identity.audit("signin.failure", "oidc", ip, outcome="failed", method="oidc", reason=str(exc))
+            response = render(request, "login.html", status=401, next="/", message=f"Sign-in failed: {exc}")
+            response.delete_cookie(OIDC_STATE_COOKIE, path="/auth/oidc")
+            return response
+        if identity.principal(user_id) is None:
+            identity.audit(
+                "signin.failure",
+                str(claims.get("email") or claims["sub"]),
+                ip,
+                outcome="failed",
+                method="oidc",
+                reason="disabled",
+            )
+            return render(
+                request,
+                "login.html",
+                status=401,
+                next="/",
+                message="Sign-in failed: the account is disabled.",
+            )
+        value, _csrf = identity.create_session(
+            user_id, ip, "oidc", replaces=request.cookies.get(SESSION_COOKIE)
+        )
+        # a same-site page that moves on: a redirect chain begun at the provider would not carry the
+        # SameSite=Strict cookie to the next page
+        response = render(request, "continue.html", next=_safe_next(next_url))
+        set_session_cookie(response, value)
+        response.delete_cookie(OIDC_STATE_COOKIE, path="/auth/oidc")
         return response
 
     async def logout(request: Request) -> Response:
-        await require_post(request)
-        session = request.state.session
-        signed_out[session["sid"]] = session["exp"]  # a copied cookie stops working here too
-        for sid in [sid for sid, exp in signed_out.items() if exp < time.time()]:
-            del signed_out[sid]
+        identity.revoke_session(request.cookies.get(SESSION_COOKIE, ""), ip=_client_ip(request))
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
+    async def change_password(request: Request) -> Response:
+        principal: Principal = request.state.principal
+        user = identity.user(principal.login)
+        if user is None or user["source"] != "local":
+            raise ReviewError(
+                "this account signs in through the identity provider; change the password there", 400
+            )
+        if request.method == "GET":
+            return render(request, "password.html", message="", forced=principal.must_change_password)
+        data = request.state.form
+        if not verify_password(user["password_hash"], data.get("current", "")):
+            audit(
+                request,
+                "password.change",
+                outcome="failed",
+                target=principal.login,
+                reason="wrong current password",
+            )
+            return render(
+                request,
+                "password.html",
+                status=400,
+                message="The current password is not right.",
+                forced=principal.must_change_password,
+            )
+        if data.get("new", "") != data.get("confirm", ""):
+            return render(
+                request,
+                "password.html",
+                status=400,
+                message="The new passwords differ.",
+                forced=principal.must_change_password,
+            )
+        try:
+            identity.set_password(
+                principal.login, data.get("new", ""), actor=principal.login, ip=_client_ip(request)
+            )
+        except (PasswordPolicyError, IdentityError) as exc:
+            return render(
+                request,
+                "password.html",
+                status=400,
+                message=str(exc).capitalize() + ".",
+                forced=principal.must_change_password,
+            )
+        # every session of the account was ended; this browser gets a new one
+        value, _csrf = identity.create_session(principal.user_id, _client_ip(request), "password")
+        response = RedirectResponse("/?done=password", status_code=303)
+        set_session_cookie(response, value)
+        return response
+
+    async def my_sessions(request: Request) -> Response:
+        principal: Principal = request.state.principal
+        message = ""
+        current = request.cookies.get(SESSION_COOKIE, "")
+        if request.method == "POST":
+            ended = identity.revoke_own_session(
+                principal.user_id,
+                request.state.form.get("session", ""),
+                ip=_client_ip(request),
+                current=current,
+            )
+            message = f"{ended} session(s) ended."
+        sessions = identity.active_sessions(principal.user_id)
+        mine = hashlib.sha256(current.encode()).hexdigest()[:16]
+        return render(request, "sessions.html", sessions=sessions, current=mine, message=message)
+
+    # -- pages -----------------------------------------------------------------------------------
     async def campaigns(request: Request) -> Response:
+        principal: Principal = request.state.principal
         rows = []
-        for c in service.campaigns():
+        for c in visible_campaigns(principal):
             counts: dict[str, int] = {}
             for unit in c.units:
                 status = service.unit(unit, full=False).status
                 counts[status] = counts.get(status, 0) + 1
             rows.append((c, counts))
-        return render(request, "campaigns.html", rows=rows)
+        admin_brands = [
+            b
+            for b in sorted({c.brand for c in service.campaigns()} | set(principal.roles))
+            if b != "*" and principal.can(Permission.manage_members, b)
+        ]
+        return render(
+            request,
+            "campaigns.html",
+            rows=rows,
+            admin_brands=admin_brands,
+            done=request.query_params.get("done"),
+        )
 
     async def campaign(request: Request) -> Response:
-        campaign_id = request.path_params["campaign"]
-        if not is_slug(campaign_id):
-            raise ReviewError("no such campaign", 404)
-        c = service.campaign(campaign_id)
+        c = service.campaign(request.path_params["campaign"])
         wanted = request.query_params.get("status")
         units: list[UnitView] = [service.unit(u, full=False) for u in c.units]
         shown = [u for u in units if not wanted or u.status == wanted]
@@ -259,32 +469,119 @@ def create_app(
             counts[u.status] = counts.get(u.status, 0) + 1
         return render(request, "campaign.html", campaign=c, by_locale=by_locale, counts=counts, wanted=wanted)
 
+    def allowed_stages(principal: Principal, view: UnitView, action: str) -> list[str]:
+        """The stages ``principal`` may take ``action`` on now (what the page offers)."""
+        if not principal.can(Permission.approve, view.brand):
+            return []
+        out = []
+        for name in view.policy.names:
+            try:
+                approvals.check(
+                    view.policy,
+                    view.stages,
+                    action,
+                    name,
+                    principal.login,
+                    principal.groups,
+                    view.chosen_hash or "",
+                )
+                out.append(name)
+            except ApprovalRefused:
+                pass
+        return out
+
     async def unit_page(request: Request) -> Response:
+        principal: Principal = request.state.principal
         view = service.unit(parse_unit(request))
-        done = request.query_params.get("done")
-        return render(request, "unit.html", view=view, done=done)
+        return render(
+            request,
+            "unit.html",
+            view=view,
+            done=request.query_params.get("done"),
+            can_request=principal.can(Permission.request_changes, view.brand),
+            approvable=allowed_stages(principal, view, "approve") if view.status == "needs_review" else [],
+            reopenable=allowed_stages(principal, view, "reopen"),
+        )
+
+    async def decide(request: Request, action: str, data: dict) -> tuple[UnitKey, object]:
+        unit = parse_unit(request)
+        brand = service.brand_of(unit.campaign_id)
+        before = delivered_manifest(storage, unit)
+        stage = str(data.get("stage") or "") or None
+        try:
+            if action == "approve":
+                candidate = str(data.get("candidate") or "")
+                if candidate and not candidate.isdigit():
+                    raise ReviewError("candidate must be a number", 400)
+                event = service.approve(
+                    unit,
+                    actor(request),
+                    str(data.get("content_hash", "")),
+                    int(candidate) - 1 if candidate else None,
+                    str(data.get("comment", "")),
+                    stage=stage,
+                )
+            elif action == "reopen":
+                event = service.reopen(unit, actor(request), stage or "", str(data.get("reason", "")))
+            else:
+                event = service.request_changes(
+                    unit,
+                    actor(request),
+                    str(data.get("content_hash", "")),
+                    str(data.get("feedback", "")),
+                    stage=stage,
+                )
+        except ReviewError as exc:
+            if exc.status in (403, 409):
+                audit(
+                    request,
+                    f"decision.{action}",
+                    outcome="denied",
+                    brand=brand,
+                    target=str(unit),
+                    stage=stage,
+                    reason=str(exc),
+                )
+            raise
+        details = {
+            "decision": event.id,
+            "stage": event.stage,
+            "candidate": event.candidate,
+            "content_hash": event.content_hash,
+        }
+        audit(request, f"decision.{action}", brand=brand, target=str(unit), **details)
+        after = delivered_manifest(storage, unit)
+        if before is not None and (after is None or after["approval"]["id"] != before["approval"]["id"]):
+            audit(
+                request,
+                "delivery.withdraw",
+                brand=brand,
+                target=str(unit),
+                approval=before["approval"]["id"],
+                reason=action,
+            )
+        if event.delivered:
+            audit(
+                request,
+                "delivery.publish",
+                brand=brand,
+                target=str(unit),
+                decision=event.id,
+                files=sorted(event.delivered.values()),
+            )
+        return unit, event
 
     async def approve(request: Request) -> Response:
-        unit = parse_unit(request)
-        data = await require_post(request)
-        candidate = data.get("candidate", "")
-        if candidate and not candidate.isdigit():
-            raise ReviewError("candidate must be a number", 400)
-        service.approve(
-            unit,
-            request.state.session["name"],
-            data.get("content_hash", ""),
-            int(candidate) - 1 if candidate else None,
-            data.get("comment", ""),
-        )
-        return RedirectResponse(f"/units/{unit}?done=approved", status_code=303)
+        unit, event = await decide(request, "approve", request.state.form)
+        done = "approved" if event.delivered else "stage_approved"
+        return RedirectResponse(f"/units/{unit}?done={done}", status_code=303)
+
+    async def reopen(request: Request) -> Response:
+        unit, _event = await decide(request, "reopen", request.state.form)
+        return RedirectResponse(f"/units/{unit}?done=reopened", status_code=303)
 
     async def request_changes(request: Request) -> Response:
-        unit = parse_unit(request)
-        data = await require_post(request)
-        service.request_changes(
-            unit, request.state.session["name"], data.get("content_hash", ""), data.get("feedback", "")
-        )
+        unit, _event = await decide(request, "request_changes", request.state.form)
         return RedirectResponse(f"/units/{unit}?done=changes_requested", status_code=303)
 
     async def creative_image(request: Request) -> Response:
@@ -316,51 +613,202 @@ def create_app(
             return Response(thumbs[cache_key], media_type="image/jpeg", headers=headers)
         return Response(storage.read_bytes(chosen.files[ratio]), media_type="image/png", headers=headers)
 
+    async def members(request: Request) -> Response:
+        principal: Principal = request.state.principal
+        brand = request.path_params["brand"]
+        message = ""
+        if request.method == "POST":
+            data = request.state.form
+            role = data.get("role", "")
+            try:
+                if role not in [r.value for r in BRAND_ROLES] + ["none"]:
+                    raise IdentityError(f"{role!r} is not a brand role")
+                identity.set_role(
+                    data.get("login", ""),
+                    brand,
+                    None if role == "none" else role,
+                    actor=principal.login,
+                    ip=_client_ip(request),
+                )
+                message = f"{data.get('login', '')}: {ROLE_LABELS.get(role, 'no role')} in {brand}."
+            except (IdentityError, ValueError) as exc:
+                return render(
+                    request,
+                    "members.html",
+                    status=400,
+                    brand=brand,
+                    members=identity.members(brand),
+                    message=str(exc),
+                    error=True,
+                    roles=BRAND_ROLES,
+                )
+        return render(
+            request,
+            "members.html",
+            brand=brand,
+            members=identity.members(brand),
+            message=message,
+            error=False,
+            roles=BRAND_ROLES,
+        )
+
+    async def audit_page(request: Request) -> Response:
+        principal: Principal = request.state.principal
+        known = sorted({c.brand for c in service.campaigns()} | {b for b in principal.roles if b != "*"})
+        brands = None if principal.is_admin else [b for b in known if principal.can(Permission.read_audit, b)]
+        since = request.query_params.get("since", "")
+        records = identity.audit_records(since=since or None, brands=brands, limit=300, newest_first=True)
+        problems = identity.verify_audit() if principal.is_admin else None
+        return render(request, "audit.html", records=records, problems=problems, since=since, brands=brands)
+
+    # -- the JSON API (service accounts' tokens, or a browser session for reading) ----------------
+    def unit_json(view: UnitView) -> dict:
+        return {
+            "unit": str(view.unit),
+            "brand": view.brand,
+            "status": view.status,
+            "revision": view.revision,
+            "brief_version": view.brief_version,
+            "stages": {
+                n: {"state": s.state, "by": s.decision.actor if s.decision else None}
+                for n, s in view.stages.items()
+            },
+            "missing_stages": view.missing_stages,
+            "candidates": [
+                {"candidate": c.index + 1, "rank": c.rank, "score": c.score, "content_hash": c.content_hash}
+                for c in view.candidates
+            ],
+            "delivery": {r: f["key"] for r, f in (view.delivery or {}).get("files", {}).items()} or None,
+        }
+
+    async def api_campaigns(request: Request) -> Response:
+        principal: Principal = request.state.principal
+        out = []
+        for c in visible_campaigns(principal):
+            units = [service.unit(u, full=False) for u in c.units]
+            out.append(
+                {
+                    "campaign": c.campaign_id,
+                    "name": c.name,
+                    "brand": c.brand,
+                    "brief_version": c.brief_version,
+                    "units": [
+                        {"unit": str(u.unit), "status": u.status, "missing_stages": u.missing_stages}
+                        for u in units
+                    ],
+                }
+            )
+        return JSONResponse({"campaigns": out})
+
+    async def api_unit(request: Request) -> Response:
+        return JSONResponse(unit_json(service.unit(parse_unit(request))))
+
+    async def api_approve(request: Request) -> Response:
+        unit, event = await decide(request, "approve", await json_body(request))
+        return JSONResponse(
+            {
+                "decision": event.id,
+                "stage": event.stage,
+                "delivered": event.delivered,
+                "unit": unit_json(service.unit(unit)),
+            }
+        )
+
+    async def api_request_changes(request: Request) -> Response:
+        unit, event = await decide(request, "request_changes", await json_body(request))
+        return JSONResponse(
+            {"decision": event.id, "stage": event.stage, "unit": unit_json(service.unit(unit))}
+        )
+
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
 
-    # -- middleware: session, errors, headers ----------------------------------------------------
-    public = {"/login", "/healthz"}
+    # -- the guard: who is asking, may they, CSRF, errors ----------------------------------------
+    def authenticate(request: Request) -> None:
+        request.state.principal, request.state.csrf, request.state.via = None, "", None
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("bearer "):
+            principal = identity.authenticate_token(header[7:].strip())
+            request.state.via = "token" if principal else "bad-token"
+            request.state.principal = principal
+            return
+        info = identity.session(request.cookies.get(SESSION_COOKIE))
+        if info is not None:
+            request.state.principal, request.state.csrf, request.state.via = (
+                info.principal,
+                info.csrf,
+                "session",
+            )
 
-    def guarded(endpoint):
+    def guarded(spec: RouteSpec, endpoint):
+        is_api = spec.path.startswith("/api/")
+
         async def handler(request: Request) -> Response:
-            session = _unsign(settings, request.cookies.get(SESSION_COOKIE))
-            request.state.session = None if session and session.get("sid") in signed_out else session
+            authenticate(request)
+            principal: Principal | None = request.state.principal
             try:
-                if request.url.path not in public and request.state.session is None:
-                    if request.method != "GET":
+                if spec.permission is Permission.public:
+                    return await endpoint(request)
+                if request.state.via in ("token", "bad-token") and not is_api:
+                    raise ReviewError("API tokens are accepted on /api/ routes only", 401)
+                if principal is None:
+                    if request.state.via == "bad-token":
+                        audit(request, "token.rejected", outcome="denied", target=request.url.path)
+                    if request.method != "GET" or is_api:
                         raise ReviewError("sign in first", 401)
                     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                     return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
-                response = await endpoint(request)
+                if principal.must_change_password and spec.endpoint not in ("change_password", "logout"):
+                    if request.method != "GET" or is_api:
+                        raise ReviewError("change the one-time password first", 403)
+                    return RedirectResponse("/account/password", status_code=303)
+                if request.method == "POST" and request.state.via == "session":
+                    if is_api:
+                        raise ReviewError("API writes need an API token (Authorization: Bearer)", 401)
+                    data = await form(request)
+                    if not same_origin(request) or not hmac.compare_digest(
+                        data.get("csrf", ""), request.state.csrf
+                    ):
+                        raise ReviewError(
+                            "the form's security token is missing or stale; reload the page and retry", 403
+                        )
+                brand = resolve_brand(request, spec.brand_from)
+                if brand is not None and not principal.sees(brand):
+                    audit(request, "access.denied", outcome="denied", brand=brand, target=request.url.path)
+                    raise ReviewError(NOT_FOUND, 404)  # exactly what a campaign that does not exist answers
+                if not principal.can(spec.permission, brand):
+                    audit(
+                        request,
+                        "access.denied",
+                        outcome="denied",
+                        brand=brand or "",
+                        target=request.url.path,
+                        needs=spec.permission.value,
+                    )
+                    raise ReviewError("your role does not allow this", 403)
+                return await endpoint(request)
             except ReviewError as exc:
-                response = error(request, str(exc), exc.status)
+                return error(request, str(exc), exc.status)
             except DamagedEvent as exc:  # a hand-edited or truncated decision file: say which
-                response = error(request, str(exc), 500)
-            return response
+                return error(request, str(exc), 500)
 
         return handler
 
-    unit_path = "/units/{unit:str}"
-    routes = [
-        Route("/", guarded(campaigns)),
-        Route("/login", guarded(login), methods=["GET", "POST"]),
-        Route("/logout", guarded(logout), methods=["POST"]),
-        Route("/healthz", guarded(healthz)),
-        Route("/campaigns/{campaign:str}", guarded(campaign)),
-        Route(unit_path, guarded(unit_page)),
-        Route(f"{unit_path}/approve", guarded(approve), methods=["POST"]),
-        Route(f"{unit_path}/request-changes", guarded(request_changes), methods=["POST"]),
-        Route(f"{unit_path}/creative/{{candidate:int}}/{{ratio:str}}.png", guarded(creative_image)),
-    ]
+    endpoints = {name: fn for name, fn in locals().items() if callable(fn)}
+    routes = []
+    for spec in ROUTES:
+        route = Route(spec.path, guarded(spec, endpoints[spec.endpoint]), methods=list(spec.methods))
+        route.spec = spec  # tests walk every route and its declared permission
+        routes.append(route)
     app = Starlette(routes=routes)
 
     async def not_found(request: Request, exc: Exception) -> Response:
-        return PlainTextResponse("not found", status_code=404)
+        return PlainTextResponse(NOT_FOUND, status_code=404)
 
     app.add_exception_handler(404, not_found)
     app.add_middleware(BodyLimit, max_bytes=MAX_FORM_BYTES)  # inside SecurityHeaders: 413s get them too
     app.add_middleware(SecurityHeaders)
+    app.state.identity = identity
     return app
 
 
@@ -443,7 +891,8 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
-                    headers[name] = value
+                    if name not in headers:
+                        headers[name] = value
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -5,8 +5,8 @@ Layout::
     reviews/<campaign>/<locale>/<product>/events/<time>-<id>.json   one file per decision, never rewritten
     reviews/_journal/<time>-<id>.json                               global index of every event (sensor cursor)
 
-An event is an *approve*, a *request_changes* or a system *withdraw* (an approval invalidated because
-the unit was re-materialized). Every event records who, when, what and the exact creative version
+An event is an *approve* or a *request_changes* (of one approval stage, see approvals.py), a *reopen*
+of an approved stage, or a *withdraw* (a delivery taken down because the unit was re-materialized). Every event records who, when, what and the exact creative version
 it refers to: the SHA-256 of every final PNG involved, the stage manifests' run ids (lineage) and the
 brief version and revision. Nothing is ever updated in place, so two reviewers acting at once never
 overwrite each other; the unit's state is the replay of its log (:func:`replay`).
@@ -26,7 +26,7 @@ from creative_assets.partitions import UnitKey
 from resources.storage import CreativeStorage
 
 JOURNAL_PREFIX = "reviews/_journal"
-Action = Literal["approve", "request_changes", "withdraw"]
+Action = Literal["approve", "request_changes", "reopen", "withdraw"]
 Status = Literal["not_generated", "needs_review", "approved", "changes_requested"]
 
 
@@ -40,7 +40,12 @@ class ReviewEvent(BaseModel):
     id: str
     unit: str
     action: Action
-    actor: str  # the reviewer, or "system" for withdrawals
+    actor: str  # the reviewer's display name, or "system" for withdrawals
+    actor_login: str = ""  # the reviewer's account (creative_assets/identity); empty before accounts
+    stage: str | None = None  # the approval stage decided on (None: the default single stage)
+    #: what the decision saw (creative, lineage, brief version, brand kit): a later change of any of
+    #: them sends the stage back to needs review (approvals.stage_states)
+    fingerprint: str = ""
     at: str  # ISO 8601 UTC
     comment: str = ""  # the feedback of a request, the note of an approval, the reason of a withdrawal
     candidate: int | None = None  # 0-based candidate index the decision is about

@@ -1,5 +1,8 @@
 """What the review app shows and does, independent of HTTP: campaigns, units, the creative a
-reviewer is looking at, and the two decisions (approve, request changes).
+reviewer is looking at, and the decisions (approve a stage, request changes, reopen a stage).
+
+Approvals are staged (creative_assets/review/approvals.py): the unit's brand kit declares the stages;
+the creative is published for delivery only when the last required stage is approved.
 
 Everything is read from the stage manifests and the review log in storage, so the app needs no
 Dagster instance and works the same on a local folder and on S3.
@@ -7,17 +10,23 @@ Dagster instance and works the same on a local folder and on S3.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from PIL import Image
 
-from creative_assets.brief_store import current_brief
+from creative_assets.brand_kit import BrandKit, brand_kits_dir, load_brand_kit
+from creative_assets.brief_store import current_brief, unit_fingerprint
 from creative_assets.credentials import CredentialRefused, VerifyPolicy
 from creative_assets.feedback import interpret_feedback
 from creative_assets.partitions import UnitKey
 from creative_assets.render.phash import phash
+from creative_assets.review import approvals
+from creative_assets.review.approvals import ApprovalPolicy, ApprovalRefused, Decision, StageState
 from creative_assets.review.decisions import (
     ReviewEvent,
     ReviewState,
@@ -42,6 +51,23 @@ class ReviewError(Exception):
     def __init__(self, message: str, status: int = 400):
         super().__init__(message)
         self.status = status
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who decides: the account's login (recorded and checked against stage approvers), its display
+    name (shown), and its groups (stage approvers may name groups)."""
+
+    login: str
+    name: str
+    groups: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, actor: Actor | str) -> Actor:
+        if isinstance(actor, Actor):
+            return actor
+        name = _clean_name(actor)
+        return cls(login=name.lower(), name=name)
 
 
 @dataclass
@@ -85,6 +111,19 @@ class UnitView:
     delivery: dict | None = None
     note: str = ""  # why the status is what it is
     blocked_reason: str = ""  # when no candidate is compliant (selected_creative recorded "blocked")
+    brand: str = ""
+    policy: ApprovalPolicy = field(default_factory=ApprovalPolicy)
+    stages: dict[str, StageState] = field(default_factory=dict)  # approval stage -> its state
+    fingerprint: str = ""  # the creative, lineage, brief version and kit on display
+
+    @property
+    def missing_stages(self) -> list[str]:
+        return approvals.missing(self.stages)
+
+    @property
+    def chosen_hash(self) -> str | None:
+        """The candidate the approved stages agreed on; later stages approve that one."""
+        return approvals.chosen_hash(self.stages)
 
     @property
     def selected(self) -> CreativeView | None:
@@ -108,9 +147,43 @@ class CampaignView:
 
 
 class ReviewService:
-    def __init__(self, storage: CreativeStorage, credentials: VerifyPolicy | None = None):
+    def __init__(
+        self,
+        storage: CreativeStorage,
+        credentials: VerifyPolicy | None = None,
+        brand_kits: Path | None = None,
+    ):
         self.storage = storage
         self.credentials = credentials or VerifyPolicy()
+        self.brand_kits = brand_kits
+        self._kits: dict[str, tuple[tuple, BrandKit | None, str]] = {}
+
+    def _kit(self, brand: str) -> tuple[BrandKit | None, str]:
+        root = self.brand_kits or brand_kits_dir()
+        try:  # reloaded when any file of the kit folder changes
+            stamp = (
+                str(root),
+                tuple(sorted((e.name, e.stat().st_mtime_ns) for e in os.scandir(root / brand))),
+            )
+        except OSError:
+            stamp = (str(root), ())
+        cached = self._kits.get(brand)
+        if cached is None or cached[0] != stamp:
+            try:
+                kit = load_brand_kit(brand, root)
+                cached = (stamp, kit, kit.fingerprint())
+            except Exception:  # a broken kit blocks approvals (fingerprint "") but not viewing
+                cached = (stamp, None, "")
+            self._kits[brand] = cached
+        return cached[1], cached[2]
+
+    def kit(self, brand: str) -> BrandKit | None:
+        """The brand's kit; None when it cannot be loaded."""
+        return self._kit(brand)[0]
+
+    def brand_of(self, campaign_id: str) -> str | None:
+        record = current_brief(self.storage, campaign_id)
+        return record.brief.brand if record else None
 
     # -- reading ---------------------------------------------------------------------------------
     def campaigns(self) -> list[CampaignView]:
@@ -155,11 +228,23 @@ class ReviewService:
     def unit(self, unit: UnitKey, *, full: bool = True) -> UnitView:
         """The unit's creatives and review state. ``full=False`` skips lineage (for list pages)."""
         state = review_state(self.storage, unit)
+        brief_record = current_brief(self.storage, unit.campaign_id)
+        brand = brief_record.brief.brand if brief_record else ""
+        kit, kit_fingerprint = self._kit(brand) if brand else (None, "")
+        policy = kit.approvals if kit else ApprovalPolicy()
         selected = self._manifest(unit, "selected")
         final = self._manifest(unit, "final") if selected else None
         brief = self._manifest(unit, "brief") if selected else None
         if not (selected and final and brief):
-            return UnitView(unit=unit, status="not_generated", state=state, note="no selected creative yet")
+            return UnitView(
+                unit=unit,
+                status="not_generated",
+                state=state,
+                note="no selected creative yet",
+                brand=brand,
+                policy=policy,
+                stages=approvals.stage_states(policy, [], ""),
+            )
         copy = self._manifest(unit, "copy")
         variants = {v["candidate"]: v for v in (copy or {}).get("value", {}).get("variants", [])}
         final_files = final["files"]
@@ -195,6 +280,8 @@ class ReviewService:
             direction=(copy or {}).get("value", {}).get("direction", "ltr"),
             candidates=candidates,
             lineage={"selected": selected.get("run_id", ""), "final": final.get("run_id", "")},
+            brand=brand,
+            policy=policy,
         )
         if view.revision and value.get("feedback"):
             view.feedback_read_as = interpret_feedback(value["feedback"]).describe()
@@ -207,6 +294,13 @@ class ReviewService:
                 manifest = manifest or self._manifest(unit, stage) or {}
                 view.lineage[stage] = manifest.get("run_id", "")
         view.delivery = delivered_manifest(self.storage, unit)
+        inputs = (
+            unit_fingerprint(brief_record, unit)
+            if brief_record and unit in brief_record.unit_keys()
+            else None
+        )
+        view.fingerprint = _fingerprint(view, kit_fingerprint, inputs)
+        view.stages = approvals.stage_states(policy, _decisions(state), view.fingerprint)
         self._status(view, in_progress=selected["written_at"] < brief["written_at"])
         if view.status == "needs_review" and selected["value"].get("status") == "blocked":
             view.status = "blocked"
@@ -241,7 +335,8 @@ class ReviewService:
             )
             return
         approval = state.approval
-        if approval is not None:
+        missing = view.missing_stages
+        if approval is not None and not missing:
             chosen = next((c for c in view.candidates if c.index == approval.candidate), None)
             same_pixels = chosen is not None and chosen.content == approval.content
             same_lineage = all(approval.lineage.get(s) == view.lineage.get(s) for s in ("final", "selected"))
@@ -254,10 +349,19 @@ class ReviewService:
                 view.status = "approved"
                 view.note = f"approved by {approval.actor} at {approval.at}"
                 return
-            view.note = "the approval no longer matches these creatives: review again"
-            return
         if state.last is not None and state.last.action == "withdraw":
             view.note = f"approval withdrawn: {state.last.comment}"
+            return
+        done = [n for n, st in view.stages.items() if st.state == approvals.APPROVED]
+        reasons = sorted({st.reason for st in view.stages.values() if st.reason})
+        if done or reasons:
+            view.note = "; ".join(
+                [
+                    *([f"approved: {', '.join(done)}"] if done else []),
+                    f"missing: {', '.join(missing)}",
+                    *reasons,
+                ]
+            )
 
     # -- deciding --------------------------------------------------------------------------------
     def _checked(self, unit: UnitKey, seen_hash: str, allow_blocked: bool = False) -> UnitView:
@@ -277,20 +381,35 @@ class ReviewService:
         return view
 
     def approve(
-        self, unit: UnitKey, reviewer: str, seen_hash: str, candidate: int | None = None, comment: str = ""
+        self,
+        unit: UnitKey,
+        reviewer: Actor | str,
+        seen_hash: str,
+        candidate: int | None = None,
+        comment: str = "",
+        stage: str | None = None,
     ) -> ReviewEvent:
-        """Approve the selected creative (or the alternate ``candidate``) and publish it for delivery."""
-        reviewer = _clean_name(reviewer)
+        """Approve one stage for the selected creative (or the alternate ``candidate``); when it is
+        the last required stage, publish the creative for delivery. ``stage`` None: the first stage
+        the reviewer may approve now."""
+        actor = Actor.of(reviewer)
         view = self._checked(unit, seen_hash)
         chosen = view.selected if candidate is None else view.candidate(candidate)
         if chosen.content_hash != seen_hash:
             raise ReviewError("the approval must name the creative shown on the page; reload and retry", 409)
-        if view.delivery is not None:
-            withdraw(self.storage, unit, f"superseded by a new approval from {reviewer}", actor=reviewer)
+        if not view.fingerprint:
+            raise ReviewError(f"the brand kit {view.brand!r} cannot be loaded; approvals wait for it", 409)
+        stage = stage or self._default_stage(view, actor, "approve", chosen.content_hash)
+        self._check(view, "approve", stage, actor, chosen.content_hash)
+        if view.delivery is not None:  # a stale delivery (its stages went back to review) goes first
+            withdraw(self.storage, unit, f"superseded by a new approval from {actor.name}", actor=actor.name)
         event = new_event(
             unit,
             "approve",
-            reviewer,
+            actor.name,
+            actor_login=actor.login,
+            stage=stage,
+            fingerprint=view.fingerprint,
             comment=comment.strip()[:MAX_FEEDBACK],
             candidate=chosen.index,
             rank=chosen.rank,
@@ -299,14 +418,25 @@ class ReviewService:
             content=chosen.content,
             lineage=view.lineage,
         )
+        remaining = [s for s in view.missing_stages if s != stage]
+        if remaining:  # an earlier stage: recorded; delivery waits for the rest
+            append_event(self.storage, event)
+            return event
+        signoffs = [
+            {"stage": n, "by": st.decision.actor, "at": st.decision.at, "decision": st.decision.id}
+            for n, st in view.stages.items()
+            if st.state == approvals.APPROVED and st.decision
+        ] + [{"stage": stage, "by": actor.login, "at": event.at, "decision": event.id}]
         try:
-            event.delivered = self._publish(unit, event, chosen, view)
+            event.delivered = self._publish(unit, event, chosen, view, signoffs)
         except CredentialRefused as exc:
             raise ReviewError(f"not delivered: the Content Credential does not verify ({exc})", 409) from exc
         append_event(self.storage, event)
         return event
 
-    def _publish(self, unit: UnitKey, event: ReviewEvent, chosen: CreativeView, view: UnitView) -> dict:
+    def _publish(
+        self, unit: UnitKey, event: ReviewEvent, chosen: CreativeView, view: UnitView, signoffs: list[dict]
+    ) -> dict:
         return publish(
             self.storage,
             unit,
@@ -326,15 +456,63 @@ class ReviewService:
                     for r, outs in chosen.checks.items()
                 },
                 "lineage": view.lineage,
+                "approval_stages": signoffs,
             },
             signed={r: bool(c.get("signed")) for r, c in chosen.credentials.items()},
             policy=self.credentials,
         )
 
-    def request_changes(self, unit: UnitKey, reviewer: str, seen_hash: str, feedback: str) -> ReviewEvent:
-        """Ask for a revision with feedback. The review sensor (sensors/review.py) regenerates the
-        unit; any delivery of an earlier approval is taken down now."""
-        reviewer = _clean_name(reviewer)
+    def reopen(self, unit: UnitKey, reviewer: Actor | str, stage: str, reason: str) -> ReviewEvent:
+        """Reopen an approved stage: every stage needs review again and any delivery is withdrawn."""
+        actor = Actor.of(reviewer)
+        reason = " ".join(reason.split())[:MAX_FEEDBACK]
+        if not reason:
+            raise ReviewError("say why: a reason is required to reopen a stage")
+        view = self.unit(unit)
+        self._check(view, "reopen", stage, actor, "")
+        if view.delivery is not None:
+            withdraw(
+                self.storage, unit, f"stage {stage} reopened by {actor.name}: {reason}", actor=actor.name
+            )
+        event = new_event(
+            unit,
+            "reopen",
+            actor.name,
+            actor_login=actor.login,
+            stage=stage,
+            fingerprint=view.fingerprint,
+            comment=reason,
+            revision=view.revision,
+            brief_version=view.brief_version,
+        )
+        append_event(self.storage, event)
+        return event
+
+    def _default_stage(self, view: UnitView, actor: Actor, action: str, content_hash: str) -> str:
+        first_error: ApprovalRefused | None = None
+        for name in view.policy.names:
+            try:
+                approvals.check(
+                    view.policy, view.stages, action, name, actor.login, actor.groups, content_hash
+                )
+                return name
+            except ApprovalRefused as exc:
+                first_error = first_error or exc
+        raise ReviewError(str(first_error), 409)
+
+    def _check(self, view: UnitView, action: str, stage: str, actor: Actor, content_hash: str) -> None:
+        try:
+            approvals.check(view.policy, view.stages, action, stage, actor.login, actor.groups, content_hash)
+        except ApprovalRefused as exc:
+            raise ReviewError(str(exc), 403 if "you are not one of them" in str(exc) else 409) from exc
+
+    def request_changes(
+        self, unit: UnitKey, reviewer: Actor | str, seen_hash: str, feedback: str, stage: str | None = None
+    ) -> ReviewEvent:
+        """Ask for a revision with feedback (recorded at ``stage``, default the first open one). The
+        review sensor (sensors/review.py) regenerates the unit; any delivery is taken down now."""
+        actor = Actor.of(reviewer)
+        reviewer = actor.name
         feedback = " ".join(feedback.split())
         if not feedback:
             raise ReviewError("say what should change: feedback is required for a revision")
@@ -342,6 +520,14 @@ class ReviewService:
             raise ReviewError(f"feedback is limited to {MAX_FEEDBACK} characters")
         view = self._checked(unit, seen_hash, allow_blocked=True)  # regenerating a blocked unit: one click
         shown = next(c for c in view.candidates if c.content_hash == seen_hash)
+        stage = stage or next(
+            (n for n, st in view.stages.items() if st.state != approvals.APPROVED), view.policy.names[-1]
+        )
+        if view.status == "approved":
+            raise ReviewError(
+                "the creative is approved and delivered: reopen a stage first to request changes", 409
+            )
+        self._check_transition(view, "request_changes", stage)
         final = (self._manifest(unit, "final") or {}).get("value", {})
         rendered = next((c for c in final.get("candidates", []) if c["index"] == shown.index), {})
         if view.delivery is not None:
@@ -350,6 +536,9 @@ class ReviewService:
             unit,
             "request_changes",
             reviewer,
+            actor_login=actor.login,
+            stage=stage,
+            fingerprint=view.fingerprint,
             comment=feedback,
             candidate=shown.index,
             rank=shown.rank,
@@ -367,6 +556,31 @@ class ReviewService:
         append_event(self.storage, event)
         return event
 
+    def _check_transition(self, view: UnitView, action: str, stage: str) -> None:
+        try:
+            st = view.stages[view.policy.stage(stage).name]
+        except ApprovalRefused as exc:
+            raise ReviewError(str(exc), 404) from exc
+        if (st.state, action) not in approvals.TRANSITIONS:
+            raise ReviewError(
+                f"stage {stage} {approvals.REFUSALS.get((st.state, action), 'cannot change now')}", 409
+            )
+
+    def reconcile(self, unit: UnitKey) -> ReviewEvent | None:
+        """Withdraw a delivery whose stages are no longer all approved (the brand kit or the brief
+        changed after the approval; the pipeline's own re-materializations withdraw at once)."""
+        view = self.unit(unit)
+        if view.delivery is None or view.status == "approved" or not view.missing_stages:
+            return None
+        reasons = sorted({st.reason for st in view.stages.values() if st.reason}) or ["the approval is stale"]
+        return withdraw(self.storage, unit, "; ".join(reasons))
+
+    def delivered_units(self) -> list[UnitKey]:
+        keys = self.storage.list_keys("approved")
+        return [
+            UnitKey(*k.split("/")[1:4]) for k in keys if k.endswith("/manifest.json") and k.count("/") == 4
+        ]
+
     def read_creative(self, unit: UnitKey, index: int, ratio: str) -> bytes:
         """The PNG of one candidate at one ratio: keys come from the manifests, never from the URL."""
         view = self.unit(unit, full=False)
@@ -376,6 +590,43 @@ class ReviewService:
         if ratio not in chosen.files:
             raise ReviewError(f"candidate {index + 1} of {unit} has no {ratio} render", 404)
         return self.storage.read_bytes(chosen.files[ratio])
+
+
+def _fingerprint(view: UnitView, kit: str, inputs: str | None) -> str:
+    """What a decision sees: every candidate's pixels, the runs that wrote them, the brief version
+    they were made from, the unit's inputs in the current brief (a new brief version that changes
+    this unit sends its approvals back to review before it is even regenerated; one that changes
+    other units does not), and the brand kit. Empty when the kit cannot be loaded (then nothing can
+    be approved)."""
+    if not kit:
+        return ""
+    body = json.dumps(
+        {
+            "candidates": sorted(c.content_hash for c in view.candidates),
+            "lineage": [view.lineage.get("final", ""), view.lineage.get("selected", "")],
+            "brief_version": view.brief_version,
+            "inputs": inputs,
+            "revision": view.revision,
+            "kit": kit,
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()[:24]
+
+
+def _decisions(state: ReviewState) -> list[Decision]:
+    return [
+        Decision(
+            id=e.id,
+            action=e.action,
+            stage=e.stage,
+            actor=e.actor_login or e.actor.lower(),
+            at=e.at,
+            fingerprint=e.fingerprint,
+            content_hash=e.content_hash,
+        )
+        for e in state.history
+    ]
 
 
 def _clean_name(name: str) -> str:
