@@ -6,10 +6,18 @@ sensor in ``sensors/brief_inbox.py`` schedules it.
 - Product images it references resolve relative to the brief's own folder and must stay inside the
   inbox prefix: ``inbox/summer/brief.yaml`` may use ``assets/can.png`` (``inbox/summer/assets/can.png``)
   but nothing outside ``inbox/``.
-- Accepted: the brief is stored as a new version (``briefs/<campaign>/vNNNN/``) and the original is
-  deleted from the inbox. Rejected: the original is copied to ``rejected/<name>-<sha>/`` beside an
-  ``error.json`` naming every problem, then deleted from the inbox. Either way nothing is processed
-  twice and nothing is lost. Images in the inbox are left where they are.
+- Accepted: the brief is stored as a new version (``briefs/<campaign>/vNNNN/``), a *pending marker*
+  (``_inbox/pending/<campaign>-vNNNN.json``: the units to add and the units to run) is written, the
+  version is made live (``current.json``) and only then is the original deleted from the inbox.
+- Rejected: the original is copied to ``rejected/<drop>-<sha>/`` beside an ``error.json`` naming
+  every problem, then deleted from the inbox; ``<drop>`` is the brief's folder below the inbox and
+  ``<sha>`` identifies the drop (its inbox path and content), so every drop gets its own record.
+
+Crash safety (docs/ARCHITECTURE.md "Crash-safety contract"): the writes happen in that order and
+each is atomic, so at every crash point the brief is still in the inbox (and the next tick repeats
+the same, idempotent steps) or it is live *and* its marker exists or was already acknowledged by a
+committed tick. The marker is written before ``current.json``, so "identical to the live version"
+always means "its runs were requested". Images in the inbox are left where they are.
 """
 
 from __future__ import annotations
@@ -17,18 +25,32 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from creative_assets.brief import parse_brief_text, validate_brief
-from creative_assets.brief_store import BriefRecord, changed_units, dropped_units, register_brief_version
+from creative_assets.brief_store import (
+    BriefRecord,
+    changed_units,
+    commit_brief_version,
+    dropped_units,
+    prepare_brief_version,
+)
 from creative_assets.errors import BriefError, Problem
 from creative_assets.partitions import UnitKey
+from creative_assets.transient import is_transient
 from resources.storage import CreativeStorage
 
 BRIEF_SUFFIXES = (".yaml", ".yml", ".json")
+#: accepted briefs whose partitions and runs a committed sensor tick has not acknowledged yet
+PENDING_PREFIX = "_inbox/pending"
+
+
+def marker_key(campaign_id: str, version: int) -> str:
+    return f"{PENDING_PREFIX}/{campaign_id}-v{version:04d}.json"
 
 
 @dataclass
@@ -56,14 +78,16 @@ class Rejected:
     problems: list[Problem]
 
 
-def inbox_briefs(storage: CreativeStorage, inbox_prefix: str, limit: int) -> Iterator[str]:
-    """Up to ``limit`` brief keys in the inbox (the listing is paginated and stops early)."""
+def inbox_briefs(storage: CreativeStorage, inbox_prefix: str, limit: int | None = None) -> Iterator[str]:
+    """Brief keys in the inbox, in listing order (paginated, lazily; at most ``limit`` if given).
+    The sensor bounds its work by briefs *decided*, so briefs still waiting for their images do not
+    use up a tick's quota."""
     found = 0
     for key in storage.list_keys(inbox_prefix.rstrip("/")):
         if key.lower().endswith(BRIEF_SUFFIXES) and not posixpath.basename(key).startswith("."):
             yield key
             found += 1
-            if found >= limit:
+            if limit is not None and found >= limit:
                 return
 
 
@@ -113,47 +137,71 @@ def ingest_brief(
             age = (datetime.now(timezone.utc) - storage.modified_at(key)).total_seconds()
             if age < upload_grace_seconds:
                 return Deferred(key=key, missing=[p.field for p in exc.problems])
-        return _reject(storage, key, data, exc, rejected_prefix)
+        return _reject(storage, key, data, exc, rejected_prefix, inbox_prefix)
     except Exception as exc:  # a brief that breaks the validator is still set aside, never retried forever
         if _is_transient(exc):
             raise
         problem = Problem(
             "(file)", f"could not be validated ({exc.__class__.__name__}: {exc}); please report this"
         )
-        return _reject(storage, key, data, BriefError(source, [problem]), rejected_prefix)
-    record, previous, created = register_brief_version(storage, loaded, data)
+        return _reject(storage, key, data, BriefError(source, [problem]), rejected_prefix, inbox_prefix)
+    record, previous, created = prepare_brief_version(storage, loaded, data)
+    changed = changed_units(previous, record) if created else []
+    dropped = dropped_units(previous, record) if created else []
+    if created:
+        # the marker first: once current.json names this version, its runs are sure to be requested
+        marker = {
+            "campaign_id": record.campaign_id,
+            "version": record.version,
+            "units": [str(u) for u in record.unit_keys()],
+            "changed": [str(u) for u in changed],
+            "source": key,
+        }
+        storage.write_text(marker_key(record.campaign_id, record.version), json.dumps(marker, indent=2))
+        commit_brief_version(storage, record)
     storage.delete(key)
-    return Accepted(
-        key=key,
-        record=record,
-        created=created,
-        changed=changed_units(previous, record) if created else [],
-        dropped=dropped_units(previous, record) if created else [],
-    )
+    return Accepted(key=key, record=record, created=created, changed=changed, dropped=dropped)
 
 
 def _is_transient(exc: Exception) -> bool:
     """Storage/network failures: the brief stays in the inbox and is retried next tick."""
-    try:
-        from botocore.exceptions import BotoCoreError, ClientError
-    except ImportError:  # pragma: no cover - boto3 is a dependency
-        return False
-    return isinstance(exc, (BotoCoreError, ClientError, ConnectionError, TimeoutError))
+    return is_transient(exc)
+
+
+def rejected_folder(key: str, data: bytes, inbox_prefix: str, rejected_prefix: str = "rejected") -> str:
+    """``rejected/<drop>-<sha>``: ``<drop>`` is the brief's folder below the inbox (``/`` -> ``-``),
+    or the file's stem for a brief dropped at the top of the inbox; ``<sha>`` is the first 12 hex
+    digits of the SHA-256 of the inbox key and the content, so two drops of identical bytes get
+    two records while a retry after a crash rewrites the same one."""
+    root = inbox_prefix.strip("/")
+    relative = key[len(root) + 1 :] if root and key.startswith(root + "/") else key
+    folder, _, name = relative.rpartition("/")
+    drop = folder.replace("/", "-") if folder else (name.rsplit(".", 1)[0] or "brief")
+    drop = re.sub(r"[^A-Za-z0-9._-]+", "-", drop).strip(".-")[:80] or "brief"
+    sha = hashlib.sha256(key.encode("utf-8") + b"\0" + data).hexdigest()[:12]
+    return f"{rejected_prefix.strip('/')}/{drop}-{sha}"
 
 
 def _reject(
-    storage: CreativeStorage, key: str, data: bytes, error: BriefError, rejected_prefix: str
+    storage: CreativeStorage,
+    key: str,
+    data: bytes,
+    error: BriefError,
+    rejected_prefix: str,
+    inbox_prefix: str,
 ) -> Rejected:
     name = posixpath.basename(key)
-    stem = name.rsplit(".", 1)[0] or "brief"
-    folder = f"{rejected_prefix.strip('/')}/{stem}-{hashlib.sha256(data).hexdigest()[:12]}"
+    folder = rejected_folder(key, data, inbox_prefix, rejected_prefix)
     report = {
         "file": key,
         "source": error.source,
+        "sha256": hashlib.sha256(data).hexdigest(),
         "rejected_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "problems": [p.to_dict() for p in error.problems],
         "message": error.render(),
     }
+    # the copy first, the report second, the inbox object last: a crash leaves the brief in the
+    # inbox and the retry rewrites the same folder
     storage.write_bytes(f"{folder}/{name}", data)
     report_key = f"{folder}/error.json"
     storage.write_text(report_key, json.dumps(report, indent=2, ensure_ascii=False))

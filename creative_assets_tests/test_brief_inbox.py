@@ -296,3 +296,64 @@ def test_a_brief_that_breaks_the_validator_is_still_set_aside(
     reports = [k for k in _keys(s3_client, bucket, "rejected/") if k.endswith("error.json")]
     assert len(reports) == 1
     assert "validator bug" in s3_storage.read_text(reports[0])
+
+
+def test_identical_invalid_briefs_each_get_their_own_rejected_record(instance, s3_storage, s3_client, bucket):
+    text = BROKEN["schema.yaml"].encode()
+    for drop in ("team-a", "team-b"):
+        s3_client.put_object(Bucket=bucket, Key=f"tenant-a/inbox/{drop}/brief.yaml", Body=text)
+    s3_client.put_object(Bucket=bucket, Key="tenant-a/inbox/loose.yaml", Body=text)
+    _tick(instance, s3_storage)
+    reports = {}
+    for key in _keys(s3_client, bucket, "rejected/"):
+        if key.endswith("/error.json"):
+            reports[key.split("/")[1]] = json.loads(s3_storage.read_text(key))
+    assert sorted(reports[f]["file"] for f in reports) == [
+        "inbox/loose.yaml",
+        "inbox/team-a/brief.yaml",
+        "inbox/team-b/brief.yaml",
+    ]
+    folders = sorted(reports)
+    assert [f.rsplit("-", 1)[0] for f in folders] == ["loose", "team-a", "team-b"]
+    assert all(len(f.rsplit("-", 1)[1]) == 12 for f in folders)
+    for folder, report in reports.items():  # each record holds its own copy of the brief
+        assert s3_storage.read_bytes(f"rejected/{folder}/{report['file'].rsplit('/', 1)[1]}") == text
+
+
+def test_briefs_waiting_for_images_do_not_use_up_the_tick(tmp_path, instance, s3_storage, s3_client, bucket):
+    folder = small_brief(tmp_path, locales=("en-US",), candidates=1).parent
+    data = yaml.safe_load((folder / "brief.yaml").read_text())
+    for i in range(3):  # listed first, and all still waiting for their images
+        waiting = {**data, "campaign_id": f"a-waiting-{i}"}
+        s3_client.put_object(
+            Bucket=bucket, Key=f"tenant-a/inbox/a{i}/brief.yaml", Body=yaml.safe_dump(waiting).encode()
+        )
+    for i in range(2):
+        ready = {**data, "campaign_id": f"ready-{i}"}
+        s3_client.put_object(
+            Bucket=bucket, Key=f"tenant-a/inbox/r{i}/brief.yaml", Body=yaml.safe_dump(ready).encode()
+        )
+        _upload_folder(s3_client, bucket, folder / "assets", f"inbox/r{i}/assets")
+    result = _tick(instance, s3_storage, max_briefs_per_tick=2)
+    assert sorted(r.tags["creative_assets/campaign"] for r in result.run_requests) == ["ready-0", "ready-1"]
+    assert len([k for k in _keys(s3_client, bucket, "inbox/") if k.endswith(".yaml")]) == 3
+
+
+def test_many_briefs_are_accepted_in_one_tick_with_one_partition_request(
+    tmp_path, instance, s3_storage, s3_client, bucket
+):
+    folder = small_brief(tmp_path, locales=("en-US", "de-DE"), candidates=1).parent
+    data = yaml.safe_load((folder / "brief.yaml").read_text())
+    data["products"] = [p for p in data["products"] if not p.get("assets")]
+    for i in range(30):
+        s3_client.put_object(
+            Bucket=bucket,
+            Key=f"tenant-a/inbox/b{i:02d}/brief.yaml",
+            Body=yaml.safe_dump({**data, "campaign_id": f"batch-{i:02d}"}).encode(),
+        )
+    result = _tick(instance, s3_storage)
+    assert len(result.run_requests) == 30
+    by_name = {r.partitions_def_name: r for r in result.dynamic_partitions_requests}
+    assert len(result.dynamic_partitions_requests) == 2
+    assert len(by_name["creative_units"].partition_keys) == 60
+    assert list(by_name["campaigns"].partition_keys) == [f"batch-{i:02d}" for i in range(30)]

@@ -1,6 +1,7 @@
 """Shared asset plumbing: per-unit loops (batched runs), metadata helpers, previews."""
 
 import base64
+import contextlib
 import io
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -12,6 +13,7 @@ from PIL import Image
 
 from creative_assets.partitions import UnitKey, creative_units
 from creative_assets.stages import StageValue
+from creative_assets.transient import is_transient
 from resources.io_manager import stage_prefix
 from resources.storage import CreativeStorage
 
@@ -50,7 +52,8 @@ def for_each_unit(
     keys = context.partition_keys
     for n, key in enumerate(keys, 1):
         started = time.perf_counter()
-        value, metadata = build(UnitKey.parse(key))
+        with deterministic_failures(key):
+            value, metadata = build(UnitKey.parse(key))
         elapsed = time.perf_counter() - started
         context.add_asset_metadata({**metadata, "duration_s": round(elapsed, 3)}, partition_key=key)
         if len(keys) > 1:
@@ -73,8 +76,30 @@ def prefetch(keys: Sequence[str], fetch: Callable[[UnitKey], R], workers: int) -
         result = fetch(UnitKey.parse(key))
         return result, round(time.perf_counter() - started, 3)
 
-    with ThreadPoolExecutor(max_workers=min(workers, len(keys))) as pool:
+    with deterministic_failures(), ThreadPoolExecutor(max_workers=min(workers, len(keys))) as pool:
         return dict(zip(keys, pool.map(timed, keys), strict=True))
+
+
+@contextlib.contextmanager
+def deterministic_failures(unit: str | None = None):
+    """Raise a failure that retrying cannot cure as ``dg.Failure(allow_retries=False)``, so the job's
+    retry policy (jobs.TRANSIENT_RETRY_POLICY) only ever waits for storage, network and provider
+    trouble (creative_assets/transient.py). The message keeps the error's type and text."""
+    try:
+        yield
+    except dg.Failure as exc:
+        if not exc.allow_retries:
+            raise
+        raise dg.Failure(description=exc.description, metadata=exc.metadata, allow_retries=False) from exc
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        where = f"{unit}: " if unit else ""
+        raise dg.Failure(
+            description=f"{where}{type(exc).__name__}: {exc}",
+            metadata={"error_type": type(exc).__name__, "retried": False},
+            allow_retries=False,
+        ) from exc
 
 
 def call_metadata(calls: list[dict]) -> dict[str, Any]:
