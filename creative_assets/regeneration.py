@@ -17,7 +17,6 @@ approval (regenerating it would withdraw it). Units a newer brief dropped are ne
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -25,7 +24,7 @@ from itertools import pairwise
 from creative_assets.brief_store import BriefRecord, current_brief, unit_fingerprint
 from creative_assets.partitions import UnitKey
 from creative_assets.review.decisions import review_state
-from resources.io_manager import MANIFEST, stage_prefix
+from resources.io_manager import read_manifest
 from resources.storage import CreativeStorage
 
 #: the unit stages in pipeline order (storage folder names)
@@ -56,10 +55,9 @@ def live_campaigns(storage: CreativeStorage) -> list[BriefRecord]:
 def _manifests(storage: CreativeStorage, unit: UnitKey) -> dict[str, dict]:
     out = {}
     for stage in STAGE_ORDER:
-        try:
-            out[stage] = json.loads(storage.read_text(f"{stage_prefix(unit, stage)}/{MANIFEST}"))
-        except FileNotFoundError:
-            continue
+        manifest = read_manifest(storage, unit, stage)
+        if manifest is not None:
+            out[stage] = manifest
     return out
 
 

@@ -8,10 +8,11 @@ import pytest
 import yaml
 
 from creative_assets.brief_store import current_brief
-from creative_assets.partitions import campaigns, creative_units
+from creative_assets.partitions import UnitKey, campaigns, creative_units
 from creative_assets_tests.pipeline_helpers import pipeline_defs, small_brief
 from resources.brand_kits import BrandKitLibrary
 from resources.inbox import BriefInbox
+from resources.io_manager import read_stage
 from sensors.brief_inbox import PENDING_PREFIX, brief_inbox_sensor
 
 
@@ -76,8 +77,9 @@ def test_dropped_brief_becomes_creatives_in_the_bucket(tmp_path, instance, s3_st
     assert _run(instance, s3_storage, request).success
     for unit in units:
         c, loc, p = unit.split(".")
+        selected = read_stage(s3_storage, UnitKey.parse(unit), "selected")
         for ratio in ("1x1", "9x16", "16x9"):
-            key = f"tenant-a/campaigns/{c}/{loc}/{p}/selected/{ratio}.png"
+            key = f"tenant-a/{selected.file_key(ratio + '.png')}"
             head = s3_client.head_object(Bucket=bucket, Key=key)
             assert head["ContentType"] == "image/png" and head["ContentLength"] > 10_000
         manifest = json.loads(

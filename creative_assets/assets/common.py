@@ -14,7 +14,7 @@ from PIL import Image
 from creative_assets.partitions import UnitKey, creative_units
 from creative_assets.stages import StageValue
 from creative_assets.transient import is_transient
-from resources.io_manager import stage_prefix
+from resources.io_manager import generation_prefix
 from resources.storage import CreativeStorage
 
 V = TypeVar("V", bound=StageValue)
@@ -143,10 +143,13 @@ def contact_sheet(images: list[Image.Image], height: int = 150) -> Image.Image:
     return sheet
 
 
-def file_links(storage: CreativeStorage, unit: UnitKey, stage: str, name: str, label: str) -> dict:
-    """Metadata entries locating one output: ``<label>`` (a file path or s3:// URI) and, where the
-    storage has one, ``<label>_url`` (e.g. a presigned HTTPS URL a reviewer can open)."""
-    key = f"{stage_prefix(unit, stage)}/{name}"
+def file_links(
+    storage: CreativeStorage, unit: UnitKey, stage: str, name: str, label: str, generation: str
+) -> dict:
+    """Metadata entries locating one output of the ``generation`` being written: ``<label>`` (a
+    file path or s3:// URI) and, where the storage has one, ``<label>_url`` (e.g. a presigned HTTPS
+    URL a reviewer can open)."""
+    key = f"{generation_prefix(unit, stage, generation)}/{name}"
     links: dict = {label: dg.MetadataValue.path(storage.uri(key))}
     url = storage.browse_url(key)
     if url and not url.startswith("file:"):

@@ -7,7 +7,6 @@ Dagster instance and works the same on a local folder and on S3.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 from creative_assets.brief_store import current_brief
@@ -22,7 +21,7 @@ from creative_assets.review.decisions import (
     review_state,
 )
 from creative_assets.review.delivery import delivered_manifest, publish, withdraw
-from resources.io_manager import MANIFEST, stage_prefix
+from resources.io_manager import read_manifest
 from resources.storage import CreativeStorage
 
 #: stages whose manifests identify the creative a reviewer decides on (lineage in every decision)
@@ -136,17 +135,19 @@ class ReviewService:
         if record is None or unit not in record.unit_keys():
             raise ReviewError(f"no unit {unit} in a registered brief", 404)
 
-    def _manifest(self, unit: UnitKey, stage: str) -> dict | None:
-        try:
-            return json.loads(self.storage.read_text(f"{stage_prefix(unit, stage)}/{MANIFEST}"))
-        except FileNotFoundError:
-            return None
+    def _manifest(self, unit: UnitKey, stage: str, generation: str | None = None) -> dict | None:
+        return read_manifest(self.storage, unit, stage, generation)
 
     def unit(self, unit: UnitKey, *, full: bool = True) -> UnitView:
         """The unit's creatives and review state. ``full=False`` skips lineage (for list pages)."""
         state = review_state(self.storage, unit)
         selected = self._manifest(unit, "selected")
         final = self._manifest(unit, "final") if selected else None
+        made_from = (selected or {}).get("value", {}).get("final_generation")
+        if final and made_from and final.get("generation") != made_from:
+            # the finals were rewritten after this selection: show (and let reviewers decide on) the
+            # generation the selection ranked, never its files with the newer manifest's hashes
+            final = self._manifest(unit, "final", made_from)
         brief = self._manifest(unit, "brief") if selected else None
         if not (selected and final and brief):
             return UnitView(unit=unit, status="not_generated", state=state, note="no selected creative yet")
