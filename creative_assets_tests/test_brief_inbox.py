@@ -225,7 +225,9 @@ def test_empty_inbox_skips(instance, s3_storage):
     assert result.skip_reason and not result.run_requests
 
 
-def test_rollup_follows_each_campaign_batch(instance):
+def test_rollup_catches_up_with_every_finished_campaign_in_one_tick(instance):
+    """A backlog of successful runs across many campaigns: one tick requests one rollup per campaign
+    (the run-status sensor handled one run per tick: 180 successes gave 34 rollups)."""
     from sensors.brief_inbox import campaign_rollup_sensor
 
     @dg.op
@@ -236,19 +238,27 @@ def test_rollup_follows_each_campaign_batch(instance):
     def stand_in():
         noop()
 
-    for tags, expected in (({"creative_assets/campaign": "c-1"}, "c-1"), ({}, None)):
-        result = stand_in.execute_in_process(instance=instance, tags=tags)
-        context = dg.build_run_status_sensor_context(
-            sensor_name="campaign_rollup_sensor",
-            dagster_instance=instance,
-            dagster_run=result.dagster_run,
-            dagster_event=result.get_run_success_event(),
-        )
-        outcome = campaign_rollup_sensor(context)
-        if expected:
-            assert outcome.partition_key == expected and outcome.run_key == f"rollup:{result.run_id}"
-        else:
-            assert isinstance(outcome, dg.SkipReason)
+    def tick(cursor):
+        with dg.build_sensor_context(instance=instance, cursor=cursor) as context:
+            return campaign_rollup_sensor(context)
+
+    first = tick(None)  # starts at the latest success: history is not replayed
+    assert not first.run_requests
+    stand_in.execute_in_process(instance=instance, tags={"creative_assets/campaign": "before"})
+    names = [f"c-{n:02d}" for n in range(12)]
+    instance.add_dynamic_partitions("campaigns", names)
+    last = {}
+    for n in range(30):
+        campaign = names[n % len(names)]
+        last[campaign] = stand_in.execute_in_process(
+            instance=instance, tags={"creative_assets/campaign": campaign}
+        ).run_id
+    stand_in.execute_in_process(instance=instance)  # launched by hand: no campaign tag, no rollup
+    result = tick(first.cursor)  # "before" is not a campaign partition: skipped with a warning
+    assert {r.partition_key: r.run_key for r in result.run_requests} == {
+        c: f"rollup:{c}:{run_id}" for c, run_id in last.items()
+    }
+    assert not tick(result.cursor).run_requests, "nothing new: nothing requested"
 
 
 def test_brief_waits_for_images_still_uploading(tmp_path, instance, s3_storage, s3_client, bucket):

@@ -210,15 +210,63 @@ def _requests_for(
     return {"runs": runs, "partitions": partitions, "markers": emitted}
 
 
-@dg.run_status_sensor(
-    run_status=dg.DagsterRunStatus.SUCCESS,
-    monitored_jobs=[creative_pipeline],
-    request_job=campaign_rollup,
+#: run-success events one rollup tick reads at most (a 450-campaign backlog is one or two ticks)
+ROLLUP_EVENTS_PER_TICK = 2000
+
+
+@dg.sensor(
+    job=campaign_rollup,
+    minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Refreshes campaign_summary after each successful batch of a campaign's units.",
+    description="Refreshes campaign_summary after successful batches: one rollup per campaign for every "
+    "campaign whose creative_pipeline runs succeeded since the last tick.",
 )
-def campaign_rollup_sensor(context: dg.RunStatusSensorContext):
-    campaign = context.dagster_run.tags.get(CAMPAIGN_TAG)
-    if not campaign:
-        return dg.SkipReason("run has no campaign tag (launched by hand): no rollup")
-    return dg.RunRequest(run_key=f"rollup:{context.dagster_run.run_id}", partition_key=campaign)
+def campaign_rollup_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    """A regular sensor over the instance's RUN_SUCCESS events, cursor = the last event's storage id:
+    each tick batches *every* campaign that finished since the previous one into one rollup request
+    per campaign (a run-status sensor stops at its first result, so a backlog of N successes took N
+    ticks). The first tick starts at the latest success; history is not replayed."""
+    instance = context.instance
+    if context.cursor is None:
+        latest = instance.fetch_run_status_changes(dg.DagsterEventType.RUN_SUCCESS, limit=1).cursor
+        return dg.SensorResult(
+            skip_reason="started: rolls up runs that succeed from now on", cursor=latest or ""
+        )
+    result = instance.fetch_run_status_changes(
+        dg.DagsterEventType.RUN_SUCCESS,
+        limit=ROLLUP_EVENTS_PER_TICK,
+        cursor=context.cursor or None,
+        ascending=True,
+    )
+    run_ids = list(dict.fromkeys(r.event_log_entry.run_id for r in result.records))
+    cursor = result.cursor or context.cursor
+    if not run_ids:
+        return dg.SensorResult(skip_reason="no successful runs since the last tick", cursor=cursor)
+    records = {
+        r.dagster_run.run_id: r.dagster_run
+        for r in instance.get_run_records(
+            filters=dg.RunsFilter(run_ids=run_ids, job_name=creative_pipeline.name)
+        )
+    }
+    last_run: dict[str, str] = {}  # campaign -> its latest successful run in this batch
+    for run_id in run_ids:  # in the order the runs succeeded
+        campaign = records[run_id].tags.get(CAMPAIGN_TAG) if run_id in records else None
+        if campaign:  # runs launched by hand carry no campaign tag: nothing to roll up
+            last_run[campaign] = run_id
+    known = set(instance.get_dynamic_partitions(campaigns.name))
+    runs = []
+    for campaign, run_id in sorted(last_run.items()):
+        if campaign not in known:
+            context.log.warning(f"{campaign} is not a campaign partition; no rollup")
+            continue
+        runs.append(
+            dg.RunRequest(
+                run_key=f"rollup:{campaign}:{run_id}",
+                partition_key=campaign,
+                tags={**pipeline_run_tags(), CAMPAIGN_TAG: campaign},
+            )
+        )
+    context.log.info(
+        f"{len(run_ids)} successful run(s) since the last tick -> {len(runs)} campaign rollup(s)"
+    )
+    return dg.SensorResult(run_requests=runs, cursor=cursor)
