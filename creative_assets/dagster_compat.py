@@ -3,9 +3,9 @@ upgrade has one file to check). Everything else in the project uses the public A
 
 - :func:`mark_run_failed`: ``DagsterInstance.report_run_failed`` (what run monitoring itself calls)
   for runs of ``creative-assets run`` whose process died.
-- :func:`failed_ticks_since`: the instance's tick history of schedules and sensors
-  (``all_instigator_state`` / ``get_ticks``), which has no public query API; the tick-failure alert
-  sensor reads it.
+- :func:`failed_ticks_since`, :func:`latest_failed_tick`: the instance's tick history of schedules
+  and sensors (``all_instigator_state`` / ``get_ticks``), which has no public query API; the
+  tick-failure alert sensor and the nightly catch-up sensor read it.
 """
 
 from __future__ import annotations
@@ -47,3 +47,19 @@ def failed_ticks_since(instance: dg.DagsterInstance, after: float, limit: int = 
             error = tick.error.to_string() if tick.error else "the tick failed"
             ticks.append(FailedTick(state.instigator_name, kind, tick.timestamp, tick.tick_id, error))
     yield from sorted(ticks, key=lambda t: (t.timestamp, t.tick_id))
+
+
+def latest_failed_tick(instance: dg.DagsterInstance, name: str) -> FailedTick | None:
+    """The latest tick of the schedule or sensor ``name`` if that tick failed, else None."""
+    from dagster._core.scheduler.instigation import InstigatorType, TickStatus
+
+    for state in instance.all_instigator_state():
+        if state.instigator_name != name:
+            continue
+        ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=1)
+        if ticks and ticks[0].status == TickStatus.FAILURE:
+            tick = ticks[0]
+            kind = "schedule" if state.instigator_type == InstigatorType.SCHEDULE else "sensor"
+            error = tick.error.to_string() if tick.error else "the tick failed"
+            return FailedTick(name, kind, tick.timestamp, tick.tick_id, error)
+    return None

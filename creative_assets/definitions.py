@@ -23,9 +23,9 @@ from resources.openai_providers import (
 )
 from resources.providers import BriefCopyProvider, BuiltinContextProvider, OfflineImageProvider
 from resources.storage import CreativeStorage, LocalCreativeStorage, S3CreativeStorage
-from sensors.alerts import check_failure_alert_sensor, run_failure_alert_sensor
+from sensors.alerts import check_failure_alert_sensor, run_failure_alert_sensor, tick_failure_alert_sensor
 from sensors.brief_inbox import brief_inbox_sensor, campaign_rollup_sensor
-from sensors.nightly import build_nightly_schedule
+from sensors.nightly import build_nightly_schedule, nightly_catchup_sensor
 from sensors.review import review_decision_sensor
 
 # -- the asset graph: one asset per pipeline stage, all partitioned by creative unit, plus the
@@ -36,10 +36,11 @@ jobs = [creative_pipeline, campaign_rollup]
 # -- automation: briefs dropped in the inbox become partitions and runs; each finished batch
 #    refreshes its campaign's summary; review decisions are recorded and revision requests
 #    regenerate their units; every night, whatever changed is regenerated.
-sensors = [brief_inbox_sensor, campaign_rollup_sensor, review_decision_sensor]
+sensors = [brief_inbox_sensor, campaign_rollup_sensor, review_decision_sensor, nightly_catchup_sensor]
 
-# -- alerts: failed runs and failed ERROR checks reach people through the configured sinks.
-sensors += [run_failure_alert_sensor, check_failure_alert_sensor]
+# -- alerts: failed runs, failed ERROR checks and failed schedule/sensor ticks reach people through
+#    the configured sinks.
+sensors += [run_failure_alert_sensor, check_failure_alert_sensor, tick_failure_alert_sensor]
 
 
 # -- resources: the implementation is configuration (CREATIVE_ASSETS_STORAGE), not code -------------

@@ -8,14 +8,25 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import dagster as dg
 import yaml
 
 from creative_assets.cli import main
+from creative_assets.jobs import RUN_RETRY_TAGS, creative_pipeline, transient_retry_policy, unit_stages
 from creative_assets.local_instance import CONFIG_HEADER, LAUNCHER_TAG, write_local_config
-from creative_assets_tests.helpers import REPO
-from creative_assets_tests.pipeline_helpers import small_brief
+from creative_assets_tests.helpers import EXAMPLES, REPO
+from creative_assets_tests.pipeline_helpers import pipeline_resources, register, run_range, small_brief
+from resources.providers import OfflineImageProvider
+from resources.storage import LocalCreativeStorage
+
+
+class BrokenImageProvider(OfflineImageProvider):
+    """A bug, not an outage: retrying cannot help."""
+
+    def draw(self, *args, **kwargs):
+        raise ValueError("the prompt template is invalid")
 
 
 def test_every_shipped_instance_config_enables_run_monitoring_and_run_retries(tmp_path):
@@ -84,3 +95,82 @@ def test_creative_assets_run_fails_its_own_dead_runs_at_its_next_start(tmp_path,
         assert run.status == dg.DagsterRunStatus.FAILURE
         (failure,) = instance.fetch_run_status_changes(dg.DagsterEventType.RUN_FAILURE, limit=5).records
         assert "is gone" in failure.event_log_entry.dagster_event.message
+
+
+# --------------------------------------------------------------------------- retries
+
+
+class FlakyStorage(LocalCreativeStorage):
+    """Local storage whose writes under ``flaky`` fail ``fail_writes`` times (storage unreachable)."""
+
+    state: ClassVar[dict] = {}
+
+    def write_bytes(self, key, data, content_type=None):
+        if self.state.get("flaky", "\0") in key and self.state.get("fail_writes", 0) > 0:
+            self.state["fail_writes"] -= 1
+            raise ConnectionError(f"storage unreachable while writing {key}")
+        return super().write_bytes(key, data, content_type)
+
+
+def _fast_retry_defs(storage, **overrides) -> dg.Definitions:
+    job = dg.define_asset_job(
+        "creative_pipeline",
+        selection=dg.AssetSelection.assets(*unit_stages),
+        executor_def=dg.in_process_executor,
+        run_tags=RUN_RETRY_TAGS,
+        op_retry_policy=transient_retry_policy(retries=3, delay=0.05),
+    )
+    return dg.Definitions(
+        assets=[*unit_stages], jobs=[job], resources={**pipeline_resources(storage), **overrides}
+    )
+
+
+def _retries(result) -> list[str]:
+    return [e.step_key for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+
+
+def test_transient_failures_are_retried_with_backoff_and_deterministic_ones_are_not(tmp_path, monkeypatch):
+    monkeypatch.delenv("CREATIVE_ASSETS_STEP_RETRIES")  # the suite turns step retries off (conftest)
+    policy = transient_retry_policy()
+    assert policy.max_retries == 5 and policy.delay == 15 and policy.backoff == dg.Backoff.EXPONENTIAL
+    assert policy.jitter == dg.Jitter.PLUS_MINUS
+    assert creative_pipeline.run_tags["dagster/max_retries"] == "3"
+    assert creative_pipeline.run_tags["dagster/retry_strategy"] == "FROM_FAILURE"
+    assert creative_pipeline.run_tags["dagster/retry_on_asset_or_op_failure"] == "false"
+
+    # storage down for two writes of image_candidates: the step is retried and the run succeeds
+    storage = FlakyStorage(root=str(tmp_path / "storage"))
+    FlakyStorage.state = {"flaky": "/raw/", "fail_writes": 2}
+    brief = small_brief(tmp_path, locales=("en-US",), candidates=1)
+    with dg.instance_for_test() as instance:
+        keys = register(storage, brief, instance)
+        result = run_range(_fast_retry_defs(storage), instance, keys[0], keys[-1], raise_on_error=False)
+        assert result.success
+        assert _retries(result) == ["image_candidates", "image_candidates"]
+        assert result.dagster_run.tags["dagster/max_retries"] == "3"
+
+    # a deterministic error in the asset (not a storage, network or provider hiccup): no retry
+    FlakyStorage.state = {}
+    with dg.instance_for_test() as instance:
+        other = FlakyStorage(root=str(tmp_path / "other"))
+        keys = register(other, brief, instance)
+        defs = _fast_retry_defs(other, image_provider=BrokenImageProvider())
+        result = run_range(defs, instance, keys[0], keys[-1], raise_on_error=False)
+        assert not result.success and not _retries(result)
+        failure = next(e for e in result.all_events if e.is_step_failure)
+        assert "ValueError: the prompt template is invalid" in str(failure.step_failure_data.error.message)
+
+
+def test_a_blocking_compliance_error_is_not_retried(tmp_path):
+    source = EXAMPLES / "compliance-demo-2026" / "brief.yaml"
+    data = yaml.safe_load(source.read_text())
+    data.update(locales=["en-GB"], candidates=1, aspect_ratios=["1:1"])
+    data["localized_messages"] = {}
+    brief = tmp_path / "brief.yaml"
+    brief.write_text(yaml.safe_dump(data))
+    storage = LocalCreativeStorage(root=str(tmp_path / "storage"))
+    with dg.instance_for_test() as instance:
+        keys = register(storage, brief, instance)
+        result = run_range(_fast_retry_defs(storage), instance, keys[0], keys[-1], raise_on_error=False)
+        assert not result.success
+        assert not _retries(result), "the same seed gives the same ERROR: retrying is waste"

@@ -12,12 +12,16 @@ and never misses an evaluation, whereas a cursor over the asset-check execution 
 rows planned before, but resolved after, a later row. A first tick starts from "now": history is
 not replayed.
 
-Neither sensor raises because of alerts: sink failures are logged (resources/alerts.py).
+``tick_failure_alert_sensor`` reports failed schedule and sensor ticks (a nightly tick that fails
+because storage is down launches nothing and used to be silent).
+
+No sensor raises because of alerts: sink failures are logged (resources/alerts.py).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -26,6 +30,7 @@ import dagster as dg
 
 from creative_assets.alerts import Alert, cap_alerts, truncate
 from creative_assets.assets.finals import COMPLIANCE_CHECKS
+from creative_assets.dagster_compat import FailedTick, failed_ticks_since
 from creative_assets.jobs import CAMPAIGN_TAG, VERSION_TAG, campaign_rollup, creative_pipeline
 from creative_assets.partitions import UnitKey, creative_units
 from resources.alerts import AlertRouter
@@ -297,3 +302,40 @@ def _send(context: Any, router: AlertRouter, pending: list[Alert]) -> None:
         router.send_all(pending, context.log)
     except Exception:
         context.log.exception(f"alert delivery failed unexpectedly ({len(pending)} alert(s))")
+
+
+# --------------------------------------------------------------------------- failed ticks
+
+
+def tick_failure_alert(tick: FailedTick, url: str) -> Alert:
+    return Alert(
+        kind="tick_failure",
+        stage=tick.name,
+        job=tick.kind,
+        error=truncate(tick.error),
+        run_id=f"tick {tick.tick_id}",
+        run_url=url,
+        occurred_at=datetime.fromtimestamp(tick.timestamp, tz=timezone.utc),
+    )
+
+
+@dg.sensor(
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Alerts (webhook, Slack, email, log) when a schedule or sensor tick fails, e.g. the "
+    "nightly regeneration while storage is down: such a tick launches nothing and was silent.",
+)
+def tick_failure_alert_sensor(context: dg.SensorEvaluationContext, alerts: AlertRouter) -> dg.SensorResult:
+    """One alert per failed tick of any schedule or sensor of the instance (its own included: a
+    failure of this sensor is reported by its next tick). Cursor: the last reported tick's time.
+    The first tick starts at "now": history is not replayed."""
+    now = time.time()
+    if context.cursor is None:
+        return dg.SensorResult(skip_reason="started: reports tick failures from now on", cursor=str(now))
+    after = float(context.cursor)
+    failed = list(failed_ticks_since(context.instance, after))
+    url = f"{alerts.ui_url.rstrip('/')}/automation"  # the UI's list of schedules and sensors
+    pending = [tick_failure_alert(t, url) for t in failed]
+    _send(context, alerts, pending)
+    cursor = max([after, *(t.timestamp for t in failed)])
+    return dg.SensorResult(cursor=repr(cursor), skip_reason=f"{len(pending)} failed tick(s) reported")
