@@ -63,6 +63,7 @@ def build_openai() -> OpenAIResource:
         base_url=env_or_default("OPENAI_BASE_URL", None),
         max_concurrent_requests=int_setting("CREATIVE_ASSETS_OPENAI_MAX_CONCURRENCY", 4, 1, 64),
         max_retries=int_setting("CREATIVE_ASSETS_OPENAI_MAX_RETRIES", 4, 0, 10),
+        timeout_seconds=int_setting("CREATIVE_ASSETS_OPENAI_TIMEOUT_SECONDS", 120, 1, 3600),
     )
 
 

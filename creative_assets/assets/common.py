@@ -87,10 +87,8 @@ def deterministic_failures(unit: str | None = None):
     trouble (creative_assets/transient.py). The message keeps the error's type and text."""
     try:
         yield
-    except dg.Failure as exc:
-        if not exc.allow_retries:
-            raise
-        raise dg.Failure(description=exc.description, metadata=exc.metadata, allow_retries=False) from exc
+    except dg.Failure:
+        raise  # says itself whether a retry may help (e.g. the provider: rate limit vs refusal)
     except Exception as exc:
         if is_transient(exc):
             raise
@@ -110,6 +108,9 @@ def call_metadata(calls: list[dict]) -> dict[str, Any]:
     return {
         "api_calls": len(paid),
         "api_calls_cached": len(calls) - len(paid),
+        # retries the provider did the work for are paid too (resources/openai_providers.py)
+        "api_attempts": sum(c.get("attempts", 1) for c in paid),
+        "api_answers_paid": sum(c.get("answers_paid", 1) for c in paid),
         "api_images": sum(c.get("images", 0) for c in paid),
         "api_tokens": sum(c.get("input_tokens", 0) + c.get("output_tokens", 0) for c in paid),
         "api_latency_s": round(sum(c.get("latency_s", 0.0) for c in paid), 3),

@@ -12,16 +12,24 @@ from resources.io_manager import read_manifest, read_stage
 from resources.storage import CreativeStorage
 
 
+def unit_api_usage(storage: CreativeStorage, unit) -> dict[str, float]:
+    """Provider spend of a unit's latest materializations (context, images, copy): the estimated
+    cost and the answers paid for, retried ones included (resources/openai_providers.py)."""
+    cost, answers = 0.0, 0
+    for stage in ("context", "raw", "copy"):
+        manifest = read_manifest(storage, unit, stage)
+        if manifest is None:
+            continue
+        for call in manifest["value"].get("calls", []):
+            if not call.get("cached"):
+                cost += call.get("cost_usd", 0.0)
+                answers += call.get("answers_paid", 1)
+    return {"api_cost_usd_estimate": round(cost, 4), "api_answers_paid": answers}
+
+
 def unit_api_cost(storage: CreativeStorage, unit) -> float:
     """Estimated provider spend of a unit's latest materializations (context, images, copy)."""
-    total = 0.0
-    for stage in ("context", "raw", "copy"):
-        try:
-            value = read_stage(storage, unit, stage)
-        except FileNotFoundError:
-            continue
-        total += sum(c.get("cost_usd", 0.0) for c in getattr(value, "calls", []) if not c.get("cached"))
-    return round(total, 4)
+    return unit_api_usage(storage, unit)["api_cost_usd_estimate"]
 
 
 def selection_status(storage: CreativeStorage, record, unit, selected: SelectedCreative) -> tuple[str, str]:
@@ -63,7 +71,7 @@ def summarise_campaign(storage: CreativeStorage, campaign_id: str) -> pd.DataFra
             score=best.score,
             alternates=len(selected.ranking) - 1,
         )
-        row["api_cost_usd_estimate"] = unit_api_cost(storage, unit)
+        row.update(unit_api_usage(storage, unit))
         for ratio, name in selected.files.items():
             row[f"selected_{ratio}"] = storage.uri(selected.file_key(name))
         rows.append(row)
@@ -94,6 +102,7 @@ def campaign_summary(context: dg.AssetExecutionContext, storage: CreativeStorage
             "api_cost_usd_estimate": round(float(table["api_cost_usd_estimate"].sum()), 4)
             if "api_cost_usd_estimate" in table
             else 0.0,
+            "api_answers_paid": int(table["api_answers_paid"].sum()) if "api_answers_paid" in table else 0,
             "summary_csv": dg.MetadataValue.path(storage.uri(csv_key)),
             "summary": dg.MetadataValue.md(
                 table.drop(columns=[c for c in table.columns if c.startswith("selected_")]).to_markdown(
