@@ -12,7 +12,7 @@ class BriefInbox(dg.ConfigurableResource):
     prefix: str = Field("inbox/", description="Drop briefs (and their images) under this prefix.")
     rejected_prefix: str = Field("rejected/", description="Invalid briefs land here beside error.json.")
     max_briefs_per_tick: int = Field(
-        200,
+        50,
         ge=1,
         le=2000,
         description="Briefs decided (accepted or rejected) per sensor tick; briefs still waiting for "
