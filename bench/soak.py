@@ -198,6 +198,7 @@ def _account(home: Path, root: Path, valid: list[str], invalid: list[str]) -> di
     from creative_assets.brief_store import current_brief
     from resources.io_manager import read_manifest
     from resources.storage import LocalCreativeStorage
+    from sensors.recovery import RECOVERS_TAG, root_run_id
 
     storage = LocalCreativeStorage(root=str(root))
     counts = Counter()
@@ -209,11 +210,12 @@ def _account(home: Path, root: Path, valid: list[str], invalid: list[str]) -> di
             by_campaign.setdefault(run.tags.get("creative_assets/campaign", ""), []).append(run)
         counts["runs"] = len(runs)
         counts["run_retries"] = sum(1 for r in runs if r.tags.get("dagster/parent_run_id"))
+        counts["run_recoveries"] = sum(1 for r in runs if r.tags.get(RECOVERS_TAG))
         counts["runs_failed"] = sum(1 for r in runs if r.status == dg.DagsterRunStatus.FAILURE)
         for campaign in valid:
             record = current_brief(storage, campaign)
             chain = by_campaign.get(campaign, [])
-            roots = {r.tags.get("dagster/root_run_id", r.run_id) for r in chain}
+            roots = {root_run_id(r) for r in chain}  # retries and recoveries belong to their root
             successes = [r for r in chain if r.status == dg.DagsterRunStatus.SUCCESS]
             selected = read_manifest(storage, _unit(campaign), "selected")
             if record is None:
@@ -348,6 +350,7 @@ def main(argv: list[str]) -> int:
         "pending_markers",
         "runs",
         "run_retries",
+        "run_recoveries",
         "runs_failed",
     ):
         print(f"  {key:24s} {counts.get(key, 0)}")

@@ -26,6 +26,7 @@ from resources.storage import CreativeStorage, LocalCreativeStorage, S3CreativeS
 from sensors.alerts import check_failure_alert_sensor, run_failure_alert_sensor, tick_failure_alert_sensor
 from sensors.brief_inbox import brief_inbox_sensor, campaign_rollup_sensor
 from sensors.nightly import build_nightly_schedule, nightly_catchup_sensor
+from sensors.recovery import run_recovery_sensor
 from sensors.review import review_decision_sensor
 
 # -- the asset graph: one asset per pipeline stage, all partitioned by creative unit, plus the
@@ -37,6 +38,8 @@ jobs = [creative_pipeline, campaign_rollup]
 #    refreshes its campaign's summary; review decisions are recorded and revision requests
 #    regenerate their units; every night, whatever changed is regenerated.
 sensors = [brief_inbox_sensor, campaign_rollup_sensor, review_decision_sensor, nightly_catchup_sensor]
+# -- recovery: runs whose process died and that Dagster's run retries could not relaunch
+sensors += [run_recovery_sensor]
 
 # -- alerts: failed runs, failed ERROR checks and failed schedule/sensor ticks reach people through
 #    the configured sinks.

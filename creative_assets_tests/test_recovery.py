@@ -174,3 +174,60 @@ def test_a_blocking_compliance_error_is_not_retried(tmp_path):
         result = run_range(_fast_retry_defs(storage), instance, keys[0], keys[-1], raise_on_error=False)
         assert not result.success
         assert not _retries(result), "the same seed gives the same ERROR: retrying is waste"
+
+
+# --------------------------------------------------------------------------- dead-run recovery
+
+
+def test_runs_that_died_and_were_not_relaunched_are_recovered_once(monkeypatch):
+    """The soak found it: a code server killed under its runs is also down when Dagster's run-retry
+    daemon tries to relaunch them, and Dagster gives up. The recovery sensor relaunches them."""
+    from dagster._core.utils import make_new_run_id
+
+    import sensors.recovery as recovery
+
+    monkeypatch.setattr(recovery, "GRACE_SECONDS", 0.0)
+
+    @dg.op
+    def boom():
+        raise ValueError("a real step failure")
+
+    @dg.job(name="creative_pipeline")
+    def failing():
+        boom()
+
+    range_tags = {
+        "dagster/asset_partition_range_start": "c-1.en-US.p",
+        "dagster/asset_partition_range_end": "c-1.de-DE.p",
+        "creative_assets/campaign": "c-1",
+        "dagster/max_retries": "3",
+    }
+
+    def dead_run(**extra) -> str:
+        run = dg.DagsterRun(
+            job_name="creative_pipeline",
+            run_id=make_new_run_id(),
+            status=dg.DagsterRunStatus.STARTED,
+            tags={**range_tags, **extra},
+        )
+        instance.add_run(run)
+        instance.report_run_failed(run, message="marked failed by run monitoring")  # the worker died
+        return run.run_id
+
+    def tick(cursor):
+        with dg.build_sensor_context(instance=instance, cursor=cursor) as context:
+            return recovery.run_recovery_sensor(context)
+
+    with dg.instance_for_test() as instance:
+        cursor = tick(None).cursor
+        died = dead_run()
+        dead_run(**{"dagster/auto_retry_run_id": "x"})  # Dagster relaunched this one itself
+        dead_run(**{"creative_assets/recovery_number": "3"})  # recovered too often already
+        failing.execute_in_process(instance=instance, raise_on_error=False, tags=range_tags)  # steps failed
+        result = tick(cursor)
+        (request,) = result.run_requests
+        assert request.run_key == f"recover:{died}" and request.job_name == "creative_pipeline"
+        assert {k: request.tags[k] for k in range_tags} == range_tags
+        assert request.tags["creative_assets/root_run_id"] == died
+        assert request.tags["creative_assets/recovery_number"] == "1"
+        assert not tick(result.cursor).run_requests, "each failure is handled once"

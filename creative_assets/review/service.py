@@ -7,6 +7,7 @@ Dagster instance and works the same on a local folder and on S3.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from creative_assets.brief_store import current_brief
@@ -20,7 +21,7 @@ from creative_assets.review.decisions import (
     new_event,
     review_state,
 )
-from creative_assets.review.delivery import delivered_manifest, publish, withdraw
+from creative_assets.review.delivery import delivered_manifest, delivery_file_key, publish, withdraw
 from resources.io_manager import read_manifest
 from resources.storage import CreativeStorage
 
@@ -253,6 +254,11 @@ class ReviewService:
         chosen = view.selected if candidate is None else view.candidate(candidate)
         if chosen.content_hash != seen_hash:
             raise ReviewError("the approval must name the creative shown on the page; reload and retry", 409)
+        for ratio, source in chosen.files.items():  # refuse before recording anything
+            if hashlib.sha256(self.storage.read_bytes(source)).hexdigest() != chosen.content.get(ratio):
+                raise ReviewError(
+                    f"{unit} {ratio}: the stored creative changed; reload and review again", 409
+                )
         if view.delivery is not None:
             withdraw(self.storage, unit, f"superseded by a new approval from {reviewer}", actor=reviewer)
         event = new_event(
@@ -266,8 +272,12 @@ class ReviewService:
             brief_version=view.brief_version,
             content=chosen.content,
             lineage=view.lineage,
+            delivered={ratio: delivery_file_key(unit, ratio) for ratio in chosen.files},
         )
-        event.delivered = publish(
+        # the decision first, the delivery second: a crash in between leaves an approval without a
+        # delivery (the app asks to approve again), never a delivery nobody approved
+        append_event(self.storage, event)
+        publish(
             self.storage,
             unit,
             event,
@@ -288,7 +298,6 @@ class ReviewService:
                 "lineage": view.lineage,
             },
         )
-        append_event(self.storage, event)
         return event
 
     def request_changes(self, unit: UnitKey, reviewer: str, seen_hash: str, feedback: str) -> ReviewEvent:
