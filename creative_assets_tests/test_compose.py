@@ -57,6 +57,9 @@ OPTIONAL_CODE_ENV = {
     "CREATIVE_ASSETS_ALERT_SMTP_PASSWORD": "SMTP password, only where the server needs one (secret)",
     "CREATIVE_ASSETS_ALERT_EMAIL_FROM": "sender of alert emails, needed only with the SMTP sink",
     "CREATIVE_ASSETS_ALERT_EMAIL_TO": "recipients of alert emails, needed only with the SMTP sink",
+    "CREATIVE_ASSETS_OPENAI_TIMEOUT_SECONDS": "per-attempt provider timeout; defaults to 120 s",
+    "CREATIVE_ASSETS_STEP_RETRIES": "step retries of transient failures; defaults to 5",
+    "CREATIVE_ASSETS_STEP_RETRY_DELAY_SECONDS": "first backoff of step retries; defaults to 15 s",
 }
 #: Variables that may be empty in .env.example.
 MAY_BE_EMPTY = {"CREATIVE_ASSETS_PREFIX"}

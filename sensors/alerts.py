@@ -99,8 +99,10 @@ def scope(tags: Mapping[str, str], partitions: Sequence[str]) -> dict[str, Any]:
 
 
 def error_text(error: Any) -> str:
-    """``ClassName: message`` of a SerializableErrorInfo, unwrapping Dagster's user-code wrappers."""
-    while error.cls_name in WRAPPER_ERRORS and error.cause is not None:
+    """``ClassName: message`` of a SerializableErrorInfo, unwrapping Dagster's user-code wrappers and
+    the ``Failure(allow_retries=False)`` that marks an error as not worth retrying (its cause is the
+    error to report)."""
+    while (error.cls_name in WRAPPER_ERRORS or error.cls_name == "Failure") and error.cause is not None:
         error = error.cause
     message = (error.message or "").strip()
     name = error.cls_name or "Error"
