@@ -59,11 +59,21 @@ def timed(cmd: list[str], env: dict, log: Path, check: bool = True) -> tuple[Sam
 
 
 def final_hashes(root: Path) -> dict[str, str]:
-    """sha256 of every final PNG under a storage root (to compare paths' outputs)."""
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.glob("campaigns/*/*/*/final/*/*.png"))
-    }
+    """sha256 of every live final PNG under a storage root (to compare paths' outputs), keyed by
+    unit and file name (each path writes its own generation folders, so the full keys differ)."""
+    out = {}
+    for manifest_path in sorted(root.glob("campaigns/*/*/*/final/manifest.json")):
+        manifest = json.loads(manifest_path.read_text())
+        base = (
+            manifest_path.parent / "gen" / manifest["generation"]
+            if manifest.get("generation")
+            else manifest_path.parent
+        )
+        unit = manifest_path.parent.parent.relative_to(root).as_posix()
+        for name in sorted(manifest["files"]):
+            if name.endswith(".png"):
+                out[f"{unit}/final/{name}"] = hashlib.sha256((base / name).read_bytes()).hexdigest()
+    return out
 
 
 def sqlite_yaml(concurrency: int) -> str:
