@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 import pytest
@@ -268,7 +268,8 @@ def _failed_tick(instance, name: str, when: datetime, error: str) -> None:
     state = InstigatorState(
         origin, InstigatorType.SCHEDULE, InstigatorStatus.RUNNING, ScheduleInstigatorData("0 2 * * *")
     )
-    instance.add_instigator_state(state)
+    if instance.get_instigator_state(origin.get_id(), state.selector_id) is None:
+        instance.add_instigator_state(state)
     instance.create_tick(
         TickData(
             instigator_origin_id=origin.get_id(),
@@ -318,3 +319,30 @@ def test_a_failed_nightly_tick_is_alerted_and_caught_up_the_same_day(tmp_path):
         assert all(r.run_key.startswith("nightly:2026-11-22T0200:") for r in result.run_requests)
         with dg.build_sensor_context(instance=instance, cursor=result.cursor, resources=resources) as context:
             assert not nightly_catchup_sensor(context).run_requests, "caught up once"
+
+
+def test_a_sensor_failing_every_tick_is_alerted_once_then_at_most_hourly(tmp_path):
+    from creative_assets_tests.alert_servers import HttpRecorder
+    from resources.alerts import AlertRouter
+    from sensors.alerts import tick_failure_alert_sensor
+
+    now = datetime.now(timezone.utc)
+    with dg.instance_for_test() as instance, HttpRecorder() as http:
+        router = AlertRouter(webhook_url=f"{http.url}/hook")
+
+        def tick(cursor):
+            with dg.build_sensor_context(
+                instance=instance, cursor=cursor, resources={"alerts": router}
+            ) as context:
+                return tick_failure_alert_sensor(context).cursor
+
+        cursor = json.dumps({"after": now.timestamp() - 600, "alerted": {}, "held": {}})
+        for minutes in (5, 4, 3):  # storage down: the inbox sensor fails tick after tick
+            _failed_tick(
+                instance, "brief_inbox_sensor", now - timedelta(minutes=minutes), "storage unreachable"
+            )
+        cursor = tick(cursor)
+        _failed_tick(instance, "brief_inbox_sensor", now - timedelta(minutes=1), "storage unreachable")
+        tick(cursor)
+    (alert,) = [r.json() for r in http.requests]
+    assert alert["stage"] == "brief_inbox_sensor" and "3 failed ticks since the last alert" in alert["error"]

@@ -309,16 +309,35 @@ def _send(context: Any, router: AlertRouter, pending: list[Alert]) -> None:
 # --------------------------------------------------------------------------- failed ticks
 
 
-def tick_failure_alert(tick: FailedTick, url: str) -> Alert:
+#: a schedule or sensor that keeps failing (e.g. every inbox tick while storage is down) is alerted
+#: on its first failure and then at most once per this many seconds, with the count meanwhile
+TICK_ALERT_EVERY_SECONDS = 3600.0
+
+
+def tick_failure_alert(tick: FailedTick, url: str, failures: int = 1) -> Alert:
+    again = f" ({failures} failed ticks since the last alert)" if failures > 1 else ""
     return Alert(
         kind="tick_failure",
         stage=tick.name,
         job=tick.kind,
-        error=truncate(tick.error),
+        error=truncate(tick.error + again),
         run_id=f"tick {tick.tick_id}",
         run_url=url,
         occurred_at=datetime.fromtimestamp(tick.timestamp, tz=timezone.utc),
     )
+
+
+def _tick_cursor(cursor: str | None) -> tuple[float, dict[str, float], dict[str, int]]:
+    """(last tick time handled, name -> last alert time, name -> failures not alerted yet)."""
+    try:
+        data = json.loads(cursor or "")
+    except ValueError:
+        data = None
+    if isinstance(data, (int, float)):
+        return float(data), {}, {}
+    if not isinstance(data, dict):
+        return time.time(), {}, {}
+    return float(data.get("after", time.time())), dict(data.get("alerted", {})), dict(data.get("held", {}))
 
 
 @dg.sensor(
@@ -328,16 +347,31 @@ def tick_failure_alert(tick: FailedTick, url: str) -> Alert:
     "nightly regeneration while storage is down: such a tick launches nothing and was silent.",
 )
 def tick_failure_alert_sensor(context: dg.SensorEvaluationContext, alerts: AlertRouter) -> dg.SensorResult:
-    """One alert per failed tick of any schedule or sensor of the instance (its own included: a
-    failure of this sensor is reported by its next tick). Cursor: the last reported tick's time.
-    The first tick starts at "now": history is not replayed."""
-    now = time.time()
+    """Failed ticks of every schedule and sensor of the instance (its own included: a failure of
+    this sensor is reported by its next tick): the first failure of each at once, then at most one
+    alert per ``TICK_ALERT_EVERY_SECONDS`` carrying the count. The first tick starts at "now":
+    history is not replayed."""
     if context.cursor is None:
-        return dg.SensorResult(skip_reason="started: reports tick failures from now on", cursor=str(now))
-    after = float(context.cursor)
+        cursor = {"after": time.time(), "alerted": {}, "held": {}}
+        return dg.SensorResult(
+            skip_reason="started: reports tick failures from now on", cursor=json.dumps(cursor)
+        )
+    after, alerted, held = _tick_cursor(context.cursor)
     failed = list(failed_ticks_since(context.instance, after))
     url = f"{alerts.ui_url.rstrip('/')}/automation"  # the UI's list of schedules and sensors
-    pending = [tick_failure_alert(t, url) for t in failed]
+    latest: dict[str, FailedTick] = {}
+    for tick in failed:
+        held[tick.name] = held.get(tick.name, 0) + 1
+        latest[tick.name] = tick
+    pending = []
+    now = time.time()
+    for name, tick in latest.items():
+        if now - alerted.get(name, 0.0) >= TICK_ALERT_EVERY_SECONDS:
+            pending.append(tick_failure_alert(tick, url, held.pop(name)))
+            alerted[name] = now
     _send(context, alerts, pending)
-    cursor = max([after, *(t.timestamp for t in failed)])
-    return dg.SensorResult(cursor=repr(cursor), skip_reason=f"{len(pending)} failed tick(s) reported")
+    cursor = {"after": max([after, *(t.timestamp for t in failed)]), "alerted": alerted, "held": held}
+    return dg.SensorResult(
+        cursor=json.dumps(cursor, sort_keys=True),
+        skip_reason=f"{len(failed)} failed tick(s), {len(pending)} alert(s) sent",
+    )

@@ -23,6 +23,7 @@ in one request per partitioning and their runs in the same ``SensorResult``.
 import contextlib
 import json
 import time
+from datetime import datetime, timezone
 
 import dagster as dg
 
@@ -43,6 +44,9 @@ from resources.storage import CreativeStorage
 
 __all__ = ["PENDING_PREFIX", "brief_inbox_sensor", "campaign_rollup_sensor"]
 
+#: A marker whose version is still not live after this long is set aside (e.g. its brief was
+#: replaced in the inbox by one for another campaign), so it cannot wait forever.
+STALE_MARKER_SECONDS = 3600.0
 #: Seconds between inbox ticks. Short ticks of up to ``max_briefs_per_tick`` (50) briefs each keep
 #: every tick under 2 s while accepting about 300 small briefs per minute (docs/BENCHMARKS.md).
 INBOX_TICK_SECONDS = 10
@@ -174,9 +178,10 @@ def _requests_for(
             # written just before a crash, ahead of current.json: the brief is still in the inbox and
             # its next ingestion makes the version live; until then it must not run
             source = spec.get("source")
-            if isinstance(source, str) and storage.exists(source):
+            age = (datetime.now(timezone.utc) - storage.modified_at(key)).total_seconds()
+            if isinstance(source, str) and storage.exists(source) and age < STALE_MARKER_SECONDS:
                 context.log.info(f"{key}: v{version} of {campaign} is not live yet; waiting for {source}")
-            else:
+            else:  # the brief is gone, or its re-ingestion never made this version live
                 _set_aside(context, storage, key, f"names v{version}, which never went live")
             continue
         emitted.append(key)
