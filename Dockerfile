@@ -10,8 +10,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     CREATIVE_ASSETS_BRAND_KITS=/opt/dagster/app/brand_kits
 
 # Pillow's wheels shape Arabic/Hebrew/Indic text through raqm, which loads the system FriBiDi.
+# PyICU builds from its sdist against the system ICU (headers, pkg-config, a C++ compiler).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libfribidi0 \
+    && apt-get install -y --no-install-recommends libfribidi0 libicu-dev pkg-config g++ \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 dagster \

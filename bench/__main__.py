@@ -16,6 +16,8 @@ from pathlib import Path
 from bench.campaign import REPO
 
 SECTIONS = ("throughput", "provider", "sensor", "memory")
+#: Sections run only when named with --only (they need redis-server and PostgreSQL).
+OPT_IN_SECTIONS = ("scaling",)
 TARGETS = {"orchestrated": 1.5, "provider": 1.2, "sensor_s": 2.0, "memory_mb": 1024.0}
 
 
@@ -59,15 +61,20 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--only",
         type=lambda v: [x.strip() for x in v.split(",") if x.strip()],
         default=list(SECTIONS),
-        help=f"comma-separated sections to run (default all: {','.join(SECTIONS)})",
+        help=f"comma-separated sections to run (default all: {','.join(SECTIONS)}; opt-in: "
+        f"{','.join(OPT_IN_SECTIONS)}, Celery scaling, needs redis-server and PostgreSQL)",
+    )
+    p.add_argument("--scaling-units", type=int, default=8, help="K for the scaling section (8)")
+    p.add_argument(
+        "--scaling-units-per-run", type=int, default=2, help="units per run in the scaling section (2)"
     )
     p.add_argument("--quick", action="store_true", help="a small smoke configuration (about a minute)")
     p.add_argument("--out", default=str(REPO / "bench" / "results"), help="folder for the reports")
     args = parser.parse_args(argv)
-    unknown = set(args.only) - set(SECTIONS)
+    unknown = set(args.only) - set(SECTIONS) - set(OPT_IN_SECTIONS)
     if unknown:
         parser.error(
-            f"--only: unknown section(s) {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}"
+            f"--only: unknown section(s) {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS + OPT_IN_SECTIONS)}"
         )
     if args.quick:
         args.units, args.repeat, args.repeat_large = [2], 1, 1
@@ -139,6 +146,10 @@ def report(results: dict) -> str:
         f"Outputs identical across paths (final PNG sha256): {results.get('outputs_identical')}",
         "",
     ]
+    if not results["throughput"]:  # e.g. --only scaling: no empty throughput table
+        start = lines.index("## Throughput (orchestrated vs floor)")
+        end = next(i for i, line in enumerate(lines) if line.startswith("Outputs identical across paths"))
+        del lines[start : end + 2]
     rows = results.get("provider") or []
     if rows:
         first = rows[0]
@@ -181,6 +192,30 @@ def report(results: dict) -> str:
             "sizes, packshots 4000x4000 JPEG: the whole `creative-assets run` process.",
             "",
             f"Peak RSS **{fmt(mem['peak_rss_mb'], 0)} MB** (wall {fmt(mem['wall_s'], 1)} s)",
+            "",
+        ]
+    sc = results.get("scaling")
+    if sc:
+        lines += [
+            "## Scaling (Celery)",
+            "",
+            f"K={sc['units']} units ({sc['candidates']} candidate(s) x 3 ratios), {sc['rows'][0]['runs']} runs of "
+            f"{sc['units_per_run']} unit(s), PostgreSQL instance, local storage. in-process: the runs one after "
+            "another; celery xN: the runs at once, steps on N workers of one pool process each.",
+            "",
+            "| path | wall s | units/min | speed-up vs in-process | vs 1 worker | steps | step wall sum s | dispatch median s | dispatch max s |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in sc["rows"]:
+            lines.append(
+                f"| {r['path']} | {fmt(r['wall_s'])} | {fmt(r['units_per_min'], 1)} | "
+                f"**{fmt(r['speedup_vs_in_process'])}** | {fmt(r['speedup_vs_1_worker'])} | {r['steps']} | "
+                f"{fmt(r['step_wall_sum_s'])} | {fmt(r['dispatch_median_s'], 3)} | {fmt(r['dispatch_max_s'], 3)} |"
+            )
+        lines += [
+            "",
+            f"Celery overhead per step (celery x1 wall - in-process wall) / steps: "
+            f"**{fmt(sc['overhead_per_step_s'], 3)} s**. Outputs identical across paths: {sc['outputs_identical']}",
             "",
         ]
     lines += ["## Targets", "", "| target | figure | verdict |", "|---|---|---|"]

@@ -443,6 +443,24 @@ class Session:
                 self.results["sensor"] = measure_sensor(
                     self._dir("sensor"), args.sensor_done, args.sensor_new, self.log
                 )
+            if "scaling" in want:
+                self.say(
+                    f"• scaling: K={args.scaling_units}, in-process vs Celery with 1 and 2 workers "
+                    "(redis-server, PostgreSQL)"
+                )
+                if self.pg is None and not self.start_postgres():
+                    raise BenchError("the scaling section needs PostgreSQL (the workers share the instance)")
+                from bench.scaling import measure_scaling
+
+                self.results["scaling"] = measure_scaling(
+                    self._dir("scaling"),
+                    args.scaling_units,
+                    args.scaling_units_per_run,
+                    args.candidates,
+                    self.sizes(),
+                    self.pg,
+                    self.log,
+                )
             if "memory" in want:
                 self.say(
                     f"• peak memory: {args.memory_units} units x {args.memory_candidates} candidates, "

@@ -3,6 +3,8 @@
 python -m bench.worker floor BRIEF ROOT
 python -m bench.worker register BRIEF ROOT        # register + add partitions ($DAGSTER_HOME)
 python -m bench.worker sensor ROOT DONE NEW       # one inbox state, ticks timed; prints JSON
+python -m bench.worker batch FIRST LAST           # one creative_pipeline run of a unit range, with the
+                                                  # executor CREATIVE_ASSETS_EXECUTOR chooses
 """
 
 from __future__ import annotations
@@ -41,12 +43,29 @@ def register(brief: str, root: str) -> None:
     print(json.dumps({"units": keys, "campaign": record.campaign_id}))
 
 
+def batch(first: str, last: str) -> int:
+    import dagster as dg
+
+    from creative_assets.execution import creative_pipeline_job, execute_pipeline
+    from creative_assets.jobs import range_tags
+
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    with dg.DagsterInstance.get() as instance:
+        result = execute_pipeline(
+            creative_pipeline_job(), instance, run_config=quiet, tags=range_tags(first, last)
+        )
+    print(json.dumps({"run_id": result.run_id, "success": result.success}))
+    return 0 if result.success else 1
+
+
 def main(argv: list[str]) -> int:
     kind, *args = argv
     if kind == "floor":
         floor(*args)
     elif kind == "register":
         register(*args)
+    elif kind == "batch":
+        return batch(*args)
     elif kind == "sensor":
         from bench.sensor import measure_sensor
 

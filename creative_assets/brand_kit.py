@@ -18,7 +18,9 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from creative_assets.errors import BriefError, Problem, problems_from_validation_error
+from creative_assets.input_policy import shorten
 from creative_assets.slugs import SLUG_PATTERN
+from creative_assets.term_skeleton import term_folds_to_something
 
 HEX_COLOUR = r"^#[0-9A-Fa-f]{6}$"
 
@@ -229,7 +231,8 @@ def load_brand_kit(slug: str, root: Path | None = None) -> BrandKit:
         known = ", ".join(available_brand_kits(root)) or "none"
         raise BriefError(
             str(path),
-            [Problem("brand", f"no brand kit named {slug!r} (looked for {path}); available kits: {known}")],
+            # the kit folder's location on the server is not the brief author's business
+            [Problem("brand", f"no brand kit named {shorten(slug)}; available kits: {known}")],
         )
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -245,6 +248,14 @@ def load_brand_kit(slug: str, root: Path | None = None) -> BrandKit:
     problems: list[Problem] = []
     if kit.slug != slug:
         problems.append(Problem("slug", f"is {kit.slug!r} but the kit folder is {slug!r}; they must match"))
+    for field_name in ("banned_words", "banned_claims"):
+        for i, rule in enumerate(getattr(kit, field_name)):
+            if not term_folds_to_something(rule.term):
+                problems.append(
+                    Problem(
+                        f"{field_name}[{i}]", f"{shorten(rule.term)} folds to nothing; it could never match"
+                    )
+                )
     for field, name in kit.logo.model_dump().items():
         if not name:
             continue

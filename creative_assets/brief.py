@@ -10,19 +10,48 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Literal
 
-import yaml
 from PIL import Image
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from creative_assets.brand_kit import BrandKit, WordRule, load_brand_kit
+from creative_assets.brief_parse import decode_brief_bytes, parse_document
 from creative_assets.errors import BriefError, Problem, problems_from_validation_error
-from creative_assets.slugs import slug_problem
+from creative_assets.input_policy import (
+    MAX_ASSET_BYTES,
+    MAX_ASSET_PIXELS,
+    MAX_ASSET_REF_CHARS,
+    MAX_BANNED_TERMS,
+    MAX_BRIEF_BYTES,
+    MAX_TERM_CHARS,
+    Budget,
+    TooLargeError,
+    UnsafeFileError,
+    character_problem,
+    estimate_cost,
+    preflight_problems,
+    read_regular_file,
+    shorten,
+    walk_strings,
+)
+from creative_assets.slugs import SLUG_MAX, SLUG_PATTERN, slug_problem
+from creative_assets.term_skeleton import term_folds_to_something
 
 #: Aspect ratios we render, with their default output size in pixels.
 #: Smallest shorter side of an output size. Measured (issue 11): at 256 and 320 px every creative
@@ -39,15 +68,39 @@ DEFAULT_SIZES: dict[str, tuple[int, int]] = {
 }
 AspectRatio = Literal["1:1", "4:5", "9:16", "16:9"]
 
-#: Product images larger than this are refused (decompression-bomb guard and memory bound).
-MAX_ASSET_PIXELS = 50_000_000
-MAX_ASSET_BYTES = 40 * 1024 * 1024
+#: Product images: MAX_ASSET_PIXELS / MAX_ASSET_BYTES (input_policy) bound memory and refuse
+#: decompression bombs; the real format must be the one the extension names.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
-Slug = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Slug = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=SLUG_MAX),
+    Field(json_schema_extra={"pattern": SLUG_PATTERN, "minLength": 2}),
+]
 #: Checked against the locale knowledge base after parsing, so errors can suggest the right tag.
 LocaleTag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=16)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=140)]
+AssetRef = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ASSET_REF_CHARS)]
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+
+def _iso_date(value: object) -> object:
+    """Dates are ISO calendar dates (``2026-06-01``): a date and time, or another format, is refused
+    rather than coerced (mixing the two used to crash the date comparison)."""
+    if isinstance(value, datetime):
+        raise ValueError("must be a date like 2026-06-01, not a date and time")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("is not a calendar date") from None
+    raise ValueError("must be a date written like 2026-06-01")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
 
 class _Strict(BaseModel):
@@ -68,7 +121,7 @@ class Product(_Strict):
     id: Slug = Field(description="Slug; becomes part of storage keys and partition keys.")
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
     description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
-    assets: list[str] = Field(
+    assets: list[AssetRef] = Field(
         default_factory=list,
         max_length=8,
         description="Product images (PNG/JPEG/WebP), relative to the brief. The first is the hero; "
@@ -82,6 +135,13 @@ class Product(_Strict):
         if problem:
             raise ValueError(problem)
         return value
+
+
+class CampaignTerm(WordRule):
+    """A campaign-level banned term (bounded: the brief is untrusted input)."""
+
+    term: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TERM_CHARS)]
+    reason: Annotated[str, StringConstraints(max_length=200)] = ""
 
 
 class Brief(_Strict):
@@ -99,11 +159,13 @@ class Brief(_Strict):
     locales: list[LocaleTag] = Field(
         min_length=1, max_length=40, description="Locale tags such as en-US, ja-JP."
     )
-    localized_messages: dict[str, LocalizedText] = Field(default_factory=dict)
+    localized_messages: dict[LocaleTag, LocalizedText] = Field(default_factory=dict, max_length=40)
     products: list[Product] = Field(min_length=1, max_length=50)
-    candidates: int = Field(3, ge=1, le=8, description="Image candidates per product x locale.")
-    aspect_ratios: list[AspectRatio] = Field(default_factory=lambda: ["1:1", "9:16", "16:9"], min_length=1)
-    output_sizes: dict[AspectRatio, tuple[int, int]] = Field(
+    candidates: StrictInt = Field(3, ge=1, le=8, description="Image candidates per product x locale.")
+    aspect_ratios: list[AspectRatio] = Field(
+        default_factory=lambda: ["1:1", "9:16", "16:9"], min_length=1, max_length=4
+    )
+    output_sizes: dict[AspectRatio, tuple[StrictInt, StrictInt]] = Field(
         default_factory=dict,
         description="Override the pixel size per ratio, e.g. {'1:1': [1200, 1200]}; the shorter side "
         "must be at least 400 px (smaller creatives cannot pass the logo and legibility checks), "
@@ -112,13 +174,15 @@ class Brief(_Strict):
     disclaimer: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = Field(
         None, description="Legal line printed small on every creative (overrides the brand kit's)."
     )
-    banned_words: list[WordRule] = Field(default_factory=list, description="Campaign-level banned terms.")
+    banned_words: list[CampaignTerm] = Field(
+        default_factory=list, max_length=MAX_BANNED_TERMS, description="Campaign-level banned terms."
+    )
     visual_direction: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
-    seed: int | None = Field(
+    seed: StrictInt | None = Field(
         None, ge=0, lt=2**31, description="Base seed; derived from campaign_id if absent."
     )
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: IsoDate | None = Field(None, description="ISO date, e.g. 2026-06-01.")
+    end_date: IsoDate | None = Field(None, description="ISO date, e.g. 2026-08-31.")
 
     @field_validator("campaign_id", "brand")
     @classmethod
@@ -205,8 +269,8 @@ def _semantic_problems(data: dict) -> list[Problem]:
         if ratio not in DEFAULT_SIZES or not (isinstance(size, (list, tuple)) and len(size) == 2):
             continue  # the schema reports these
         w, h = size
-        if not all(isinstance(v, int) for v in (w, h)):
-            continue
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (w, h)):
+            continue  # strict: the schema refuses 1080.0 and "1080"
         rw, rh = (int(x) for x in ratio.split(":"))
         if min(w, h) < MIN_OUTPUT_SIDE:
             problems.append(
@@ -227,12 +291,10 @@ def _semantic_problems(data: dict) -> list[Problem]:
 
 
 def _as_date(value: object) -> date | None:
-    if isinstance(value, date):
-        return value
     try:
-        return date.fromisoformat(value) if isinstance(value, str) else None
+        return _iso_date(value)  # type: ignore[return-value]
     except ValueError:
-        return None
+        return None  # the schema reports it
 
 
 def _safe_relative(ref: str) -> PurePosixPath | None:
@@ -240,26 +302,43 @@ def _safe_relative(ref: str) -> PurePosixPath | None:
     if not ref or "\\" in ref or "\x00" in ref:
         return None
     path = PurePosixPath(ref)
-    if path.is_absolute() or any(part in ("..", "") for part in path.parts) or ":" in path.parts[0]:
+    if (
+        not path.parts  # "." or "./"
+        or path.is_absolute()
+        or any(part in ("..", "") for part in path.parts)
+        or ":" in path.parts[0]
+    ):
         return None
     return path
 
 
-def check_image_bytes(data: bytes) -> tuple[int, int, str]:
-    """Validate an image payload; return (width, height, format). Raises ValueError with a reason."""
+def check_image_bytes(data: bytes, suffix: str | None = None) -> tuple[int, int, str]:
+    """Validate an image payload completely; return (width, height, format). Raises ValueError with a
+    reason. The real format must be the one ``suffix`` names (no animated GIF called ``.png``), there
+    must be one frame, and every pixel is decoded (a truncated file fails here, not in a run), after
+    the size is checked against the pixel limit."""
     if len(data) > MAX_ASSET_BYTES:
         raise ValueError(f"is {len(data) / 1e6:.1f} MB; the limit is {MAX_ASSET_BYTES / 1e6:.0f} MB")
+    expected = IMAGE_FORMATS.get((suffix or "").lower())
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            w, h = im.size
-            if w * h > MAX_ASSET_PIXELS:
-                raise ValueError(f"is {w}x{h}; the limit is {MAX_ASSET_PIXELS / 1e6:.0f} megapixels")
-            im.verify()
-            fmt = im.format or "?"
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:
+                fmt = im.format or "?"
+                if expected and fmt != expected:
+                    raise ValueError(
+                        f"is really a {fmt} image, not the {expected} its name says; convert it or rename it"
+                    )
+                w, h = im.size
+                if w * h > MAX_ASSET_PIXELS:
+                    raise ValueError(f"is {w}x{h}; the limit is {MAX_ASSET_PIXELS / 1e6:.0f} megapixels")
+                if getattr(im, "n_frames", 1) > 1 or getattr(im, "is_animated", False):
+                    raise ValueError("is animated (several frames); supply a still image")
+                im.load()  # decode every pixel: truncated or corrupt data fails here
     except ValueError:
         raise
     except Exception as exc:  # PIL raises many types for corrupt data
-        raise ValueError(f"is not a readable image ({exc.__class__.__name__}: {exc})") from exc
+        raise ValueError(f"is not a readable image ({exc.__class__.__name__}: {shorten(str(exc))})") from exc
     if min(w, h) < 64:
         raise ValueError(f"is only {w}x{h}; product images must be at least 64 px on each side")
     return w, h, fmt
@@ -291,37 +370,84 @@ class LoadedBrief:
 
 
 def parse_brief_text(text: str, source: str) -> dict:
-    """Parse YAML or JSON text into a mapping; raise BriefError naming the file on syntax errors."""
-    suffix = Path(source).suffix.lower()
+    """Parse YAML or JSON text (by ``source``'s suffix) into a mapping; raise BriefError naming the
+    file, and the line where there is one, on syntax errors, duplicate keys, YAML aliases, excessive
+    nesting or size (see :mod:`creative_assets.brief_parse`)."""
+    kind = "json" if Path(source).suffix.lower() == ".json" else "yaml"
+    return parse_document(text, source, kind)
+
+
+def _character_problems(data: dict) -> list[Problem]:
+    """The character policy (input_policy.character_problem) on every string, keys included."""
+    problems: list[Problem] = []
+    for where, text in walk_strings(data):
+        problem = character_problem(text)
+        if problem:
+            problems.append(Problem(where, problem))
+    return problems
+
+
+def _term_problems(data: dict) -> list[Problem]:
+    """Campaign banned terms that fold to nothing (they could never match anything)."""
+    terms = data.get("banned_words")
+    problems = []
+    for i, entry in enumerate(terms if isinstance(terms, list) else []):
+        term = entry.get("term") if isinstance(entry, dict) else entry
+        if not isinstance(term, str) or not term:
+            continue
+        if not term_folds_to_something(term):
+            problems.append(
+                Problem(
+                    f"banned_words[{i}]",
+                    f"{shorten(term)} is empty once case, accents, invisible characters and dashes are "
+                    "folded away, so it could never match; write the word itself",
+                )
+            )
+    return problems
+
+
+def _preflight(data: dict, budget: Budget | None) -> list[Problem]:
+    """Units, creatives, provider calls and money of one full run, against the limits and budget."""
+    locales = data.get("locales")
+    products = data.get("products")
+    if not isinstance(locales, list) or not isinstance(products, list):
+        return []
+    candidates = data.get("candidates", 3)
+    if not isinstance(candidates, int) or isinstance(candidates, bool) or not 1 <= candidates <= 8:
+        candidates = 3  # the schema reports it; estimate with the default
+    ratios = data.get("aspect_ratios", ["1:1", "9:16", "16:9"])
+    n_ratios = min(len(ratios), 4) if isinstance(ratios, list) else 3
     try:
-        data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        raise BriefError(
-            source, [Problem("(file)", f"not valid JSON: {exc.msg} at line {exc.lineno}")]
-        ) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise BriefError(source, [Problem("(file)", f"not valid YAML{where}: {reason}")]) from exc
-    if not isinstance(data, dict):
-        raise BriefError(source, [Problem("(file)", "must be a mapping of fields, e.g. `campaign_id: ...`")])
-    return data
+        budget = budget or Budget.from_env()
+    except ValueError as exc:
+        return [Problem("(budget)", f"cannot check the cost of this brief: {exc}")]
+    estimate = estimate_cost(len(set(map(repr, locales))), len(products), candidates, n_ratios, budget)
+    return [Problem(f, m) for f, m in preflight_problems(estimate, budget)]
 
 
 def validate_brief(
-    data: dict, source: str, read_asset: AssetReader, brand_kits_root: Path | None = None
+    data: dict,
+    source: str,
+    read_asset: AssetReader,
+    brand_kits_root: Path | None = None,
+    budget: Budget | None = None,
 ) -> LoadedBrief:
     """Validate a parsed brief completely. ``read_asset(ref)`` returns the bytes of a product image
-    (relative reference, already checked not to escape) or raises OSError."""
+    (relative reference, already checked not to escape; at most ``MAX_ASSET_BYTES``) or raises
+    OSError. ``budget`` defaults to :meth:`Budget.from_env`. Every malformed input becomes a
+    :class:`BriefError` naming the field; nothing else escapes for any parsed input."""
+    if not isinstance(data, dict):
+        raise BriefError(source, [Problem("(file)", "must be a mapping of fields, e.g. `campaign_id: ...`")])
     brief: Brief | None = None
-    problems: list[Problem] = []
+    problems: list[Problem] = _character_problems(data)
+    reported = {p.field for p in problems}
     try:
         brief = Brief.model_validate(data)
     except ValidationError as exc:
-        problems.extend(problems_from_validation_error(exc))
+        problems.extend(p for p in problems_from_validation_error(exc) if p.field not in reported)
     reported = {p.field for p in problems}
-    problems.extend(p for p in _semantic_problems(data) if p.field not in reported)
+    for extra in (_semantic_problems(data), _term_problems(data), _preflight(data, budget)):
+        problems.extend(p for p in extra if p.field not in reported)
 
     kit: BrandKit | None = None
     brand = data.get("brand")
@@ -331,8 +457,13 @@ def validate_brief(
         except BriefError as exc:
             if exc.problems and exc.problems[0].field == "brand":
                 problems.append(Problem("brand", exc.problems[0].message))
-            else:
-                problems.append(Problem("brand", f"brand kit {brand!r} is invalid: {exc.render()}"))
+            else:  # the kit's own problems, without the server's paths
+                detail = "; ".join(f"{p.field}: {p.message}" for p in exc.problems[:5])
+                problems.append(
+                    Problem(
+                        "brand", f"brand kit {brand!r} (brand_kits/{brand}/brand.yaml) is invalid: {detail}"
+                    )
+                )
 
     assets: dict[str, list[tuple[str, bytes]]] = {}
     raw_products = data.get("products") if isinstance(data.get("products"), list) else []
@@ -344,31 +475,35 @@ def validate_brief(
             if not isinstance(ref, str):
                 continue
             where = f"products[{i}].assets[{j}]"
+            if where in reported:
+                continue  # too long, or characters the policy refuses
             rel = _safe_relative(ref)
             if rel is None:
                 problems.append(
                     Problem(
-                        where, f"{ref!r} must be a relative path inside the brief's folder (no '..', no '/')"
+                        where,
+                        f"{shorten(ref)} must be a relative path to a file inside the brief's folder "
+                        "(no '..', no leading '/', no '\\')",
                     )
                 )
                 continue
             if rel.suffix.lower() not in IMAGE_SUFFIXES:
-                problems.append(Problem(where, f"{ref!r} must be one of {', '.join(IMAGE_SUFFIXES)}"))
+                problems.append(Problem(where, f"{shorten(ref)} must be one of {', '.join(IMAGE_SUFFIXES)}"))
                 continue
             try:
                 data_bytes = read_asset(str(rel))
             except FileNotFoundError as exc:
                 problems.append(
-                    Problem(where, f"cannot read {ref!r}: {exc.strerror or exc}", "missing_asset")
+                    Problem(where, f"cannot read {shorten(ref)}: {exc.strerror or exc}", "missing_asset")
                 )
                 continue
             except OSError as exc:
-                problems.append(Problem(where, f"cannot read {ref!r}: {exc.strerror or exc}"))
+                problems.append(Problem(where, f"cannot read {shorten(ref)}: {exc.strerror or exc}"))
                 continue
             try:
-                check_image_bytes(data_bytes)
+                check_image_bytes(data_bytes, rel.suffix)
             except ValueError as exc:
-                problems.append(Problem(where, f"{ref!r} {exc}"))
+                problems.append(Problem(where, f"{shorten(ref)} {exc}"))
                 continue
             assets.setdefault(product["id"], []).append((ref, data_bytes))
 
@@ -378,25 +513,41 @@ def validate_brief(
 
 
 def load_brief(path: str | Path, brand_kits_root: Path | None = None) -> LoadedBrief:
-    """Load and validate a brief file from the local filesystem."""
+    """Load and validate a brief file from the local filesystem. The file and its images are read
+    only if they are regular files within the size limits (checked with ``stat`` first); images must
+    resolve (symlinks included) inside the brief's folder."""
     path = Path(path)
-    if not path.is_file():
-        raise BriefError(str(path), [Problem("(file)", "does not exist or is not a file")])
     if path.suffix.lower() not in (".yaml", ".yml", ".json"):
         raise BriefError(str(path), [Problem("(file)", "must be a .yaml, .yml or .json file")])
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise BriefError(str(path), [Problem("(file)", f"is not UTF-8 text: {exc}")]) from exc
+        data = read_regular_file(path, MAX_BRIEF_BYTES)
+    except TooLargeError as exc:
+        raise BriefError(
+            str(path),
+            [
+                Problem(
+                    "(file)",
+                    f"is {exc.size / 1024:,.0f} KiB; a brief may be at most {MAX_BRIEF_BYTES // 1024} KiB",
+                )
+            ],
+        ) from None
+    except UnsafeFileError as exc:
+        raise BriefError(str(path), [Problem("(file)", str(exc))]) from None
+    except FileNotFoundError:
+        raise BriefError(str(path), [Problem("(file)", "does not exist")]) from None
+    except OSError as exc:
+        raise BriefError(str(path), [Problem("(file)", f"cannot be read: {exc.strerror or exc}")]) from None
+    text = decode_brief_bytes(data, str(path))
     base = path.resolve().parent
 
     def read_local(ref: str) -> bytes:
-        target = (base / ref).resolve()
-        if not target.is_relative_to(base):
-            raise OSError(f"{ref} resolves outside the brief's folder")
-        if not target.is_file():
-            raise FileNotFoundError(2, f"no such file {target}")
-        return target.read_bytes()
+        target = base / ref
+        real = target.resolve()
+        if not real.is_relative_to(base):
+            raise PermissionError(13, f"{ref} resolves outside the brief's folder")
+        if not real.exists():
+            raise FileNotFoundError(2, f"no such file {ref} beside the brief")
+        return read_regular_file(target, MAX_ASSET_BYTES, root=base)
 
     return validate_brief(parse_brief_text(text, str(path)), str(path), read_local, brand_kits_root)
 

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from creative_assets.compliance import CHECKS, CheckOutcome
 
 #: Checks whose ERROR verdict blocks selection. Brand colour fit is advisory (WARN only).
-BLOCKING_CHECKS = frozenset({"copy_terms", "logo", "text_legibility", "safe_zones", "glyph_coverage"})
+BLOCKING_CHECKS = frozenset(
+    {"copy_terms", "logo", "text_legibility", "safe_zones", "glyph_coverage", "product_share"}
+)
 
 DESCRIPTIONS = {
     "copy_terms": "Legal and banned terms (global, language, market, brand, campaign rules) in the copy.",
@@ -27,6 +29,7 @@ DESCRIPTIONS = {
     "text_legibility": "WCAG AA contrast on the final pixels, minimum type sizes, no clipped or overflowing text.",
     "safe_zones": "Text and logo outside the platform UI areas of each placement.",
     "glyph_coverage": "Every character of the copy drawn by a real glyph (no tofu).",
+    "product_share": "The product visibly on the creative: its placed pixels, minus logo and copy, at least 1.5% of the canvas.",
 }
 
 #: Figures where a larger number is worse (the others: smaller is worse).

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 import warnings
@@ -45,6 +46,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
         f"{b.candidates} candidates x {len(b.aspect_ratios)} ratios = {units * b.candidates * len(b.aspect_ratios)} "
         f"creatives; product images supplied for {supplied}/{len(b.products)} products"
     )
+    from creative_assets.input_policy import Budget, estimate_cost
+
+    budget = Budget.from_env()
+    cost = estimate_cost(len(b.locales), len(b.products), b.candidates, len(b.aspect_ratios), budget)
+    print(
+        f"  cost preflight: about {cost.calls:,} provider calls (image: {budget.image_provider}, text: "
+        f"{budget.text_provider}), ${cost.usd:,.2f}; budget {budget.max_calls:,} calls, ${budget.max_usd:,.2f}"
+    )
     missing = [loc for loc in b.locales if loc != b.source_locale and loc not in b.localized_messages]
     if missing:
         print(f"  ! no localized_messages for {', '.join(missing)}: their copy stays in {b.source_locale}")
@@ -70,6 +79,14 @@ def _prepare_environment(out: str | None) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.out and os.environ.get("CREATIVE_ASSETS_EXECUTOR", "").strip().lower() == "celery":
+        print(
+            "--out sets the storage root of this process only; with CREATIVE_ASSETS_EXECUTOR=celery the "
+            "steps run on the workers: give them and this command the same CREATIVE_ASSETS_STORAGE "
+            'settings instead (README "Scaling out")',
+            file=sys.stderr,
+        )
+        return 2
     _prepare_environment(args.out)
     import dagster as dg
 
@@ -93,9 +110,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if invalid:
         return 2
     defs = build_definitions()  # after --out/DAGSTER_HOME are in the environment
-    storage = defs.resources["storage"].process_config_and_initialize()
     failures = 0
-    with dg.DagsterInstance.get() as instance:
+    # the _cm form: S3 storage has setup/teardown (its client is made per use, never at load time)
+    with (
+        defs.resources["storage"].process_config_and_initialize_cm() as storage,
+        dg.DagsterInstance.get() as instance,
+    ):
         for path, brief in loaded:
             failures += run_brief(path, brief, storage, instance, defs, args.units_per_run)
     print(
@@ -112,6 +132,7 @@ def run_brief(path: str, loaded, storage, instance, defs, units_per_run: int) ->
     """Register one brief, materialize its units in batched runs, roll it up; return failure count."""
     from creative_assets.assets.rollup import summarise_campaign
     from creative_assets.brief_store import register_brief
+    from creative_assets.execution import execute_pipeline
     from creative_assets.jobs import CAMPAIGN_TAG, VERSION_TAG, pipeline_run_tags, range_tags
     from creative_assets.local_instance import cli_run_tags
     from creative_assets.partitions import campaigns, creative_units
@@ -133,16 +154,18 @@ def run_brief(path: str, loaded, storage, instance, defs, units_per_run: int) ->
     job = defs.resolve_job_def("creative_pipeline")
     ordered = instance.get_dynamic_partitions(creative_units.name)
     batches = contiguous_batches(ordered, unit_keys, units_per_run)
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    # Dagster's own log lines (with stack traces for failed steps) are for the Dagster UI, where the
+    # run is: the CLI prints what failed, and why, itself.
+    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     failed = 0
     done = 0
     for n, batch in enumerate(batches, 1):
         t0 = time.perf_counter()
         print(f"• run {n}/{len(batches)}: {len(batch)} unit(s) {batch[0]} … {batch[-1]}", flush=True)
-        result = job.execute_in_process(
-            instance=instance,
+        result = execute_pipeline(  # in process, or on the Celery workers (CREATIVE_ASSETS_EXECUTOR)
+            job,
+            instance,
             run_config=quiet,
-            raise_on_error=False,
             tags={
                 **pipeline_run_tags(),
                 **cli_run_tags(),
@@ -162,11 +185,11 @@ def run_brief(path: str, loaded, storage, instance, defs, units_per_run: int) ->
             failed += len(batch)
             for event in result.all_events:
                 if event.is_step_failure:
-                    err = event.step_failure_data.error
-                    print(
-                        f"  ✗ {event.step_key}: {err.message.strip() if err else 'failed'}", file=sys.stderr
-                    )
-            print(f"  ✗ run {result.run_id} failed", file=sys.stderr)
+                    print(f"  ✗ {event.step_key}: {_failure_reason(event)}", file=sys.stderr)
+            print(
+                f"  ✗ run {result.run_id} failed (stack traces, if any, are in the Dagster UI under Runs)",
+                file=sys.stderr,
+            )
 
     rollup = defs.resolve_job_def("campaign_rollup").execute_in_process(
         instance=instance,
@@ -179,6 +202,29 @@ def run_brief(path: str, loaded, storage, instance, defs, units_per_run: int) ->
     print(f"Creatives: {storage.uri(f'campaigns/{record.campaign_id}')}")
     print(f"Summary:   {storage.uri(f'campaigns/{record.campaign_id}/summary.csv')}")
     return failed + (0 if rollup.success else 1)
+
+
+def _failure_reason(event) -> str:
+    """Why a step failed, in words: the innermost error's message, no stack trace and no Dagster
+    class names. A blocking compliance failure names its checks (the findings are printed above)."""
+    err = event.step_failure_data.error if event.step_failure_data else None
+    if err is None:
+        return "failed"
+    if err.cls_name == "DagsterAssetCheckFailedError":
+        text = " ".join(_strip_class(err.message).split())
+        return f"blocking compliance check(s) failed (see the ✗ lines above): {text[:300]}"
+    while err.cause is not None and err.cls_name in (
+        "DagsterExecutionStepExecutionError",
+        "DagsterUserCodeExecutionError",
+    ):
+        err = err.cause
+    first = next((line.strip() for line in _strip_class(err.message).splitlines() if line.strip()), "")
+    return f"{first[:300]} ({err.cls_name})" if err.cls_name else first[:300]
+
+
+def _strip_class(message: str) -> str:
+    """``dagster._core.errors.SomeError: text`` -> ``text``."""
+    return re.sub(r"^\s*[\w.]+(Error|Exception): ", "", message.strip())
 
 
 def _print_check_findings(result) -> None:
@@ -275,7 +321,14 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("schema", help="print the brief's JSON Schema")
     p.set_defaults(func=cmd_schema)
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # `creative-assets validate … | head`: the reader left, not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        print("✗ interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

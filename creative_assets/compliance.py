@@ -1,6 +1,6 @@
 """Compliance checks for one rendered creative. Pure functions (Pillow + numpy, no Dagster).
 
-Six checks, each returning a :class:`CheckOutcome` (passed, worst severity, findings, measured figures):
+Seven checks, each returning a :class:`CheckOutcome` (passed, worst severity, findings, measured figures):
 
 ``copy_terms``
     Legal / banned terms (layered rules, already merged) in the headline, sub-line, CTA and legal line.
@@ -18,6 +18,9 @@ Six checks, each returning a :class:`CheckOutcome` (passed, worst severity, find
     Text ink boxes, the CTA button and the detected logo inside the platform safe box of the ratio.
 ``glyph_coverage``
     Every character drawn with a real glyph (see :func:`check_glyphs` for how fallback fonts count).
+``product_share``
+    The product's visible pixels (the mask of the cut-out actually placed, minus what covers it) are at
+    least a small share of the canvas (see :func:`check_product_share`).
 
 Figures are oriented so that *lower is worse* wherever a natural measure allows it (contrast, score,
 width, share, margin, size), because campaign roll-ups keep the minimum across creatives.
@@ -25,6 +28,7 @@ width, share, margin, size), because campaign roll-ups keep the minimum across c
 
 from __future__ import annotations
 
+import functools
 import math
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
@@ -51,10 +55,19 @@ from creative_assets.render.fonts import (
 )
 from creative_assets.render.layout import SAFE_ZONES, Box, boxes_overlap, inside, mirror_box
 from creative_assets.stages import CopyVariant, FinalRender, TermRuleRecord, TextBlockReport
+from creative_assets.term_skeleton import fold_char, visual_variants
 
 Severity = Literal["WARN", "ERROR"]
 
-CHECKS = ("copy_terms", "logo", "brand_colours", "text_legibility", "safe_zones", "glyph_coverage")
+CHECKS = (
+    "copy_terms",
+    "logo",
+    "brand_colours",
+    "text_legibility",
+    "safe_zones",
+    "glyph_coverage",
+    "product_share",
+)
 
 COPY_FIELDS = ("headline", "subline", "cta", "disclaimer")
 
@@ -129,9 +142,6 @@ _CONTINUA_RANGES = (
     (0x20000, 0x3134F),
 )
 _HANGUL_RANGES = ((0x1100, 0x11FF), (0x3130, 0x318F), (0xAC00, 0xD7AF))
-#: Combining marks that are vowels or distinguish letters (Indic, Thai/Lao, Myanmar, Khmer, kana
-#: voicing marks), not optional diacritics: never stripped.
-_KEEP_MARK_RANGES = ((0x0900, 0x0DFF), (0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x3099, 0x309A))
 
 
 def _in_ranges(ch: str, ranges: tuple[tuple[int, int], ...]) -> bool:
@@ -144,13 +154,9 @@ def _word_char(ch: str) -> bool:
 
 
 def _fold_char(ch: str) -> str:
-    """One character, NFKC + casefold, then NFD with diacritics (combining marks) removed."""
-    out = []
-    for c in unicodedata.normalize("NFD", unicodedata.normalize("NFKC", ch).casefold()):
-        if unicodedata.category(c) == "Mn" and not _in_ranges(c, _KEEP_MARK_RANGES):
-            continue
-        out.append(c)
-    return unicodedata.normalize("NFC", "".join(out))  # recompose Hangul syllables
+    """One character's banned-term skeleton (see :mod:`creative_assets.term_skeleton`): default-
+    ignorables removed, NFKC + casefold, diacritics removed, UTS #39 confusables mapped."""
+    return fold_char(ch)
 
 
 def _fold(text: str, dashes_as_space: bool = False) -> tuple[str, list[int]]:
@@ -178,12 +184,18 @@ def _fold(text: str, dashes_as_space: bool = False) -> tuple[str, list[int]]:
 
 
 def normalize(text: str) -> str:
-    """NFKC, casefold, diacritics removed (NFD, combining marks dropped), whitespace collapsed.
+    """The banned-term skeleton of ``text`` (:mod:`creative_assets.term_skeleton`), whitespace
+    collapsed: invisible characters removed, NFKC, casefold, diacritics removed, confusables mapped.
 
     Marks that are vowels or distinguish letters (Indic and South-East Asian scripts, Japanese voicing
     marks) are kept: dropping them would merge different words.
     """
     return _fold(text)[0]
+
+
+@functools.lru_cache(maxsize=4096)
+def _folded_term(term: str) -> str:
+    return _fold(term, dashes_as_space=True)[0]
 
 
 def _latin(ch: str) -> bool:
@@ -207,38 +219,48 @@ def find_terms(
 ) -> list[tuple[TermRuleRecord, str]]:
     """Every rule whose term occurs in ``text``, with the original text it matched (in text order).
 
-    Matching is on folded text (:func:`normalize`; dashes count as spaces, so "sugar-free" matches
-    "sugar free"): case-, width- and diacritic-insensitive, multi-word terms across any whitespace.
+    Matching is on the skeleton (:func:`normalize`; dashes count as spaces, so "sugar-free" matches
+    "sugar free"): case-, width- and diacritic-insensitive, blind to invisible characters (zero-width
+    spaces, soft hyphens) and to look-alike letters of other scripts (Cyrillic "сurе"), multi-word
+    terms across any whitespace, and text under a bidi override is read in the order it is shown.
+    ``matched`` is the text as written (the term is reported as the rule wrote it).
     With ``line_breaking == "spaces"`` a term must be a whole word: the characters either side must
     not be Unicode letters, digits or marks ("cure" fires on "Cure!" but not on "secure" or "cured").
     Terms in scripts written without spaces (Han, kana, Thai, ...) always match as substrings, and in
     ``cjk``/``thai`` locales every term does, except that a Latin term still needs Latin word
     boundaries. Korean terms are stems: the end of a Hangul term may be followed by a particle.
     """
-    folded, index = _fold(text, dashes_as_space=True)
     hits: list[tuple[int, TermRuleRecord, str]] = []
-    for rule in rules:
-        term = _fold(rule.term, dashes_as_space=True)[0]
-        if not term:
-            continue
-        start = 0
-        while (pos := folded.find(term, start)) != -1:
-            start = pos + 1
-            end = pos + len(term)
-            if pos > 0 and _edge_needs_boundary(term[0], folded[pos - 1], line_breaking):
+    found: set[int] = set()
+    # the logical order, and the displayed order where a bidi override reverses a run
+    for variant, order in visual_variants(text):
+        folded, index = _fold(variant, dashes_as_space=True)
+        index = [order[i] for i in index]
+        for n, rule in enumerate(rules):
+            if n in found:
                 continue
-            if (
-                end < len(folded)
-                and not _in_ranges(term[-1], _HANGUL_RANGES)
-                and _edge_needs_boundary(term[-1], folded[end], line_breaking)
-            ):
+            term = _folded_term(rule.term)
+            if not term:
                 continue
-            o0, o1 = index[pos], index[end - 1]
-            # include trailing combining marks of the last original character
-            while o1 + 1 < len(text) and unicodedata.category(text[o1 + 1]) == "Mn":
-                o1 += 1
-            hits.append((o0, rule, text[o0 : o1 + 1]))
-            break  # one hit per rule and text is enough
+            start = 0
+            while (pos := folded.find(term, start)) != -1:
+                start = pos + 1
+                end = pos + len(term)
+                if pos > 0 and _edge_needs_boundary(term[0], folded[pos - 1], line_breaking):
+                    continue
+                if (
+                    end < len(folded)
+                    and not _in_ranges(term[-1], _HANGUL_RANGES)
+                    and _edge_needs_boundary(term[-1], folded[end], line_breaking)
+                ):
+                    continue
+                o0, o1 = min(index[pos:end]), max(index[pos:end])
+                # include trailing combining marks of the last original character
+                while o1 + 1 < len(text) and unicodedata.category(text[o1 + 1]) == "Mn":
+                    o1 += 1
+                hits.append((o0, rule, text[o0 : o1 + 1]))
+                found.add(n)
+                break  # one hit per rule and text is enough
     hits.sort(key=lambda h: h[0])
     return [(rule, matched) for _, rule, matched in hits]
 
@@ -954,6 +976,38 @@ def check_glyphs(
     return _outcome("glyph_coverage", findings, figures)
 
 
+# ================================================================================ product share
+
+#: The product's visible pixels must be at least this share of the canvas.
+MIN_PRODUCT_SHARE = 0.015
+
+
+def check_product_share(report: FinalRender) -> CheckOutcome:
+    """The product is on the creative: its visible pixels (the mask of the cut-out actually placed,
+    minus what the logo and copy cover; ``report.product_visible``) are at least
+    :data:`MIN_PRODUCT_SHARE` of the canvas. A cut-out that removed the product, leaving its shadow,
+    fails here. A footprint that is only an estimate (a generative model placed the product) is
+    reported, not judged."""
+    vis = report.product_visible
+    if vis is None:
+        return _outcome("product_share", [], {})
+    figures = {"product_share": vis.visible_share, "product_visible_of_placed": vis.visible_of_placed}
+    findings = []
+    if vis.source == "measured" and vis.visible_share < MIN_PRODUCT_SHARE:
+        placed = report.product.area_px if report.product else 0
+        findings.append(
+            Finding(
+                check="product_share",
+                severity="ERROR",
+                message=f"only {vis.visible_share:.2%} of the canvas shows the product ({vis.visible_px:,} px "
+                f"visible of {placed:,} placed); at least {MIN_PRODUCT_SHARE:.1%} is needed. The packshot's "
+                "cut-out may have removed the product: check the supplied image",
+                where="product",
+            )
+        )
+    return _outcome("product_share", findings, figures)
+
+
 # ================================================================================ all checks
 
 
@@ -983,7 +1037,7 @@ def evaluate_creative(
     *,
     font_resolver: FontResolver | Sequence[Path | str] | None = None,
 ) -> list[CheckOutcome]:
-    """All six checks for one rendered creative, in :data:`CHECKS` order.
+    """All seven checks for one rendered creative, in :data:`CHECKS` order.
 
     The logo is located on the pixels once and the detected box (not ``report.logo.box``) is used by
     the logo and safe-zone checks. The product's own pixels are masked out of that search: packaging
@@ -1011,6 +1065,7 @@ def evaluate_creative(
         check_text_legibility(image, report.blocks, short),
         check_safe_zones(report.ratio, W, H, direction, elements, det.box if det and det.found else None),
         check_glyphs(report.blocks, font_resolver),
+        check_product_share(report),
     ]
     for outcome in outcomes:
         for finding in outcome.findings:
@@ -1028,6 +1083,7 @@ __all__ = [
     "check_copy_terms",
     "check_glyphs",
     "check_logo",
+    "check_product_share",
     "check_safe_zones",
     "check_text_legibility",
     "detect_logo",

@@ -30,7 +30,8 @@ from sensors.recovery import run_recovery_sensor
 from sensors.review import review_decision_sensor
 
 # -- the asset graph: one asset per pipeline stage, all partitioned by creative unit, plus the
-#    campaign rollup. Jobs (creative_assets/jobs.py) run in process: one process per run.
+#    campaign rollup. Jobs (creative_assets/jobs.py) run in process, one process per run, unless
+#    CREATIVE_ASSETS_EXECUTOR=celery puts creative_pipeline's steps on Celery workers (execution.py).
 assets = [*unit_stages, campaign_summary, campaign_compliance_report]
 jobs = [creative_pipeline, campaign_rollup]
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from creative_assets.input_policy import shorten
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -27,8 +29,14 @@ class BriefError(ValueError):
     """A brief or brand kit is invalid. ``str()`` lists every problem, one per line."""
 
     def __init__(self, source: str, problems: list[Problem]):
+        from creative_assets.input_policy import MAX_PROBLEMS, clip_message
+
         self.source = source
-        self.problems = list(problems)
+        # bounded: a hostile brief must not turn into a huge report
+        clipped = [Problem(p.field[:200], clip_message(p.message), p.code) for p in problems[:MAX_PROBLEMS]]
+        if len(problems) > MAX_PROBLEMS:
+            clipped.append(Problem("(file)", f"… and {len(problems) - MAX_PROBLEMS:,} more problems"))
+        self.problems = clipped
         super().__init__(self.render())
 
     def render(self) -> str:
@@ -65,6 +73,6 @@ def problems_from_validation_error(exc: ValidationError) -> list[Problem]:
         elif (
             "input" in err and err["type"] not in ("missing",) and not isinstance(err["input"], (dict, list))
         ):
-            msg = f"{msg} (got {err['input']!r})"
+            msg = f"{msg} (got {shorten(err['input'])})"
         problems.append(Problem(field_path(loc), msg))
     return problems

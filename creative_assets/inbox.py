@@ -22,6 +22,7 @@ always means "its runs were requested". Images in the inbox are left where they 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import posixpath
@@ -31,7 +32,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from creative_assets.brief import parse_brief_text, validate_brief
+from creative_assets.brief import MAX_ASSET_BYTES, parse_brief_text, validate_brief
+from creative_assets.brief_parse import decode_brief_bytes
 from creative_assets.brief_store import (
     BriefRecord,
     changed_units,
@@ -40,9 +42,10 @@ from creative_assets.brief_store import (
     prepare_brief_version,
 )
 from creative_assets.errors import BriefError, Problem
+from creative_assets.input_policy import MAX_BRIEF_BYTES, TooLargeError, UnsafeFileError
 from creative_assets.partitions import UnitKey
 from creative_assets.transient import is_transient
-from resources.storage import CreativeStorage
+from resources.storage import CreativeStorage, display_key, unsafe_key_reason
 
 BRIEF_SUFFIXES = (".yaml", ".yml", ".json")
 #: accepted briefs whose partitions and runs a committed sensor tick has not acknowledged yet
@@ -99,8 +102,11 @@ def _asset_reader(storage: CreativeStorage, brief_key: str, inbox_prefix: str):
         target = posixpath.normpath(posixpath.join(base, ref))
         if not (target + "/").startswith(root) or target == root.rstrip("/"):
             raise PermissionError(13, f"{ref} resolves to {target}, outside the inbox {root}")
+        reason = unsafe_key_reason(target)
+        if reason:
+            raise PermissionError(13, f"{ref} cannot be read: {reason}")
         try:
-            return storage.read_bytes(target)
+            return storage.read_bytes(target, max_bytes=MAX_ASSET_BYTES)
         except FileNotFoundError as exc:
             raise FileNotFoundError(2, f"no object {storage.uri(target)}") from exc
 
@@ -121,14 +127,41 @@ def ingest_brief(
     upload_grace_seconds: float = UPLOAD_GRACE_SECONDS,
 ) -> Accepted | Deferred | Rejected:
     """Validate one inbox brief and accept, defer or reject it. Idempotent: repeating it after a
-    crash registers the same version (same content) and writes the same rejection folder."""
-    data = storage.read_bytes(key)
+    crash registers the same version (same content) and writes the same rejection folder.
+
+    Hostile drops are rejected one by one, each with its own report, never crashing the caller: a
+    key the storage cannot use as it is (``inbox//x/brief.yaml``, a backslash, a non-UTF-8 folder
+    name), a brief over the size limit, and (local inbox) a FIFO, device or folder named like a brief
+    or a symlink leading outside the storage root. Their content is not copied to the rejected folder
+    (an oversized or unreadable file, a symlink's target); the inbox entry itself is removed."""
+    reason = unsafe_key_reason(key)
+    if reason:
+        return _reject_unreadable(
+            storage,
+            key,
+            f"cannot be processed under this name: {reason}; upload it again under a "
+            "plain name (letters, digits, '-', '_', '.', single '/' between folders)",
+            rejected_prefix,
+            read=True,
+            inbox_prefix=inbox_prefix,
+        )
     source = storage.uri(key)
     try:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise BriefError(source, [Problem("(file)", f"is not UTF-8 text: {exc}")]) from exc
+        data = storage.read_bytes(key, max_bytes=MAX_BRIEF_BYTES)
+    except TooLargeError as exc:
+        return _reject_unreadable(
+            storage,
+            key,
+            f"is too large: {exc}; it was not read or copied",
+            rejected_prefix,
+            inbox_prefix=inbox_prefix,
+        )
+    except UnsafeFileError as exc:
+        return _reject_unreadable(
+            storage, key, f"was not read: {exc}", rejected_prefix, inbox_prefix=inbox_prefix
+        )
+    try:
+        text = decode_brief_bytes(data, source)
         loaded = validate_brief(
             parse_brief_text(text, key), source, _asset_reader(storage, key, inbox_prefix), brand_kits_root
         )
@@ -168,42 +201,78 @@ def _is_transient(exc: Exception) -> bool:
     return is_transient(exc)
 
 
-def rejected_folder(key: str, data: bytes, inbox_prefix: str, rejected_prefix: str = "rejected") -> str:
+def _reject_unreadable(
+    storage: CreativeStorage,
+    key: str,
+    message: str,
+    rejected_prefix: str,
+    read: bool = False,
+    inbox_prefix: str = "inbox/",
+) -> Rejected:
+    """Reject a drop that cannot be handled by its key or read as a file. With ``read`` (an odd key
+    of an ordinary object) a bounded copy is still kept beside the report."""
+    data = None
+    if read:
+        with contextlib.suppress(OSError, ValueError):
+            data = storage.read_listed(key, MAX_BRIEF_BYTES)
+    error = BriefError(f"{_uri_prefix(storage)}{display_key(key)}", [Problem("(file)", message)])
+    return _reject(storage, key, data, error, rejected_prefix, inbox_prefix)
+
+
+def _uri_prefix(storage: CreativeStorage) -> str:
+    """The URI of the storage root (``s3://bucket/prefix/`` or ``file:///root/``)."""
+    return storage.uri("x")[:-1]
+
+
+def rejected_folder(
+    key: str, data: bytes | None, inbox_prefix: str, rejected_prefix: str = "rejected"
+) -> str:
     """``rejected/<drop>-<sha>``: ``<drop>`` is the brief's folder below the inbox (``/`` -> ``-``),
-    or the file's stem for a brief dropped at the top of the inbox; ``<sha>`` is the first 12 hex
-    digits of the SHA-256 of the inbox key and the content, so two drops of identical bytes get
-    two records while a retry after a crash rewrites the same one."""
+    or the file's stem for a brief dropped at the top of the inbox, reduced to safe characters;
+    ``<sha>`` is the first 12 hex digits of the SHA-256 of the inbox key and the content (if it could
+    be read), so two drops of identical bytes get two records while a retry after a crash rewrites
+    the same one."""
+    shown = display_key(key)
     root = inbox_prefix.strip("/")
-    relative = key[len(root) + 1 :] if root and key.startswith(root + "/") else key
+    relative = shown[len(root) + 1 :] if root and shown.startswith(root + "/") else shown
     folder, _, name = relative.rpartition("/")
     drop = folder.replace("/", "-") if folder else (name.rsplit(".", 1)[0] or "brief")
-    drop = re.sub(r"[^A-Za-z0-9._-]+", "-", drop).strip(".-")[:80] or "brief"
-    sha = hashlib.sha256(key.encode("utf-8") + b"\0" + data).hexdigest()[:12]
-    return f"{rejected_prefix.strip('/')}/{drop}-{sha}"
+    drop = _SAFE_NAME.sub("-", drop).strip(".-")[:80] or "brief"
+    digest = hashlib.sha256(key.encode("utf-8", "surrogateescape") + b"\0" + (data or b""))
+    return f"{rejected_prefix.strip('/')}/{drop}-{digest.hexdigest()[:12]}"
 
 
 def _reject(
     storage: CreativeStorage,
     key: str,
-    data: bytes,
+    data: bytes | None,
     error: BriefError,
     rejected_prefix: str,
-    inbox_prefix: str,
+    inbox_prefix: str = "inbox/",
 ) -> Rejected:
+    """Set a drop aside: a copy of it (when ``data`` is given) beside ``error.json``, then remove it
+    from the inbox. Names in the rejected folder are always safe keys, whatever the drop's key.
+    The copy first, the report second, the inbox entry last: a crash leaves the brief in the inbox
+    and the retry rewrites the same folder."""
     name = posixpath.basename(key)
+    if unsafe_key_reason(key) is not None:
+        name = _SAFE_NAME.sub("_", display_key(name)).strip("._") or "brief"
     folder = rejected_folder(key, data, inbox_prefix, rejected_prefix)
     report = {
-        "file": key,
+        "file": display_key(key),
         "source": error.source,
-        "sha256": hashlib.sha256(data).hexdigest(),
+        "sha256": hashlib.sha256(data).hexdigest() if data is not None else None,
         "rejected_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "problems": [p.to_dict() for p in error.problems],
         "message": error.render(),
+        "copied": data is not None,
     }
-    # the copy first, the report second, the inbox object last: a crash leaves the brief in the
-    # inbox and the retry rewrites the same folder
-    storage.write_bytes(f"{folder}/{name}", data)
+    if data is not None:
+        storage.write_bytes(f"{folder}/{name}", data)
     report_key = f"{folder}/error.json"
     storage.write_text(report_key, json.dumps(report, indent=2, ensure_ascii=False))
-    storage.delete(key)
+    storage.delete_listed(key)
     return Rejected(key=key, folder=folder, report_key=report_key, problems=list(error.problems))
+
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")

@@ -1,9 +1,11 @@
-"""Jobs: in-process, so a run costs one process, not one per step.
+"""Jobs. ``creative_pipeline`` runs in process (one process per run, not per step) unless
+``CREATIVE_ASSETS_EXECUTOR=celery`` puts its steps on Celery workers (execution.py); the light
+``campaign_rollup`` always runs in process.
 
 Retries (README "Retries and recovery"): two layers, so transient failures recover within minutes
 and deterministic ones are not repeated.
 
-- **Steps**: ``TRANSIENT_RETRY_POLICY`` (exponential backoff with jitter, about 10 minutes in all)
+- **Steps**: ``TRANSIENT_RETRY_POLICY`` (exponential backoff with jitter, about 7 minutes in all)
   retries a step that failed on storage, network or provider trouble. A failure that would repeat
   identically (an invalid or dropped unit, a provider's refusal, a blocking compliance ERROR with
   the same seed) is raised as ``dg.Failure(allow_retries=False)`` (``assets/common.py``) or is a
@@ -27,6 +29,7 @@ from creative_assets.assets.copy import localized_copy
 from creative_assets.assets.finals import final_creatives
 from creative_assets.assets.rollup import campaign_compliance_report, campaign_summary
 from creative_assets.assets.selection import selected_creative
+from creative_assets.execution import build_executor
 
 #: The unit stages in pipeline order, all partitioned by creative unit.
 unit_stages = [
@@ -75,7 +78,7 @@ def pipeline_run_tags() -> dict[str, str]:
 creative_pipeline = dg.define_asset_job(
     "creative_pipeline",
     selection=dg.AssetSelection.assets(*unit_stages),
-    executor_def=dg.in_process_executor,
+    executor_def=build_executor(),
     run_tags=RUN_RETRY_TAGS,
     op_retry_policy=TRANSIENT_RETRY_POLICY,
     description="Brief -> context -> candidates -> branded -> copy -> finals -> selected, per creative unit.",

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 from creative_assets.brand_kit import WordRule
 from creative_assets.brief import LocalizedText, Product
 from creative_assets.render.layout import Box, Layout
+from creative_assets.render.product_mask import ProductFootprint, ProductVisibility
 
 Reader = Callable[[str], bytes]
 
@@ -239,6 +240,8 @@ class CandidateRender(BaseModel):
     height: int
     layout: Layout
     product_bbox: Box
+    #: the product pixels as placed (render/product_mask.py); None in manifests written before it
+    product: ProductFootprint | None = None
 
 
 class ImageCandidate(BaseModel):
@@ -286,6 +289,7 @@ class BrandedRender(BaseModel):
     layout: Layout
     product_bbox: Box
     logo: LogoReport
+    product: ProductFootprint | None = None  # as placed in image_candidates
 
 
 class BrandedCandidate(BaseModel):
@@ -362,6 +366,10 @@ class FinalRender(BaseModel):
     cta_button_contrast: float
     logo: LogoReport
     product_bbox: Box
+    #: the product pixels as placed in image_candidates (reuse this, not product_bbox, to ask what
+    #: covers the product), and how much of it the final still shows (the product_share check)
+    product: ProductFootprint | None = None
+    product_visible: ProductVisibility | None = None
     #: compliance.CheckOutcome dumps, one per check in compliance.CHECKS order
     compliance: list[dict] = []
 

@@ -22,6 +22,7 @@ from creative_assets.partitions import UnitKey
 from creative_assets.render.branding import apply_branding
 from creative_assets.render.candidates import CandidatePlan, prepare_supplied_product
 from creative_assets.render.finals import LocaleText, render_final
+from creative_assets.render.product_mask import box_footprint, product_visibility
 from creative_assets.review.decisions import ReviewState
 from creative_assets.scoring import (
     ScoringWeights,
@@ -123,6 +124,7 @@ def candidate_record(plan: CandidatePlan, draft, supplied: bool, cut_method: str
             height=image.height,
             layout=plan.layouts[ratio],
             product_bbox=bbox,
+            product=draft.footprints.get(ratio) or box_footprint(image.size, bbox),
         )
         for ratio, (image, bbox) in draft.renders.items()
     }
@@ -155,6 +157,7 @@ def brand_candidates(raw: ImageCandidates, kit: BrandKit, hold: Hold) -> Branded
                 layout=render.layout,
                 product_bbox=render.product_bbox,
                 logo=logo,
+                product=render.product,
             )
         value.candidates.append(
             BrandedCandidate(index=cand.index, seed=cand.seed, style=cand.style, renders=renders)
@@ -186,8 +189,9 @@ def final_creatives_value(
     for cand in branded.candidates:
         renders = {}
         for ratio, render in cand.renders.items():
+            before = branded.image(render.file)
             image, report = render_final(
-                branded.image(render.file),
+                before,
                 render.layout,
                 variants[cand.index],
                 kit,
@@ -195,6 +199,15 @@ def final_creatives_value(
                 render.logo,
                 render.product_bbox,
             )
+            if render.product is not None:  # what of the placed product the copy and logo leave visible
+                report = report.model_copy(
+                    update={
+                        "product": render.product,
+                        "product_visible": product_visibility(
+                            render.product, before, image, [render.logo.box]
+                        ),
+                    }
+                )
             short = min(image.size)
             checks = evaluate_creative(
                 image,

@@ -35,8 +35,10 @@ INSTANCE_YAML = ROOT / "dagster.yaml"
 PYPROJECT = ROOT / "pyproject.toml"
 
 #: Services built from the project image; they load or serve the code location.
-PROJECT_SERVICES = ("usercode", "webserver", "daemon")
-REQUIRED_SERVICES = ("postgres", "minio", "minio-init", *PROJECT_SERVICES)
+PROJECT_SERVICES = ("usercode", "webserver", "daemon", "worker", "provider-worker")
+#: The Celery workers among them, and the queues each must serve (creative_assets/queues.py).
+WORKER_QUEUES = {"worker": {"image", "dagster"}, "provider-worker": {"provider"}}
+REQUIRED_SERVICES = ("postgres", "minio", "minio-init", "redis", *PROJECT_SERVICES)
 
 #: Variables the code reads that the stack may leave unset, and why.
 OPTIONAL_CODE_ENV = {
@@ -763,3 +765,73 @@ def test_review_service_serves_the_app_on_the_shared_storage():
     for name in ("CREATIVE_ASSETS_STORAGE", "CREATIVE_ASSETS_BUCKET", "CREATIVE_ASSETS_S3_ENDPOINT_URL"):
         assert env[name] == service("usercode")["environment"][name], name
     assert "/healthz" in " ".join(review["healthcheck"]["test"])
+
+
+# --------------------------------------------------------------------------- Celery: redis and workers
+
+
+def test_redis_is_the_broker_and_keeps_its_queue():
+    redis = service("redis")
+    assert "build" not in redis and str(redis.get("image", "")).startswith("redis:"), redis.get("image")
+    args = command_args(redis)
+    assert args[:1] == ["redis-server"] and option(args, "--appendonly") == "yes", (
+        f"redis should persist its queues (append-only file): {args}"
+    )
+    assert named_volumes(redis), "redis must keep its append-only file in a volume"
+    assert healthcheck_args(redis)[:2] == ["redis-cli", "ping"]
+    assert not published_ports(redis), "the broker has no password: never publish it on the host"
+    for name in PROJECT_SERVICES:
+        env = resolved_environment(name)
+        assert env.get("CREATIVE_ASSETS_EXECUTOR") == "celery", f"{name}: the stack runs steps on the workers"
+        for var in ("CREATIVE_ASSETS_CELERY_BROKER_URL", "CREATIVE_ASSETS_CELERY_BACKEND_URL"):
+            url = urlsplit(env.get(var, ""))
+            assert (url.scheme, url.hostname, url.port or 6379) == ("redis", "redis", 6379), (
+                f"{name}: {var} should point at the redis service, is {env.get(var)!r}"
+            )
+        timeout = int(env["CREATIVE_ASSETS_CELERY_VISIBILITY_TIMEOUT"])
+        assert timeout >= 3600, f"{name}: a visibility timeout of {timeout}s would rerun long steps twice"
+
+
+@pytest.mark.parametrize("name", sorted(WORKER_QUEUES))
+def test_workers_run_the_celery_app_on_their_queues(name):
+    args = command_args(service(name))
+    assert args[:4] == ["celery", "-A", "creative_assets.celery_app", "worker"], args
+    assert importlib.util.find_spec("creative_assets.celery_app") is not None
+    queues = set((option(args, "-Q", "--queues") or "").split(","))
+    assert queues == WORKER_QUEUES[name], f"{name} serves {queues}, should serve {WORKER_QUEUES[name]}"
+    concurrency = interpolate(option(args, "-c", "--concurrency") or "", env_example())
+    assert concurrency.isdigit() and int(concurrency) >= 1, f"{name} --concurrency {concurrency!r}"
+    nodename = option(args, "-n", "--hostname") or ""
+    assert nodename.endswith("@%h"), f"{name}: --hostname {nodename!r} must end in @%h (one per replica)"
+    check = interpolate(" ".join(healthcheck_args(service(name))), env_example())  # $$ -> $
+    assert "inspect ping" in check and nodename.replace("%h", "$HOSTNAME") in check, (
+        f"{name}: the healthcheck should ping this replica's node ({nodename}): {check}"
+    )
+    assert depends_on(service(name)).get("redis") == "service_healthy"
+    assert depends_on(service(name)).get("postgres") == "service_healthy"
+
+
+def test_every_queue_a_step_can_use_is_served():
+    from creative_assets.queues import stage_queue
+
+    stages = ("brief", "context", "raw", "branded", "copy", "final", "selected")
+    used = {
+        stage_queue(stage, image_provider=image, text_provider=text)
+        for stage in stages
+        for image in ("offline", "openai")
+        for text in ("offline", "openai")
+    }
+    served = set().union(*WORKER_QUEUES.values())
+    assert used <= served, f"steps can be routed to {sorted(used - served)}, which no worker serves"
+
+
+@pytest.mark.parametrize("name", sorted(WORKER_QUEUES))
+def test_workers_scale_out(name):
+    svc = service(name)
+    # `docker compose up --scale worker=4` needs replicas that do not collide
+    assert "container_name" not in svc and "hostname" not in svc, f"{name} pins a name: cannot scale"
+    assert not published_ports(svc), f"{name} publishes ports: a second replica could not bind them"
+    grace = str(svc.get("stop_grace_period", ""))
+    assert grace.endswith("m") and int(grace[:-1]) >= 5, (
+        f"{name}: stop_grace_period {grace!r} should let a running step finish (warm shutdown)"
+    )

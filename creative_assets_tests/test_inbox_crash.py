@@ -54,6 +54,10 @@ class CrashingStorage(LocalCreativeStorage):
         self._count("delete", key)
         return super().delete(key)
 
+    def delete_listed(self, key):
+        self._count("delete", key)
+        return super().delete_listed(key)
+
 
 @dataclass
 class Daemon:

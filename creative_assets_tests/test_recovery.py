@@ -34,6 +34,9 @@ def test_every_shipped_instance_config_enables_run_monitoring_and_run_retries(tm
     assert production["run_monitoring"]["enabled"] is True
     assert production["run_retries"]["enabled"] is True
     assert production["run_retries"]["retry_on_asset_or_op_failure"] is False
+    helm = yaml.safe_load((REPO / "deploy" / "helm" / "values.yaml").read_text())["dagsterDaemon"]
+    assert helm["runMonitoring"]["enabled"] is True and helm["runRetries"]["enabled"] is True
+    assert helm["runRetries"]["retryOnAssetOrOpFailure"] is False
     # the local instance the CLI (and the quick start) writes, loaded by Dagster itself
     home = tmp_path / "home"
     write_local_config(home)

@@ -42,6 +42,7 @@ from pydantic import Field, PrivateAttr
 from creative_assets.brand_kit import BrandKit
 from creative_assets.context_pack import build_context_pack
 from creative_assets.copywriting import brief_copy
+from creative_assets.input_policy import strip_disallowed
 from creative_assets.prompts import (
     API_SIZES,
     COPY_SCHEMA,
@@ -480,10 +481,11 @@ class OpenAICopyProvider(CopyProvider):
                 cand.seed,
             )
             update = {}
+            # model output follows the brief's character policy too: no control or bidi characters
             if "message" in fields:
-                update["headline"] = str(result["headline"]).strip()[:140]
+                update["headline"] = strip_disallowed(str(result["headline"])).strip()[:140]
             if "cta" in fields:
-                update["cta"] = str(result["cta"]).strip()[:40]
+                update["cta"] = strip_disallowed(str(result["cta"])).strip()[:40]
             return variant.model_copy(update=update), call
 
         with ThreadPoolExecutor(max_workers=self.openai.max_concurrent_requests) as pool:

@@ -19,6 +19,7 @@ from creative_assets.context_pack import build_context_pack
 from creative_assets.copywriting import brief_copy
 from creative_assets.render.candidates import CandidatePlan, offline_prompt, render_offline_candidate
 from creative_assets.render.layout import Box
+from creative_assets.render.product_mask import ProductFootprint
 from creative_assets.stages import BrandedCandidates, ContextPack, LocalizedCopy, UnitBrief
 
 
@@ -32,6 +33,9 @@ class CandidateDraft:
     method: str
     prompt: str
     calls: list[dict] = field(default_factory=list)  # API accounting, empty for offline drawing
+    #: ratio -> the product pixels as placed; absent where a model placed the product itself (the
+    #: layout's product box is recorded as an estimate then)
+    footprints: dict[str, ProductFootprint] = field(default_factory=dict)
 
 
 class ContextProvider(dg.ConfigurableResource, ABC):
@@ -118,13 +122,14 @@ class OfflineImageProvider(ImageProvider):
         product: Image.Image | None,
         headline_font: str,
     ) -> CandidateDraft:
-        renders, source, method = render_offline_candidate(unit, plan, product, headline_font)
+        renders, source, method, footprints = render_offline_candidate(unit, plan, product, headline_font)
         return CandidateDraft(
             plan=plan,
             renders=renders,
             source=source,
             method=method,
             prompt=offline_prompt(unit, plan, source),
+            footprints=footprints,
         )
 
 

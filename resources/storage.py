@@ -18,6 +18,8 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 from pydantic import Field, PrivateAttr
 
+from creative_assets.input_policy import TooLargeError, UnsafeFileError, read_regular_file
+
 CONTENT_TYPES = {
     ".png": "image/png",
     ".jpg": "image/jpeg",
@@ -36,11 +38,56 @@ def content_type_for(key: str) -> str:
     return CONTENT_TYPES.get(suffix) or mimetypes.guess_type(key)[0] or "application/octet-stream"
 
 
+#: S3's own limit on a key, in UTF-8 bytes.
+MAX_KEY_BYTES = 1024
+
+
+def unsafe_key_reason(key: str) -> str | None:
+    """Why ``key`` is not a safe storage key (one the whole platform can use as it is), or None.
+
+    Safe keys are relative POSIX paths of non-empty segments, none of them ``.`` or ``..``, with no
+    backslash, control character or invalid UTF-8 (a local folder name with a non-UTF-8 byte is
+    listed with surrogate escapes), at most 1024 UTF-8 bytes."""
+    if not key:
+        return "it is empty"
+    if key.startswith("/"):
+        return "it starts with '/'"
+    if "\\" in key:
+        return "it contains a backslash"
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in key):
+        return "it is not valid UTF-8"
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in key):
+        return "it contains a control character"
+    parts = key.split("/")
+    if "" in parts:
+        return "it has an empty path segment ('//', as `aws s3 cp .../inbox//x/` makes)"
+    if "." in parts or ".." in parts:
+        return "it has a '.' or '..' path segment"
+    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
+        return f"it is longer than {MAX_KEY_BYTES} bytes"
+    return None
+
+
+def display_key(key: str) -> str:
+    """A key as printable text for logs and reports, whatever it holds (invalid UTF-8 as ``\\xff``,
+    control characters escaped)."""
+    text = key.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def check_key(key: str) -> str:
-    """Reject keys that could escape the storage root."""
-    path = PurePosixPath(key)
-    if not key or path.is_absolute() or "\\" in key or any(p in ("", ".", "..") for p in key.split("/")):
-        raise ValueError(f"unsafe storage key {key!r}")
+    """Reject keys that could escape the storage root (see :func:`unsafe_key_reason`)."""
+    reason = unsafe_key_reason(key)
+    if reason:
+        raise ValueError(f"unsafe storage key {display_key(key)[:200]!r}: {reason}")
+    return key
+
+
+def _listed_key(key: str) -> str:
+    """A key exactly as ``list_keys`` returned it, for :meth:`read_listed`/:meth:`delete_listed`:
+    anything but a key that could leave the root."""
+    if not key or key.startswith("/") or ".." in key.replace("\\", "/").split("/") or "\x00" in key:
+        raise ValueError(f"storage key {display_key(key)[:200]!r} could leave the storage root")
     return key
 
 
@@ -52,8 +99,19 @@ class CreativeStorage(dg.ConfigurableResource, ABC):
         """Write atomically (readers never see a partial object); return the object's URI."""
 
     @abstractmethod
-    def read_bytes(self, key: str) -> bytes:
-        """Read an object; raise FileNotFoundError if it does not exist."""
+    def read_bytes(self, key: str, max_bytes: int | None = None) -> bytes:
+        """Read an object; raise FileNotFoundError if it does not exist. With ``max_bytes``, a larger
+        object is refused (``TooLargeError``) by its size before it is read. Local storage reads only
+        regular files whose real path is inside the root (``UnsafeFileError`` otherwise)."""
+
+    @abstractmethod
+    def read_listed(self, key: str, max_bytes: int) -> bytes:
+        """Like ``read_bytes`` for a key exactly as ``list_keys`` returned it, even one that
+        :func:`check_key` refuses (``inbox//x/brief.yaml``), so it can be set aside."""
+
+    @abstractmethod
+    def delete_listed(self, key: str) -> None:
+        """Delete an object by a key exactly as ``list_keys`` returned it (a symlink, not its target)."""
 
     @abstractmethod
     def exists(self, key: str) -> bool: ...
@@ -97,6 +155,12 @@ class LocalCreativeStorage(CreativeStorage):
     def _path(self, key: str) -> Path:
         return Path(self.root).resolve() / check_key(key)
 
+    def _read(self, path: Path, max_bytes: int | None) -> bytes:
+        try:
+            return read_regular_file(path, max_bytes if max_bytes is not None else 1 << 40, root=self.root)
+        except IsADirectoryError as exc:  # pragma: no cover - read_regular_file names it
+            raise UnsafeFileError(str(exc)) from exc
+
     def write_bytes(self, key: str, data: bytes, content_type: str | None = None) -> str:
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -110,8 +174,14 @@ class LocalCreativeStorage(CreativeStorage):
             raise
         return self.uri(key)
 
-    def read_bytes(self, key: str) -> bytes:
-        return self._path(key).read_bytes()
+    def read_bytes(self, key: str, max_bytes: int | None = None) -> bytes:
+        return self._read(self._path(key), max_bytes)
+
+    def read_listed(self, key: str, max_bytes: int) -> bytes:
+        return self._read(Path(self.root).resolve() / _listed_key(key), max_bytes)
+
+    def delete_listed(self, key: str) -> None:
+        (Path(self.root).resolve() / _listed_key(key)).unlink(missing_ok=True)
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
@@ -156,8 +226,7 @@ class S3CreativeStorage(CreativeStorage):
     _cached_client: object = PrivateAttr(default=None)
 
     def _key(self, key: str) -> str:
-        check_key(key)
-        return f"{self.prefix.strip('/')}/{key}" if self.prefix.strip("/") else key
+        return self._raw_key(check_key(key))
 
     def _client(self):
         # One client per initialized resource (per run, per sensor tick): never at import or load
@@ -175,12 +244,36 @@ class S3CreativeStorage(CreativeStorage):
         )
         return self.uri(key)
 
-    def read_bytes(self, key: str) -> bytes:
+    def _raw_key(self, key: str) -> str:
+        return f"{self.prefix.strip('/')}/{key}" if self.prefix.strip("/") else key
+
+    def _get(self, full_key: str, max_bytes: int | None) -> bytes:
         client = self._client()
         try:
-            return client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+            response = client.get_object(Bucket=self.bucket, Key=full_key)
         except client.exceptions.NoSuchKey as exc:
-            raise FileNotFoundError(2, f"no object {self.uri(key)}") from exc
+            raise FileNotFoundError(2, f"no object s3://{self.bucket}/{display_key(full_key)}") from exc
+        body = response["Body"]
+        try:
+            if max_bytes is None:
+                return body.read()
+            if int(response.get("ContentLength") or 0) > max_bytes:  # refused unread
+                raise TooLargeError(int(response["ContentLength"]), max_bytes, "object")
+            data = body.read(max_bytes + 1)
+            if len(data) > max_bytes:
+                raise TooLargeError(len(data), max_bytes, "object")
+            return data
+        finally:
+            body.close()
+
+    def read_bytes(self, key: str, max_bytes: int | None = None) -> bytes:
+        return self._get(self._key(key), max_bytes)
+
+    def read_listed(self, key: str, max_bytes: int) -> bytes:
+        return self._get(self._raw_key(_listed_key(key)), max_bytes)
+
+    def delete_listed(self, key: str) -> None:
+        self._client().delete_object(Bucket=self.bucket, Key=self._raw_key(_listed_key(key)))
 
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError

@@ -19,8 +19,17 @@ have_pg_server() {
   done
   command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1
 }
+# PyICU (UTS #39 confusables skeleton for banned-term matching) builds from its sdist against the
+# system ICU: it needs the ICU headers, pkg-config and a C++ compiler.
+if ! pkg-config --exists icu-uc 2>/dev/null; then need_apt+=(libicu-dev pkg-config g++); fi
 if [ "${CREATIVE_ASSETS_NEED_POSTGRES:-0}" = "1" ] && ! have_pg_server; then
   need_apt+=(postgresql)
+fi
+# The Celery tests (creative_assets_tests/test_celery.py) start a throwaway Redis from Debian's
+# redis-server binary as the broker.
+if [ "${CREATIVE_ASSETS_NEED_REDIS:-0}" = "1" ] && ! command -v redis-server >/dev/null 2>&1 \
+   && [ ! -x /usr/bin/redis-server ]; then
+  need_apt+=(redis-server)
 fi
 # The review app's browser test (creative_assets_tests/test_review_browser.py) drives Debian's chromium
 # through chromedriver; Selenium is pointed at these two binaries and never downloads a browser itself.

@@ -5,6 +5,9 @@ set -euo pipefail
 # The Postgres tests (creative_assets_tests/test_postgres.py) start a throwaway server from the
 # system PostgreSQL binaries: bootstrap.sh installs the `postgresql` package when they are missing.
 export CREATIVE_ASSETS_NEED_POSTGRES=1
+# The Celery tests (creative_assets_tests/test_celery.py, marker `celery`) start a throwaway Redis
+# broker from Debian's redis-server binary: bootstrap.sh installs `redis-server` when it is missing.
+export CREATIVE_ASSETS_NEED_REDIS=1
 # The review app's browser test (test_review_browser.py, marker `browser`) drives chromium through
 # chromedriver: bootstrap.sh installs `chromium` and `chromium-driver` when they are missing.
 export CREATIVE_ASSETS_NEED_BROWSER=1

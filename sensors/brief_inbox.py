@@ -40,7 +40,7 @@ from creative_assets.jobs import (
 from creative_assets.partitions import campaigns, contiguous_batches, creative_units
 from resources.brand_kits import BrandKitLibrary
 from resources.inbox import BriefInbox
-from resources.storage import CreativeStorage
+from resources.storage import CreativeStorage, display_key
 
 __all__ = ["PENDING_PREFIX", "brief_inbox_sensor", "campaign_rollup_sensor"]
 
@@ -89,7 +89,8 @@ def brief_inbox_sensor(
             continue  # removed while we were listing
         except Exception:  # a storage hiccup must not stop the sensor: retry next tick
             failed += 1
-            context.log.exception(f"could not ingest {storage.uri(key)}; it stays in the inbox")
+            # (never storage.uri(key) here: it re-checks the key, and an odd key must not crash the tick)
+            context.log.exception(f"could not ingest {display_key(key)}; it stays in the inbox")
             continue
         if isinstance(outcome, Deferred):
             deferred += 1
@@ -97,7 +98,8 @@ def brief_inbox_sensor(
         elif isinstance(outcome, Rejected):
             rejected += 1
             context.log.warning(
-                f"rejected {outcome.key}: {len(outcome.problems)} problem(s); see {storage.uri(outcome.report_key)}"
+                f"rejected {display_key(outcome.key)}: {len(outcome.problems)} problem(s); "
+                f"see {storage.uri(outcome.report_key)}"
             )
         elif outcome.created:
             accepted += 1

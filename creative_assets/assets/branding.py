@@ -9,7 +9,7 @@ from creative_assets.unit_work import brand_candidates
 from resources.brand_kits import BrandKitLibrary
 
 
-@dg.asset(**stage_asset_kwargs("branded", "1", {"pillow", "python"}))
+@dg.asset(**stage_asset_kwargs("branded", "2", {"pillow", "python"}))
 def branded_candidates(
     context: dg.AssetExecutionContext,
     image_candidates: dict[str, ImageCandidates],

@@ -11,7 +11,10 @@ from typing import Any, TypeVar
 import dagster as dg
 from PIL import Image
 
+from creative_assets.execution import worker_metadata
 from creative_assets.partitions import UnitKey, creative_units
+from creative_assets.queues import QUEUE_TAG, stage_queue
+from creative_assets.settings import choice
 from creative_assets.stages import StageValue
 from creative_assets.transient import is_transient
 from resources.io_manager import generation_prefix
@@ -30,9 +33,16 @@ IO_MANAGER_KEY = "creative_io_manager"
 def stage_asset_kwargs(
     stage: str, code_version: str, kinds: set[str], pool: str | None = None
 ) -> dict[str, Any]:
-    """Arguments every unit-stage asset shares. ``pool`` bounds how many steps call one provider at once."""
+    """Arguments every unit-stage asset shares. ``pool`` bounds how many steps call one provider at once;
+    the op tag routes the step to its Celery queue when the celery executor runs it (queues.py)."""
+    queue = stage_queue(
+        stage,
+        image_provider=choice("CREATIVE_ASSETS_IMAGE_PROVIDER", "offline", ("offline", "openai")),
+        text_provider=choice("CREATIVE_ASSETS_TEXT_PROVIDER", "offline", ("offline", "openai")),
+    )
     return {
         **({"pool": pool} if pool else {}),
+        "op_tags": {QUEUE_TAG: queue},
         "partitions_def": creative_units,
         "io_manager_key": IO_MANAGER_KEY,
         "metadata": {"stage": stage},
@@ -47,15 +57,17 @@ def for_each_unit(
     context: dg.AssetExecutionContext, build: Callable[[UnitKey], tuple[V, Mapping[str, Any]]]
 ) -> dict[str, V]:
     """Build the stage value for every unit in this step's partition range, recording per-unit
-    metadata (with timing) on each unit's materialization."""
+    metadata (with timing, and the host/process/Celery worker that ran the step) on each unit's
+    materialization."""
     out: dict[str, V] = {}
     keys = context.partition_keys
+    where = worker_metadata()
     for n, key in enumerate(keys, 1):
         started = time.perf_counter()
         with deterministic_failures(key):
             value, metadata = build(UnitKey.parse(key))
         elapsed = time.perf_counter() - started
-        context.add_asset_metadata({**metadata, "duration_s": round(elapsed, 3)}, partition_key=key)
+        context.add_asset_metadata({**metadata, "duration_s": round(elapsed, 3), **where}, partition_key=key)
         if len(keys) > 1:
             context.log.debug(f"{context.asset_key.to_user_string()} {n}/{len(keys)} {key} in {elapsed:.2f}s")
         out[key] = value

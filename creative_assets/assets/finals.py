@@ -29,7 +29,7 @@ COMPLIANCE_CHECKS = [
 ]
 
 
-@dg.asset(**stage_asset_kwargs("final", "2", {"pillow", "png"}), check_specs=COMPLIANCE_CHECKS)
+@dg.asset(**stage_asset_kwargs("final", "3", {"pillow", "png"}), check_specs=COMPLIANCE_CHECKS)
 def final_creatives(
     context: dg.AssetExecutionContext,
     branded_candidates: dict[str, BrandedCandidates],

@@ -151,8 +151,12 @@ class TermRule(_Frozen):
     layer: str = Field(pattern=_LAYER_RE.pattern, description="'global', 'language:de' or 'market:de-DE'.")
 
     def matches(self, text: str) -> bool:
-        """Case-insensitive. Latin/Greek/Cyrillic terms match whole words; other scripts match anywhere."""
-        return _term_pattern(self.term).search(text) is not None
+        """On the banned-term skeleton (:mod:`creative_assets.term_skeleton`: invisible characters,
+        case, width, diacritics and look-alike letters folded). Latin/Greek/Cyrillic terms match
+        whole words; other scripts match anywhere."""
+        from creative_assets.term_skeleton import skeleton
+
+        return _term_pattern(skeleton(self.term)).search(skeleton(text)) is not None
 
 
 class LocaleInfo(_Frozen):

@@ -15,6 +15,7 @@ from PIL import Image
 from creative_assets.brand_kit import BrandKit
 from creative_assets.feedback import FeedbackDirectives, interpret_feedback
 from creative_assets.render.layout import VARIANTS, Box, Layout, plan_layout
+from creative_assets.render.product_mask import ProductFootprint
 from creative_assets.render.scenes import (
     STYLES,
     ScenePalette,
@@ -22,6 +23,7 @@ from creative_assets.render.scenes import (
     cutout_product,
     render_generated_product,
     scene_palette,
+    to_8bit,
     variation_plan,
 )
 from creative_assets.stages import ContextPack, UnitBrief
@@ -91,10 +93,13 @@ def plan_candidates(unit: UnitBrief, pack: ContextPack, kit: BrandKit) -> list[C
 
 
 def prepare_supplied_product(data: bytes) -> tuple[Image.Image, str]:
-    """Decode a supplied product image once, bounded in size, and isolate the product."""
+    """Decode a supplied product image once, bounded in size, and isolate the product. High bit
+    depths (16-bit grayscale, 32-bit integer or float) are scaled to 8 bits first: converting them
+    directly clips every value above 255 to white, and a dark can on a light ground vanishes."""
     with Image.open(io.BytesIO(data)) as im:
         im.draft("RGB", (2400, 2400))  # JPEG: decode at reduced scale when huge
         im.load()
+        im = to_8bit(im)
         im.thumbnail((2400, 2400), Image.Resampling.LANCZOS)
         return cutout_product(im)
 
@@ -114,8 +119,9 @@ def offline_prompt(unit: UnitBrief, plan: CandidatePlan, source: str) -> str:
 
 def render_offline_candidate(
     unit: UnitBrief, plan: CandidatePlan, supplied: Image.Image | None, headline_font: str
-) -> tuple[dict[str, tuple[Image.Image, Box]], str, str]:
-    """Draw one candidate at every ratio. Returns ({ratio: (image, product bbox)}, source, method)."""
+) -> tuple[dict[str, tuple[Image.Image, Box]], str, str, dict[str, ProductFootprint]]:
+    """Draw one candidate at every ratio. Returns ({ratio: (image, product bbox)}, source, method,
+    {ratio: product footprint})."""
     if supplied is not None:
         product, source, method = supplied, "supplied", "supplied"
     else:
@@ -124,9 +130,9 @@ def render_offline_candidate(
             unit.product.name, unit.product.description, plan.palette, headline_font, tallest
         )
         source, method = "generated", f"generated:{shape}"
-    renders = {}
+    renders, footprints = {}, {}
     for ratio, layout in plan.layouts.items():
-        image, bbox = compose_scene(
+        image, bbox, footprints[ratio] = compose_scene(
             (layout.width, layout.height),
             plan.style,
             plan.palette,
@@ -136,4 +142,4 @@ def render_offline_candidate(
             layout.text_region,
         )
         renders[ratio] = (image, bbox)
-    return renders, source, method
+    return renders, source, method, footprints

@@ -17,6 +17,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 from creative_assets.render.color import RGB, hex_to_rgb, is_dark, mix, rgb_to_hex, shade
 from creative_assets.render.layout import Box
+from creative_assets.render.product_mask import ProductFootprint, placed_footprint
 
 #: Background styles the offline provider can draw; candidates cycle through them.
 STYLES = ("studio", "waves", "sunburst", "landscape", "geometric")
@@ -250,17 +251,46 @@ def render_background(
 # -- product cut-outs -----------------------------------------------------------------------------
 
 
+#: A cut-out must keep at least this share of the image (and of its opaque pixels, for a packshot
+#: with transparency); below it the product itself was taken for backdrop, and the image is kept whole.
+MIN_KEPT_SHARE = 0.03
+
+
+def to_8bit(im: Image.Image) -> Image.Image:
+    """``im`` with 8 bits per channel. 16-bit grayscale (``I;16*``), 32-bit integer (``I``) and float
+    (``F``) images are scaled by their range, not clipped (Pillow's ``convert`` clips to 0-255)."""
+    if im.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        values = np.asarray(im, np.float64)
+        top = float(values.max()) if values.size else 0.0
+        if im.mode == "F":
+            scale = 255.0 if top <= 1.0 else (255.0 / top if top > 255 else 1.0)
+        else:
+            scale = 255.0 / 65535.0 if top > 255 else 1.0
+        return Image.fromarray(np.clip(values * scale + 0.5, 0, 255).astype(np.uint8), "L")
+    return im
+
+
 def cutout_product(image: Image.Image, tolerance: float = 28.0) -> tuple[Image.Image, str]:
     """Isolate the product: trust real transparency, else remove a uniform backdrop by flood fill from
     the border (interior areas of the same colour, such as a white label, are kept). When the backdrop
     is not uniform (a lifestyle photo), the photo is kept whole as a rounded card.
 
+    The cut-out never removes the product: when the flood fill would leave less than
+    :data:`MIN_KEPT_SHARE` of the image (a flat-colour packshot, a product the colour of its ground,
+    a product touching every edge), or the transparency leaves almost nothing opaque, the image is
+    kept whole as a card instead (method ``card:kept-whole``).
+
     Returns (RGBA image trimmed to the product, method).
     """
-    im = image.convert("RGBA")
+    im = to_8bit(image).convert("RGBA")
     alpha = np.asarray(im.getchannel("A"))
     if alpha.min() < 250 and (alpha < 16).mean() > 0.02:
-        return _trim(im), "alpha"
+        if (alpha >= 128).mean() >= MIN_KEPT_SHARE / 4:
+            return _trim(im), "alpha"
+        # (almost) fully transparent: show the pixels on white rather than nothing
+        flat = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        flat.paste(im.convert("RGB"), (0, 0))
+        return _rounded_card(flat), "card:kept-whole"
     rgb = np.asarray(im.convert("RGB"), np.int16)
     border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
     bg = np.median(border, axis=0)
@@ -274,6 +304,8 @@ def cutout_product(image: Image.Image, tolerance: float = 28.0) -> tuple[Image.I
     diff = np.abs(np.asarray(proxy, np.int16) - bg).max(axis=2)
     similar = diff <= tolerance
     mask = _flood_from_border(similar)
+    if 1.0 - mask.mean() < MIN_KEPT_SHARE:  # the product went with the backdrop: keep it whole
+        return _rounded_card(im), "card:kept-whole"
     fg = Image.fromarray(np.where(mask, 0, 255).astype(np.uint8), "L")
     fg = fg.resize(im.size, Image.Resampling.BILINEAR).filter(ImageFilter.GaussianBlur(1.2))
     out = im.copy()
@@ -311,9 +343,10 @@ def place_product(
     anchor: str = "bottom",
     fill: float = 0.92,
     shadow: bool = True,
-) -> Box:
+) -> tuple[Box, ProductFootprint]:
     """Scale ``product`` (RGBA) to fit ``box`` (contain), stand it on the box's bottom with a soft contact
-    shadow, and return the product's pixel bbox on the canvas."""
+    shadow, and return the product's pixel bbox on the canvas and its footprint (the mask of the
+    product pixels actually placed)."""
     x0, y0, x1, y1 = box
     bw, bh = max(1, x1 - x0), max(1, y1 - y0)
     scale = min(bw * fill / product.width, bh * fill / product.height)
@@ -331,7 +364,7 @@ def place_product(
         layer = layer.filter(ImageFilter.GaussianBlur(max(4, sh_h * 0.6)))
         canvas.paste(Image.new("RGB", canvas.size, (0, 0, 0)), (0, 0), layer)
     canvas.paste(sized, (px, py), sized)
-    return (px, py, px + pw, py + ph)
+    return (px, py, px + pw, py + ph), placed_footprint(canvas.size, sized, (px, py))
 
 
 # -- generated hero products ----------------------------------------------------------------------
@@ -500,11 +533,11 @@ def compose_scene(
     product: Image.Image,
     product_box: Box,
     text_region: Box,
-) -> tuple[Image.Image, Box]:
-    """Background + product, at the final size. Returns (RGB image, product pixel bbox)."""
+) -> tuple[Image.Image, Box, ProductFootprint]:
+    """Background + product, at the final size. Returns (RGB image, product pixel bbox, footprint)."""
     canvas = render_background(size, style, pal, seed, product_box, text_region)
-    bbox = place_product(canvas, product, product_box)
-    return canvas, bbox
+    bbox, footprint = place_product(canvas, product, product_box)
+    return canvas, bbox, footprint
 
 
 def variation_plan(index: int, seed: int, styles: Sequence[str] = STYLES) -> dict:

@@ -17,10 +17,11 @@ import hashlib
 import hmac
 import io
 import json
+import math
 import secrets
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -35,6 +36,7 @@ from starlette.routing import Route
 from creative_assets.partitions import UnitKey
 from creative_assets.review.decisions import DamagedEvent
 from creative_assets.review.service import ReviewError, ReviewService, UnitView
+from creative_assets.review.throttle import LoginThrottle, ThrottlePolicy
 from creative_assets.slugs import is_slug
 from creative_assets.stages import ratio_dir
 from resources.storage import CreativeStorage
@@ -62,6 +64,7 @@ class ReviewSettings:
     token: str
     session_hours: float = 12.0
     secure_cookie: bool = False  # set when served over HTTPS (behind a TLS proxy)
+    throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
 
     def __post_init__(self) -> None:
         if len(self.token) < 12:
@@ -119,7 +122,7 @@ def create_app(storage: CreativeStorage, settings: ReviewSettings) -> Starlette:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     env.globals.update(ratio_dir=ratio_dir, STATUS_LABELS=STATUS_LABELS, quote=quote)
     thumbs: OrderedDict[tuple[str, int], bytes] = OrderedDict()
-    failures: dict[str, list[float]] = {}  # client address -> failed sign-ins in the last minute
+    throttle = LoginThrottle(settings.throttle)
     signed_out: dict[str, float] = {}  # session id -> expiry: sessions ended by "Sign out"
 
     def render(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
@@ -170,27 +173,35 @@ def create_app(storage: CreativeStorage, settings: ReviewSettings) -> Starlette:
         if request.method == "GET":
             return render(request, "login.html", next=next_url, message="")
         client = request.client.host if request.client else "?"
-        now = time.time()
-        if len(failures) > 1000:  # forget clients with no recent failures
-            for stale in [c for c, ts in failures.items() if ts[-1] <= now - 60]:
-                del failures[stale]
-        recent = [t for t in failures.pop(client, []) if t > now - 60]
-        if recent:
-            failures[client] = recent
-        if len(recent) >= 10:
-            return render(
-                request, "login.html", status=429, next=next_url, message="Too many attempts; wait a minute."
+
+        def too_many(wait: float) -> Response:
+            seconds = max(1, math.ceil(wait))
+            response = render(
+                request,
+                "login.html",
+                status=429,
+                next=next_url,
+                message=f"Too many failed sign-ins; try again in {seconds} s.",
             )
+            response.headers["Retry-After"] = str(seconds)
+            return response
+
+        if (wait := throttle.ip_retry_after(client)) > 0:  # before reading the body
+            return too_many(wait)
         data = await form(request)
         if not same_origin(request):
             return render(
                 request, "login.html", status=403, next=next_url, message="Cross-site sign-in refused."
             )
         name = " ".join(data.get("name", "").split())[:80]
+        if (wait := throttle.retry_after(name, client)) > 0:
+            return too_many(wait)
         if not hmac.compare_digest(data.get("token", "").encode(), settings.token.encode()) or not name:
-            failures.setdefault(client, []).append(now)
+            if name:
+                throttle.failure(name, client)
             message = "Enter your name." if not name else "That token is not valid."
             return render(request, "login.html", status=401, next=next_url, message=message)
+        throttle.success(name, client)
         session = {
             "name": name,
             "sid": secrets.token_hex(16),
@@ -344,8 +355,73 @@ def create_app(storage: CreativeStorage, settings: ReviewSettings) -> Starlette:
         return PlainTextResponse("not found", status_code=404)
 
     app.add_exception_handler(404, not_found)
+    app.add_middleware(BodyLimit, max_bytes=MAX_FORM_BYTES)  # inside SecurityHeaders: 413s get them too
     app.add_middleware(SecurityHeaders)
     return app
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` on every route *before* they are read: by the
+    ``Content-Length`` header when there is one (413 without reading a byte), else while the body
+    streams in (a chunked upload is cut off at the limit). The app never buffers more."""
+
+    def __init__(self, app, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        lengths = [v for k, v in scope.get("headers", []) if k.lower() == b"content-length"]
+        if lengths:
+            if len(lengths) > 1 or not lengths[0].isdigit():
+                await self._refuse(send, 400, "bad Content-Length")
+                return
+            if int(lengths[0]) > self.max_bytes:
+                await self._refuse(send, 413, "request body too large")
+                return
+        received = 0
+        started = False
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await self._refuse(send, 413, "request body too large")
+
+    async def _refuse(self, send, status: int, text: str) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", str(len(text)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": text.encode()})
 
 
 class SecurityHeaders:

@@ -1,0 +1,42 @@
+"""Which Celery queue each pipeline step goes to (pure: no Dagster).
+
+Three queues, so each kind of work gets workers shaped for it (README "Scaling out"):
+
+- ``image``: drawing and rendering, CPU-bound. Workers run one process per core.
+- ``provider``: steps that mostly wait on a generative API (OpenAI or a compatible server). Workers
+  run many processes per core, and the Dagster pools ``image_generation`` / ``text_generation`` cap
+  how many such steps run across the whole cluster.
+- ``dagster`` (the default, dagster-celery's ``task_default_queue``): light steps that read a brief,
+  score or copy files.
+
+The queue of a step depends on the configured providers: with the offline providers
+``image_candidates`` draws its scenes (``image``) and context and copy are table look-ups
+(``dagster``); with OpenAI they wait on the API (``provider``).
+"""
+
+from __future__ import annotations
+
+IMAGE = "image"
+PROVIDER = "provider"
+DEFAULT = "dagster"
+QUEUES = (IMAGE, PROVIDER, DEFAULT)
+
+#: The op tag dagster-celery reads to route a step (dagster_celery.tags.DAGSTER_CELERY_QUEUE_TAG).
+QUEUE_TAG = "dagster-celery/queue"
+
+#: Storage stage name (``stage_asset_kwargs``) -> which provider it calls, if any.
+_PROVIDER_OF_STAGE = {"raw": "image", "context": "text", "copy": "text"}
+#: Stages that draw or render pixels whatever the provider.
+_RENDER_STAGES = {"branded", "final"}
+
+
+def stage_queue(stage: str, image_provider: str = "offline", text_provider: str = "offline") -> str:
+    """The queue for the step of the unit stage ``stage`` (``brief``, ``context``, ``raw``, ...)."""
+    kind = _PROVIDER_OF_STAGE.get(stage)
+    if kind == "image":
+        return PROVIDER if image_provider != "offline" else IMAGE
+    if kind == "text":
+        return PROVIDER if text_provider != "offline" else DEFAULT
+    if stage in _RENDER_STAGES:
+        return IMAGE
+    return DEFAULT
