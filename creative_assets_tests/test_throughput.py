@@ -31,8 +31,10 @@ def test_prefetch_keeps_order_and_raises_the_first_failure():
     def boom(unit):
         raise ValueError(unit.product_id)
 
-    with pytest.raises(ValueError):
+    # a deterministic error is raised as a Failure that the step retry policy skips, cause kept
+    with pytest.raises(dg.Failure) as failed:
         prefetch(keys, boom, 2)
+    assert isinstance(failed.value.__cause__, ValueError) and not failed.value.allow_retries
 
 
 def _providers(server, storage, limit):
