@@ -8,6 +8,7 @@ import pytest
 
 from creative_assets.assets.common import prefetch
 from creative_assets.partitions import UnitKey
+from creative_assets_tests.helpers import is_generation_copy, without_generations
 from creative_assets_tests.openai_server import FakeOpenAI
 from creative_assets_tests.pipeline_helpers import pipeline_defs, register, run_range
 from creative_assets_tests.test_openai_providers import KEY, _brief
@@ -52,14 +53,16 @@ def _outputs(storage, keys):
     for key in keys:
         prefix = UnitKey.parse(key).storage_prefix
         for name in storage.list_keys(prefix):
+            if is_generation_copy(name):
+                continue
             data = storage.read_bytes(name)
             if name.endswith("manifest.json"):
-                value = json.loads(data)["value"]
+                value = json.loads(without_generations(data.decode()))["value"]
                 for call in value.get("calls", []):
                     call.pop("latency_s", None)
                 out[name] = value
             else:
-                out[name] = data
+                out[without_generations(name)] = data
     return out
 
 
