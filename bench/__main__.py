@@ -1,5 +1,8 @@
 """``python -m bench run [--units 20,100] [--repeat 3] [--quick]``: run the throughput benchmark, print a
-table and write ``bench/results/<timestamp>.{md,json}`` (see docs/BENCHMARKS.md)."""
+table and write ``bench/results/<timestamp>.{md,json}`` (see docs/BENCHMARKS.md).
+
+``python -m bench ingest [--briefs 500]``: inbox acceptance rate (briefs per minute) of the sensor.
+``python -m bench soak [--briefs 300 --invalid 30 --kills 8]``: kill -9 soak test (bench/soak.py)."""
 
 from __future__ import annotations
 
@@ -264,7 +267,16 @@ def main(argv: list[str] | None = None) -> int:
     # the daemon measurement loads the definitions in this process: Dagster's beta/preview notices
     # are for the code's readers, not for the benchmark's output
     warnings.filterwarnings("ignore", message=r".*is currently in (beta|preview)")
-    args = parse(sys.argv[1:] if argv is None else argv)
+    raw = sys.argv[1:] if argv is None else argv
+    if raw[:1] == ["soak"]:  # python -m bench soak --help
+        from bench.soak import main as soak
+
+        return soak(raw[1:])
+    if raw[:1] == ["ingest"]:  # python -m bench ingest --help
+        from bench.sensor import main as ingest
+
+        return ingest(raw[1:])
+    args = parse(raw)
     from bench.run import Session
 
     out = Path(args.out)

@@ -28,7 +28,7 @@ from creative_assets.unit_work import (
     unit_brief_value,
 )
 from resources.brand_kits import BrandKitLibrary
-from resources.io_manager import read_stage, stage_prefix, write_stage
+from resources.io_manager import read_stage, write_stage
 from resources.providers import BriefCopyProvider, BuiltinContextProvider, OfflineImageProvider
 from resources.storage import LocalCreativeStorage
 
@@ -102,9 +102,9 @@ def build_unit(storage, kits, unit: UnitKey, context_provider, image_provider, c
     unit_verdicts(outcomes)
     finals = _stored(storage, unit, finals)
 
-    final_prefix = stage_prefix(unit, "final")
-    selected = selection_value(unit, finals, kit, ScoringWeights(), final_prefix)
+    selected = selection_value(unit, finals, kit, ScoringWeights(), finals.files_prefix)
+    selected.final_generation = finals.stored_generation or ""
     best = next(c for c in finals.candidates if c.index == selected.best)
     for ratio, name in selected.files.items():
-        selected.put_image(name, storage.read_bytes(f"{final_prefix}/{best.renders[ratio].file}"))
+        selected.put_image(name, finals.image_bytes_stored(best.renders[ratio].file))
     write_stage(storage, unit, selected)

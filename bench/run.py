@@ -62,16 +62,25 @@ def timed(cmd: list[str], env: dict, log: Path, check: bool = True) -> tuple[Sam
 
 
 def final_hashes(root: Path) -> dict[str, str]:
-    """sha256 of every final PNG under a storage root (to compare paths' outputs), without any C2PA
-    manifest: a credential names its run, so only what was signed can be compared."""
+    """sha256 of every live final PNG under a storage root (to compare paths' outputs), keyed by
+    unit and file name (each path writes its own generation folders, so the full keys differ), and
+    without any C2PA manifest: a credential names its run, so only what was signed can be compared."""
     from creative_assets.credentials import unsigned_content
 
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(
-            unsigned_content(p.read_bytes(), "image/png")
-        ).hexdigest()
-        for p in sorted(root.glob("campaigns/*/*/*/final/*/*.png"))
-    }
+    out = {}
+    for manifest_path in sorted(root.glob("campaigns/*/*/*/final/manifest.json")):
+        manifest = json.loads(manifest_path.read_text())
+        base = (
+            manifest_path.parent / "gen" / manifest["generation"]
+            if manifest.get("generation")
+            else manifest_path.parent
+        )
+        unit = manifest_path.parent.parent.relative_to(root).as_posix()
+        for name in sorted(manifest["files"]):
+            if name.endswith(".png"):
+                data = unsigned_content((base / name).read_bytes(), "image/png")
+                out[f"{unit}/final/{name}"] = hashlib.sha256(data).hexdigest()
+    return out
 
 
 def sqlite_yaml(concurrency: int) -> str:

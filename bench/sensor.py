@@ -62,7 +62,7 @@ def measure_sensor(root: Path, done: int, new: int) -> dict:
         build_state(storage, instance, done, new)
         setup = time.perf_counter() - t0
         cursor, ticks, runs, accepted = None, [], 0, 0
-        for _ in range(new // 10 + 3):  # 10 briefs per tick by default, then the idle ticks
+        for _ in range(new // 50 + 3):  # up to 50 briefs per tick by default, then the idle ticks
             context = dg.build_sensor_context(
                 instance=instance,
                 cursor=cursor,
@@ -88,3 +88,67 @@ def measure_sensor(root: Path, done: int, new: int) -> dict:
         "left_in_inbox": len(left),
         "objects": done + 2 * new,
     }
+
+
+def measure_ingest(root: Path, briefs: int, interval_s: float | None = None) -> dict:
+    """Acceptance rate of the inbox: ``briefs`` small briefs dropped at once, the sensor ticked with
+    its default settings until the inbox is drained, each tick's partition requests applied as the
+    daemon does. The rate assumes the daemon's schedule: a tick every ``interval_s`` (the sensor's
+    minimum interval), or back to back when a tick takes longer."""
+    import dagster as dg
+
+    from resources.brand_kits import BrandKitLibrary
+    from resources.inbox import BriefInbox
+    from resources.storage import LocalCreativeStorage
+    from sensors.brief_inbox import INBOX_TICK_SECONDS, brief_inbox_sensor
+
+    interval_s = INBOX_TICK_SECONDS if interval_s is None else interval_s
+    storage = LocalCreativeStorage(root=str(root))
+    with dg.instance_for_test() as instance:
+        build_state(storage, instance, 0, briefs)
+        cursor, ticks, accepted, runs = None, [], 0, 0
+        while True:
+            context = dg.build_sensor_context(
+                instance=instance,
+                cursor=cursor,
+                resources={"storage": storage, "inbox": BriefInbox(), "brand_kits": BrandKitLibrary()},
+            )
+            started = time.perf_counter()
+            result = brief_inbox_sensor(context)
+            ticks.append(time.perf_counter() - started)
+            cursor = result.cursor
+            runs += len(result.run_requests or [])
+            for request in result.dynamic_partitions_requests or []:
+                instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+                if request.partitions_def_name == "campaigns":
+                    accepted += len(request.partition_keys)
+            if not any(k.endswith(".yaml") for k in storage.list_keys("inbox")):
+                break
+    elapsed = sum(max(interval_s, t) for t in ticks[:-1]) + ticks[-1]
+    return {
+        "briefs": briefs,
+        "accepted": accepted,
+        "runs_requested": runs,
+        "ticks": len(ticks),
+        "ticks_s": [round(t, 2) for t in ticks],
+        "max_tick_s": round(max(ticks), 2),
+        "per_brief_ms": round(1000 * sum(ticks) / max(accepted, 1), 1),
+        "drained_after_s": round(elapsed, 1),
+        "accepted_per_min": round(60 * accepted / elapsed, 1),
+        "tick_interval_s": interval_s,
+    }
+
+
+def main(argv: list[str]) -> int:
+    """``python -m bench ingest [--briefs 500]``: print the inbox acceptance rate."""
+    import argparse
+    import json
+    import tempfile
+
+    parser = argparse.ArgumentParser(prog="python -m bench ingest", description=measure_ingest.__doc__)
+    parser.add_argument("--briefs", type=int, default=500, help="small briefs dropped at once (500)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        result = measure_ingest(Path(tmp), args.briefs)
+    print(json.dumps(result, indent=2))
+    return 0

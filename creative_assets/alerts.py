@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from creative_assets.errors import Problem, field_path
 
-AlertKind = Literal["run_failure", "check_failure"]
+AlertKind = Literal["run_failure", "check_failure", "tick_failure"]
 
 #: Longest error or findings text carried by an alert (stack traces are not alert material).
 MAX_ERROR_CHARS = 4000
@@ -80,6 +80,8 @@ class Alert(BaseModel):
         where = " / ".join(filter(None, [self.campaign, shorten(self.locales, 2), shorten(self.products, 2)]))
         if self.kind == "check_failure":
             return f"Check {self.check or '?'} failed on {self.stage or '?'}: {where or 'unknown unit'}"
+        if self.kind == "tick_failure":
+            return f"{(self.job or 'automation').capitalize()} {self.stage or '?'} failed its tick: nothing was launched"
         return f"Run failed at {self.stage or 'unknown stage'}: {where or 'unknown campaign'}"
 
     def facts(self) -> list[tuple[str, str]]:
@@ -93,7 +95,7 @@ class Alert(BaseModel):
             ("Units", str(len(self.units)) if len(self.units) > 1 else ""),
             ("Job", self.job or ""),
             ("Brief version", self.brief_version or ""),
-            ("Run", self.run_id),
+            ("Run" if self.kind != "tick_failure" else "Tick", self.run_id),
             ("When", self.occurred_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")),
         ]
         return [(label, value) for label, value in pairs if value]
@@ -152,7 +154,7 @@ def text_body(alert: Alert) -> str:
     lines += ["", "Error:" if alert.kind == "run_failure" else "Verdict:", alert.error or "(no message)"]
     if alert.findings:
         lines += ["", "Findings:", *(f"  - {f}" for f in alert.findings)]
-    lines += ["", f"Open the run: {alert.run_url}"]
+    lines += ["", f"Open {'the run' if alert.kind != 'tick_failure' else 'its ticks'}: {alert.run_url}"]
     return "\n".join(lines)
 
 
@@ -162,14 +164,14 @@ def _slack_escape(text: str) -> str:
 
 def slack_payload(alert: Alert) -> dict[str, Any]:
     """Incoming-webhook message: ``text`` (notifications, fallback) plus Block Kit ``blocks``."""
-    icon = ":rotating_light:" if alert.kind == "run_failure" else ":warning:"
+    icon = ":warning:" if alert.kind == "check_failure" else ":rotating_light:"
     why = alert.error or "(no message)"
     if alert.findings:
         why += "\n" + "\n".join(f"• {f}" for f in alert.findings[:10])
     fields = [
         {"type": "mrkdwn", "text": truncate(f"*{label}*\n{_slack_escape(value)}", 2000)}
         for label, value in alert.facts()
-        if label not in ("Run", "When")
+        if label not in ("Run", "Tick", "When")
     ][:10]
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": truncate(alert.title, 150)}},

@@ -54,6 +54,12 @@ from creative_assets.slugs import SLUG_MAX, SLUG_PATTERN, slug_problem
 from creative_assets.term_skeleton import term_folds_to_something
 
 #: Aspect ratios we render, with their default output size in pixels.
+#: Smallest shorter side of an output size. Measured (issue 11): at 256 and 320 px every creative
+#: fails the logo check (the kits' minimum logo width does not fit with its clear space) and text
+#: legibility (minimum type sizes); at 360-380 px some candidates still fail legibility; from 400 px
+#: every bundled locale and ratio passes.
+MIN_OUTPUT_SIDE = 400
+
 DEFAULT_SIZES: dict[str, tuple[int, int]] = {
     "1:1": (1080, 1080),
     "4:5": (1080, 1350),
@@ -160,7 +166,10 @@ class Brief(_Strict):
         default_factory=lambda: ["1:1", "9:16", "16:9"], min_length=1, max_length=4
     )
     output_sizes: dict[AspectRatio, tuple[StrictInt, StrictInt]] = Field(
-        default_factory=dict, description="Override the pixel size per ratio, e.g. {'1:1': [1200, 1200]}."
+        default_factory=dict,
+        description="Override the pixel size per ratio, e.g. {'1:1': [1200, 1200]}; the shorter side "
+        "must be at least 400 px (smaller creatives cannot pass the logo and legibility checks), "
+        "neither side more than 4096 px.",
     )
     disclaimer: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = Field(
         None, description="Legal line printed small on every creative (overrides the brand kit's)."
@@ -263,10 +272,16 @@ def _semantic_problems(data: dict) -> list[Problem]:
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in (w, h)):
             continue  # strict: the schema refuses 1080.0 and "1080"
         rw, rh = (int(x) for x in ratio.split(":"))
-        if not (200 <= w <= 4096 and 200 <= h <= 4096):
+        if min(w, h) < MIN_OUTPUT_SIDE:
             problems.append(
-                Problem(f"output_sizes.{ratio}", f"{w}x{h} must be between 200 and 4096 px per side")
+                Problem(
+                    f"output_sizes.{ratio}",
+                    f"{w}x{h} is too small: the shorter side must be at least {MIN_OUTPUT_SIDE} px "
+                    "(below that the logo and text legibility checks fail on every creative)",
+                )
             )
+        elif max(w, h) > 4096:
+            problems.append(Problem(f"output_sizes.{ratio}", f"{w}x{h} exceeds 4096 px per side"))
         elif abs(w / h - rw / rh) > 0.01:
             problems.append(Problem(f"output_sizes.{ratio}", f"{w}x{h} is not a {ratio} size"))
     start, end = (_as_date(data.get(k)) for k in ("start_date", "end_date"))

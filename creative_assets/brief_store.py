@@ -57,6 +57,20 @@ def register_brief_version(
     storage: CreativeStorage, loaded: LoadedBrief, source_bytes: bytes | None = None
 ) -> tuple[BriefRecord, BriefRecord | None, bool]:
     """Like :func:`register_brief`, also returning the version it replaced (None for a new campaign)."""
+    record, previous, created = prepare_brief_version(storage, loaded, source_bytes)
+    if created:
+        commit_brief_version(storage, record)
+    return record, previous, created
+
+
+def prepare_brief_version(
+    storage: CreativeStorage, loaded: LoadedBrief, source_bytes: bytes | None = None
+) -> tuple[BriefRecord, BriefRecord | None, bool]:
+    """Write everything of a new version except the live pointer: images (content-addressed), the
+    source and ``vNNNN/brief.json``. Nothing reads a version before :func:`commit_brief_version`
+    points ``current.json`` at it, so a crash anywhere in here leaves the previous version live and
+    repeating the call (same content) rewrites the same files. Returns (record, previous, created);
+    ``created`` is False, and nothing is written, when the identical content is already live."""
     brief = loaded.brief
     sha = loaded.content_hash()
     existing = current_brief(storage, brief.campaign_id)
@@ -85,10 +99,28 @@ def register_brief_version(
         "registered_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "source": loaded.source,
     }
-    body = json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True)
-    storage.write_text(f"{folder}/brief.json", body)
-    storage.write_text(_current_key(brief.campaign_id), body)
+    storage.write_text(f"{folder}/brief.json", _record_body(record))
     return _record_from_json(record), existing, True
+
+
+def commit_brief_version(storage: CreativeStorage, record: BriefRecord) -> None:
+    """Make a prepared version live: one atomic write of ``current.json`` (a single PUT on S3)."""
+    body = _record_body(
+        {
+            "campaign_id": record.campaign_id,
+            "version": record.version,
+            "sha": record.sha,
+            "brief": record.brief.model_dump(mode="json"),
+            "asset_keys": record.asset_keys,
+            "registered_at": record.registered_at,
+            "source": record.source,
+        }
+    )
+    storage.write_text(_current_key(record.campaign_id), body)
+
+
+def _record_body(record: dict) -> str:
+    return json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True)
 
 
 def _record_from_json(data: dict) -> BriefRecord:

@@ -85,13 +85,9 @@ def _prepare_environment(out: str | None) -> None:
     if out:
         os.environ["CREATIVE_ASSETS_STORAGE"] = "local"
         os.environ["CREATIVE_ASSETS_ROOT"] = str(Path(out).resolve())
-    home = Path(os.environ.setdefault("DAGSTER_HOME", default_dagster_home()))
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(
-            "# Local instance: SQLite storage under this folder (see README).\ntelemetry:\n  enabled: false\n"
-        )
+    from creative_assets.local_instance import write_local_config
+
+    write_local_config(Path(os.environ.setdefault("DAGSTER_HOME", default_dagster_home())))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -105,6 +101,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     _prepare_environment(args.out)
     import dagster as dg
+
+    from creative_assets.local_instance import fail_dead_cli_runs
+
+    with dg.DagsterInstance.get() as instance:
+        for run_id in fail_dead_cli_runs(instance):
+            print(f"! run {run_id} of an earlier creative-assets run died with its process; marked failed")
 
     from creative_assets.brief import load_brief
     from creative_assets.definitions import build_definitions
@@ -144,7 +146,8 @@ def run_brief(path: str, loaded, storage, instance, defs, units_per_run: int) ->
     from creative_assets.assets.rollup import summarise_campaign
     from creative_assets.brief_store import register_brief
     from creative_assets.execution import execute_pipeline
-    from creative_assets.jobs import CAMPAIGN_TAG, VERSION_TAG, range_tags
+    from creative_assets.jobs import CAMPAIGN_TAG, VERSION_TAG, pipeline_run_tags, range_tags
+    from creative_assets.local_instance import cli_run_tags
     from creative_assets.partitions import campaigns, creative_units
 
     record, created = register_brief(storage, loaded, Path(path).read_bytes())
@@ -177,6 +180,8 @@ def run_brief(path: str, loaded, storage, instance, defs, units_per_run: int) ->
             instance,
             run_config=quiet,
             tags={
+                **pipeline_run_tags(),
+                **cli_run_tags(),
                 **range_tags(batch[0], batch[-1]),
                 CAMPAIGN_TAG: record.campaign_id,
                 VERSION_TAG: str(record.version),
@@ -200,7 +205,11 @@ def run_brief(path: str, loaded, storage, instance, defs, units_per_run: int) ->
             )
 
     rollup = defs.resolve_job_def("campaign_rollup").execute_in_process(
-        instance=instance, partition_key=record.campaign_id, run_config=quiet, raise_on_error=False
+        instance=instance,
+        partition_key=record.campaign_id,
+        run_config=quiet,
+        raise_on_error=False,
+        tags={**pipeline_run_tags(), **cli_run_tags(), CAMPAIGN_TAG: record.campaign_id},
     )
     table = summarise_campaign(storage, record.campaign_id)
     _print_table(table)

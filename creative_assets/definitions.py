@@ -26,11 +26,12 @@ from resources.openai_providers import (
 )
 from resources.providers import BriefCopyProvider, BuiltinContextProvider, OfflineImageProvider
 from resources.storage import CreativeStorage, LocalCreativeStorage, S3CreativeStorage
-from sensors.alerts import check_failure_alert_sensor, run_failure_alert_sensor
+from sensors.alerts import check_failure_alert_sensor, run_failure_alert_sensor, tick_failure_alert_sensor
 from sensors.approvals import approval_cascade_sensor
 from sensors.audit import audit_archive_sensor
 from sensors.brief_inbox import brief_inbox_sensor, campaign_rollup_sensor
-from sensors.nightly import build_nightly_schedule
+from sensors.nightly import build_nightly_schedule, nightly_catchup_sensor
+from sensors.recovery import run_recovery_sensor
 from sensors.review import review_decision_sensor
 
 # -- the asset graph: one asset per pipeline stage, all partitioned by creative unit, plus the
@@ -42,10 +43,13 @@ jobs = [creative_pipeline, campaign_rollup]
 # -- automation: briefs dropped in the inbox become partitions and runs; each finished batch
 #    refreshes its campaign's summary; review decisions are recorded and revision requests
 #    regenerate their units; every night, whatever changed is regenerated.
-sensors = [brief_inbox_sensor, campaign_rollup_sensor, review_decision_sensor]
+sensors = [brief_inbox_sensor, campaign_rollup_sensor, review_decision_sensor, nightly_catchup_sensor]
+# -- recovery: runs whose process died and that Dagster's run retries could not relaunch
+sensors += [run_recovery_sensor]
 
-# -- alerts: failed runs and failed ERROR checks reach people through the configured sinks.
-sensors += [run_failure_alert_sensor, check_failure_alert_sensor]
+# -- alerts: failed runs, failed ERROR checks and failed schedule/sensor ticks reach people through
+#    the configured sinks.
+sensors += [run_failure_alert_sensor, check_failure_alert_sensor, tick_failure_alert_sensor]
 
 # -- audit: each day's audit records are copied to storage; the pipeline's withdrawals are audited;
 #    deliveries whose staged approvals went stale (new brand kit or brief version) are withdrawn.
@@ -72,6 +76,7 @@ def build_openai() -> OpenAIResource:
         base_url=env_or_default("OPENAI_BASE_URL", None),
         max_concurrent_requests=int_setting("CREATIVE_ASSETS_OPENAI_MAX_CONCURRENCY", 4, 1, 64),
         max_retries=int_setting("CREATIVE_ASSETS_OPENAI_MAX_RETRIES", 4, 0, 10),
+        timeout_seconds=int_setting("CREATIVE_ASSETS_OPENAI_TIMEOUT_SECONDS", 120, 1, 3600),
     )
 
 

@@ -6,10 +6,18 @@ sensor in ``sensors/brief_inbox.py`` schedules it.
 - Product images it references resolve relative to the brief's own folder and must stay inside the
   inbox prefix: ``inbox/summer/brief.yaml`` may use ``assets/can.png`` (``inbox/summer/assets/can.png``)
   but nothing outside ``inbox/``.
-- Accepted: the brief is stored as a new version (``briefs/<campaign>/vNNNN/``) and the original is
-  deleted from the inbox. Rejected: the original is copied to ``rejected/<name>-<sha>/`` beside an
-  ``error.json`` naming every problem, then deleted from the inbox. Either way nothing is processed
-  twice and nothing is lost. Images in the inbox are left where they are.
+- Accepted: the brief is stored as a new version (``briefs/<campaign>/vNNNN/``), a *pending marker*
+  (``_inbox/pending/<campaign>-vNNNN.json``: the units to add and the units to run) is written, the
+  version is made live (``current.json``) and only then is the original deleted from the inbox.
+- Rejected: the original is copied to ``rejected/<drop>-<sha>/`` beside an ``error.json`` naming
+  every problem, then deleted from the inbox; ``<drop>`` is the brief's folder below the inbox and
+  ``<sha>`` identifies the drop (its inbox path and content), so every drop gets its own record.
+
+Crash safety (docs/ARCHITECTURE.md "Crash-safety contract"): the writes happen in that order and
+each is atomic, so at every crash point the brief is still in the inbox (and the next tick repeats
+the same, idempotent steps) or it is live *and* its marker exists or was already acknowledged by a
+committed tick. The marker is written before ``current.json``, so "identical to the live version"
+always means "its runs were requested". Images in the inbox are left where they are.
 """
 
 from __future__ import annotations
@@ -26,13 +34,26 @@ from pathlib import Path
 
 from creative_assets.brief import MAX_ASSET_BYTES, parse_brief_text, validate_brief
 from creative_assets.brief_parse import decode_brief_bytes
-from creative_assets.brief_store import BriefRecord, changed_units, dropped_units, register_brief_version
+from creative_assets.brief_store import (
+    BriefRecord,
+    changed_units,
+    commit_brief_version,
+    dropped_units,
+    prepare_brief_version,
+)
 from creative_assets.errors import BriefError, Problem
 from creative_assets.input_policy import MAX_BRIEF_BYTES, TooLargeError, UnsafeFileError
 from creative_assets.partitions import UnitKey
+from creative_assets.transient import is_transient
 from resources.storage import CreativeStorage, display_key, unsafe_key_reason
 
 BRIEF_SUFFIXES = (".yaml", ".yml", ".json")
+#: accepted briefs whose partitions and runs a committed sensor tick has not acknowledged yet
+PENDING_PREFIX = "_inbox/pending"
+
+
+def marker_key(campaign_id: str, version: int) -> str:
+    return f"{PENDING_PREFIX}/{campaign_id}-v{version:04d}.json"
 
 
 @dataclass
@@ -60,14 +81,16 @@ class Rejected:
     problems: list[Problem]
 
 
-def inbox_briefs(storage: CreativeStorage, inbox_prefix: str, limit: int) -> Iterator[str]:
-    """Up to ``limit`` brief keys in the inbox (the listing is paginated and stops early)."""
+def inbox_briefs(storage: CreativeStorage, inbox_prefix: str, limit: int | None = None) -> Iterator[str]:
+    """Brief keys in the inbox, in listing order (paginated, lazily; at most ``limit`` if given).
+    The sensor bounds its work by briefs *decided*, so briefs still waiting for their images do not
+    use up a tick's quota."""
     found = 0
     for key in storage.list_keys(inbox_prefix.rstrip("/")):
         if key.lower().endswith(BRIEF_SUFFIXES) and not posixpath.basename(key).startswith("."):
             yield key
             found += 1
-            if found >= limit:
+            if limit is not None and found >= limit:
                 return
 
 
@@ -120,16 +143,23 @@ def ingest_brief(
             "plain name (letters, digits, '-', '_', '.', single '/' between folders)",
             rejected_prefix,
             read=True,
+            inbox_prefix=inbox_prefix,
         )
     source = storage.uri(key)
     try:
         data = storage.read_bytes(key, max_bytes=MAX_BRIEF_BYTES)
     except TooLargeError as exc:
         return _reject_unreadable(
-            storage, key, f"is too large: {exc}; it was not read or copied", rejected_prefix
+            storage,
+            key,
+            f"is too large: {exc}; it was not read or copied",
+            rejected_prefix,
+            inbox_prefix=inbox_prefix,
         )
     except UnsafeFileError as exc:
-        return _reject_unreadable(storage, key, f"was not read: {exc}", rejected_prefix)
+        return _reject_unreadable(
+            storage, key, f"was not read: {exc}", rejected_prefix, inbox_prefix=inbox_prefix
+        )
     try:
         text = decode_brief_bytes(data, source)
         loaded = validate_brief(
@@ -140,36 +170,44 @@ def ingest_brief(
             age = (datetime.now(timezone.utc) - storage.modified_at(key)).total_seconds()
             if age < upload_grace_seconds:
                 return Deferred(key=key, missing=[p.field for p in exc.problems])
-        return _reject(storage, key, data, exc, rejected_prefix)
+        return _reject(storage, key, data, exc, rejected_prefix, inbox_prefix)
     except Exception as exc:  # a brief that breaks the validator is still set aside, never retried forever
         if _is_transient(exc):
             raise
         problem = Problem(
             "(file)", f"could not be validated ({exc.__class__.__name__}: {exc}); please report this"
         )
-        return _reject(storage, key, data, BriefError(source, [problem]), rejected_prefix)
-    record, previous, created = register_brief_version(storage, loaded, data)
+        return _reject(storage, key, data, BriefError(source, [problem]), rejected_prefix, inbox_prefix)
+    record, previous, created = prepare_brief_version(storage, loaded, data)
+    changed = changed_units(previous, record) if created else []
+    dropped = dropped_units(previous, record) if created else []
+    if created:
+        # the marker first: once current.json names this version, its runs are sure to be requested
+        marker = {
+            "campaign_id": record.campaign_id,
+            "version": record.version,
+            "units": [str(u) for u in record.unit_keys()],
+            "changed": [str(u) for u in changed],
+            "source": key,
+        }
+        storage.write_text(marker_key(record.campaign_id, record.version), json.dumps(marker, indent=2))
+        commit_brief_version(storage, record)
     storage.delete(key)
-    return Accepted(
-        key=key,
-        record=record,
-        created=created,
-        changed=changed_units(previous, record) if created else [],
-        dropped=dropped_units(previous, record) if created else [],
-    )
+    return Accepted(key=key, record=record, created=created, changed=changed, dropped=dropped)
 
 
 def _is_transient(exc: Exception) -> bool:
     """Storage/network failures: the brief stays in the inbox and is retried next tick."""
-    try:
-        from botocore.exceptions import BotoCoreError, ClientError
-    except ImportError:  # pragma: no cover - boto3 is a dependency
-        return False
-    return isinstance(exc, (BotoCoreError, ClientError, ConnectionError, TimeoutError))
+    return is_transient(exc)
 
 
 def _reject_unreadable(
-    storage: CreativeStorage, key: str, message: str, rejected_prefix: str, read: bool = False
+    storage: CreativeStorage,
+    key: str,
+    message: str,
+    rejected_prefix: str,
+    read: bool = False,
+    inbox_prefix: str = "inbox/",
 ) -> Rejected:
     """Reject a drop that cannot be handled by its key or read as a file. With ``read`` (an odd key
     of an ordinary object) a bounded copy is still kept beside the report."""
@@ -178,7 +216,7 @@ def _reject_unreadable(
         with contextlib.suppress(OSError, ValueError):
             data = storage.read_listed(key, MAX_BRIEF_BYTES)
     error = BriefError(f"{_uri_prefix(storage)}{display_key(key)}", [Problem("(file)", message)])
-    return _reject(storage, key, data, error, rejected_prefix)
+    return _reject(storage, key, data, error, rejected_prefix, inbox_prefix)
 
 
 def _uri_prefix(storage: CreativeStorage) -> str:
@@ -186,23 +224,44 @@ def _uri_prefix(storage: CreativeStorage) -> str:
     return storage.uri("x")[:-1]
 
 
+def rejected_folder(
+    key: str, data: bytes | None, inbox_prefix: str, rejected_prefix: str = "rejected"
+) -> str:
+    """``rejected/<drop>-<sha>``: ``<drop>`` is the brief's folder below the inbox (``/`` -> ``-``),
+    or the file's stem for a brief dropped at the top of the inbox, reduced to safe characters;
+    ``<sha>`` is the first 12 hex digits of the SHA-256 of the inbox key and the content (if it could
+    be read), so two drops of identical bytes get two records while a retry after a crash rewrites
+    the same one."""
+    shown = display_key(key)
+    root = inbox_prefix.strip("/")
+    relative = shown[len(root) + 1 :] if root and shown.startswith(root + "/") else shown
+    folder, _, name = relative.rpartition("/")
+    drop = folder.replace("/", "-") if folder else (name.rsplit(".", 1)[0] or "brief")
+    drop = _SAFE_NAME.sub("-", drop).strip(".-")[:80] or "brief"
+    digest = hashlib.sha256(key.encode("utf-8", "surrogateescape") + b"\0" + (data or b""))
+    return f"{rejected_prefix.strip('/')}/{drop}-{digest.hexdigest()[:12]}"
+
+
 def _reject(
-    storage: CreativeStorage, key: str, data: bytes | None, error: BriefError, rejected_prefix: str
+    storage: CreativeStorage,
+    key: str,
+    data: bytes | None,
+    error: BriefError,
+    rejected_prefix: str,
+    inbox_prefix: str = "inbox/",
 ) -> Rejected:
     """Set a drop aside: a copy of it (when ``data`` is given) beside ``error.json``, then remove it
-    from the inbox. Names in the rejected folder are always safe keys, whatever the drop's key."""
-    unsafe = unsafe_key_reason(key) is not None
+    from the inbox. Names in the rejected folder are always safe keys, whatever the drop's key.
+    The copy first, the report second, the inbox entry last: a crash leaves the brief in the inbox
+    and the retry rewrites the same folder."""
     name = posixpath.basename(key)
-    if unsafe:
+    if unsafe_key_reason(key) is not None:
         name = _SAFE_NAME.sub("_", display_key(name)).strip("._") or "brief"
-    stem = name.rsplit(".", 1)[0] or "brief"
-    # unreadable drops and odd keys: the key tells them apart (several may hold the same bytes)
-    odd = data is None or unsafe
-    digest = hashlib.sha256((key.encode("utf-8", "surrogateescape") if odd else b"") + (data or b""))
-    folder = f"{rejected_prefix.strip('/')}/{stem[:80]}-{digest.hexdigest()[:12]}"
+    folder = rejected_folder(key, data, inbox_prefix, rejected_prefix)
     report = {
         "file": display_key(key),
         "source": error.source,
+        "sha256": hashlib.sha256(data).hexdigest() if data is not None else None,
         "rejected_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "problems": [p.to_dict() for p in error.problems],
         "message": error.render(),

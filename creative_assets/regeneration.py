@@ -13,11 +13,17 @@ regeneration"):
 
 Nothing else is regenerated: in particular an approved unit whose inputs did not change keeps its
 approval (regenerating it would withdraw it). Units a newer brief dropped are never touched.
+
+A unit that failed *deterministically* is not repeated until something it depends on changes: its
+finals are stored but a blocking compliance check found no compliant candidate, so with the same
+inputs (brief, brand kit, locale rules, code, revision: the seed derives from them) the same ERROR
+would come back. Its plan has no reasons and says ``blocked`` in its details; any of the other
+reasons above makes it run again. The schedule also skips units that already have a queued or
+running run (sensors/nightly.py).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -25,7 +31,7 @@ from itertools import pairwise
 from creative_assets.brief_store import BriefRecord, current_brief, unit_fingerprint
 from creative_assets.partitions import UnitKey
 from creative_assets.review.decisions import review_state
-from resources.io_manager import MANIFEST, stage_prefix
+from resources.io_manager import read_manifest
 from resources.storage import CreativeStorage
 
 #: the unit stages in pipeline order (storage folder names)
@@ -46,6 +52,32 @@ class UnitPlan:
     unit: UnitKey
     reasons: tuple[str, ...]
     details: tuple[str, ...] = field(default=())
+    #: why the unit is not regenerated although it has no selection (a deterministic failure)
+    blocked: str = ""
+
+
+def blocking_failure(final_value: dict) -> str:
+    """The blocking compliance failure that stopped a unit after its finals ('' if none): every
+    candidate has an ERROR finding and some blocking check failed at ERROR (checks.unit_verdicts)."""
+    from creative_assets.checks import BLOCKING_CHECKS
+
+    candidates = final_value.get("candidates", [])
+    if not candidates:
+        return ""
+    failed_blocking: set[str] = set()
+    for cand in candidates:
+        errors = [
+            o
+            for report in cand.get("renders", {}).values()
+            for o in report.get("compliance", [])
+            if not o.get("passed", True) and o.get("severity") == "ERROR"
+        ]
+        if not errors:
+            return ""  # a compliant candidate exists: the selection step can run
+        failed_blocking |= {o.get("check", "") for o in errors} & BLOCKING_CHECKS
+    if not failed_blocking:
+        return ""
+    return f"no compliant candidate ({', '.join(sorted(failed_blocking))} at ERROR)"
 
 
 def live_campaigns(storage: CreativeStorage) -> list[BriefRecord]:
@@ -56,10 +88,9 @@ def live_campaigns(storage: CreativeStorage) -> list[BriefRecord]:
 def _manifests(storage: CreativeStorage, unit: UnitKey) -> dict[str, dict]:
     out = {}
     for stage in STAGE_ORDER:
-        try:
-            out[stage] = json.loads(storage.read_text(f"{stage_prefix(unit, stage)}/{MANIFEST}"))
-        except FileNotFoundError:
-            continue
+        manifest = read_manifest(storage, unit, stage)
+        if manifest is not None:
+            out[stage] = manifest
     return out
 
 
@@ -76,9 +107,13 @@ def unit_plan(
     manifests = _manifests(storage, unit)
     reasons: list[str] = []
     details: list[str] = []
-    if any(stage not in manifests for stage in STAGE_ORDER):
-        missing = [s for s in STAGE_ORDER if s not in manifests]
+    missing = [s for s in STAGE_ORDER if s not in manifests]
+    blocked = ""
+    if missing == ["selected"]:
+        blocked = blocking_failure(manifests["final"]["value"])
+    if missing and not blocked:
         return UnitPlan(unit, ("missing",), (f"no output for {', '.join(missing)}",))
+    stages = [s for s in STAGE_ORDER if s in manifests]
     brief = manifests["brief"]["value"]
     if brief.get("input_fingerprint") != unit_fingerprint(record, unit):
         reasons.append("brief_changed")
@@ -92,13 +127,13 @@ def unit_plan(
         details.append(f"knowledge base {used_rules} -> {knowledge_base_version}")
     changed = [
         s
-        for s in STAGE_ORDER
+        for s in stages
         if manifests[s].get("code_version") and manifests[s]["code_version"] != code_versions.get(s)
     ]
     if changed:
         reasons.append("code_changed")
         details.append("code version changed for " + ", ".join(changed))
-    written = [manifests[s]["written_at"] for s in STAGE_ORDER]
+    written = [manifests[s]["written_at"] for s in stages]
     if any(later < earlier for earlier, later in pairwise(written)):
         reasons.append("out_of_order")
         details.append("a stage was re-materialized without the stages after it")
@@ -106,6 +141,11 @@ def unit_plan(
     if requested > brief.get("revision", 0):
         reasons.append("revision_pending")
         details.append(f"revision {requested} requested, outputs are revision {brief.get('revision', 0)}")
+    if blocked:
+        if not reasons:  # same inputs, same seed: the same ERROR again
+            return UnitPlan(unit, (), (f"blocked: {blocked}; not repeated until an input changes",), blocked)
+        reasons.insert(0, "missing")
+        details.insert(0, f"no selection ({blocked}), and an input changed")
     return UnitPlan(unit, tuple(reasons), tuple(details))
 
 
@@ -117,7 +157,8 @@ def plan_regeneration(
     knowledge_base_version: str,
     campaigns: Iterable[BriefRecord] | None = None,
 ) -> list[UnitPlan]:
-    """Every unit of every live brief that needs regenerating, in brief order."""
+    """Every unit of every live brief that needs regenerating, in brief order; units blocked by a
+    deterministic failure are included with no reasons (``plan.blocked`` says why), for the log."""
     plans = []
     for record in campaigns if campaigns is not None else live_campaigns(storage):
         fingerprint = kit_fingerprint(record.brief.brand)
@@ -130,6 +171,6 @@ def plan_regeneration(
                 kit_fingerprint=fingerprint,
                 knowledge_base_version=knowledge_base_version,
             )
-            if plan.reasons:
+            if plan.reasons or plan.blocked:
                 plans.append(plan)
     return plans

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import secrets
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import ClassVar, Literal
 
 from PIL import Image
@@ -49,6 +51,12 @@ class StageValue(BaseModel):
 
     _payloads: dict[str, Image.Image | bytes] = PrivateAttr(default_factory=dict)
     _reader: Reader | None = PrivateAttr(default=None)
+    #: where a value read from storage keeps its files (its generation's folder), and that generation
+    _files_prefix: str | None = PrivateAttr(default=None)
+    _stored_generation: str | None = PrivateAttr(default=None)
+    #: the generation a new value will be written as (chosen on first use, so an asset can link to
+    #: its files before the IO manager writes them)
+    _new_generation: str | None = PrivateAttr(default=None)
 
     def put_image(self, name: str, image: Image.Image | bytes) -> None:
         self._payloads[name] = image
@@ -74,6 +82,13 @@ class StageValue(BaseModel):
             return self._reader(name)
         return encode_image(self.image(name), name)
 
+    def image_bytes_stored(self, name: str) -> bytes:
+        """The stored bytes of a file of a value read from storage (verified by the reader), even
+        if its pixels were decoded meanwhile."""
+        if self._reader is None:
+            raise LookupError(f"{self.STAGE} value was not read from storage")
+        return self._reader(name)
+
     def image_names(self) -> list[str]:
         return sorted(self._payloads)
 
@@ -82,6 +97,54 @@ class StageValue(BaseModel):
 
     def attach_reader(self, reader: Reader) -> None:
         self._reader = reader
+
+    def attach_location(self, files_prefix: str, generation: str | None) -> None:
+        """Record where the stored files of this value are (set by the IO manager's reader)."""
+        self._files_prefix = files_prefix
+        self._stored_generation = generation
+
+    @property
+    def files_prefix(self) -> str:
+        """The storage prefix of this value's stored files (its generation's folder)."""
+        if self._files_prefix is None:
+            raise LookupError(f"{self.STAGE} value was not read from storage")
+        return self._files_prefix
+
+    def file_key(self, name: str) -> str:
+        """Storage key of one of this value's stored files."""
+        return f"{self.files_prefix}/{name}"
+
+    @property
+    def stored_generation(self) -> str | None:
+        """The generation this value was read from (None: not read, or written before generations)."""
+        return self._stored_generation
+
+    def renew_generation(self) -> str:
+        """A new generation id for writing this value again (a value read back from storage)."""
+        self._new_generation = new_generation_id()
+        return self._new_generation
+
+    @property
+    def generation(self) -> str:
+        """The generation id this value is written as: new for every value built, never reused."""
+        if self._new_generation is None:
+            self._new_generation = new_generation_id()
+        return self._new_generation
+
+
+def new_generation_id(now: datetime | None = None) -> str:
+    """``20261201T082000123456Z-1a2b3c4d``: UTC time (sortable, and the garbage collector's age)
+    plus randomness, so two writers never share a folder."""
+    now = now or datetime.now(timezone.utc)
+    return f"{now:%Y%m%dT%H%M%S%f}Z-{secrets.token_hex(4)}"
+
+
+def generation_time(generation: str) -> datetime | None:
+    """When a generation was started, from its id (None if the id is not one of ours)."""
+    try:
+        return datetime.strptime(generation.split("-", 1)[0], "%Y%m%dT%H%M%S%fZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
 
 
 # -- 1. unit brief ---------------------------------------------------------------------------------
@@ -376,6 +439,8 @@ class SelectedCreative(StageValue):
     #: is contained (the other units of its batch are selected in the same run)
     status: Literal["selected", "blocked"] = "selected"
     blocked_reason: str = ""
+    #: the final_creatives generation the selection was made from (its files are in ``ranking``)
+    final_generation: str = ""
 
 
 STAGE_TYPES: dict[str, type[StageValue]] = {

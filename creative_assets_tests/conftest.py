@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from creative_assets_tests.helpers import SUMMER
+
+# Step retries wait up to minutes on transient errors; tests that expect a failure want it at once.
+# test_retries.py builds jobs with a fast policy to prove the retries themselves.
+os.environ.setdefault("CREATIVE_ASSETS_STEP_RETRIES", "0")
 
 #: s3_endpoint / s3_client / bucket / s3_storage: a moto S3 server on loopback, reached over HTTP.
 pytest_plugins = ["creative_assets_tests.s3_server"]

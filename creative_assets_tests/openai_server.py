@@ -39,7 +39,22 @@ from PIL import Image, ImageDraw
 
 __all__ = ["FAULT_KINDS", "FakeOpenAI"]
 
-FAULT_KINDS = ("429", "500", "400-content-policy", "401", "slow", "malformed")
+FAULT_KINDS = (
+    "429",
+    "500",
+    "400-content-policy",
+    "401",
+    "slow",
+    "malformed",
+    # the server does the work (and bills it), then fails: a 500, or the connection drops unanswered
+    "500-after-work",
+    "drop-after-work",
+)
+
+
+class _Drop(Exception):
+    """Close the connection without answering (the work may already be done)."""
+
 
 #: Sizes OpenAI's image models accept; any other ``WxH`` (1..4096 each side) is accepted too.
 SUPPORTED_SIZES = ("1024x1024", "1024x1536", "1536x1024")
@@ -367,6 +382,8 @@ class FakeOpenAI:
         self.api_key = api_key
         self.url = ""
         self.requests: list[dict] = []
+        #: answers the server produced (the work a provider bills), including ones lost to a fault
+        self.answers_produced = 0
         self.max_concurrent = 0
         self.latency = 0.0
         self.chat_responder: Callable[[dict], dict] | None = None
@@ -437,6 +454,7 @@ class FakeOpenAI:
             self.requests.clear()
             self._faults.clear()
             self.max_concurrent = 0
+            self.answers_produced = 0
 
     @property
     def pending_faults(self) -> int:
@@ -792,6 +810,10 @@ class _Handler(BaseHTTPRequestHandler):
                 payload = (
                     result if isinstance(result, bytes) else json.dumps(result, ensure_ascii=False).encode()
                 )
+            except _Drop:
+                entry["status"] = "dropped"
+                self.close_connection = True
+                return  # no response at all: the client sees the connection close
             except _HTTPError as err:
                 status, payload = err.status, json.dumps(err.body).encode()
             except Exception as err:  # a bug in the fake itself: answer like OpenAI, keep the reason
@@ -872,11 +894,28 @@ class _Handler(BaseHTTPRequestHandler):
                 if path in ("/v1/chat/completions", "/v1/images/generations", "/v1/images/edits"):
                     return 200, b"{not json", {}
                 return 404, _error(f"Invalid URL ({self.command} {path})", "invalid_request_error"), {}
+            if fault.kind in ("500-after-work", "drop-after-work"):
+                self._work(path, entry)  # produced and billed, then lost
+                if fault.kind == "drop-after-work":
+                    raise _Drop()
+                return 500, _error("The server had an error", "server_error"), {}
             # "slow": fall through and answer normally
+        answer = self._work(path, entry)
+        if answer is None:
+            return 404, _error(f"Invalid URL ({self.command} {path})", "invalid_request_error"), {}
+        return 200, answer, {}
+
+    def _work(self, path: str, entry: dict) -> dict | None:
+        """Produce the answer of an endpoint (counted in ``answers_produced``); None if unknown."""
+        fake = self.fake
+        answer = None
         if self.command == "POST" and path == "/v1/chat/completions":
-            return 200, fake._chat(entry["json"], entry), {}
-        if self.command == "POST" and path == "/v1/images/generations":
-            return 200, fake._images_generate(entry["json"], entry), {}
-        if self.command == "POST" and path == "/v1/images/edits":
-            return 200, fake._images_edit(entry["form"], entry), {}
-        return 404, _error(f"Invalid URL ({self.command} {path})", "invalid_request_error"), {}
+            answer = fake._chat(entry["json"], entry)
+        elif self.command == "POST" and path == "/v1/images/generations":
+            answer = fake._images_generate(entry["json"], entry)
+        elif self.command == "POST" and path == "/v1/images/edits":
+            answer = fake._images_edit(entry["form"], entry)
+        if answer is not None:
+            with fake._lock:
+                fake.answers_produced += 1
+        return answer

@@ -132,3 +132,19 @@ def test_schema_documents_every_field():
         schema["properties"]
     )
     assert schema["properties"]["candidates"]["maximum"] == 8
+
+
+@pytest.mark.parametrize("size", [[200, 200], [256, 256], [360, 640], [399, 399]])
+def test_output_sizes_that_cannot_pass_the_checks_are_rejected_with_the_minimum(brief_dir, base, size):
+    base["output_sizes"] = {"1:1" if size[0] == size[1] else "9:16": size}
+    path = _write(brief_dir, base)
+    with pytest.raises(BriefError) as err:
+        load_brief(path)
+    (problem,) = [p for p in err.value.problems if p.field.startswith("output_sizes.")]
+    assert "at least 400 px" in problem.message and f"{size[0]}x{size[1]}" in problem.message
+    assert str(path) in err.value.render()
+
+
+def test_the_smallest_allowed_output_size_is_accepted(brief_dir, base):
+    base["output_sizes"] = {"1:1": [400, 400], "9:16": [400, 711], "16:9": [711, 400]}
+    assert load_brief(_write(brief_dir, base)).brief.size_for("1:1") == (400, 400)

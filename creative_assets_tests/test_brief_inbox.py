@@ -8,10 +8,11 @@ import pytest
 import yaml
 
 from creative_assets.brief_store import current_brief
-from creative_assets.partitions import campaigns, creative_units
+from creative_assets.partitions import UnitKey, campaigns, creative_units
 from creative_assets_tests.pipeline_helpers import pipeline_defs, small_brief
 from resources.brand_kits import BrandKitLibrary
 from resources.inbox import BriefInbox
+from resources.io_manager import read_stage
 from sensors.brief_inbox import PENDING_PREFIX, brief_inbox_sensor
 
 
@@ -76,8 +77,9 @@ def test_dropped_brief_becomes_creatives_in_the_bucket(tmp_path, instance, s3_st
     assert _run(instance, s3_storage, request).success
     for unit in units:
         c, loc, p = unit.split(".")
+        selected = read_stage(s3_storage, UnitKey.parse(unit), "selected")
         for ratio in ("1x1", "9x16", "16x9"):
-            key = f"tenant-a/campaigns/{c}/{loc}/{p}/selected/{ratio}.png"
+            key = f"tenant-a/{selected.file_key(ratio + '.png')}"
             head = s3_client.head_object(Bucket=bucket, Key=key)
             assert head["ContentType"] == "image/png" and head["ContentLength"] > 10_000
         manifest = json.loads(
@@ -223,7 +225,9 @@ def test_empty_inbox_skips(instance, s3_storage):
     assert result.skip_reason and not result.run_requests
 
 
-def test_rollup_follows_each_campaign_batch(instance):
+def test_rollup_catches_up_with_every_finished_campaign_in_one_tick(instance):
+    """A backlog of successful runs across many campaigns: one tick requests one rollup per campaign
+    (the run-status sensor handled one run per tick: 180 successes gave 34 rollups)."""
     from sensors.brief_inbox import campaign_rollup_sensor
 
     @dg.op
@@ -234,19 +238,27 @@ def test_rollup_follows_each_campaign_batch(instance):
     def stand_in():
         noop()
 
-    for tags, expected in (({"creative_assets/campaign": "c-1"}, "c-1"), ({}, None)):
-        result = stand_in.execute_in_process(instance=instance, tags=tags)
-        context = dg.build_run_status_sensor_context(
-            sensor_name="campaign_rollup_sensor",
-            dagster_instance=instance,
-            dagster_run=result.dagster_run,
-            dagster_event=result.get_run_success_event(),
-        )
-        outcome = campaign_rollup_sensor(context)
-        if expected:
-            assert outcome.partition_key == expected and outcome.run_key == f"rollup:{result.run_id}"
-        else:
-            assert isinstance(outcome, dg.SkipReason)
+    def tick(cursor):
+        with dg.build_sensor_context(instance=instance, cursor=cursor) as context:
+            return campaign_rollup_sensor(context)
+
+    first = tick(None)  # starts at the latest success: history is not replayed
+    assert not first.run_requests
+    stand_in.execute_in_process(instance=instance, tags={"creative_assets/campaign": "before"})
+    names = [f"c-{n:02d}" for n in range(12)]
+    instance.add_dynamic_partitions("campaigns", names)
+    last = {}
+    for n in range(30):
+        campaign = names[n % len(names)]
+        last[campaign] = stand_in.execute_in_process(
+            instance=instance, tags={"creative_assets/campaign": campaign}
+        ).run_id
+    stand_in.execute_in_process(instance=instance)  # launched by hand: no campaign tag, no rollup
+    result = tick(first.cursor)  # "before" is not a campaign partition: skipped with a warning
+    assert {r.partition_key: r.run_key for r in result.run_requests} == {
+        c: f"rollup:{c}:{run_id}" for c, run_id in last.items()
+    }
+    assert not tick(result.cursor).run_requests, "nothing new: nothing requested"
 
 
 def test_brief_waits_for_images_still_uploading(tmp_path, instance, s3_storage, s3_client, bucket):
@@ -296,3 +308,64 @@ def test_a_brief_that_breaks_the_validator_is_still_set_aside(
     reports = [k for k in _keys(s3_client, bucket, "rejected/") if k.endswith("error.json")]
     assert len(reports) == 1
     assert "validator bug" in s3_storage.read_text(reports[0])
+
+
+def test_identical_invalid_briefs_each_get_their_own_rejected_record(instance, s3_storage, s3_client, bucket):
+    text = BROKEN["schema.yaml"].encode()
+    for drop in ("team-a", "team-b"):
+        s3_client.put_object(Bucket=bucket, Key=f"tenant-a/inbox/{drop}/brief.yaml", Body=text)
+    s3_client.put_object(Bucket=bucket, Key="tenant-a/inbox/loose.yaml", Body=text)
+    _tick(instance, s3_storage)
+    reports = {}
+    for key in _keys(s3_client, bucket, "rejected/"):
+        if key.endswith("/error.json"):
+            reports[key.split("/")[1]] = json.loads(s3_storage.read_text(key))
+    assert sorted(reports[f]["file"] for f in reports) == [
+        "inbox/loose.yaml",
+        "inbox/team-a/brief.yaml",
+        "inbox/team-b/brief.yaml",
+    ]
+    folders = sorted(reports)
+    assert [f.rsplit("-", 1)[0] for f in folders] == ["loose", "team-a", "team-b"]
+    assert all(len(f.rsplit("-", 1)[1]) == 12 for f in folders)
+    for folder, report in reports.items():  # each record holds its own copy of the brief
+        assert s3_storage.read_bytes(f"rejected/{folder}/{report['file'].rsplit('/', 1)[1]}") == text
+
+
+def test_briefs_waiting_for_images_do_not_use_up_the_tick(tmp_path, instance, s3_storage, s3_client, bucket):
+    folder = small_brief(tmp_path, locales=("en-US",), candidates=1).parent
+    data = yaml.safe_load((folder / "brief.yaml").read_text())
+    for i in range(3):  # listed first, and all still waiting for their images
+        waiting = {**data, "campaign_id": f"a-waiting-{i}"}
+        s3_client.put_object(
+            Bucket=bucket, Key=f"tenant-a/inbox/a{i}/brief.yaml", Body=yaml.safe_dump(waiting).encode()
+        )
+    for i in range(2):
+        ready = {**data, "campaign_id": f"ready-{i}"}
+        s3_client.put_object(
+            Bucket=bucket, Key=f"tenant-a/inbox/r{i}/brief.yaml", Body=yaml.safe_dump(ready).encode()
+        )
+        _upload_folder(s3_client, bucket, folder / "assets", f"inbox/r{i}/assets")
+    result = _tick(instance, s3_storage, max_briefs_per_tick=2)
+    assert sorted(r.tags["creative_assets/campaign"] for r in result.run_requests) == ["ready-0", "ready-1"]
+    assert len([k for k in _keys(s3_client, bucket, "inbox/") if k.endswith(".yaml")]) == 3
+
+
+def test_many_briefs_are_accepted_in_one_tick_with_one_partition_request(
+    tmp_path, instance, s3_storage, s3_client, bucket
+):
+    folder = small_brief(tmp_path, locales=("en-US", "de-DE"), candidates=1).parent
+    data = yaml.safe_load((folder / "brief.yaml").read_text())
+    data["products"] = [p for p in data["products"] if not p.get("assets")]
+    for i in range(30):
+        s3_client.put_object(
+            Bucket=bucket,
+            Key=f"tenant-a/inbox/b{i:02d}/brief.yaml",
+            Body=yaml.safe_dump({**data, "campaign_id": f"batch-{i:02d}"}).encode(),
+        )
+    result = _tick(instance, s3_storage)
+    assert len(result.run_requests) == 30
+    by_name = {r.partitions_def_name: r for r in result.dynamic_partitions_requests}
+    assert len(result.dynamic_partitions_requests) == 2
+    assert len(by_name["creative_units"].partition_keys) == 60
+    assert list(by_name["campaigns"].partition_keys) == [f"batch-{i:02d}" for i in range(30)]

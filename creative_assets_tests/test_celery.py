@@ -26,7 +26,7 @@ from dagster_aws.s3 import S3Resource
 from bench.campaign import SMALL_SIZES, write_campaign
 from creative_assets.queues import stage_queue
 from creative_assets_tests.celery_workers import CeleryWorkers
-from creative_assets_tests.helpers import REPO
+from creative_assets_tests.helpers import REPO, is_generation_copy, without_generations
 from creative_assets_tests.pipeline_helpers import pipeline_defs, register, run_range
 from creative_assets_tests.redis_server import RedisServer
 from creative_assets_tests.s3_server import ACCESS
@@ -151,11 +151,14 @@ def comparable(files: dict[str, bytes], prefix: str) -> dict[str, object]:
     for key, data in files.items():
         if key.count("/") < 3:
             continue  # campaign-level roll-ups (summary, compliance report): the CLI writes them too
+        if is_generation_copy(key):
+            continue  # a generation's copy of its manifest: the live manifest is compared
         if key.endswith("manifest.json"):
-            manifest = json.loads(data.decode().replace(f"/{prefix}/", "/<prefix>/"))
-            out[key] = {k: v for k, v in manifest.items() if k not in ("written_at", "run_id")}
+            text = without_generations(data.decode().replace(f"/{prefix}/", "/<prefix>/"))
+            manifest = json.loads(text)
+            out[key] = {k: v for k, v in manifest.items() if k not in ("written_at", "run_id", "generation")}
         else:
-            out[key] = data
+            out[without_generations(key)] = data
     return out
 
 

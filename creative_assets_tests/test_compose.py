@@ -77,6 +77,9 @@ OPTIONAL_CODE_ENV = {
     "CREATIVE_ASSETS_C2PA_TSA_URL": "optional RFC 3161 timestamp authority",
     "CREATIVE_ASSETS_C2PA_TRUST_ANCHORS": "trusted roots for verification; required in production mode",
     "CREATIVE_ASSETS_C2PA_TEST_CA": "the local test CA folder; defaults to var/credentials",
+    "CREATIVE_ASSETS_OPENAI_TIMEOUT_SECONDS": "per-attempt provider timeout; defaults to 120 s",
+    "CREATIVE_ASSETS_STEP_RETRIES": "step retries of transient failures; defaults to 5",
+    "CREATIVE_ASSETS_STEP_RETRY_DELAY_SECONDS": "first backoff of step retries; defaults to 15 s",
 }
 #: Variables that may be empty in .env.example.
 MAY_BE_EMPTY = {

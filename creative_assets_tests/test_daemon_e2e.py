@@ -4,6 +4,7 @@ A brief and its images are put into the bucket's inbox with boto3; the daemon's 
 ingests it and launches the runs; the rollup sensor follows. The test only watches the bucket.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -78,12 +79,20 @@ def test_brief_dropped_in_bucket_becomes_creatives(tmp_path, s3_endpoint, s3_cli
             proc,
             log,
         )
-        expected = {
-            f"drop/campaigns/summer-splash-2026/{u}/selected/{r}.png"
-            for u in units
-            for r in ("1x1", "9x16", "16x9")
-        }
-        _wait_for(lambda: expected <= objects("drop/campaigns/"), 300, "the selected creatives", proc, log)
+
+        def selected_complete():  # every unit's live selection and its three PNGs
+            keys = objects("drop/campaigns/")
+            for u in units:
+                manifest = f"drop/campaigns/summer-splash-2026/{u}/selected/manifest.json"
+                if manifest not in keys:
+                    return False
+                body = json.loads(s3_client.get_object(Bucket=bucket, Key=manifest)["Body"].read())
+                gen = f"drop/campaigns/summer-splash-2026/{u}/selected/gen/{body['generation']}"
+                if not {f"{gen}/{r}.png" for r in ("1x1", "9x16", "16x9")} <= keys:
+                    return False
+            return True
+
+        _wait_for(selected_complete, 300, "the selected creatives", proc, log)
         _wait_for(
             lambda: "drop/campaigns/summer-splash-2026/summary.csv" in objects("drop/campaigns/"),
             120,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 import pytest
 import yaml
+from dagster._core.utils import make_new_run_id
 
 from creative_assets.brand_kit import brand_kits_dir
 from creative_assets.brief import load_brief
@@ -17,6 +18,7 @@ from creative_assets.partitions import UnitKey
 from creative_assets.regeneration import plan_regeneration
 from creative_assets.review.delivery import delivery_manifest_key
 from creative_assets.review.service import ReviewService
+from creative_assets_tests.helpers import EXAMPLES
 from creative_assets_tests.pipeline_helpers import pipeline_defs, register, run_range, small_brief
 from resources.brand_kits import BrandKitLibrary
 from resources.io_manager import stage_prefix
@@ -183,3 +185,164 @@ def test_brand_kit_edits_regenerate_the_brand_units(tmp_path):
         result = evaluate(build_nightly_schedule(), instance, storage, str(kits))
         assert sorted(units_of(result, instance.get_dynamic_partitions("creative_units"))) == sorted(keys)
         assert result[0].tags["creative_assets/reasons"] == "brand_kit_changed"
+
+
+def _queue_run(instance, first: str, last: str, status=dg.DagsterRunStatus.STARTING) -> None:
+    """A run of creative_pipeline over first..last in ``status`` (QUEUED runs need a code location
+    origin to be stored; the nightly treats QUEUED, NOT_STARTED, STARTING and STARTED alike)."""
+    instance.add_run(
+        dg.DagsterRun(
+            job_name="creative_pipeline",
+            run_id=make_new_run_id(),
+            status=status,
+            tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
+        )
+    )
+
+
+def test_nightly_skips_units_already_queued_or_running(tmp_path):
+    storage = LocalCreativeStorage(root=str(tmp_path / "storage"))
+    schedule = build_nightly_schedule()
+    with dg.instance_for_test() as instance:
+        keys = register(storage, small_brief(tmp_path, locales=("en-US", "de-DE", "fr-FR")), instance)
+        assert len(keys) == 6  # nothing generated yet: every unit is missing
+        _queue_run(instance, keys[0], keys[2])
+        _queue_run(instance, keys[3], keys[3], dg.DagsterRunStatus.STARTED)
+        _queue_run(instance, keys[4], keys[5], dg.DagsterRunStatus.FAILURE)  # finished: not busy
+        result = evaluate(schedule, instance, storage)
+        assert units_of(result, keys) == keys[4:], "only the units without a queued or running run"
+        _queue_run(instance, keys[4], keys[5], dg.DagsterRunStatus.NOT_STARTED)
+        skipped = evaluate(schedule, instance, storage)
+        assert (
+            isinstance(skipped, dg.SkipReason)
+            and "6 unit(s) already queued or running" in skipped.skip_message
+        )
+
+
+def test_a_deterministic_failure_is_not_repeated_until_an_input_changes(tmp_path):
+    source = EXAMPLES / "compliance-demo-2026" / "brief.yaml"
+    data = yaml.safe_load(source.read_text())
+    data.update(locales=["en-GB"], candidates=1, aspect_ratios=["1:1"])
+    data["localized_messages"] = {}
+    brief = tmp_path / "brief.yaml"
+    brief.write_text(yaml.safe_dump(data))
+    storage = LocalCreativeStorage(root=str(tmp_path / "storage"))
+    schedule = build_nightly_schedule()
+    with dg.instance_for_test() as instance:
+        keys = register(storage, brief, instance)
+        assert not run_range(
+            pipeline_defs(storage), instance, keys[0], keys[-1], raise_on_error=False
+        ).success
+        skipped = evaluate(schedule, instance, storage)
+        assert isinstance(skipped, dg.SkipReason), "the same seed would give the same blocking ERROR"
+        assert "blocked by a deterministic failure" in skipped.skip_message
+        # an input changes (the campaign message): the unit is tried again
+        data["message"] = data["message"] + " today"
+        brief.write_text(yaml.safe_dump(data))
+        register_brief(storage, load_brief(brief), brief.read_bytes())
+        again = evaluate(schedule, instance, storage)
+        assert isinstance(again, list) and units_of(again, keys) == keys
+        assert "brief_changed" in again[0].tags["creative_assets/reasons"]
+
+
+def _failed_tick(instance, name: str, when: datetime, error: str) -> None:
+    """What the daemon records when a schedule evaluation raises (internal API, test set-up only)."""
+    from dagster._core.remote_origin import (
+        RegisteredCodeLocationOrigin,
+        RemoteInstigatorOrigin,
+        RemoteRepositoryOrigin,
+    )
+    from dagster._core.scheduler.instigation import (
+        InstigatorState,
+        InstigatorStatus,
+        InstigatorType,
+        ScheduleInstigatorData,
+        TickData,
+        TickStatus,
+    )
+    from dagster._utils.error import SerializableErrorInfo
+
+    origin = RemoteInstigatorOrigin(
+        RemoteRepositoryOrigin(RegisteredCodeLocationOrigin("creative_assets"), "__repository__"), name
+    )
+    state = InstigatorState(
+        origin, InstigatorType.SCHEDULE, InstigatorStatus.RUNNING, ScheduleInstigatorData("0 2 * * *")
+    )
+    if instance.get_instigator_state(origin.get_id(), state.selector_id) is None:
+        instance.add_instigator_state(state)
+    instance.create_tick(
+        TickData(
+            instigator_origin_id=origin.get_id(),
+            instigator_name=name,
+            instigator_type=InstigatorType.SCHEDULE,
+            status=TickStatus.FAILURE,
+            timestamp=when.timestamp(),
+            selector_id=state.selector_id,
+            error=SerializableErrorInfo(error, [], "EndpointConnectionError"),
+        )
+    )
+
+
+def test_a_failed_nightly_tick_is_alerted_and_caught_up_the_same_day(tmp_path):
+    from creative_assets_tests.alert_servers import HttpRecorder
+    from resources.alerts import AlertRouter
+    from sensors.alerts import tick_failure_alert_sensor
+    from sensors.nightly import nightly_catchup_sensor
+
+    storage = LocalCreativeStorage(root=str(tmp_path / "storage"))
+    with dg.instance_for_test() as instance:
+        keys = register(storage, small_brief(tmp_path, locales=("en-US",)), instance)
+        resources = {"storage": storage, "brand_kits": BrandKitLibrary()}
+        with dg.build_sensor_context(instance=instance, resources=resources) as context:
+            assert not nightly_catchup_sensor(context).run_requests  # no failed tick: nothing to do
+        _failed_tick(instance, "nightly_regeneration", NIGHT, "Could not connect to the endpoint URL")
+
+        # the failure is alerted (here to a webhook on loopback), once
+        with HttpRecorder() as http:
+            router = AlertRouter(webhook_url=f"{http.url}/hook")
+            with dg.build_sensor_context(
+                instance=instance, cursor=str(NIGHT.timestamp() - 60), resources={"alerts": router}
+            ) as context:
+                cursor = tick_failure_alert_sensor(context).cursor
+            with dg.build_sensor_context(
+                instance=instance, cursor=cursor, resources={"alerts": router}
+            ) as context:
+                tick_failure_alert_sensor(context)
+        (alert,) = [r.json() for r in http.requests]
+        assert alert["title"] == "Schedule nightly_regeneration failed its tick: nothing was launched"
+        assert "Could not connect to the endpoint URL" in alert["error"] and alert["kind"] == "tick_failure"
+
+        # and the night is caught up: same stamp, so its run keys cannot launch twice
+        with dg.build_sensor_context(instance=instance, resources=resources) as context:
+            result = nightly_catchup_sensor(context)
+        assert units_of(result.run_requests, keys) == keys
+        assert all(r.run_key.startswith("nightly:2026-11-22T0200:") for r in result.run_requests)
+        with dg.build_sensor_context(instance=instance, cursor=result.cursor, resources=resources) as context:
+            assert not nightly_catchup_sensor(context).run_requests, "caught up once"
+
+
+def test_a_sensor_failing_every_tick_is_alerted_once_then_at_most_hourly(tmp_path):
+    from creative_assets_tests.alert_servers import HttpRecorder
+    from resources.alerts import AlertRouter
+    from sensors.alerts import tick_failure_alert_sensor
+
+    now = datetime.now(timezone.utc)
+    with dg.instance_for_test() as instance, HttpRecorder() as http:
+        router = AlertRouter(webhook_url=f"{http.url}/hook")
+
+        def tick(cursor):
+            with dg.build_sensor_context(
+                instance=instance, cursor=cursor, resources={"alerts": router}
+            ) as context:
+                return tick_failure_alert_sensor(context).cursor
+
+        cursor = json.dumps({"after": now.timestamp() - 600, "alerted": {}, "held": {}})
+        for minutes in (5, 4, 3):  # storage down: the inbox sensor fails tick after tick
+            _failed_tick(
+                instance, "brief_inbox_sensor", now - timedelta(minutes=minutes), "storage unreachable"
+            )
+        cursor = tick(cursor)
+        _failed_tick(instance, "brief_inbox_sensor", now - timedelta(minutes=1), "storage unreachable")
+        tick(cursor)
+    (alert,) = [r.json() for r in http.requests]
+    assert alert["stage"] == "brief_inbox_sensor" and "3 failed ticks since the last alert" in alert["error"]

@@ -169,3 +169,68 @@ def test_request_concurrency_stays_within_the_limit(tmp_path, server):
         )
     assert result.success
     assert server.max_concurrent == 2, "requests should fill, and never exceed, the pool of 2"
+
+
+def test_retried_answers_the_provider_produced_are_paid_per_unit_and_campaign(tmp_path, server):
+    """A 500 after the work and a connection dropped after the work are both billed by the provider:
+    the estimate counts every answer produced, not just the ones that arrived."""
+    server.inject("500-after-work", count=3, path="/v1/images")
+    server.inject("drop-after-work", count=2, path="/v1/images")
+    with dg.instance_for_test() as instance:
+        result, storage, keys = _run(
+            tmp_path,
+            server,
+            _brief(tmp_path, products=1, candidates=4),
+            instance=instance,
+            retries=4,
+            text=False,
+        )
+        assert result.success
+        (unit,) = keys
+        calls = read_stage(storage, UnitKey.parse(unit), "raw").calls
+        assert len(calls) == 4 and server.pending_faults == 0
+        produced = server.answers_produced
+        assert produced == 4 + 5
+        assert sum(c["answers_paid"] for c in calls) == produced
+        assert sum(c["attempts"] for c in calls) == len(_paths(server, "/v1/images")) == 9
+        price = OpenAIResource(api_key=KEY).image_usd["1024x1024"]
+        assert round(sum(c["cost_usd"] for c in calls), 6) == round(produced * price, 6)
+        metadata = (
+            instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=dg.AssetKey("image_candidates"), asset_partitions=[unit]),
+                limit=1,
+            )
+            .records[0]
+            .asset_materialization.metadata
+        )
+        assert metadata["api_answers_paid"].value == produced and metadata["api_calls"].value == 4
+        assert metadata["api_cost_usd_estimate"].value == round(produced * price, 4)
+
+        # per unit and per campaign in the summary
+        campaign = unit.split(".")[0]
+        rollup = pipeline_defs(storage).resolve_job_def("campaign_rollup")
+        summary = rollup.execute_in_process(instance=instance, partition_key=campaign)
+        assert summary.success
+        row = json.loads(storage.read_text(f"campaigns/{campaign}/summary.json"))[0]
+        assert row["api_answers_paid"] == produced and row["api_cost_usd_estimate"] == round(
+            produced * price, 4
+        )
+        totals = instance.fetch_materializations(dg.AssetKey("campaign_summary"), limit=1).records[0]
+        assert totals.asset_materialization.metadata["api_answers_paid"].value == produced
+
+
+def test_client_timeout_is_configuration(tmp_path, server, monkeypatch):
+    from creative_assets.definitions import build_openai
+
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("CREATIVE_ASSETS_OPENAI_TIMEOUT_SECONDS", "7")
+    assert build_openai().timeout_seconds == 7
+    # a hung request costs the timeout, not two minutes; the attempt counts as paid (it was sent)
+    server.inject("slow", count=1, delay=5, path="/v1/chat")
+    api = OpenAIResource(api_key=KEY, base_url=server.url, max_retries=0, timeout_seconds=1)
+    started = time.monotonic()
+    with pytest.raises(dg.Failure) as failed:
+        api.call("chat.completions", lambda: api.client().chat.completions.create(model="m", messages=[]))
+    assert time.monotonic() - started < 4
+    assert "cannot reach" in str(failed.value) and failed.value.allow_retries
+    assert failed.value.metadata["api_answers_paid"].value == 1

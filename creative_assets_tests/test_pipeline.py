@@ -50,7 +50,7 @@ def test_every_unit_has_every_candidate_at_every_ratio(materialized):
         for cand in finals.candidates:
             assert set(cand.renders) == {"1:1", "9:16", "16:9"}
             for ratio, report in cand.renders.items():
-                path = storage.local_path(f"{unit.storage_prefix}/final/{report.file}")
+                path = storage.local_path(finals.file_key(report.file))
                 with Image.open(path) as im:
                     assert im.format == "PNG"
                     assert im.size == {"1:1": (1080, 1080), "9:16": (1080, 1920), "16:9": (1920, 1080)}[ratio]
@@ -109,7 +109,7 @@ def test_selected_is_a_byte_copy_of_the_best_final(materialized):
         assert selected.ranking[0].score >= selected.ranking[1].score
         best = selected.ranking[0]
         for ratio, name in selected.files.items():
-            copied = storage.read_bytes(f"{unit.storage_prefix}/selected/{name}")
+            copied = storage.read_bytes(selected.file_key(name))
             assert copied == storage.read_bytes(best.files[ratio])
         manifest = json.loads(storage.read_text(f"{unit.storage_prefix}/selected/manifest.json"))
         assert manifest["value"]["best"] == selected.best
@@ -169,11 +169,12 @@ def test_single_unit_rerun_is_deterministic(materialized, tmp_path):
             unit_stages, partition_key=keys[-1], instance=instance, resources=pipeline_resources(other)
         )
         assert result.success
-    for cand in read_stage(storage, unit, "final").candidates:
+    ours, theirs = read_stage(storage, unit, "final"), read_stage(other, unit, "final")
+    for cand in ours.candidates:
         for report in cand.renders.values():
-            key = f"{unit.storage_prefix}/final/{report.file}"
+            key = ours.file_key(report.file)
             a = Image.open(storage.local_path(key))
-            b = Image.open(other.local_path(key))
+            b = Image.open(other.local_path(theirs.file_key(report.file)))
             assert a.tobytes() == b.tobytes(), key
             signed_a, signed_b = storage.read_bytes(key), other.read_bytes(key)
             assert signed_a != signed_b  # each run signs its own credential

@@ -203,3 +203,77 @@ def test_a_damaged_decision_file_is_reported_and_skipped_never_stuck(tmp_path):
         )
     assert [o.partition for o in result.asset_events] == [str(unit)]
     assert result.cursor == entries[-1][0], "the cursor moves past the damaged entry"
+
+
+class _Crash(BaseException):
+    pass
+
+
+def _crashing_copy(storage, root, crash_at):
+    """A copy of ``storage`` at ``root`` whose ``crash_at``-th write or delete dies (kill -9)."""
+    import shutil
+
+    shutil.copytree(storage.root, root)
+    copy = LocalCreativeStorage(root=str(root))
+    state = {"n": 0}
+    put, delete = copy.write_bytes, copy.delete
+
+    def count():
+        state["n"] += 1
+        if state["n"] == crash_at:
+            raise _Crash(f"killed at write {crash_at}")
+
+    object.__setattr__(copy, "write_bytes", lambda k, d, c=None: (count(), put(k, d, c))[1])
+    object.__setattr__(copy, "delete", lambda k: (count(), delete(k))[1])
+    return copy, state
+
+
+#: writes of re-approving with a delivery in place: withdraw (delete manifest, copy+delete each of
+#: 3 files, archive manifest, event x2, index), then the approval event x2, 3 files, manifest, index
+APPROVE_WRITES = 18
+
+
+@pytest.mark.parametrize("crash_at", range(1, APPROVE_WRITES + 1))
+def test_a_crash_at_any_write_of_an_approval_never_delivers_an_unapproved_creative(
+    reviewed, tmp_path, crash_at
+):
+    storage, _, _, units = reviewed
+    unit = units[1]
+    base = LocalCreativeStorage(root=str(tmp_path / "base"))
+    import shutil
+
+    shutil.copytree(storage.root, base.root)
+    first = ReviewService(base)
+    view = first.unit(unit)
+    if view.status != "approved":
+        first.approve(unit, "Ana", view.selected.content_hash)
+    view = first.unit(unit)
+    alternate = view.candidates[1]
+    crashing, _ = _crashing_copy(base, tmp_path / "crash", crash_at)
+    if crash_at == APPROVE_WRITES:  # the parametrization covers every write, and no more
+        counted, tally = _crashing_copy(base, tmp_path / "count", None)
+        ReviewService(counted).approve(unit, "Ben", alternate.content_hash, alternate.index)
+        assert tally["n"] == APPROVE_WRITES
+    with pytest.raises(_Crash):
+        ReviewService(crashing).approve(unit, "Ben", alternate.content_hash, alternate.index)
+    plain = LocalCreativeStorage(root=crashing.root)
+    # at the crash point: whatever is delivered was approved (its approval is in the unit's log)
+    delivered = plain.exists(delivery_manifest_key(unit)) and json.loads(
+        plain.read_text(delivery_manifest_key(unit))
+    )
+    approvals = {e.id for e in unit_events(plain, unit) if e.action == "approve"}
+    if delivered:
+        assert delivered["approval"]["id"] in approvals
+        for entry in delivered["files"].values():
+            assert sha(plain, entry["key"]) == entry["sha256"]
+    # clicking again completes it: the alternate is approved and delivered
+    service = ReviewService(plain)
+    again = service.unit(unit)
+    chosen = again.candidate(alternate.index)
+    if again.status != "approved" or again.state.approval.candidate != alternate.index:
+        service.approve(unit, "Ben", chosen.content_hash, alternate.index)
+    final = service.unit(unit)
+    assert final.status == "approved" and final.state.approval.candidate == alternate.index
+    assert (
+        json.loads(plain.read_text(delivery_manifest_key(unit)))["approval"]["id"] == final.state.approval.id
+    )

@@ -11,7 +11,13 @@ class BriefInbox(dg.ConfigurableResource):
 
     prefix: str = Field("inbox/", description="Drop briefs (and their images) under this prefix.")
     rejected_prefix: str = Field("rejected/", description="Invalid briefs land here beside error.json.")
-    max_briefs_per_tick: int = Field(10, ge=1, le=200, description="Briefs ingested per sensor tick.")
+    max_briefs_per_tick: int = Field(
+        50,
+        ge=1,
+        le=2000,
+        description="Briefs decided (accepted or rejected) per sensor tick; briefs still waiting for "
+        "their images do not count.",
+    )
     tick_budget_seconds: float = Field(
         30.0, gt=0, le=50, description="Stop ingesting after this long; the rest waits for the next tick."
     )

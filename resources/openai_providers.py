@@ -13,7 +13,13 @@ LiteLLM): set ``OPENAI_BASE_URL``. Behaviour shared by all three:
 - **Never pay twice**: every response is cached in storage under ``cache/openai/`` by a hash of
   (endpoint, model, size, prompt, seed, input hashes); a revision with a new seed misses the cache.
 - **Accounting**: every call returns a record (model, latency, tokens, images, estimated cost,
-  cached) for materialization metadata; prices are configuration.
+  cached, attempts, paid answers) for materialization metadata; prices are configuration. Retries
+  are paid for: every attempt the provider may have done the work for counts (a 2xx, a 5xx, and a
+  request that was sent but whose connection dropped before an answer); attempts refused before any
+  work (429 and other 4xx, connection refused) do not. The estimate is the call's price times its
+  paid answers, so a call answered on its third try after two 500s costs three answers.
+- **Timeout**: ``timeout_seconds`` (``CREATIVE_ASSETS_OPENAI_TIMEOUT_SECONDS``, default 120) bounds
+  each attempt, so one hung request costs at most that long per try.
 - **Secrets**: the API key comes from ``OPENAI_API_KEY`` (an ``EnvVar``) and is never logged or
   written to metadata.
 """
@@ -51,6 +57,72 @@ from resources.providers import CandidateDraft, ContextProvider, CopyProvider, I
 from resources.storage import CreativeStorage
 
 _GATE_LOCK = threading.Lock()
+_ATTEMPTS = threading.local()  # the attempts of the call in progress on this thread
+
+
+def _record_attempt(outcome: str) -> None:
+    attempts = getattr(_ATTEMPTS, "current", None)
+    if attempts is not None:
+        attempts.append(outcome)
+
+
+def paid(outcome: str) -> bool:
+    """Whether an attempt's outcome means the provider may have done (and billed) the work."""
+    return outcome == "dropped" or (
+        outcome.isdigit() and (outcome.startswith("2") or outcome.startswith("5"))
+    )
+
+
+def _httpx():
+    """The HTTP library the installed ``openai`` client is built on (``httpx``, or ``httpx2`` in
+    openai 3.x): the transport must come from the same one."""
+    import importlib
+
+    import openai
+
+    client_class = next(c for c in openai.DefaultHttpxClient.__mro__[1:] if c.__name__ == "Client")
+    return importlib.import_module(client_class.__module__.split(".")[0])
+
+
+class _AccountingTransport:
+    """An httpx transport wrapper that records every HTTP attempt of the call in progress: the
+    status of each answer, ``dropped`` for a request sent whose connection closed (or timed out)
+    before an answer, ``not_sent`` when the connection could not be made. The ``openai`` client
+    retries through it, so retried attempts are seen one by one."""
+
+    def __init__(self, inner):
+        self._inner = inner
+
+    def handle_request(self, request):
+        httpx = _httpx()
+        try:
+            response = self._inner.handle_request(request)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
+            _record_attempt("not_sent")
+            raise
+        except (
+            httpx.RemoteProtocolError,
+            httpx.ReadError,
+            httpx.ReadTimeout,
+            httpx.WriteError,
+            httpx.WriteTimeout,
+        ):
+            _record_attempt("dropped")
+            raise
+        _record_attempt(str(response.status_code))
+        return response
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def __enter__(self):
+        self._inner.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self._inner.__exit__(*exc)
+
+
 DEFAULT_IMAGE_PRICES = {"1024x1024": 0.042, "1024x1536": 0.063, "1536x1024": 0.063}
 
 
@@ -59,7 +131,9 @@ class OpenAIResource(dg.ConfigurableResource):
 
     api_key: str = Field(description="From OPENAI_API_KEY; never logged.")
     base_url: str | None = Field(None, description="OPENAI_BASE_URL for self-hosted compatible servers.")
-    timeout_seconds: float = Field(120.0, gt=0)
+    timeout_seconds: float = Field(
+        120.0, gt=0, le=3600, description="Per attempt (CREATIVE_ASSETS_OPENAI_TIMEOUT_SECONDS)."
+    )
     max_retries: int = Field(4, ge=0, le=10, description="Retries of 408/409/429/5xx/timeouts.")
     max_concurrent_requests: int = Field(4, ge=1, le=64, description="Parallel requests from one step.")
 
@@ -81,51 +155,87 @@ class OpenAIResource(dg.ConfigurableResource):
         if self._client is None:
             import openai
 
+            transport = _AccountingTransport(_httpx().HTTPTransport())
             self._client = openai.OpenAI(
                 api_key=self.api_key,
                 base_url=self.base_url or None,
                 max_retries=self.max_retries,
                 timeout=self.timeout_seconds,
+                http_client=openai.DefaultHttpxClient(transport=transport, timeout=self.timeout_seconds),
             )
         return self._client
 
     def endpoint(self) -> str:
         return self.base_url or "https://api.openai.com/v1"
 
-    def call(self, kind: str, fn):
-        """Run one API call, turning client errors into failures that say what to fix. At most
+    def call(self, kind: str, fn) -> tuple[Any, list[str]]:
+        """Run one API call, turning client errors into failures that say what to fix; return the
+        response and the outcome of every HTTP attempt it took (see :func:`paid`). At most
         ``max_concurrent_requests`` calls are in flight at once through this resource, however many
-        threads (units, candidates, variants) call it."""
+        threads (units, candidates, variants) call it. A failure that may pass (rate limit, 5xx,
+        unreachable) lets the job's step retry policy try again later; a refusal does not."""
         import openai
 
         if self._gate is None:
             with _GATE_LOCK:
                 if self._gate is None:
                     self._gate = threading.BoundedSemaphore(self.max_concurrent_requests)
+        attempts: list[str] = []
+        _ATTEMPTS.current = attempts
         try:
             with self._gate:
-                return fn()
+                return fn(), attempts
         except openai.AuthenticationError as exc:
-            raise dg.Failure(f"{self.endpoint()} rejected OPENAI_API_KEY ({kind}): {exc.message}") from None
+            raise self._failure(
+                f"{self.endpoint()} rejected OPENAI_API_KEY ({kind}): {exc.message}", attempts, False
+            ) from None
         except openai.BadRequestError as exc:
-            raise dg.Failure(
-                f"{self.endpoint()} refused the {kind} request (not retried): {exc.message}"
+            raise self._failure(
+                f"{self.endpoint()} refused the {kind} request (not retried): {exc.message}", attempts, False
             ) from None
         except openai.RateLimitError as exc:
-            raise dg.Failure(
-                f"{kind}: still rate limited after {self.max_retries} retries: {exc.message}"
+            raise self._failure(
+                f"{kind}: still rate limited after {self.max_retries} retries: {exc.message}", attempts, True
             ) from None
         except openai.APIStatusError as exc:
-            raise dg.Failure(
+            raise self._failure(
                 f"{kind}: {self.endpoint()} answered {exc.status_code} after {self.max_retries} retries: "
-                f"{exc.message}"
+                f"{exc.message}",
+                attempts,
+                exc.status_code >= 500 or exc.status_code in (408, 409),
             ) from None
         except (openai.APIConnectionError, openai.APITimeoutError) as exc:
-            raise dg.Failure(
-                f"{kind}: cannot reach {self.endpoint()} after {self.max_retries} retries: {exc}"
+            raise self._failure(
+                f"{kind}: cannot reach {self.endpoint()} after {self.max_retries} retries: {exc}",
+                attempts,
+                True,
             ) from None
         except (openai.APIError, ValueError) as exc:  # the client raises JSONDecodeError on a non-JSON body
-            raise dg.Failure(f"{kind}: malformed answer from {self.endpoint()}: {exc}") from None
+            raise self._failure(
+                f"{kind}: malformed answer from {self.endpoint()}: {exc}", attempts, False
+            ) from None
+        finally:
+            _ATTEMPTS.current = None
+
+    @staticmethod
+    def _failure(message: str, attempts: list[str], transient: bool) -> dg.Failure:
+        answers = sum(map(paid, attempts))
+        return dg.Failure(
+            message,
+            metadata={"api_attempts": len(attempts), "api_answers_paid": answers},
+            allow_retries=transient,
+        )
+
+
+def _paid_cost(price: float, attempts: list[str]) -> dict[str, Any]:
+    """Accounting fields of a successful call: its attempts, the answers paid and their cost."""
+    answers = max(1, sum(map(paid, attempts)))  # at least the answer that arrived
+    return {
+        "attempts": max(1, len(attempts)),
+        "answers_paid": answers,
+        "cost_usd": round(price * answers, 6),
+        "cost_usd_per_answer": round(price, 6),
+    }
 
 
 def _key(payload: dict) -> str:
@@ -226,7 +336,7 @@ class OpenAIImageProvider(ImageProvider):
         client = self.openai.client()
         started = time.perf_counter()
         if product_png is not None:
-            response = self.openai.call(
+            response, attempts = self.openai.call(
                 kind,
                 lambda: client.images.edit(
                     model=self.model,
@@ -238,7 +348,7 @@ class OpenAIImageProvider(ImageProvider):
                 ),
             )
         else:
-            response = self.openai.call(
+            response, attempts = self.openai.call(
                 kind,
                 lambda: client.images.generate(
                     model=self.model, prompt=prompt, size=size, quality=self.quality, n=1
@@ -258,7 +368,7 @@ class OpenAIImageProvider(ImageProvider):
             "input_tokens": getattr(usage, "input_tokens", 0) or 0,
             "output_tokens": getattr(usage, "output_tokens", 0) or 0,
             "latency_s": round(latency, 3),
-            "cost_usd": self.openai.image_usd.get(size, 0.0),
+            **_paid_cost(self.openai.image_usd.get(size, 0.0), attempts),
             "cached": False,
         }
         self.storage.write_bytes(png_key, data)
@@ -283,7 +393,7 @@ def _chat(
         return cached["result"], {**cached["call"], "cached": True, "cost_usd": 0.0, "latency_s": 0.0}
     client = openai_res.client()
     started = time.perf_counter()
-    response = openai_res.call(
+    response, attempts = openai_res.call(
         "chat.completions",
         lambda: client.chat.completions.create(
             model=model,
@@ -315,10 +425,11 @@ def _chat(
         "output_tokens": tokens_out,
         "images": 0,
         "latency_s": round(latency, 3),
-        "cost_usd": round(
+        # a lost answer to the same request used about as many tokens as the one that arrived
+        **_paid_cost(
             tokens_in * openai_res.text_input_usd_per_million / 1e6
             + tokens_out * openai_res.text_output_usd_per_million / 1e6,
-            6,
+            attempts,
         ),
         "cached": False,
     }

@@ -12,12 +12,16 @@ and never misses an evaluation, whereas a cursor over the asset-check execution 
 rows planned before, but resolved after, a later row. A first tick starts from "now": history is
 not replayed.
 
-Neither sensor raises because of alerts: sink failures are logged (resources/alerts.py).
+``tick_failure_alert_sensor`` reports failed schedule and sensor ticks (a nightly tick that fails
+because storage is down launches nothing and used to be silent).
+
+No sensor raises because of alerts: sink failures are logged (resources/alerts.py).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -26,6 +30,7 @@ import dagster as dg
 
 from creative_assets.alerts import Alert, cap_alerts, truncate
 from creative_assets.assets.finals import COMPLIANCE_CHECKS
+from creative_assets.dagster_compat import FailedTick, failed_ticks_since
 from creative_assets.jobs import CAMPAIGN_TAG, VERSION_TAG, campaign_rollup, creative_pipeline
 from creative_assets.partitions import UnitKey, creative_units
 from resources.alerts import AlertRouter
@@ -94,8 +99,10 @@ def scope(tags: Mapping[str, str], partitions: Sequence[str]) -> dict[str, Any]:
 
 
 def error_text(error: Any) -> str:
-    """``ClassName: message`` of a SerializableErrorInfo, unwrapping Dagster's user-code wrappers."""
-    while error.cls_name in WRAPPER_ERRORS and error.cause is not None:
+    """``ClassName: message`` of a SerializableErrorInfo, unwrapping Dagster's user-code wrappers and
+    the ``Failure(allow_retries=False)`` that marks an error as not worth retrying (its cause is the
+    error to report)."""
+    while (error.cls_name in WRAPPER_ERRORS or error.cls_name == "Failure") and error.cause is not None:
         error = error.cause
     message = (error.message or "").strip()
     name = error.cls_name or "Error"
@@ -297,3 +304,74 @@ def _send(context: Any, router: AlertRouter, pending: list[Alert]) -> None:
         router.send_all(pending, context.log)
     except Exception:
         context.log.exception(f"alert delivery failed unexpectedly ({len(pending)} alert(s))")
+
+
+# --------------------------------------------------------------------------- failed ticks
+
+
+#: a schedule or sensor that keeps failing (e.g. every inbox tick while storage is down) is alerted
+#: on its first failure and then at most once per this many seconds, with the count meanwhile
+TICK_ALERT_EVERY_SECONDS = 3600.0
+
+
+def tick_failure_alert(tick: FailedTick, url: str, failures: int = 1) -> Alert:
+    again = f" ({failures} failed ticks since the last alert)" if failures > 1 else ""
+    return Alert(
+        kind="tick_failure",
+        stage=tick.name,
+        job=tick.kind,
+        error=truncate(tick.error + again),
+        run_id=f"tick {tick.tick_id}",
+        run_url=url,
+        occurred_at=datetime.fromtimestamp(tick.timestamp, tz=timezone.utc),
+    )
+
+
+def _tick_cursor(cursor: str | None) -> tuple[float, dict[str, float], dict[str, int]]:
+    """(last tick time handled, name -> last alert time, name -> failures not alerted yet)."""
+    try:
+        data = json.loads(cursor or "")
+    except ValueError:
+        data = None
+    if isinstance(data, (int, float)):
+        return float(data), {}, {}
+    if not isinstance(data, dict):
+        return time.time(), {}, {}
+    return float(data.get("after", time.time())), dict(data.get("alerted", {})), dict(data.get("held", {}))
+
+
+@dg.sensor(
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Alerts (webhook, Slack, email, log) when a schedule or sensor tick fails, e.g. the "
+    "nightly regeneration while storage is down: such a tick launches nothing and was silent.",
+)
+def tick_failure_alert_sensor(context: dg.SensorEvaluationContext, alerts: AlertRouter) -> dg.SensorResult:
+    """Failed ticks of every schedule and sensor of the instance (its own included: a failure of
+    this sensor is reported by its next tick): the first failure of each at once, then at most one
+    alert per ``TICK_ALERT_EVERY_SECONDS`` carrying the count. The first tick starts at "now":
+    history is not replayed."""
+    if context.cursor is None:
+        cursor = {"after": time.time(), "alerted": {}, "held": {}}
+        return dg.SensorResult(
+            skip_reason="started: reports tick failures from now on", cursor=json.dumps(cursor)
+        )
+    after, alerted, held = _tick_cursor(context.cursor)
+    failed = list(failed_ticks_since(context.instance, after))
+    url = f"{alerts.ui_url.rstrip('/')}/automation"  # the UI's list of schedules and sensors
+    latest: dict[str, FailedTick] = {}
+    for tick in failed:
+        held[tick.name] = held.get(tick.name, 0) + 1
+        latest[tick.name] = tick
+    pending = []
+    now = time.time()
+    for name, tick in latest.items():
+        if now - alerted.get(name, 0.0) >= TICK_ALERT_EVERY_SECONDS:
+            pending.append(tick_failure_alert(tick, url, held.pop(name)))
+            alerted[name] = now
+    _send(context, alerts, pending)
+    cursor = {"after": max([after, *(t.timestamp for t in failed)]), "alerted": alerted, "held": held}
+    return dg.SensorResult(
+        cursor=json.dumps(cursor, sort_keys=True),
+        skip_reason=f"{len(failed)} failed tick(s), {len(pending)} alert(s) sent",
+    )

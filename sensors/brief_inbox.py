@@ -6,36 +6,55 @@ partitions of every unit, and requests batched runs for the units that are new o
 changed.
 
 Crash safety: an accepted brief leaves a *pending marker* (``_inbox/pending/<campaign>-vNNNN.json``)
-before the original leaves the inbox. Every tick emits the runs of every marker that is still there,
-with run keys derived from campaign, version and unit range (so Dagster never launches them twice),
-and records the emitted markers in the cursor. The daemon commits the cursor together with the run
-requests, so the *next* tick knows those requests are durable and deletes the markers. A tick that
-dies half-way leaves its markers for the next tick; nothing is lost and nothing runs twice.
+*before* its version goes live and before the original leaves the inbox
+(``creative_assets/inbox.py``). Every tick emits the partitions and runs of every marker whose
+version is live, with run keys derived from campaign, version and unit range (so Dagster never
+launches them twice), and records the emitted markers in the cursor. The daemon commits the cursor
+together with the run requests, so the *next* tick knows those requests are durable and deletes the
+markers. A tick that dies half-way leaves its markers for the next tick; nothing is lost and nothing
+runs twice. A marker whose version is not live yet (the process died between the marker and
+``current.json``) waits for the brief, which is still in the inbox, to be ingested again.
+
+Throughput: one tick decides up to ``max_briefs_per_tick`` briefs (accepted or rejected) within
+``tick_budget_seconds``; briefs waiting for their images do not count. All their partitions go out
+in one request per partitioning and their runs in the same ``SensorResult``.
 """
 
 import contextlib
 import json
 import time
+from datetime import datetime, timezone
 
 import dagster as dg
 
-from creative_assets.inbox import Accepted, Deferred, Rejected, inbox_briefs, ingest_brief
-from creative_assets.jobs import CAMPAIGN_TAG, VERSION_TAG, campaign_rollup, creative_pipeline, range_tags
+from creative_assets.brief_store import current_brief
+from creative_assets.inbox import PENDING_PREFIX, Accepted, Deferred, Rejected, inbox_briefs, ingest_brief
+from creative_assets.jobs import (
+    CAMPAIGN_TAG,
+    VERSION_TAG,
+    campaign_rollup,
+    creative_pipeline,
+    pipeline_run_tags,
+    range_tags,
+)
 from creative_assets.partitions import campaigns, contiguous_batches, creative_units
 from resources.brand_kits import BrandKitLibrary
 from resources.inbox import BriefInbox
 from resources.storage import CreativeStorage, display_key
 
-PENDING_PREFIX = "_inbox/pending"
+__all__ = ["PENDING_PREFIX", "brief_inbox_sensor", "campaign_rollup_sensor"]
 
-
-def _marker_key(campaign_id: str, version: int) -> str:
-    return f"{PENDING_PREFIX}/{campaign_id}-v{version:04d}.json"
+#: A marker whose version is still not live after this long is set aside (e.g. its brief was
+#: replaced in the inbox by one for another campaign), so it cannot wait forever.
+STALE_MARKER_SECONDS = 3600.0
+#: Seconds between inbox ticks. Short ticks of up to ``max_briefs_per_tick`` (50) briefs each keep
+#: every tick under 2 s while accepting about 300 small briefs per minute (docs/BENCHMARKS.md).
+INBOX_TICK_SECONDS = 10
 
 
 @dg.sensor(
     jobs=[creative_pipeline, campaign_rollup],
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=INBOX_TICK_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Ingests briefs dropped under the inbox prefix: valid ones become partitions and runs, "
     "invalid ones move to the rejected prefix beside an error report.",
@@ -50,13 +69,17 @@ def brief_inbox_sensor(
     for key in json.loads(context.cursor or "[]"):
         storage.delete(key)
 
-    # 2. ingest new briefs, bounded per tick
+    # 2. ingest new briefs, bounded per tick by briefs decided and by time
     started = time.monotonic()
     kits_root = brand_kits.root_path()
-    accepted = rejected = 0
-    for key in inbox_briefs(storage, inbox.prefix, inbox.max_briefs_per_tick):
+    accepted = rejected = deferred = unchanged = failed = 0
+    stopped = ""
+    for key in inbox_briefs(storage, inbox.prefix):
+        if accepted + rejected + unchanged >= inbox.max_briefs_per_tick:
+            stopped = f"{inbox.max_briefs_per_tick} briefs decided"
+            break
         if time.monotonic() - started > inbox.tick_budget_seconds:
-            context.log.info("tick budget used; the remaining briefs wait for the next tick")
+            stopped = f"tick budget of {inbox.tick_budget_seconds:g}s used"
             break
         try:
             outcome = ingest_brief(
@@ -65,25 +88,38 @@ def brief_inbox_sensor(
         except FileNotFoundError:
             continue  # removed while we were listing
         except Exception:  # a storage hiccup must not stop the sensor: retry next tick
+            failed += 1
             # (never storage.uri(key) here: it re-checks the key, and an odd key must not crash the tick)
             context.log.exception(f"could not ingest {display_key(key)}; it stays in the inbox")
             continue
         if isinstance(outcome, Deferred):
+            deferred += 1
             context.log.info(f"{outcome.key}: waiting for {', '.join(outcome.missing)} (still uploading?)")
-            continue
-        if isinstance(outcome, Rejected):
+        elif isinstance(outcome, Rejected):
             rejected += 1
             context.log.warning(
                 f"rejected {display_key(outcome.key)}: {len(outcome.problems)} problem(s); "
                 f"see {storage.uri(outcome.report_key)}"
             )
-            continue
-        accepted += 1
-        _note_accepted(context, storage, outcome)
+        elif outcome.created:
+            accepted += 1
+            _note_accepted(context, outcome)
+        else:
+            unchanged += 1
+            context.log.info(
+                f"{outcome.key}: identical to live version v{outcome.record.version}; nothing to do"
+            )
+    if stopped:
+        context.log.info(f"{stopped}; the remaining briefs wait for the next tick")
 
     # 3. emit partitions and runs for every pending marker (new or left by an interrupted tick)
     markers = list(storage.list_keys(PENDING_PREFIX))
-    result = _requests_for(context, storage, markers, inbox.units_per_run)
+    result = _requests_for(context, storage, markers, inbox)
+    context.log.info(
+        f"tick: {accepted} accepted, {rejected} rejected, {unchanged} unchanged, {deferred} waiting for "
+        f"images, {failed} failed (retried next tick); {len(result['markers'])} marker(s) -> "
+        f"{len(result['runs'])} run request(s) in {time.monotonic() - started:.1f}s"
+    )
     if not result["markers"] and not accepted and not rejected:
         return dg.SensorResult(skip_reason="no new briefs", cursor="[]")
     return dg.SensorResult(
@@ -93,36 +129,34 @@ def brief_inbox_sensor(
     )
 
 
-def _note_accepted(context: dg.SensorEvaluationContext, storage: CreativeStorage, outcome: Accepted) -> None:
+def _note_accepted(context: dg.SensorEvaluationContext, outcome: Accepted) -> None:
     record = outcome.record
-    if not outcome.created:
-        context.log.info(f"{outcome.key}: identical to live version v{record.version}; nothing to do")
-        return
     if outcome.dropped:
         context.log.warning(
             f"{record.campaign_id} v{record.version} drops {len(outcome.dropped)} unit(s) "
             f"({', '.join(map(str, outcome.dropped))}); their partitions and outputs are kept for audit"
         )
-    marker = {
-        "campaign_id": record.campaign_id,
-        "version": record.version,
-        "units": [str(u) for u in record.unit_keys()],
-        "changed": [str(u) for u in outcome.changed],
-        "source": outcome.key,
-    }
-    storage.write_text(_marker_key(record.campaign_id, record.version), json.dumps(marker, indent=2))
     context.log.info(
-        f"accepted {outcome.key} as {record.campaign_id} v{record.version}: {len(marker['units'])} units, "
-        f"{len(marker['changed'])} to (re)build"
+        f"accepted {outcome.key} as {record.campaign_id} v{record.version}: {len(record.unit_keys())} units, "
+        f"{len(outcome.changed)} to (re)build"
     )
 
 
+def _set_aside(context: dg.SensorEvaluationContext, storage: CreativeStorage, key: str, why: str) -> None:
+    """Keep a marker that cannot be emitted for inspection without blocking the later ones."""
+    context.log.error(f"pending marker {storage.uri(key)} {why}; moved to _inbox/broken/")
+    with contextlib.suppress(FileNotFoundError):
+        storage.write_bytes(key.replace(PENDING_PREFIX, "_inbox/broken", 1), storage.read_bytes(key))
+    storage.delete(key)
+
+
 def _requests_for(
-    context: dg.SensorEvaluationContext, storage: CreativeStorage, markers: list[str], units_per_run: int
+    context: dg.SensorEvaluationContext, storage: CreativeStorage, markers: list[str], inbox: BriefInbox
 ) -> dict:
     ordered = list(context.instance.get_dynamic_partitions(creative_units.name))
     known_units = set(ordered)
     known_campaigns = set(context.instance.get_dynamic_partitions(campaigns.name))
+    live: dict[str, int] = {}
     new_units: list[str] = []
     new_campaigns: list[str] = []
     runs: list[dg.RunRequest] = []
@@ -133,12 +167,24 @@ def _requests_for(
             campaign, version = spec["campaign_id"], int(spec["version"])
             if not isinstance(spec["units"], list) or not isinstance(spec["changed"], list):
                 raise TypeError("units and changed must be lists")
-        except (ValueError, KeyError, TypeError, FileNotFoundError):
-            # one damaged marker must not block every later brief: keep it aside for inspection
-            context.log.error(f"pending marker {storage.uri(key)} is unreadable; moved to _inbox/broken/")
-            with contextlib.suppress(FileNotFoundError):
-                storage.write_bytes(key.replace(PENDING_PREFIX, "_inbox/broken", 1), storage.read_bytes(key))
-            storage.delete(key)
+        except FileNotFoundError:
+            continue  # acknowledged meanwhile
+        except (ValueError, KeyError, TypeError):
+            # one damaged marker must not block every later brief
+            _set_aside(context, storage, key, "is unreadable")
+            continue
+        if campaign not in live:
+            record = current_brief(storage, campaign)
+            live[campaign] = record.version if record else 0
+        if version > live[campaign]:
+            # written just before a crash, ahead of current.json: the brief is still in the inbox and
+            # its next ingestion makes the version live; until then it must not run
+            source = spec.get("source")
+            age = (datetime.now(timezone.utc) - storage.modified_at(key)).total_seconds()
+            if isinstance(source, str) and storage.exists(source) and age < STALE_MARKER_SECONDS:
+                context.log.info(f"{key}: v{version} of {campaign} is not live yet; waiting for {source}")
+            else:  # the brief is gone, or its re-ingestion never made this version live
+                _set_aside(context, storage, key, f"names v{version}, which never went live")
             continue
         emitted.append(key)
         for unit in spec["units"]:
@@ -150,12 +196,12 @@ def _requests_for(
             known_campaigns.add(campaign)
             new_campaigns.append(campaign)
         tags = {CAMPAIGN_TAG: campaign, VERSION_TAG: str(version)}
-        for batch in contiguous_batches(ordered, spec["changed"], units_per_run):
+        for batch in contiguous_batches(ordered, spec["changed"], inbox.units_per_run):
             runs.append(
                 dg.RunRequest(
                     run_key=f"{campaign}:v{version}:{batch[0]}:{batch[-1]}",
                     job_name=creative_pipeline.name,
-                    tags={**tags, **range_tags(batch[0], batch[-1])},
+                    tags={**pipeline_run_tags(), **tags, **range_tags(batch[0], batch[-1])},
                 )
             )
         if not spec["changed"]:  # e.g. a version that only drops units: refresh the summary
@@ -164,7 +210,7 @@ def _requests_for(
                     run_key=f"{campaign}:v{version}:rollup",
                     job_name=campaign_rollup.name,
                     partition_key=campaign,
-                    tags=tags,
+                    tags={**pipeline_run_tags(), **tags},
                 )
             )
     partitions = []
@@ -175,15 +221,63 @@ def _requests_for(
     return {"runs": runs, "partitions": partitions, "markers": emitted}
 
 
-@dg.run_status_sensor(
-    run_status=dg.DagsterRunStatus.SUCCESS,
-    monitored_jobs=[creative_pipeline],
-    request_job=campaign_rollup,
+#: run-success events one rollup tick reads at most (a 450-campaign backlog is one or two ticks)
+ROLLUP_EVENTS_PER_TICK = 2000
+
+
+@dg.sensor(
+    job=campaign_rollup,
+    minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Refreshes campaign_summary after each successful batch of a campaign's units.",
+    description="Refreshes campaign_summary after successful batches: one rollup per campaign for every "
+    "campaign whose creative_pipeline runs succeeded since the last tick.",
 )
-def campaign_rollup_sensor(context: dg.RunStatusSensorContext):
-    campaign = context.dagster_run.tags.get(CAMPAIGN_TAG)
-    if not campaign:
-        return dg.SkipReason("run has no campaign tag (launched by hand): no rollup")
-    return dg.RunRequest(run_key=f"rollup:{context.dagster_run.run_id}", partition_key=campaign)
+def campaign_rollup_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    """A regular sensor over the instance's RUN_SUCCESS events, cursor = the last event's storage id:
+    each tick batches *every* campaign that finished since the previous one into one rollup request
+    per campaign (a run-status sensor stops at its first result, so a backlog of N successes took N
+    ticks). The first tick starts at the latest success; history is not replayed."""
+    instance = context.instance
+    if context.cursor is None:
+        latest = instance.fetch_run_status_changes(dg.DagsterEventType.RUN_SUCCESS, limit=1).cursor
+        return dg.SensorResult(
+            skip_reason="started: rolls up runs that succeed from now on", cursor=latest or ""
+        )
+    result = instance.fetch_run_status_changes(
+        dg.DagsterEventType.RUN_SUCCESS,
+        limit=ROLLUP_EVENTS_PER_TICK,
+        cursor=context.cursor or None,
+        ascending=True,
+    )
+    run_ids = list(dict.fromkeys(r.event_log_entry.run_id for r in result.records))
+    cursor = result.cursor or context.cursor
+    if not run_ids:
+        return dg.SensorResult(skip_reason="no successful runs since the last tick", cursor=cursor)
+    records = {
+        r.dagster_run.run_id: r.dagster_run
+        for r in instance.get_run_records(
+            filters=dg.RunsFilter(run_ids=run_ids, job_name=creative_pipeline.name)
+        )
+    }
+    last_run: dict[str, str] = {}  # campaign -> its latest successful run in this batch
+    for run_id in run_ids:  # in the order the runs succeeded
+        campaign = records[run_id].tags.get(CAMPAIGN_TAG) if run_id in records else None
+        if campaign:  # runs launched by hand carry no campaign tag: nothing to roll up
+            last_run[campaign] = run_id
+    known = set(instance.get_dynamic_partitions(campaigns.name))
+    runs = []
+    for campaign, run_id in sorted(last_run.items()):
+        if campaign not in known:
+            context.log.warning(f"{campaign} is not a campaign partition; no rollup")
+            continue
+        runs.append(
+            dg.RunRequest(
+                run_key=f"rollup:{campaign}:{run_id}",
+                partition_key=campaign,
+                tags={**pipeline_run_tags(), CAMPAIGN_TAG: campaign},
+            )
+        )
+    context.log.info(
+        f"{len(run_ids)} successful run(s) since the last tick -> {len(runs)} campaign rollup(s)"
+    )
+    return dg.SensorResult(run_requests=runs, cursor=cursor)

@@ -28,6 +28,7 @@ def unit_brief(
                 f"unit {unit} is not in brief v{record.version} of {unit.campaign_id}: the brief dropped "
                 f"locale {unit.locale!r} or product {unit.product_id!r}",
                 metadata={"brief_version": record.version},
+                allow_retries=False,
             )
         kit = brand_kits.load(brief.brand)
         review = review_state(storage, unit)  # revisions requested in the review app

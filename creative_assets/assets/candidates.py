@@ -124,7 +124,14 @@ def image_candidates(
                 if brief.revision
                 else {}
             ),
-            **file_links(storage, unit, "raw", candidates[0].renders[first_ratio].file, "first_candidate"),
+            **file_links(
+                storage,
+                unit,
+                "raw",
+                candidates[0].renders[first_ratio].file,
+                "first_candidate",
+                value.generation,
+            ),
             "preview": thumbnail(preview, 480),
             **timings,
             **call_metadata(calls),

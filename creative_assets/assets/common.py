@@ -1,6 +1,7 @@
 """Shared asset plumbing: per-unit loops (batched runs), metadata helpers, previews."""
 
 import base64
+import contextlib
 import io
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -15,7 +16,8 @@ from creative_assets.partitions import UnitKey, creative_units
 from creative_assets.queues import QUEUE_TAG, stage_queue
 from creative_assets.settings import choice
 from creative_assets.stages import StageValue
-from resources.io_manager import stage_prefix
+from creative_assets.transient import is_transient
+from resources.io_manager import generation_prefix
 from resources.storage import CreativeStorage
 
 V = TypeVar("V", bound=StageValue)
@@ -62,7 +64,8 @@ def for_each_unit(
     where = worker_metadata()
     for n, key in enumerate(keys, 1):
         started = time.perf_counter()
-        value, metadata = build(UnitKey.parse(key))
+        with deterministic_failures(key):
+            value, metadata = build(UnitKey.parse(key))
         elapsed = time.perf_counter() - started
         context.add_asset_metadata({**metadata, "duration_s": round(elapsed, 3), **where}, partition_key=key)
         if len(keys) > 1:
@@ -85,8 +88,28 @@ def prefetch(keys: Sequence[str], fetch: Callable[[UnitKey], R], workers: int) -
         result = fetch(UnitKey.parse(key))
         return result, round(time.perf_counter() - started, 3)
 
-    with ThreadPoolExecutor(max_workers=min(workers, len(keys))) as pool:
+    with deterministic_failures(), ThreadPoolExecutor(max_workers=min(workers, len(keys))) as pool:
         return dict(zip(keys, pool.map(timed, keys), strict=True))
+
+
+@contextlib.contextmanager
+def deterministic_failures(unit: str | None = None):
+    """Raise a failure that retrying cannot cure as ``dg.Failure(allow_retries=False)``, so the job's
+    retry policy (jobs.TRANSIENT_RETRY_POLICY) only ever waits for storage, network and provider
+    trouble (creative_assets/transient.py). The message keeps the error's type and text."""
+    try:
+        yield
+    except dg.Failure:
+        raise  # says itself whether a retry may help (e.g. the provider: rate limit vs refusal)
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        where = f"{unit}: " if unit else ""
+        raise dg.Failure(
+            description=f"{where}{type(exc).__name__}: {exc}",
+            metadata={"error_type": type(exc).__name__, "retried": False},
+            allow_retries=False,
+        ) from exc
 
 
 def call_metadata(calls: list[dict]) -> dict[str, Any]:
@@ -97,6 +120,9 @@ def call_metadata(calls: list[dict]) -> dict[str, Any]:
     return {
         "api_calls": len(paid),
         "api_calls_cached": len(calls) - len(paid),
+        # retries the provider did the work for are paid too (resources/openai_providers.py)
+        "api_attempts": sum(c.get("attempts", 1) for c in paid),
+        "api_answers_paid": sum(c.get("answers_paid", 1) for c in paid),
         "api_images": sum(c.get("images", 0) for c in paid),
         "api_tokens": sum(c.get("input_tokens", 0) + c.get("output_tokens", 0) for c in paid),
         "api_latency_s": round(sum(c.get("latency_s", 0.0) for c in paid), 3),
@@ -130,10 +156,13 @@ def contact_sheet(images: list[Image.Image], height: int = 150) -> Image.Image:
     return sheet
 
 
-def file_links(storage: CreativeStorage, unit: UnitKey, stage: str, name: str, label: str) -> dict:
-    """Metadata entries locating one output: ``<label>`` (a file path or s3:// URI) and, where the
-    storage has one, ``<label>_url`` (e.g. a presigned HTTPS URL a reviewer can open)."""
-    key = f"{stage_prefix(unit, stage)}/{name}"
+def file_links(
+    storage: CreativeStorage, unit: UnitKey, stage: str, name: str, label: str, generation: str
+) -> dict:
+    """Metadata entries locating one output of the ``generation`` being written: ``<label>`` (a
+    file path or s3:// URI) and, where the storage has one, ``<label>_url`` (e.g. a presigned HTTPS
+    URL a reviewer can open)."""
+    key = f"{generation_prefix(unit, stage, generation)}/{name}"
     links: dict = {label: dg.MetadataValue.path(storage.uri(key))}
     url = storage.browse_url(key)
     if url and not url.startswith("file:"):

@@ -42,7 +42,7 @@ from creative_assets.stages import (
     UnitBrief,
 )
 from resources.credentials import CredentialsStatus
-from resources.io_manager import stage_prefix
+from resources.io_manager import files_prefix, read_manifest
 from resources.storage import CreativeStorage
 
 CREDENTIAL_CHECK_DESCRIPTIONS = {
@@ -190,7 +190,9 @@ def credential_evaluations(
         if "content_credentials" in selected:
             results = {}
             if status.key is not None:
-                prefix = stage_prefix(signing.unit, "final")
+                # the generation the IO manager just made live (resources/io_manager.py)
+                manifest = read_manifest(storage, signing.unit, "final") or {}
+                prefix = files_prefix(signing.unit, "final", manifest)
                 for name in signing.provenance:
                     results[name] = signing.verification(name, storage.read_bytes(f"{prefix}/{name}"))
             verdicts["content_credentials"] = credentials_verdict(results, status.disabled, status.required)

@@ -113,7 +113,12 @@ def final_creatives(
                 }
             ),
             **file_links(
-                storage, unit, "final", first.renders[brief.aspect_ratios[0]].file, "first_creative"
+                storage,
+                unit,
+                "final",
+                first.renders[brief.aspect_ratios[0]].file,
+                "first_creative",
+                value.generation,
             ),
             "preview": thumbnail(contact_sheet(previews, 200), 520),
         }

@@ -5,27 +5,53 @@ import pandas as pd
 
 from creative_assets.assets.common import GROUP
 from creative_assets.assets.selection import selected_creative
-from creative_assets.brief_store import require_brief
+from creative_assets.brief_store import require_brief, unit_fingerprint
 from creative_assets.partitions import campaigns
 from creative_assets.stages import SelectedCreative
-from resources.io_manager import read_stage, stage_prefix
+from resources.io_manager import read_manifest, read_stage
 from resources.storage import CreativeStorage
+
+
+def unit_api_usage(storage: CreativeStorage, unit) -> dict[str, float]:
+    """Provider spend of a unit's latest materializations (context, images, copy): the estimated
+    cost and the answers paid for, retried ones included (resources/openai_providers.py)."""
+    cost, answers = 0.0, 0
+    for stage in ("context", "raw", "copy"):
+        manifest = read_manifest(storage, unit, stage)
+        if manifest is None:
+            continue
+        for call in manifest["value"].get("calls", []):
+            if not call.get("cached"):
+                cost += call.get("cost_usd", 0.0)
+                answers += call.get("answers_paid", 1)
+    return {"api_cost_usd_estimate": round(cost, 4), "api_answers_paid": answers}
 
 
 def unit_api_cost(storage: CreativeStorage, unit) -> float:
     """Estimated provider spend of a unit's latest materializations (context, images, copy)."""
-    total = 0.0
-    for stage in ("context", "raw", "copy"):
-        try:
-            value = read_stage(storage, unit, stage)
-        except FileNotFoundError:
-            continue
-        total += sum(c.get("cost_usd", 0.0) for c in getattr(value, "calls", []) if not c.get("cached"))
-    return round(total, 4)
+    return unit_api_usage(storage, unit)["api_cost_usd_estimate"]
+
+
+def selection_status(storage: CreativeStorage, record, unit, selected: SelectedCreative) -> tuple[str, str]:
+    """``selected`` when the unit's selection was made from the live brief and the live finals,
+    else ``outdated`` with the reason (a newer brief version or newer finals are not selected yet:
+    a run is pending, running or failed)."""
+    brief = read_manifest(storage, unit, "brief")
+    if brief is None or brief["value"].get("input_fingerprint") != unit_fingerprint(record, unit):
+        made = brief["value"].get("brief_version") if brief else "?"
+        return "outdated", f"made from brief v{made}, live is v{record.version}"
+    final = read_manifest(storage, unit, "final")
+    if selected.final_generation and final and final.get("generation") != selected.final_generation:
+        return "outdated", "the final creatives were re-made after this selection"
+    selected_manifest = read_manifest(storage, unit, "selected") or {}
+    if selected_manifest.get("written_at", "") < brief.get("written_at", ""):
+        return "outdated", "the unit brief was re-made after this selection"
+    return "selected", ""
 
 
 def summarise_campaign(storage: CreativeStorage, campaign_id: str) -> pd.DataFrame:
-    """A row per unit of the live brief: status, selected candidate, score and output locations."""
+    """A row per unit of the live brief: status, selected candidate, score and output locations.
+    Only a selection made from the live brief and the live finals counts as ``selected``."""
     record = require_brief(storage, campaign_id)
     rows = []
     for unit in record.unit_keys():
@@ -44,19 +70,21 @@ def summarise_campaign(storage: CreativeStorage, campaign_id: str) -> pd.DataFra
                     "status": "blocked",
                     "blocked_reason": selected.blocked_reason,
                     "rerun": f"creative-assets rerun {unit}",
-                    "api_cost_usd_estimate": unit_api_cost(storage, unit),
+                    **unit_api_usage(storage, unit),
                 }
             )
             continue
+        status, why = selection_status(storage, record, unit, selected)
         row.update(
-            status="selected",
+            status=status,
+            status_detail=why,
             selected_candidate=selected.best + 1,
             score=best.score,
             alternates=len(selected.ranking) - 1,
         )
-        row["api_cost_usd_estimate"] = unit_api_cost(storage, unit)
+        row.update(unit_api_usage(storage, unit))
         for ratio, name in selected.files.items():
-            row[f"selected_{ratio}"] = storage.uri(f"{stage_prefix(unit, 'selected')}/{name}")
+            row[f"selected_{ratio}"] = storage.uri(selected.file_key(name))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -91,6 +119,7 @@ def campaign_summary(context: dg.AssetExecutionContext, storage: CreativeStorage
             "api_cost_usd_estimate": round(float(table["api_cost_usd_estimate"].sum()), 4)
             if "api_cost_usd_estimate" in table
             else 0.0,
+            "api_answers_paid": int(table["api_answers_paid"].sum()) if "api_answers_paid" in table else 0,
             "summary_csv": dg.MetadataValue.path(storage.uri(csv_key)),
             "summary": dg.MetadataValue.md(
                 table.drop(columns=[c for c in table.columns if c.startswith("selected_")]).to_markdown(

@@ -9,7 +9,6 @@ from creative_assets.scoring import ScoringWeights
 from creative_assets.stages import FinalCreatives, SelectedCreative, UnitBrief
 from creative_assets.unit_work import selection_value
 from resources.brand_kits import BrandKitLibrary
-from resources.io_manager import stage_prefix
 from resources.storage import CreativeStorage
 
 
@@ -40,8 +39,9 @@ def selected_creative(
         # popped: the unit's decoded finals are freed once it is done (batched steps)
         finals, brief = final_creatives.pop(key), unit_brief[key]
         kit = brand_kits.load(brief.brand)
-        final_prefix = stage_prefix(unit, "final")
-        value = selection_value(unit, finals, kit, weights, final_prefix, brief.rejected)
+        # the finals' own generation: the ranking and the copies never mix two materializations
+        value = selection_value(unit, finals, kit, weights, finals.files_prefix, brief.rejected)
+        value.final_generation = finals.stored_generation or ""
         best = next(c for c in finals.candidates if c.index == value.best)
         first_ratio = brief.aspect_ratios[0]
         if value.status == "blocked":
@@ -56,14 +56,14 @@ def selected_creative(
                 "preview": thumbnail(finals.image(best.renders[first_ratio].file), 240),
             }
         for ratio, name in value.files.items():
-            # byte copy of the stored file: no re-encode of the pixels decoded for scoring
-            value.put_image(name, storage.read_bytes(f"{final_prefix}/{best.renders[ratio].file}"))
+            # byte copy of the stored file, checked against the manifest: no re-encode of the pixels
+            value.put_image(name, finals.image_bytes_stored(best.renders[ratio].file))
         return value, {
             "status": "selected",
             "best_candidate": value.best + 1,
             "best_score": value.ranking[0].score,
             "ranking": dg.MetadataValue.md(_ranking_table(value)),
-            **file_links(storage, unit, "selected", value.files[first_ratio], "selected"),
+            **file_links(storage, unit, "selected", value.files[first_ratio], "selected", value.generation),
             "preview": thumbnail(finals.image(best.renders[first_ratio].file), 240),
         }
 

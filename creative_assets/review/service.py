@@ -21,7 +21,7 @@ from PIL import Image
 
 from creative_assets.brand_kit import BrandKit, brand_kits_dir, load_brand_kit
 from creative_assets.brief_store import current_brief, unit_fingerprint
-from creative_assets.credentials import CredentialRefused, VerifyPolicy
+from creative_assets.credentials import CredentialRefused, VerifyPolicy, check_deliverable
 from creative_assets.feedback import interpret_feedback
 from creative_assets.partitions import UnitKey
 from creative_assets.render.phash import phash
@@ -35,8 +35,8 @@ from creative_assets.review.decisions import (
     new_event,
     review_state,
 )
-from creative_assets.review.delivery import delivered_manifest, publish, withdraw
-from resources.io_manager import MANIFEST, stage_prefix
+from creative_assets.review.delivery import delivered_manifest, delivery_file_key, publish, withdraw
+from resources.io_manager import read_manifest
 from resources.storage import CreativeStorage
 
 #: stages whose manifests identify the creative a reviewer decides on (lineage in every decision)
@@ -219,11 +219,8 @@ class ReviewService:
         if record is None or unit not in record.unit_keys():
             raise ReviewError(f"no unit {unit} in a registered brief", 404)
 
-    def _manifest(self, unit: UnitKey, stage: str) -> dict | None:
-        try:
-            return json.loads(self.storage.read_text(f"{stage_prefix(unit, stage)}/{MANIFEST}"))
-        except FileNotFoundError:
-            return None
+    def _manifest(self, unit: UnitKey, stage: str, generation: str | None = None) -> dict | None:
+        return read_manifest(self.storage, unit, stage, generation)
 
     def unit(self, unit: UnitKey, *, full: bool = True) -> UnitView:
         """The unit's creatives and review state. ``full=False`` skips lineage (for list pages)."""
@@ -234,6 +231,11 @@ class ReviewService:
         policy = kit.approvals if kit else ApprovalPolicy()
         selected = self._manifest(unit, "selected")
         final = self._manifest(unit, "final") if selected else None
+        made_from = (selected or {}).get("value", {}).get("final_generation")
+        if final and made_from and final.get("generation") != made_from:
+            # the finals were rewritten after this selection: show (and let reviewers decide on) the
+            # generation the selection ranked, never its files with the newer manifest's hashes
+            final = self._manifest(unit, "final", made_from)
         brief = self._manifest(unit, "brief") if selected else None
         if not (selected and final and brief):
             return UnitView(
@@ -401,6 +403,7 @@ class ReviewService:
             raise ReviewError(f"the brand kit {view.brand!r} cannot be loaded; approvals wait for it", 409)
         stage = stage or self._default_stage(view, actor, "approve", chosen.content_hash)
         self._check(view, "approve", stage, actor, chosen.content_hash)
+        self._refuse_undeliverable(unit, chosen)  # refuse before recording anything
         if view.delivery is not None:  # a stale delivery (its stages went back to review) goes first
             withdraw(self.storage, unit, f"superseded by a new approval from {actor.name}", actor=actor.name)
         event = new_event(
@@ -417,9 +420,11 @@ class ReviewService:
             brief_version=view.brief_version,
             content=chosen.content,
             lineage=view.lineage,
+            delivered={ratio: delivery_file_key(unit, ratio) for ratio in chosen.files},
         )
         remaining = [s for s in view.missing_stages if s != stage]
         if remaining:  # an earlier stage: recorded; delivery waits for the rest
+            event.delivered = {}
             append_event(self.storage, event)
             return event
         signoffs = [
@@ -427,12 +432,32 @@ class ReviewService:
             for n, st in view.stages.items()
             if st.state == approvals.APPROVED and st.decision
         ] + [{"stage": stage, "by": actor.login, "at": event.at, "decision": event.id}]
-        try:
-            event.delivered = self._publish(unit, event, chosen, view, signoffs)
-        except CredentialRefused as exc:
-            raise ReviewError(f"not delivered: the Content Credential does not verify ({exc})", 409) from exc
+        # the decision first, the delivery second: a crash in between leaves an approval without a
+        # delivery (the app asks to approve again), never a delivery nobody approved
         append_event(self.storage, event)
+        try:
+            self._publish(unit, event, chosen, view, signoffs)
+        except CredentialRefused as exc:  # checked above; only a file changed in between gets here
+            raise ReviewError(f"not delivered: the Content Credential does not verify ({exc})", 409) from exc
         return event
+
+    def _refuse_undeliverable(self, unit: UnitKey, chosen: CreativeView) -> None:
+        """Every file is still the one the reviewer saw and its Content Credential verifies."""
+        policy = self.credentials or VerifyPolicy()
+        claims = {"campaign": unit.campaign_id, "locale": unit.locale, "product": unit.product_id}
+        for ratio, source in chosen.files.items():
+            data = self.storage.read_bytes(source)
+            if hashlib.sha256(data).hexdigest() != chosen.content.get(ratio):
+                raise ReviewError(
+                    f"{unit} {ratio}: the stored creative changed; reload and review again", 409
+                )
+            signed = bool(chosen.credentials.get(ratio, {}).get("signed"))
+            try:
+                check_deliverable(data, source, signed, policy, claims)
+            except CredentialRefused as exc:
+                raise ReviewError(
+                    f"not delivered: the Content Credential does not verify ({exc})", 409
+                ) from exc
 
     def _publish(
         self, unit: UnitKey, event: ReviewEvent, chosen: CreativeView, view: UnitView, signoffs: list[dict]
@@ -485,7 +510,6 @@ class ReviewService:
             revision=view.revision,
             brief_version=view.brief_version,
         )
-        append_event(self.storage, event)
         return event
 
     def _default_stage(self, view: UnitView, actor: Actor, action: str, content_hash: str) -> str:
