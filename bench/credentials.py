@@ -46,8 +46,9 @@ def measure_credentials(root: Path, work: Path, reps: int) -> dict:
             status,
             "bench-run",
         )
+        final = read_stage(storage, unit, "final")  # its files: the live generation, hash-checked
         for name, prov in signing.provenance.items():
-            data = storage.read_bytes(f"{unit.storage_prefix}/final/{name}")
+            data = final.image_bytes_stored(name)
             with Image.open(io.BytesIO(data)) as im:
                 im.load()
                 pixels = im.copy()

@@ -32,7 +32,7 @@ from creative_assets_tests.pipeline_helpers import (
     small_brief,
 )
 from resources.credentials import ContentCredentials
-from resources.io_manager import read_stage
+from resources.io_manager import files_prefix, read_manifest, read_stage
 from resources.storage import LocalCreativeStorage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,9 +42,16 @@ def _anchors() -> bytes:
     return CAFiles(Path(session_test_ca())).ca.read_bytes()
 
 
+def _live_prefix(storage, unit: UnitKey, stage: str) -> str:
+    """Where the live generation of a stage keeps its files (named by the stage's manifest)."""
+    manifest = read_manifest(storage, unit, stage)
+    assert manifest is not None and manifest.get("generation"), (unit, stage)
+    return files_prefix(unit, stage, manifest)
+
+
 def _finals(storage, unit: UnitKey) -> dict[str, bytes]:
-    prefix = f"{unit.storage_prefix}/final"
-    manifest = json.loads(storage.read_text(f"{prefix}/manifest.json"))
+    manifest = read_manifest(storage, unit, "final")
+    prefix = files_prefix(unit, "final", manifest)
     return {name: storage.read_bytes(f"{prefix}/{name}") for name in manifest["files"]}
 
 
@@ -121,9 +128,7 @@ def test_every_final_of_the_run_verifies(signed_run):
         selected = read_stage(storage, unit, "selected")
         for ratio, name in selected.files.items():
             best = next(s for s in selected.ranking if s.index == selected.best)
-            assert storage.read_bytes(f"{unit.storage_prefix}/selected/{name}") == storage.read_bytes(
-                best.files[ratio]
-            )
+            assert storage.read_bytes(selected.file_key(name)) == storage.read_bytes(best.files[ratio])
         check = _latest_checks(instance, "content_credentials")[key]
         assert check.passed, check.description
         assert check.metadata["figures"].data["verified"] == 3
@@ -289,7 +294,7 @@ def test_a_broken_credential_blocks_only_its_unit_in_a_batched_run(signed_run, t
     chosen = read_stage(storage, generated, "selected")
     assert chosen.status == "selected" and chosen.files
     for ratio, name in chosen.files.items():
-        data = storage.read_bytes(f"{generated.storage_prefix}/selected/{name}")
+        data = storage.read_bytes(chosen.file_key(name))
         assert c2.verify(data, "image/png", None, _anchors(), require_trust=False).passed, ratio
 
 
@@ -324,14 +329,17 @@ def test_a_final_with_a_broken_credential_is_not_delivered(signed_run, tmp_path)
     file whose credential does not verify is refused, and nothing is published."""
     storage = _copy_storage(signed_run, tmp_path)
     unit = signed_run["supplied"]
-    prefix = f"{unit.storage_prefix}/final"
+    stage = f"{unit.storage_prefix}/final"
+    prefix = _live_prefix(storage, unit, "final")  # the live generation's folder
     name = "1x1/candidate-1.png"
     for broken in (one_pixel_changed, lambda d: c2.unsigned_content(d, "image/png")):
         data = broken(storage.read_bytes(f"{prefix}/{name}"))
         storage.write_bytes(f"{prefix}/{name}", data)
-        manifest = json.loads(storage.read_text(f"{prefix}/manifest.json"))
-        manifest["files"][name]["sha256"] = hashlib.sha256(data).hexdigest()
-        storage.write_text(f"{prefix}/manifest.json", json.dumps(manifest))
+        # the live manifest and the generation's own copy both agree with the changed file
+        for manifest_key in (f"{stage}/manifest.json", f"{prefix}/manifest.json"):
+            manifest = json.loads(storage.read_text(manifest_key))
+            manifest["files"][name]["sha256"] = hashlib.sha256(data).hexdigest()
+            storage.write_text(manifest_key, json.dumps(manifest))
         service = ReviewService(storage, c2.VerifyPolicy(_anchors()))
         assert not service.unit(unit).selected.credentials["1:1"]["live"]["intact"]
         with pytest.raises(ReviewError, match="Content Credential does not verify") as err:
@@ -578,7 +586,7 @@ def test_review_app_shows_a_content_credentials_panel(signed_run, tmp_path):
     panel = page[page.index("<h2>Content Credentials</h2>") : page.index('id="credentials"') + 6000]
     assert panel.count("TEST-SIGNED") == 3 and panel.count(">valid<") == 3 and panel.count(">trusted<") == 3
     assert "composite" in panel and "c2pa.created, c2pa.placed, c2pa.placed, c2pa.edited" in panel
-    key = f"{unit.storage_prefix}/final/1x1/candidate-1.png"
+    key = f"{_live_prefix(storage, unit, 'final')}/1x1/candidate-1.png"
     storage.write_bytes(key, one_pixel_changed(storage.read_bytes(key)))
     page = client.get(f"/units/{unit}").text
     assert ">broken<" in page and "dataHash.mismatch" in page

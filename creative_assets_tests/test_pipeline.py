@@ -172,11 +172,12 @@ def test_single_unit_rerun_is_deterministic(materialized, tmp_path):
     ours, theirs = read_stage(storage, unit, "final"), read_stage(other, unit, "final")
     for cand in ours.candidates:
         for report in cand.renders.values():
-            key = ours.file_key(report.file)
+            # each storage resolves the file through its own live generation (their folders differ)
+            key, their_key = ours.file_key(report.file), theirs.file_key(report.file)
             a = Image.open(storage.local_path(key))
-            b = Image.open(other.local_path(theirs.file_key(report.file)))
+            b = Image.open(other.local_path(their_key))
             assert a.tobytes() == b.tobytes(), key
-            signed_a, signed_b = storage.read_bytes(key), other.read_bytes(key)
+            signed_a, signed_b = storage.read_bytes(key), other.read_bytes(their_key)
             assert signed_a != signed_b  # each run signs its own credential
             assert c2.unsigned_content(signed_a, "image/png") == c2.unsigned_content(signed_b, "image/png"), (
                 key

@@ -401,6 +401,11 @@ class ReviewService:
             raise ReviewError("the approval must name the creative shown on the page; reload and retry", 409)
         if not view.fingerprint:
             raise ReviewError(f"the brand kit {view.brand!r} cannot be loaded; approvals wait for it", 409)
+        pending = self._undelivered_approval(view, chosen)
+        if pending is not None:  # every stage approved this creative, but its delivery never landed
+            self._refuse_undeliverable(unit, chosen)
+            self._publish(unit, pending, chosen, view, self._signoffs(view))
+            return pending
         stage = stage or self._default_stage(view, actor, "approve", chosen.content_hash)
         self._check(view, "approve", stage, actor, chosen.content_hash)
         self._refuse_undeliverable(unit, chosen)  # refuse before recording anything
@@ -428,10 +433,9 @@ class ReviewService:
             append_event(self.storage, event)
             return event
         signoffs = [
-            {"stage": n, "by": st.decision.actor, "at": st.decision.at, "decision": st.decision.id}
-            for n, st in view.stages.items()
-            if st.state == approvals.APPROVED and st.decision
-        ] + [{"stage": stage, "by": actor.login, "at": event.at, "decision": event.id}]
+            *self._signoffs(view),
+            {"stage": stage, "by": actor.login, "at": event.at, "decision": event.id},
+        ]
         # the decision first, the delivery second: a crash in between leaves an approval without a
         # delivery (the app asks to approve again), never a delivery nobody approved
         append_event(self.storage, event)
@@ -440,6 +444,28 @@ class ReviewService:
         except CredentialRefused as exc:  # checked above; only a file changed in between gets here
             raise ReviewError(f"not delivered: the Content Credential does not verify ({exc})", 409) from exc
         return event
+
+    @staticmethod
+    def _signoffs(view: UnitView) -> list[dict]:
+        return [
+            {"stage": n, "by": st.decision.actor, "at": st.decision.at, "decision": st.decision.id}
+            for n, st in view.stages.items()
+            if st.state == approvals.APPROVED and st.decision
+        ]
+
+    @staticmethod
+    def _undelivered_approval(view: UnitView, chosen: CreativeView) -> ReviewEvent | None:
+        """The recorded final approval of ``chosen`` when every stage is approved but no delivery of it
+        exists: a crash between recording the decision and publishing it. Approving again completes
+        the delivery of that same decision (crash-safety contract, docs/ARCHITECTURE.md)."""
+        approval = view.state.approval
+        if view.missing_stages or approval is None or approval.candidate != chosen.index:
+            return None
+        if approval.content != chosen.content:
+            return None
+        if view.delivery is not None and view.delivery["approval"]["id"] == approval.id:
+            return None
+        return approval
 
     def _refuse_undeliverable(self, unit: UnitKey, chosen: CreativeView) -> None:
         """Every file is still the one the reviewer saw and its Content Credential verifies."""
@@ -510,6 +536,7 @@ class ReviewService:
             revision=view.revision,
             brief_version=view.brief_version,
         )
+        append_event(self.storage, event)
         return event
 
     def _default_stage(self, view: UnitView, actor: Actor, action: str, content_hash: str) -> str:
