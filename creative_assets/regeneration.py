@@ -3,7 +3,8 @@
 A unit of a campaign's live brief is regenerated when any of these holds (README "Nightly
 regeneration"):
 
-``missing``            it has no selected creative (never generated, or its last run failed)
+``missing``            it has no selected creative (never generated, its last run failed, or its
+                       selection is ``blocked``: no candidate could be selected)
 ``brief_changed``      its inputs in the brief differ from the ones it was generated from
 ``brand_kit_changed``  its brand kit (brand.yaml, logos) changed since
 ``rules_changed``      the locale knowledge base (tone, legal lines, banned terms) changed since
@@ -15,10 +16,11 @@ Nothing else is regenerated: in particular an approved unit whose inputs did not
 approval (regenerating it would withdraw it). Units a newer brief dropped are never touched.
 
 A unit that failed *deterministically* is not repeated until something it depends on changes: its
-finals are stored but a blocking compliance check found no compliant candidate, so with the same
-inputs (brief, brand kit, locale rules, code, revision: the seed derives from them) the same ERROR
-would come back. Its plan has no reasons and says ``blocked`` in its details; any of the other
-reasons above makes it run again. The schedule also skips units that already have a queued or
+finals are stored but a blocking compliance check found no compliant candidate (its selection is
+recorded ``blocked``, issue 13 containment; or, before containment, its run failed with no
+selection), so with the same inputs (brief, brand kit, locale rules, code, revision: the seed
+derives from them) the same ERROR would come back. Its plan has no reasons and says ``blocked``
+in its details; any of the other reasons above makes it run again. The schedule also skips units that already have a queued or
 running run (sensors/nightly.py).
 """
 
@@ -109,10 +111,17 @@ def unit_plan(
     details: list[str] = []
     missing = [s for s in STAGE_ORDER if s not in manifests]
     blocked = ""
-    if missing == ["selected"]:
+    if missing == ["selected"]:  # a run that failed after its finals (before containment)
         blocked = blocking_failure(manifests["final"]["value"])
     if missing and not blocked:
         return UnitPlan(unit, ("missing",), (f"no output for {', '.join(missing)}",))
+    selection = manifests.get("selected", {}).get("value", {})
+    if not missing and selection.get("status") == "blocked":
+        # contained: the run succeeded and recorded the unit blocked, with no selection
+        blocked = blocking_failure(manifests["final"]["value"])
+        if not blocked:  # not a compliance ERROR the same seed would repeat: try again
+            reason = selection.get("blocked_reason") or "no candidate could be selected"
+            return UnitPlan(unit, ("missing",), (f"selection blocked: {reason}",))
     stages = [s for s in STAGE_ORDER if s in manifests]
     brief = manifests["brief"]["value"]
     if brief.get("input_fingerprint") != unit_fingerprint(record, unit):

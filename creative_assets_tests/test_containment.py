@@ -45,11 +45,15 @@ def test_a_doomed_unit_is_blocked_alone_and_every_good_unit_is_selected_in_the_s
         for key in good:
             value = read_stage(storage, UnitKey.parse(key), "selected")
             assert value.status == "selected" and value.files
-            assert storage.exists(f"{UnitKey.parse(key).storage_prefix}/selected/1x1.png")
+            # the live manifest names the generation the selected files are in
+            assert storage.exists(value.file_key("1x1.png"))
         blocked = read_stage(storage, UnitKey.parse(doomed), "selected")
         assert blocked.status == "blocked" and blocked.files == {}
         assert "copy_terms" in blocked.blocked_reason and "cure" in blocked.blocked_reason
-        assert not storage.exists(f"{UnitKey.parse(doomed).storage_prefix}/selected/1x1.png")
+        assert not storage.exists(blocked.file_key("1x1.png"))
+        # no selected image in any generation of the blocked unit
+        selected_prefix = f"{UnitKey.parse(doomed).storage_prefix}/selected/"
+        assert not [k for k in storage.list_keys(selected_prefix) if k.endswith(".png")]
 
         # its check is ERROR (recorded on its own partition); the good units' checks are not
         key = dg.AssetCheckKey(dg.AssetKey("final_creatives"), "copy_terms")
@@ -100,11 +104,18 @@ def test_the_review_app_refuses_to_approve_a_blocked_unit_but_regenerates_it(tmp
     # the page shows it blocked, with the reason, and offers only "request changes"
     from starlette.testclient import TestClient
 
-    from creative_assets.review.app import ReviewSettings, create_app
+    from creative_assets.identity.config import IdentitySettings
+    from creative_assets.identity.store import IdentityStore
+    from creative_assets.review.app import create_app
+    from creative_assets_tests.review_helpers import PASSWORD, populate
 
-    token = "t" * 24
-    client = TestClient(create_app(storage, ReviewSettings(token=token)), follow_redirects=False)
-    assert client.post("/login", data={"name": "Ana", "token": token, "next": "/"}).status_code == 303
+    identity = IdentityStore.open(f"sqlite:///{tmp_path / 'identity.sqlite'}")
+    populate(identity)
+    # an approver of the brand: the approve form is withheld only because the unit is blocked
+    app = create_app(storage, identity, IdentitySettings(db_url="unused"))
+    client = TestClient(app, follow_redirects=False)
+    login = {"login": "bruno@example.com", "password": PASSWORD, "next": "/"}
+    assert client.post("/login", data=login).status_code == 303
     page = client.get(f"/units/{doomed}").text
     assert 'data-status="blocked"' in page and "Blocked" in page
     assert 'id="blocked-reason"' in page and "copy_terms" in page

@@ -21,7 +21,7 @@ from creative_assets.review.service import ReviewService
 from creative_assets_tests.helpers import EXAMPLES
 from creative_assets_tests.pipeline_helpers import pipeline_defs, register, run_range, small_brief
 from resources.brand_kits import BrandKitLibrary
-from resources.io_manager import stage_prefix
+from resources.io_manager import read_stage, stage_prefix
 from resources.storage import LocalCreativeStorage
 from sensors.nightly import build_nightly_schedule, stage_code_versions
 
@@ -229,17 +229,19 @@ def test_a_deterministic_failure_is_not_repeated_until_an_input_changes(tmp_path
     storage = LocalCreativeStorage(root=str(tmp_path / "storage"))
     schedule = build_nightly_schedule()
     with dg.instance_for_test() as instance:
-        keys = register(storage, brief, instance)
-        assert not run_range(
-            pipeline_defs(storage), instance, keys[0], keys[-1], raise_on_error=False
-        ).success
+        # the health claim would be refused by the preflight; skipped, it blocks on the final pixels
+        keys = register(storage, brief, instance, preflight=False)
+        # contained: the run succeeds and records the unit with the blocking ERROR as blocked
+        assert run_range(pipeline_defs(storage), instance, keys[0], keys[-1], raise_on_error=False).success
+        statuses = [read_stage(storage, UnitKey.parse(k), "selected").status for k in keys]
+        assert "blocked" in statuses
         skipped = evaluate(schedule, instance, storage)
         assert isinstance(skipped, dg.SkipReason), "the same seed would give the same blocking ERROR"
         assert "blocked by a deterministic failure" in skipped.skip_message
         # an input changes (the campaign message): the unit is tried again
         data["message"] = data["message"] + " today"
         brief.write_text(yaml.safe_dump(data))
-        register_brief(storage, load_brief(brief), brief.read_bytes())
+        register_brief(storage, load_brief(brief, preflight=False), brief.read_bytes())
         again = evaluate(schedule, instance, storage)
         assert isinstance(again, list) and units_of(again, keys) == keys
         assert "brief_changed" in again[0].tags["creative_assets/reasons"]
