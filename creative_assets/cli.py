@@ -102,11 +102,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     _prepare_environment(args.out)
     import dagster as dg
 
-    from creative_assets.local_instance import fail_dead_cli_runs
+    from creative_assets.local_instance import fail_dead_cli_runs, may_have_runs
 
-    with dg.DagsterInstance.get() as instance:
-        for run_id in fail_dead_cli_runs(instance):
-            print(f"! run {run_id} of an earlier creative-assets run died with its process; marked failed")
+    if may_have_runs(Path(os.environ["DAGSTER_HOME"])):  # a fresh local instance is not created here
+        with dg.DagsterInstance.get() as instance:
+            for run_id in fail_dead_cli_runs(instance):
+                print(
+                    f"! run {run_id} of an earlier creative-assets run died with its process; marked failed"
+                )
 
     from creative_assets.brief import load_brief
     from creative_assets.definitions import build_definitions

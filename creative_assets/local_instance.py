@@ -82,6 +82,17 @@ def _alive(pid: int, start: str) -> bool:
     return not start or not _start_time(pid) or _start_time(pid) == start
 
 
+def may_have_runs(home: Path) -> bool:
+    """False only when ``home`` is the local SQLite instance this project configures and it has
+    no run storage yet: it holds no run to reap, and opening it would create its databases (a
+    brief the preflight refuses must leave no instance behind). A configuration the user wrote
+    (Postgres, another folder, ...) may hold runs: True."""
+    config = home / "dagster.yaml"
+    if not config.exists() or not config.read_text().startswith(CONFIG_HEADER):
+        return True
+    return (home / "history" / "runs.db").exists()
+
+
 def fail_dead_cli_runs(instance: dg.DagsterInstance) -> list[str]:
     """Mark as failed every active run started by ``creative-assets run`` on this host whose
     process is gone. Returns their run ids."""

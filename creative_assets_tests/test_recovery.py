@@ -16,8 +16,10 @@ import yaml
 from creative_assets.cli import main
 from creative_assets.jobs import RUN_RETRY_TAGS, creative_pipeline, transient_retry_policy, unit_stages
 from creative_assets.local_instance import CONFIG_HEADER, LAUNCHER_TAG, write_local_config
+from creative_assets.partitions import UnitKey
 from creative_assets_tests.helpers import EXAMPLES, REPO
 from creative_assets_tests.pipeline_helpers import pipeline_resources, register, run_range, small_brief
+from resources.io_manager import read_stage
 from resources.providers import OfflineImageProvider
 from resources.storage import LocalCreativeStorage
 
@@ -68,17 +70,21 @@ def _active_cli_runs(home: Path) -> list[dg.DagsterRun]:
 def test_creative_assets_run_fails_its_own_dead_runs_at_its_next_start(tmp_path, monkeypatch, capsys):
     home = tmp_path / "home"
     brief = small_brief(tmp_path, locales=("en-US", "de-DE"), candidates=2)
-    env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "creative_assets.cli", "run", str(brief), "--out", str(tmp_path / "out")],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
+    log = tmp_path / "cli.out"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "creative_assets.cli", "run", str(brief), "--out", str(tmp_path / "out")],
+            env=env,
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.DEVNULL,
+        )
     try:
         deadline = time.monotonic() + 180
-        while not (home / "history" / "runs.db").exists() or not _active_cli_runs(home):
+        # the CLI creates its (fresh) instance once the brief passed validation: open it only after
+        # the CLI has registered the units in it, never while its SQLite schema is being created
+        while "creative units" not in log.read_text() or not _active_cli_runs(home):
             assert proc.poll() is None, "the run finished before it could be killed"
             assert time.monotonic() < deadline, "no run started"
             time.sleep(0.2)
@@ -172,11 +178,30 @@ def test_a_blocking_compliance_error_is_not_retried(tmp_path):
     brief = tmp_path / "brief.yaml"
     brief.write_text(yaml.safe_dump(data))
     storage = LocalCreativeStorage(root=str(tmp_path / "storage"))
+    import sensors.recovery as recovery
+
+    def tick(cursor):
+        with dg.build_sensor_context(instance=instance, cursor=cursor) as context:
+            return recovery.run_recovery_sensor(context)
+
     with dg.instance_for_test() as instance:
-        keys = register(storage, brief, instance)
+        # the health claim would be refused by the preflight; skipped, it blocks on the final pixels
+        keys = register(storage, brief, instance, preflight=False)
+        cursor = tick(None).cursor
         result = run_range(_fast_retry_defs(storage), instance, keys[0], keys[-1], raise_on_error=False)
-        assert not result.success
+        # contained (issue 13): the blocking ERROR blocks its unit and the run succeeds, once
+        assert result.success
+        selections = [read_stage(storage, UnitKey.parse(k), "selected") for k in keys]
+        blocked = [s for s in selections if s.status == "blocked"]
+        assert blocked and all(s.files == {} for s in blocked)
+        assert all("copy_terms" in s.blocked_reason and "cure" in s.blocked_reason for s in blocked)
         assert not _retries(result), "the same seed gives the same ERROR: retrying is waste"
+        # nothing re-runs it: no run failure for Dagster's run retries or the recovery sensor to act on
+        assert result.dagster_run.tags["dagster/max_retries"] == "3"  # run retries are on for this job
+        assert instance.get_run_by_id(result.run_id).status == dg.DagsterRunStatus.SUCCESS
+        assert recovery.recovery_request(instance, instance.get_run_by_id(result.run_id)) is None
+        assert not tick(cursor).run_requests
+        assert [r.run_id for r in instance.get_runs()] == [result.run_id]
 
 
 # --------------------------------------------------------------------------- dead-run recovery
