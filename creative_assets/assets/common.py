@@ -112,6 +112,29 @@ def deterministic_failures(unit: str | None = None):
         ) from exc
 
 
+def check_evaluation(
+    context: dg.AssetExecutionContext, name: str, verdict: Any, partition_key: str
+) -> dg.AssetCheckEvaluation:
+    """One partition's result of one check (a ``Verdict``: passed, severity, description, figures,
+    failing). Recorded against the unit's partition even in batched runs, and never Dagster-blocking:
+    an ERROR is contained to its unit, which ``selected_creative`` records as blocked. The one place
+    that builds ``AssetCheckEvaluation(partition=...)``, a preview API in Dagster 1.13."""
+    return dg.AssetCheckEvaluation(
+        asset_key=context.asset_key,
+        check_name=name,
+        passed=verdict.passed,
+        severity=dg.AssetCheckSeverity.ERROR if verdict.severity == "ERROR" else dg.AssetCheckSeverity.WARN,
+        description=verdict.description,
+        metadata={
+            "figures": dg.MetadataValue.json(verdict.figures),
+            "findings": dg.MetadataValue.json(verdict.failing[:50]),
+            "findings_count": len(verdict.failing),
+        },
+        partition=partition_key,
+        blocking=False,
+    )
+
+
 def call_metadata(calls: list[dict]) -> dict[str, Any]:
     """Accounting of provider API calls for a materialization's metadata."""
     if not calls:

@@ -21,6 +21,7 @@ import hashlib
 import dagster as dg
 
 from creative_assets import credentials as c2
+from creative_assets.assets.common import check_evaluation
 from creative_assets.brand_kit import BrandKit
 from creative_assets.disclosure import (
     UnitInputs,
@@ -199,19 +200,4 @@ def credential_evaluations(
         if "ai_disclosure" in selected and signing.disclosure is not None:
             verdicts["ai_disclosure"] = signing.disclosure
         for name, verdict in verdicts.items():
-            yield dg.AssetCheckEvaluation(
-                asset_key=context.asset_key,
-                check_name=name,
-                passed=verdict.passed,
-                severity=dg.AssetCheckSeverity.ERROR
-                if verdict.severity == "ERROR"
-                else dg.AssetCheckSeverity.WARN,
-                description=verdict.description,
-                metadata={
-                    "figures": dg.MetadataValue.json(verdict.figures),
-                    "findings": dg.MetadataValue.json(verdict.failing[:50]),
-                    "findings_count": len(verdict.failing),
-                },
-                partition=partition_key,
-                blocking=False,
-            )
+            yield check_evaluation(context, name, verdict, partition_key)

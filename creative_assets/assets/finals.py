@@ -3,6 +3,7 @@
 import dagster as dg
 
 from creative_assets.assets.common import (
+    check_evaluation,
     contact_sheet,
     file_links,
     for_each_unit,
@@ -132,22 +133,7 @@ def final_creatives(
         for name, verdict in verdicts.items():
             if name not in selected:
                 continue
-            yield dg.AssetCheckEvaluation(
-                asset_key=context.asset_key,
-                check_name=name,
-                passed=verdict.passed,
-                severity=dg.AssetCheckSeverity.ERROR
-                if verdict.severity == "ERROR"
-                else dg.AssetCheckSeverity.WARN,
-                description=verdict.description,
-                metadata={
-                    "figures": dg.MetadataValue.json(verdict.figures),
-                    "findings": dg.MetadataValue.json(verdict.failing[:50]),
-                    "findings_count": len(verdict.failing),
-                },
-                partition=partition_key,
-                blocking=False,
-            )
+            yield check_evaluation(context, name, verdict, partition_key)
     # Content Credentials: every stored final read back and verified (contained per unit, like
     # compliance: selected_creative never selects a file whose credential is blocked)
     yield from credential_evaluations(context, storage, status, signing_by_unit)
