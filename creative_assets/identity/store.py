@@ -121,21 +121,18 @@ class IdentityStore:
         with self.engine.begin() as conn:
             if self._user(conn, login) is not None:
                 raise IdentityError(f"an account named {login!r} exists")
-            user_id = conn.execute(
-                db.users.insert().values(
-                    login=login,
-                    display_name=(display_name or login)[:120],
-                    kind=kind,
-                    source=source,
-                    password_hash=hash_password(password) if password is not None else None,
-                    must_change_password=must_change_password,
-                    is_admin=is_admin,
-                    disabled=False,
-                    groups=json.dumps(sorted(set(groups))),
-                    created_at=now,
-                    updated_at=now,
-                )
-            ).inserted_primary_key[0]
+            user_id = _insert_user(
+                conn,
+                now,
+                login=login,
+                display_name=(display_name or login)[:120],
+                kind=kind,
+                source=source,
+                password_hash=hash_password(password) if password is not None else None,
+                must_change_password=must_change_password,
+                is_admin=is_admin,
+                groups=groups,
+            )
             self._audit(
                 conn, "account.create", actor, ip, target=login, kind=kind, source=source, admin=is_admin
             )
@@ -618,22 +615,19 @@ class IdentityStore:
                 login = normalize_login(login)
                 if self._user(conn, login) is not None:  # a local account of that name: keep them apart
                     login = normalize_login(f"{login}#{_sha(subject)[:6]}")
-                user_id = conn.execute(
-                    db.users.insert().values(
-                        login=login,
-                        display_name=name[:120] or login,
-                        kind="human",
-                        source="oidc",
-                        password_hash=None,
-                        must_change_password=False,
-                        is_admin=is_admin,
-                        disabled=False,
-                        oidc_subject=subject,
-                        groups=json.dumps(sorted(set(groups))),
-                        created_at=now,
-                        updated_at=now,
-                    )
-                ).inserted_primary_key[0]
+                user_id = _insert_user(
+                    conn,
+                    now,
+                    login=login,
+                    display_name=name[:120] or login,
+                    kind="human",
+                    source="oidc",
+                    password_hash=None,
+                    must_change_password=False,
+                    is_admin=is_admin,
+                    groups=groups,
+                    oidc_subject=subject,
+                )
                 self._audit(conn, "account.create", "oidc", ip, target=login, source="oidc")
             else:
                 user_id = row.id
@@ -777,3 +771,16 @@ class IdentityStore:
                 )
             )
         return problems
+
+
+def _insert_user(conn, now, *, groups, **columns) -> int:
+    """A new, enabled account row (local, service or OIDC); returns its id."""
+    return conn.execute(
+        db.users.insert().values(
+            **columns,
+            disabled=False,
+            groups=json.dumps(sorted(set(groups))),
+            created_at=now,
+            updated_at=now,
+        )
+    ).inserted_primary_key[0]
