@@ -24,6 +24,7 @@ import os
 import re
 import smtplib
 import ssl
+import time
 import urllib.request
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -38,6 +39,17 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from creative_assets.errors import Problem, field_path
+from creative_assets.notifications import (
+    DEFAULT_SUBSCRIPTIONS,
+    SIGNATURE_HEADER,
+    Notification,
+    encode_body,
+    sign,
+    subscribes,
+    subscription_problem,
+    text_summary,
+    webhook_body,
+)
 
 AlertKind = Literal["run_failure", "check_failure", "tick_failure"]
 
@@ -206,8 +218,12 @@ def email_message(alert: Alert, sender: str, recipients: Sequence[str], prefix: 
 
 class Sink(Protocol):
     name: str
+    #: event types it receives (fnmatch patterns, see creative_assets/notifications.py)
+    events: tuple[str, ...]
 
     def send(self, alert: Alert) -> None: ...
+
+    def notify(self, notification: Notification) -> None: ...
 
     def describe(self) -> str:
         """What the sink is, safe to log (no secrets)."""
@@ -230,9 +246,15 @@ def redact_url(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname or '?'}{f':{parts.port}' if parts.port else ''}/…"
 
 
-def post_json(url: str, payload: Mapping[str, Any], headers: Mapping[str, str], timeout: float) -> int:
-    """POST JSON; returns the HTTP status, raises on network errors and non-2xx answers."""
-    body = json.dumps(payload, ensure_ascii=False).encode()
+def post_json(
+    url: str,
+    payload: Mapping[str, Any] | bytes,
+    headers: Mapping[str, str],
+    timeout: float,
+) -> int:
+    """POST JSON (a mapping, or the exact bytes that were signed); returns the HTTP status, raises
+    on network errors and non-2xx answers."""
+    body = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
     request = urllib.request.Request(url, data=body, method="POST")
     request.add_header("Content-Type", "application/json; charset=utf-8")
     request.add_header("User-Agent", "creative-assets-alerts/1")
@@ -242,6 +264,16 @@ def post_json(url: str, payload: Mapping[str, Any], headers: Mapping[str, str], 
         return response.status
 
 
+def notification_slack_payload(n: Notification) -> dict[str, Any]:
+    """A lifecycle notification as an incoming-webhook message."""
+    links = " ".join(f"<{url}|{_slack_escape(name)}>" for name, url in n.links.items())
+    text = f"{_slack_escape(n.summary)} {links}".strip()
+    return {
+        "text": truncate(text, 3000),
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}],
+    }
+
+
 @dataclass
 class WebhookSink:
     url: str = field(repr=False)
@@ -249,18 +281,32 @@ class WebhookSink:
     headers: dict[str, str] = field(default_factory=dict, repr=False)
     bearer_token: str | None = field(default=None, repr=False)
     timeout_seconds: float = 10.0
+    #: HMAC-SHA256 key of the ``X-Creative-Assets-Signature`` header (none: unsigned)
+    signing_secret: str | None = field(default=None, repr=False)
+    events: tuple[str, ...] = DEFAULT_SUBSCRIPTIONS
 
-    def send(self, alert: Alert) -> None:
+    def _headers(self, body: bytes) -> dict[str, str]:
         headers = dict(self.headers)
         if self.bearer_token:
             headers["Authorization"] = f"Bearer {self.bearer_token}"
-        post_json(self.url, json_payload(alert), headers, self.timeout_seconds)
+        if self.signing_secret:
+            headers[SIGNATURE_HEADER] = sign(self.signing_secret, int(time.time()), body)
+        return headers
+
+    def send(self, alert: Alert) -> None:
+        body = encode_body(json_payload(alert))
+        post_json(self.url, body, self._headers(body), self.timeout_seconds)
+
+    def notify(self, n: Notification) -> None:
+        body = encode_body(webhook_body(n))
+        headers = {**self._headers(body), "Idempotency-Key": n.key, "X-Creative-Assets-Event": n.type}
+        post_json(self.url, body, headers, self.timeout_seconds)
 
     def describe(self) -> str:
         return f"{self.name} (JSON webhook to {redact_url(self.url)})"
 
     def secrets(self) -> list[str]:
-        return [s for s in (self.url, self.bearer_token, *self.headers.values()) if s]
+        return [s for s in (self.url, self.bearer_token, self.signing_secret, *self.headers.values()) if s]
 
 
 @dataclass
@@ -268,9 +314,13 @@ class SlackSink:
     url: str = field(repr=False)
     name: str = "slack"
     timeout_seconds: float = 10.0
+    events: tuple[str, ...] = DEFAULT_SUBSCRIPTIONS
 
     def send(self, alert: Alert) -> None:
         post_json(self.url, slack_payload(alert), {}, self.timeout_seconds)
+
+    def notify(self, n: Notification) -> None:
+        post_json(self.url, notification_slack_payload(n), {}, self.timeout_seconds)
 
     def describe(self) -> str:
         return f"{self.name} (Slack incoming webhook at {redact_url(self.url)})"
@@ -291,13 +341,26 @@ class EmailSink:
     password: str | None = field(default=None, repr=False)
     subject_prefix: str = "[creative-assets]"
     timeout_seconds: float = 10.0
+    events: tuple[str, ...] = DEFAULT_SUBSCRIPTIONS
 
     @property
     def effective_port(self) -> int:
         return self.port or {"ssl": 465, "starttls": 587, "none": 25}[self.security]
 
     def send(self, alert: Alert) -> None:
-        message = email_message(alert, self.sender, self.recipients, self.subject_prefix)
+        self._send(email_message(alert, self.sender, self.recipients, self.subject_prefix))
+
+    def notify(self, n: Notification) -> None:
+        message = EmailMessage()
+        message["Subject"] = truncate(f"{self.subject_prefix} {n.summary}".strip(), 200)
+        message["From"] = self.sender
+        message["To"] = ", ".join(self.recipients)
+        message["X-Creative-Assets-Event"] = n.type
+        message["X-Creative-Assets-Idempotency-Key"] = n.key
+        message.set_content(text_summary(n))
+        self._send(message)
+
+    def _send(self, message: EmailMessage) -> None:
         if self.security == "ssl":
             client: smtplib.SMTP = smtplib.SMTP_SSL(
                 self.host,
@@ -325,9 +388,14 @@ class EmailSink:
 class LogSink:
     logger: LoggerLike = field(default=logger, repr=False)
     name: str = "log"
+    #: the log sink hears everything unless its configuration narrows it
+    events: tuple[str, ...] = ("*",)
 
     def send(self, alert: Alert) -> None:
         self.logger.error(f"ALERT {text_body(alert)}")
+
+    def notify(self, n: Notification) -> None:
+        self.logger.info(f"NOTIFICATION {n.type} {n.key}: {n.summary}")
 
     def describe(self) -> str:
         return f"{self.name} (sensor log)"
@@ -363,6 +431,8 @@ def dispatch(
     """
     results = []
     for sink in sinks:
+        if not subscribes(getattr(sink, "events", DEFAULT_SUBSCRIPTIONS), f"alert.{alert.kind}"):
+            continue
         if tripped is not None and sink.name in tripped:
             results.append(SinkResult(sink.name, False, "skipped: failed earlier in this tick"))
             continue
@@ -399,6 +469,22 @@ class _SinkConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     timeout_seconds: float = Field(10.0, gt=0, le=60)
+    #: event types this sink receives (fnmatch patterns): failure alerts ``alert.*`` and the
+    #: lifecycle notifications (creative_assets/notifications.py EVENT_TYPES)
+    events: list[str] = Field(default_factory=lambda: list(DEFAULT_SUBSCRIPTIONS), min_length=1)
+
+    @field_validator("events", mode="before")
+    @classmethod
+    def _split_events(cls, value: object) -> object:
+        return [e.strip() for e in value.split(",") if e.strip()] if isinstance(value, str) else value
+
+    @field_validator("events")
+    @classmethod
+    def _known_events(cls, value: list[str]) -> list[str]:
+        problems = [p for p in map(subscription_problem, value) if p]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
 
 
 def _http_url(value: str) -> str:
@@ -413,6 +499,7 @@ class WebhookSinkConfig(_SinkConfig):
     url: SecretStr
     headers: dict[str, str] = Field(default_factory=dict)
     bearer_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
 
     @field_validator("url")
     @classmethod
@@ -427,6 +514,8 @@ class WebhookSinkConfig(_SinkConfig):
             headers=self.headers,
             bearer_token=self.bearer_token.get_secret_value() if self.bearer_token else None,
             timeout_seconds=self.timeout_seconds,
+            signing_secret=self.signing_secret.get_secret_value() if self.signing_secret else None,
+            events=tuple(self.events),
         )
 
 
@@ -443,7 +532,10 @@ class SlackSinkConfig(_SinkConfig):
 
     def build(self, log: LoggerLike) -> SlackSink:
         return SlackSink(
-            url=self.url.get_secret_value(), name=self.name, timeout_seconds=self.timeout_seconds
+            url=self.url.get_secret_value(),
+            name=self.name,
+            timeout_seconds=self.timeout_seconds,
+            events=tuple(self.events),
         )
 
 
@@ -484,15 +576,17 @@ class EmailSinkConfig(_SinkConfig):
             password=self.password.get_secret_value() if self.password else None,
             subject_prefix=self.subject_prefix,
             timeout_seconds=self.timeout_seconds,
+            events=tuple(self.events),
         )
 
 
 class LogSinkConfig(_SinkConfig):
     type: Literal["log"]
     name: str = "log"
+    events: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
 
     def build(self, log: LoggerLike) -> LogSink:
-        return LogSink(logger=log, name=self.name)
+        return LogSink(logger=log, name=self.name, events=tuple(self.events))
 
 
 SinkConfig = WebhookSinkConfig | SlackSinkConfig | EmailSinkConfig | LogSinkConfig
@@ -503,7 +597,7 @@ SINK_TYPES: dict[str, type[_SinkConfig]] = {
     "log": LogSinkConfig,
 }
 #: Fields whose values are never echoed in error messages.
-SECRET_FIELDS = frozenset({"url", "password", "bearer_token", "headers"})
+SECRET_FIELDS = frozenset({"url", "password", "bearer_token", "headers", "signing_secret"})
 
 
 def split_addresses(value: str) -> list[str]:

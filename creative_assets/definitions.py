@@ -31,6 +31,11 @@ from sensors.approvals import approval_cascade_sensor
 from sensors.audit import audit_archive_sensor
 from sensors.brief_inbox import brief_inbox_sensor, campaign_rollup_sensor
 from sensors.nightly import build_nightly_schedule, nightly_catchup_sensor
+from sensors.notifications import (
+    drop_status_sensor,
+    notification_delivery_sensor,
+    review_notification_sensor,
+)
 from sensors.recovery import run_recovery_sensor
 from sensors.review import review_decision_sensor
 
@@ -54,6 +59,8 @@ sensors += [run_failure_alert_sensor, check_failure_alert_sensor, tick_failure_a
 # -- audit: each day's audit records are copied to storage; the pipeline's withdrawals are audited;
 #    deliveries whose staged approvals went stale (new brand kit or brief version) are withdrawn.
 sensors += [audit_archive_sensor, approval_cascade_sensor]
+# -- operator experience: drop status documents and lifecycle notifications (README "Notifications")
+sensors += [drop_status_sensor, review_notification_sensor, notification_delivery_sensor]
 
 
 # -- resources: the implementation is configuration (CREATIVE_ASSETS_STORAGE), not code -------------

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from creative_assets import drop_status, notifications
+from creative_assets import operator_keys as op_keys
 from creative_assets.brief import MAX_ASSET_BYTES, parse_brief_text, validate_brief
 from creative_assets.brief_parse import decode_brief_bytes
 from creative_assets.brief_store import (
@@ -63,6 +65,7 @@ class Accepted:
     created: bool
     changed: list[UnitKey] = field(default_factory=list)
     dropped: list[UnitKey] = field(default_factory=list)
+    drop: str = ""
 
 
 @dataclass
@@ -71,6 +74,7 @@ class Deferred:
 
     key: str
     missing: list[str]
+    drop: str = ""
 
 
 @dataclass
@@ -79,6 +83,7 @@ class Rejected:
     folder: str
     report_key: str
     problems: list[Problem]
+    drop: str = ""
 
 
 def inbox_briefs(storage: CreativeStorage, inbox_prefix: str, limit: int | None = None) -> Iterator[str]:
@@ -169,7 +174,10 @@ def ingest_brief(
         if exc.problems and all(p.code == "missing_asset" for p in exc.problems):
             age = (datetime.now(timezone.utc) - storage.modified_at(key)).total_seconds()
             if age < upload_grace_seconds:
-                return Deferred(key=key, missing=[p.field for p in exc.problems])
+                missing = [p.field for p in exc.problems]
+                drop = drop_id(key, data, inbox_prefix)
+                drop_status.record_waiting(storage, drop, display_key(key), missing)
+                return Deferred(key=key, missing=missing, drop=drop)
         return _reject(storage, key, data, exc, rejected_prefix, inbox_prefix)
     except Exception as exc:  # a brief that breaks the validator is still set aside, never retried forever
         if _is_transient(exc):
@@ -192,8 +200,101 @@ def ingest_brief(
         }
         storage.write_text(marker_key(record.campaign_id, record.version), json.dumps(marker, indent=2))
         commit_brief_version(storage, record)
+    drop = drop_id(key, data, inbox_prefix)
+    units = [str(u) for u in record.unit_keys()]
+    if not created:  # a repeat after a crash past current.json: this drop did register the version
+        created = _registered_by(storage, record, key)
+        changed = changed if not created else _marker_changed(storage, record)
+    note = notifications.brief_accepted(
+        drop, record.campaign_id, record.version, created, units, [str(u) for u in changed], display_key(key)
+    )
+    # the status, the notification and the image clean-up list before the brief leaves the inbox:
+    # a crash anywhere up to the delete repeats these idempotent steps on the next tick
+    drop_status.record_accepted(
+        storage,
+        drop,
+        display_key(key),
+        record.campaign_id,
+        record.version,
+        created,
+        units,
+        [str(u) for u in changed],
+        note.key,
+    )
+    notifications.enqueue(storage, note)
+    images = inbox_images(key, loaded, inbox_prefix)
+    if images:
+        storage.write_text(
+            op_keys.cleanup_key(drop),
+            json.dumps({"brief": key, "folder": posixpath.dirname(key), "images": images}),
+        )
     storage.delete(key)
-    return Accepted(key=key, record=record, created=created, changed=changed, dropped=dropped)
+    return Accepted(key=key, record=record, created=created, changed=changed, dropped=dropped, drop=drop)
+
+
+def _marker(storage: CreativeStorage, record: BriefRecord) -> dict | None:
+    try:
+        data = json.loads(storage.read_text(marker_key(record.campaign_id, record.version)))
+    except (FileNotFoundError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _registered_by(storage: CreativeStorage, record: BriefRecord, key: str) -> bool:
+    """Whether the live version's pending marker names this inbox key as its source."""
+    marker = _marker(storage, record)
+    return bool(marker and marker.get("source") == key)
+
+
+def _marker_changed(storage: CreativeStorage, record: BriefRecord) -> list[UnitKey]:
+    marker = _marker(storage, record) or {}
+    return [UnitKey.parse(u) for u in marker.get("changed", [])]
+
+
+def inbox_images(brief_key: str, loaded, inbox_prefix: str) -> list[str]:
+    """Inbox keys of the images an accepted brief used that lie in its own folder (or below it):
+    they are in the brief's content-addressed store now (``briefs/<campaign>/assets/``). Images the
+    brief reached with ``../`` are left, since other drops may use them."""
+    base = posixpath.dirname(brief_key)
+    root = inbox_prefix.rstrip("/") + "/"
+    found = []
+    for items in loaded.assets.values():
+        for ref, _data in items:
+            target = posixpath.normpath(posixpath.join(base, ref))
+            if target.startswith(root) and (not base or target.startswith(base.rstrip("/") + "/")):
+                found.append(target)
+    return sorted(set(found))
+
+
+def clean_accepted_images(storage: CreativeStorage, inbox_prefix: str) -> int:
+    """Delete the inbox copies of accepted drops' images (each already stored by content under the
+    brief's ``assets/``), once no brief still in the inbox lies in the same folder, since such a
+    brief may use the same images. The clean-up entry is written before the accepted
+    brief leaves the inbox and deleted last, so a crash at any point only repeats deletions.
+    Returns the number of images deleted."""
+    deleted = 0
+    entries = list(storage.list_keys(op_keys.CLEANUP_PREFIX))
+    waiting = set(inbox_briefs(storage, inbox_prefix)) if entries else set()
+    for entry_key in entries:
+        try:
+            entry = json.loads(storage.read_text(entry_key))
+            folder, images = str(entry["folder"]), [str(i) for i in entry["images"]]
+        except FileNotFoundError:
+            continue
+        except (ValueError, KeyError, TypeError):
+            storage.delete(entry_key)  # damaged: the images simply stay
+            continue
+        inside = folder.rstrip("/") + "/"
+        if any(w.startswith(inside) for w in waiting):
+            continue
+        root = inbox_prefix.rstrip("/") + "/"
+        for image in images:
+            if image.startswith(root) and image.startswith(inside):
+                with contextlib.suppress(FileNotFoundError):
+                    storage.delete(image)
+                    deleted += 1
+        storage.delete(entry_key)
+    return deleted
 
 
 def _is_transient(exc: Exception) -> bool:
@@ -227,11 +328,16 @@ def _uri_prefix(storage: CreativeStorage) -> str:
 def rejected_folder(
     key: str, data: bytes | None, inbox_prefix: str, rejected_prefix: str = "rejected"
 ) -> str:
-    """``rejected/<drop>-<sha>``: ``<drop>`` is the brief's folder below the inbox (``/`` -> ``-``),
-    or the file's stem for a brief dropped at the top of the inbox, reduced to safe characters;
-    ``<sha>`` is the first 12 hex digits of the SHA-256 of the inbox key and the content (if it could
-    be read), so two drops of identical bytes get two records while a retry after a crash rewrites
-    the same one."""
+    """``rejected/<drop id>`` (:func:`drop_id`)."""
+    return f"{rejected_prefix.strip('/')}/{drop_id(key, data, inbox_prefix)}"
+
+
+def drop_id(key: str, data: bytes | None, inbox_prefix: str) -> str:
+    """``<drop>-<sha>``: ``<drop>`` is the brief's folder below the inbox (``/`` -> ``-``), or the
+    file's stem for a brief dropped at the top of the inbox, reduced to safe characters; ``<sha>``
+    is the first 12 hex digits of the SHA-256 of the inbox key and the content (if it could be
+    read), so two drops of identical bytes get two ids while a retry after a crash finds the same
+    one. It names the drop's status document and, if rejected, its folder under ``rejected/``."""
     shown = display_key(key)
     root = inbox_prefix.strip("/")
     relative = shown[len(root) + 1 :] if root and shown.startswith(root + "/") else shown
@@ -239,7 +345,7 @@ def rejected_folder(
     drop = folder.replace("/", "-") if folder else (name.rsplit(".", 1)[0] or "brief")
     drop = _SAFE_NAME.sub("-", drop).strip(".-")[:80] or "brief"
     digest = hashlib.sha256(key.encode("utf-8", "surrogateescape") + b"\0" + (data or b""))
-    return f"{rejected_prefix.strip('/')}/{drop}-{digest.hexdigest()[:12]}"
+    return f"{drop}-{digest.hexdigest()[:12]}"
 
 
 def _reject(
@@ -271,8 +377,13 @@ def _reject(
         storage.write_bytes(f"{folder}/{name}", data)
     report_key = f"{folder}/error.json"
     storage.write_text(report_key, json.dumps(report, indent=2, ensure_ascii=False))
+    drop = drop_id(key, data, inbox_prefix)
+    problems = [p.to_dict() for p in error.problems]
+    note = notifications.brief_rejected(drop, display_key(key), problems, report_key)
+    drop_status.record_rejected(storage, drop, display_key(key), problems, report_key, note.key)
+    notifications.enqueue(storage, note)
     storage.delete_listed(key)
-    return Rejected(key=key, folder=folder, report_key=report_key, problems=list(error.problems))
+    return Rejected(key=key, folder=folder, report_key=report_key, problems=list(error.problems), drop=drop)
 
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")

@@ -30,11 +30,13 @@ class Request:
 
 
 class HttpRecorder:
-    """``POST``s are recorded; a path listed in ``statuses`` answers with that status (e.g. 500)."""
+    """``POST``s are recorded; a path listed in ``statuses`` answers with that status (e.g. 500);
+    ``script[path]`` lists statuses answered first, one per request (e.g. ``[500]``: fail once)."""
 
     def __init__(self) -> None:
         self.requests: list[Request] = []
         self.statuses: dict[str, int] = {}
+        self.script: dict[str, list[int]] = {}
         recorder = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -42,7 +44,8 @@ class HttpRecorder:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 recorder.requests.append(Request(self.path, dict(self.headers.items()), body))
-                status = recorder.statuses.get(self.path, 200)
+                queued = recorder.script.get(self.path)
+                status = queued.pop(0) if queued else recorder.statuses.get(self.path, 200)
                 self.send_response(status)
                 self.send_header("Content-Type", "text/plain")
                 self.end_headers()

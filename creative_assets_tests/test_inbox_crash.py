@@ -20,7 +20,9 @@ import pytest
 import yaml
 
 from creative_assets.brief_store import current_brief
-from creative_assets.inbox import PENDING_PREFIX, rejected_folder
+from creative_assets.drop_status import read_status
+from creative_assets.inbox import PENDING_PREFIX, drop_id, rejected_folder
+from creative_assets.notifications import Notification
 from creative_assets.partitions import campaigns, creative_units
 from creative_assets_tests.pipeline_helpers import small_brief
 from resources.brand_kits import BrandKitLibrary
@@ -29,7 +31,7 @@ from resources.storage import LocalCreativeStorage
 from sensors.brief_inbox import brief_inbox_sensor
 
 #: writes (puts and deletes) of a clean drain of the scenario below; test_write_count keeps it true
-WRITES = 10
+WRITES = 19
 
 
 class Crash(BaseException):
@@ -174,3 +176,23 @@ def test_a_crash_at_any_write_loses_nothing_and_runs_nothing_twice(tmp_path, cra
         (report,) = [k for k in plain.list_keys("rejected") if k.endswith("error.json")]
         assert json.loads(plain.read_text(report))["file"] == "inbox/bad/brief.yaml"
         assert not list(plain.list_keys("briefs/summer-splash-2026/v0002"))
+
+        # every drop has its status document and exactly one notification, whatever the crash point
+        good_data = (tmp_path / "brief" / "brief.yaml").read_bytes()
+        good = read_status(plain, drop_id("inbox/good/brief.yaml", good_data, "inbox/"))
+        assert good is not None and good.state == "accepted" and good.version == 1
+        assert good.registered_new_version is True and good.changed == units
+        assert plain.exists(f"_inbox/tracking/{good.drop}.json")
+        bad = read_status(plain, drop_id("inbox/bad/brief.yaml", bad_data, "inbox/"))
+        assert bad is not None and bad.state == "rejected" and bad.problems
+        assert bad.rejected_record == report
+        outbox = [
+            Notification.model_validate_json(plain.read_text(k))
+            for k in plain.list_keys("_notifications/outbox")
+        ]
+        assert sorted(n.type for n in outbox) == ["brief.accepted", "brief.rejected"]
+        assert sorted(n.key for n in outbox) == sorted([*good.notifications, *bad.notifications])
+        # the accepted drop's image moved into the brief's content-addressed store; the inbox copy is gone
+        assert not plain.exists("inbox/good/assets/sparkling-citrus.png")
+        assert not list(plain.list_keys("_inbox/cleanup"))
+        assert [k for k in plain.list_keys("briefs/summer-splash-2026/assets")]

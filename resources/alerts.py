@@ -9,6 +9,7 @@ always on. Sinks are built when an alert is sent, never at import time, so secre
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 
 import dagster as dg
@@ -31,7 +32,9 @@ from creative_assets.alerts import (
     split_addresses,
 )
 from creative_assets.errors import Problem
+from creative_assets.notifications import DeliveryPolicy, DeliveryReport, deliver_pending, subscribes
 from creative_assets.settings import env_or_default
+from resources.storage import CreativeStorage
 
 #: resource field -> the environment variable build_alert_router() reads it from
 ENV_NAMES = {
@@ -39,6 +42,9 @@ ENV_NAMES = {
     "config_file": "CREATIVE_ASSETS_ALERTS_CONFIG",
     "webhook_url": "CREATIVE_ASSETS_ALERT_WEBHOOK_URL",
     "webhook_token": "CREATIVE_ASSETS_ALERT_WEBHOOK_TOKEN",
+    "webhook_signing_secret": "CREATIVE_ASSETS_ALERT_WEBHOOK_SECRET",
+    "shortcut_events": "CREATIVE_ASSETS_ALERT_EVENTS",
+    "review_url": "CREATIVE_ASSETS_REVIEW_URL",
     "slack_webhook_url": "CREATIVE_ASSETS_ALERT_SLACK_WEBHOOK_URL",
     "smtp_host": "CREATIVE_ASSETS_ALERT_SMTP_HOST",
     "smtp_port": "CREATIVE_ASSETS_ALERT_SMTP_PORT",
@@ -50,8 +56,13 @@ ENV_NAMES = {
 }
 #: sink config field -> resource field, per shortcut sink (for error messages)
 _SHORTCUT_FIELDS = {
-    "webhook": {"url": "webhook_url", "bearer_token": "webhook_token"},
-    "slack": {"url": "slack_webhook_url"},
+    "webhook": {
+        "url": "webhook_url",
+        "bearer_token": "webhook_token",
+        "signing_secret": "webhook_signing_secret",
+        "events": "shortcut_events",
+    },
+    "slack": {"url": "slack_webhook_url", "events": "shortcut_events"},
     "email": {
         "host": "smtp_host",
         "port": "smtp_port",
@@ -60,6 +71,7 @@ _SHORTCUT_FIELDS = {
         "password": "smtp_password",
         "from": "email_from",
         "to": "email_to",
+        "events": "shortcut_events",
     },
 }
 DEFAULT_UI_URL = "http://localhost:3000"
@@ -72,6 +84,22 @@ class AlertRouter(dg.ConfigurableResource):
     config_file: str | None = Field(None, description="YAML file listing alert sinks (optional).")
     webhook_url: str | None = Field(None, description="Generic JSON webhook (shortcut).")
     webhook_token: str | None = Field(None, description="Bearer token for webhook_url (secret).")
+    webhook_signing_secret: str | None = Field(
+        None, description="HMAC-SHA256 key signing webhook_url's requests (secret; README 'Notifications')."
+    )
+    shortcut_events: str | None = Field(
+        None,
+        description="Event types the shortcut sinks receive, comma-separated fnmatch patterns "
+        "(default alert.*: failure alerts only; e.g. 'alert.*,brief.*,campaign.*,unit.*').",
+    )
+    review_url: str | None = Field(None, description="Review app base URL, for links in notifications.")
+    delivery_attempts: int = Field(3, ge=1, le=10, description="Tries per notification and sink per tick.")
+    delivery_backoff_seconds: float = Field(
+        1.0, ge=0, le=30, description="First wait between tries (doubles each time)."
+    )
+    delivery_max_passes: int = Field(
+        5, ge=1, le=100, description="Ticks a failing notification is retried before it gives up."
+    )
     slack_webhook_url: str | None = Field(None, description="Slack-compatible incoming webhook (secret).")
     smtp_host: str | None = Field(None, description="SMTP server for email alerts (shortcut).")
     smtp_port: int | None = Field(None, description="SMTP port; default by security: 587, 465 or 25.")
@@ -91,9 +119,21 @@ class AlertRouter(dg.ConfigurableResource):
     def shortcut_configs(self) -> list[SinkConfig]:
         """Sinks from the shortcut fields; raises AlertConfigError naming the field and its variable."""
         raw: list[tuple[str, dict]] = []
-        timeout = {"timeout_seconds": self.timeout_seconds}
+        timeout: dict = {"timeout_seconds": self.timeout_seconds}
+        if self.shortcut_events:
+            timeout["events"] = self.shortcut_events
         if self.webhook_url:
-            raw.append(("webhook", {"url": self.webhook_url, "bearer_token": self.webhook_token, **timeout}))
+            raw.append(
+                (
+                    "webhook",
+                    {
+                        "url": self.webhook_url,
+                        "bearer_token": self.webhook_token,
+                        "signing_secret": self.webhook_signing_secret or None,
+                        **timeout,
+                    },
+                )
+            )
         if self.slack_webhook_url:
             raw.append(("slack", {"url": self.slack_webhook_url, **timeout}))
         if self.smtp_host or self.email_to:
@@ -159,6 +199,25 @@ class AlertRouter(dg.ConfigurableResource):
         tripped: set[str] = set()
         return [dispatch(alert, sinks, log, tripped) for alert in alerts]
 
+    def delivery_policy(self) -> DeliveryPolicy:
+        return DeliveryPolicy(
+            attempts=self.delivery_attempts,
+            backoff_seconds=self.delivery_backoff_seconds,
+            max_passes=self.delivery_max_passes,
+        )
+
+    def deliver_notifications(
+        self, storage: CreativeStorage, log: LoggerLike, limit: int = 100, sleep=time.sleep
+    ) -> DeliveryReport:
+        """Deliver the storage outbox to the sinks subscribed to each event type (never raises for a
+        failing sink: each outcome is recorded, creative_assets/notifications.py)."""
+        sinks = self.sinks(log)
+
+        def sinks_for(event_type: str) -> list[Sink]:
+            return [s for s in sinks if subscribes(s.events, event_type)]
+
+        return deliver_pending(storage, sinks_for, log, self.delivery_policy(), limit, sleep)
+
 
 def unique_names(configs: list[SinkConfig]) -> list[SinkConfig]:
     """Sink names must be unique (a failing sink is skipped by name): number repeats."""
@@ -183,6 +242,9 @@ def build_alert_router() -> AlertRouter:
         config_file=env_or_default(ENV_NAMES["config_file"], None),
         webhook_url=env_or_default(ENV_NAMES["webhook_url"], None),
         webhook_token=env_or_default(ENV_NAMES["webhook_token"], None),
+        webhook_signing_secret=env_or_default(ENV_NAMES["webhook_signing_secret"], None),
+        shortcut_events=env_or_default(ENV_NAMES["shortcut_events"], None),
+        review_url=env_or_default(ENV_NAMES["review_url"], None),
         slack_webhook_url=env_or_default(ENV_NAMES["slack_webhook_url"], None),
         smtp_host=env_or_default(ENV_NAMES["smtp_host"], None),
         smtp_port=dg.EnvVar.int(port) if os.environ.get(port) else None,

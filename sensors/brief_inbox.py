@@ -28,7 +28,15 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from creative_assets.brief_store import current_brief
-from creative_assets.inbox import PENDING_PREFIX, Accepted, Deferred, Rejected, inbox_briefs, ingest_brief
+from creative_assets.inbox import (
+    PENDING_PREFIX,
+    Accepted,
+    Deferred,
+    Rejected,
+    clean_accepted_images,
+    inbox_briefs,
+    ingest_brief,
+)
 from creative_assets.jobs import (
     CAMPAIGN_TAG,
     VERSION_TAG,
@@ -111,6 +119,13 @@ def brief_inbox_sensor(
             )
     if stopped:
         context.log.info(f"{stopped}; the remaining briefs wait for the next tick")
+    try:  # accepted drops' images: stored by content under briefs/<campaign>/assets/, then removed
+        cleaned = clean_accepted_images(storage, inbox.prefix)
+    except Exception:  # a storage hiccup: the clean-up entries stay for the next tick
+        context.log.exception("could not clean the images of accepted drops; retried next tick")
+        cleaned = 0
+    if cleaned:
+        context.log.info(f"removed {cleaned} image(s) of accepted drops from the inbox")
 
     # 3. emit partitions and runs for every pending marker (new or left by an interrupted tick)
     markers = list(storage.list_keys(PENDING_PREFIX))
