@@ -1,24 +1,18 @@
-"""``creative-assets``: validate a brief, run it end to end on the local Dagster instance, print the schema.
+"""creative-assets: turn campaign briefs into localized, brand-safe social ad creatives with Dagster.
 
-    creative-assets validate BRIEF
-    creative-assets run BRIEF [BRIEF ...] [--out DIR] [--units-per-run N] [--skip-preflight]
-    creative-assets rerun UNIT [UNIT ...] [--out DIR]
-    creative-assets schema
-    creative-assets review [--out DIR] [--host H] [--port P]
-    creative-assets users add|list|disable|set-role|set-groups|reset-password ...
-    creative-assets tokens create|list|revoke ...
-    creative-assets audit verify | export [--since ...] [--format csv|json]
+Run 'creative-assets COMMAND --help' for the arguments of a command.
 
-``run`` registers the brief in storage, adds its creative-unit partitions to the Dagster instance
-(``$DAGSTER_HOME``, default ``var/dagster_home``: SQLite), materializes every unit through the
-``creative_pipeline`` job in batched in-process runs, rolls the campaign up, and prints what it
-produced and where. Exit codes: 0 ok, 1 a run failed or a unit is blocked (no compliant candidate;
-``rerun`` re-runs just that unit), 2 the brief is invalid (incl. the preflight).
+run registers each brief in storage, adds its creative-unit partitions to the Dagster instance
+($DAGSTER_HOME, default var/dagster_home: SQLite), materializes every unit through the
+creative_pipeline job in batched runs, rolls the campaign up, and prints what it produced and where.
+--json (run, validate, status) prints one JSON document on stdout instead of the text; its schema is
+docs/schemas/cli-output.schema.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -29,6 +23,48 @@ from pathlib import Path
 
 from creative_assets.errors import BriefError
 from creative_assets.partitions import contiguous_batches
+
+EXIT_CODES = """exit codes:
+  0    success
+  1    a run failed or a unit is blocked (no compliant candidate); a verification failed
+  2    invalid input: an invalid brief (incl. the preflight), bad arguments, an unknown unit,
+       campaign or drop
+  130  interrupted (Ctrl-C)
+"""
+#: version of the --json documents (docs/schemas/cli-output.schema.json); bumped on incompatible change
+JSON_SCHEMA_VERSION = 1
+STORAGE_HELP = "local storage folder (default: $CREATIVE_ASSETS_ROOT or var/storage)"
+
+
+def package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("creative-assets")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+        return "0+unknown"
+
+
+def emit_json(document: dict, stream=None) -> None:
+    """One JSON document on stdout (``stream``: the stdout saved before text was sent to stderr)."""
+    out = {"schema_version": JSON_SCHEMA_VERSION, **document}
+    print(json.dumps(out, ensure_ascii=False, indent=2, default=str), file=stream or sys.stdout, flush=True)
+
+
+def quiet_dagster(verbose: bool) -> dict:
+    """Dagster's own log lines: below WARNING suppressed (its Python loggers), and the run's console
+    log off entirely, since the CLI reports every failed step, failed check and blocked unit itself,
+    in words and once. ``--verbose`` shows everything (DEBUG). Returns the run config to use."""
+    import logging
+
+    for name in ("dagster", "dagster_celery", "alembic"):
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    level = "DEBUG" if verbose else "CRITICAL"
+    return {"loggers": {"console": {"config": {"log_level": level}}}}
+
+
+def ui_command(home: str) -> str:
+    return f"creative-assets ui   (or: DAGSTER_HOME={home} dagster dev -m creative_assets.definitions)"
 
 
 def _print_problems(exc: BriefError) -> None:
@@ -42,31 +78,69 @@ def _print_warnings(loaded) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from creative_assets.brief import load_brief
+    from creative_assets.input_policy import Budget, estimate_cost
 
     try:
         loaded = load_brief(args.brief)
     except BriefError as exc:
-        _print_problems(exc)
+        if args.json:
+            emit_json(
+                {
+                    "command": "validate",
+                    "ok": False,
+                    "exit_code": 2,
+                    "brief": args.brief,
+                    "problems": [p.to_dict() for p in exc.problems],
+                    "warnings": [],
+                }
+            )
+        else:
+            _print_problems(exc)
         return 2
-    _print_warnings(loaded)
     b = loaded.brief
     units = len(b.locales) * len(b.products)
+    creatives = units * b.candidates * len(b.aspect_ratios)
     supplied = sum(1 for p in b.products if p.assets)
+    budget = Budget.from_env()
+    cost = estimate_cost(len(b.locales), len(b.products), b.candidates, len(b.aspect_ratios), budget)
+    missing = [loc for loc in b.locales if loc != b.source_locale and loc not in b.localized_messages]
+    if args.json:
+        emit_json(
+            {
+                "command": "validate",
+                "ok": True,
+                "exit_code": 0,
+                "brief": args.brief,
+                "campaign": b.campaign_id,
+                "brand": loaded.brand_kit.display_name,
+                "locales": list(b.locales),
+                "products": [p.id for p in b.products],
+                "units": units,
+                "creatives": creatives,
+                "products_with_images": supplied,
+                "cost": {
+                    "provider_calls": cost.calls,
+                    "usd": round(cost.usd, 4),
+                    "budget_calls": budget.max_calls,
+                    "budget_usd": budget.max_usd,
+                },
+                "untranslated_locales": missing,
+                "problems": [],
+                "warnings": [p.to_dict() for p in loaded.warnings],
+            }
+        )
+        return 0
+    _print_warnings(loaded)
     print(f"✓ {args.brief}: campaign {b.campaign_id!r} for {loaded.brand_kit.display_name}")
     print(
         f"  {len(b.locales)} locales x {len(b.products)} products = {units} units; "
-        f"{b.candidates} candidates x {len(b.aspect_ratios)} ratios = {units * b.candidates * len(b.aspect_ratios)} "
+        f"{b.candidates} candidates x {len(b.aspect_ratios)} ratios = {creatives} "
         f"creatives; product images supplied for {supplied}/{len(b.products)} products"
     )
-    from creative_assets.input_policy import Budget, estimate_cost
-
-    budget = Budget.from_env()
-    cost = estimate_cost(len(b.locales), len(b.products), b.candidates, len(b.aspect_ratios), budget)
     print(
         f"  cost preflight: about {cost.calls:,} provider calls (image: {budget.image_provider}, text: "
         f"{budget.text_provider}), ${cost.usd:,.2f}; budget {budget.max_calls:,} calls, ${budget.max_usd:,.2f}"
     )
-    missing = [loc for loc in b.locales if loc != b.source_locale and loc not in b.localized_messages]
     if missing:
         print(f"  ! no localized_messages for {', '.join(missing)}: their copy stays in {b.source_locale}")
     return 0
@@ -99,7 +173,19 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if not args.json:
+        return _run(args, None)
+    document: dict = {"command": "run", "briefs": [], "invalid": []}
+    stdout = sys.stdout
+    with contextlib.redirect_stdout(sys.stderr):  # the text goes to stderr, the document to stdout
+        code = _run(args, document)
+    emit_json({**document, "ok": code == 0, "exit_code": code}, stdout)
+    return code
+
+
+def _run(args: argparse.Namespace, document: dict | None) -> int:
     _prepare_environment(args.out)
+    quiet = quiet_dagster(args.verbose)
     import dagster as dg
 
     from creative_assets.local_instance import fail_dead_cli_runs, may_have_runs
@@ -123,36 +209,55 @@ def cmd_run(args: argparse.Namespace) -> int:
         except BriefError as exc:
             _print_problems(exc)
             invalid += 1
+            if document is not None:
+                document["invalid"].append({"brief": path, "problems": [p.to_dict() for p in exc.problems]})
     if invalid:
         return 2
     defs = build_definitions()  # after --out/DAGSTER_HOME are in the environment
     failures = 0
+    home = os.environ["DAGSTER_HOME"]
     # the _cm form: S3 storage has setup/teardown (its client is made per use, never at load time)
     with (
         defs.resources["storage"].process_config_and_initialize_cm() as storage,
         dg.DagsterInstance.get() as instance,
     ):
         for path, brief in loaded:
-            failures += run_brief(path, brief, storage, instance, defs, args.units_per_run)
-    print(
-        f"\nFinished in {time.perf_counter() - started:.1f}s. "
-        "Browse lineage with: dagster dev -w workspace.yaml"
-    )
+            report: dict = {"brief": path}
+            failures += run_brief(path, brief, storage, instance, defs, args.units_per_run, quiet, report)
+            if document is not None:
+                document["briefs"].append(report)
+    elapsed = time.perf_counter() - started
+    print(f"\nFinished in {elapsed:.1f}s. Browse runs, lineage and metadata with: {ui_command(home)}")
+    if document is not None:
+        document.update(elapsed_seconds=round(elapsed, 1), dagster_home=home, ui_command="creative-assets ui")
     if failures:
         print(f"✗ {failures} unit(s) or rollups failed", file=sys.stderr)
         return 1
     return 0
 
 
-def run_brief(path: str, loaded, storage, instance, defs, units_per_run: int) -> int:
-    """Register one brief, materialize its units in batched runs, roll it up; return failure count."""
+def run_brief(
+    path: str,
+    loaded,
+    storage,
+    instance,
+    defs,
+    units_per_run: int,
+    quiet: dict | None = None,
+    report: dict | None = None,
+) -> int:
+    """Register one brief, materialize its units in batched runs, roll it up; return failure count.
+    ``report`` (if given) receives what happened, in the shape of the ``run`` JSON document."""
     from creative_assets.assets.rollup import summarise_campaign
     from creative_assets.brief_store import register_brief
+    from creative_assets.cli_progress import RunProgress
     from creative_assets.execution import execute_pipeline
-    from creative_assets.jobs import CAMPAIGN_TAG, VERSION_TAG, pipeline_run_tags, range_tags
+    from creative_assets.jobs import CAMPAIGN_TAG, VERSION_TAG, pipeline_run_tags, range_tags, unit_stages
     from creative_assets.local_instance import cli_run_tags
     from creative_assets.partitions import campaigns, creative_units
 
+    quiet = quiet if quiet is not None else quiet_dagster(False)
+    report = report if report is not None else {}
     record, created = register_brief(storage, loaded, Path(path).read_bytes())
     print(
         f"\n• brief {record.campaign_id} v{record.version} {'registered' if created else 'unchanged'} "
@@ -166,46 +271,62 @@ def run_brief(path: str, loaded, storage, instance, defs, units_per_run: int) ->
     if not instance.has_dynamic_partition(campaigns.name, record.campaign_id):
         instance.add_dynamic_partitions(campaigns.name, [record.campaign_id])
     print(f"• {len(unit_keys)} creative units ({len(new_keys)} new) on instance {os.environ['DAGSTER_HOME']}")
+    report.update(campaign=record.campaign_id, version=record.version, registered=created, runs=[])
 
     job = defs.resolve_job_def("creative_pipeline")
     ordered = instance.get_dynamic_partitions(creative_units.name)
     batches = contiguous_batches(ordered, unit_keys, units_per_run)
-    # Dagster's own log lines (with stack traces for failed steps) are for the Dagster UI, where the
-    # run is: the CLI prints what failed, and why, itself.
-    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    stages = [a.key.to_user_string() for a in unit_stages]
     failed = 0
     done = 0
+    not_built: dict[str, str] = {}  # unit -> why it has no selection (its run failed)
     for n, batch in enumerate(batches, 1):
         t0 = time.perf_counter()
         print(f"• run {n}/{len(batches)}: {len(batch)} unit(s) {batch[0]} … {batch[-1]}", flush=True)
-        result = execute_pipeline(  # in process, or on the Celery workers (CREATIVE_ASSETS_EXECUTOR)
-            job,
-            instance,
-            run_config=quiet,
-            tags={
-                **pipeline_run_tags(),
-                **cli_run_tags(),
-                **range_tags(batch[0], batch[-1]),
-                CAMPAIGN_TAG: record.campaign_id,
-                VERSION_TAG: str(record.version),
-            },
-        )
+        batch_units = list(ordered[ordered.index(batch[0]) : ordered.index(batch[-1]) + 1])
+        with RunProgress(instance, batch_units, stages, label=f"run {n}/{len(batches)}") as progress:
+            result = execute_pipeline(  # in process, or on the Celery workers (CREATIVE_ASSETS_EXECUTOR)
+                job,
+                instance,
+                run_config=quiet,
+                tags={
+                    **pipeline_run_tags(),
+                    **cli_run_tags(),
+                    **range_tags(batch[0], batch[-1]),
+                    **progress.tags,
+                    CAMPAIGN_TAG: record.campaign_id,
+                    VERSION_TAG: str(record.version),
+                },
+            )
         done += len(batch)
         _print_check_findings(result)
+        failed_steps = []
         if result.success:
             print(
-                f"  ✓ {done}/{len(unit_keys)} units done ({time.perf_counter() - t0:.1f}s, run {result.run_id[:8]})",
+                f"  ✓ {done}/{len(unit_keys)} units processed ({time.perf_counter() - t0:.1f}s, run {result.run_id[:8]})",
                 flush=True,
             )
         else:
             failed += len(batch)
             for event in result.all_events:
                 if event.is_step_failure:
-                    print(f"  ✗ {event.step_key}: {_failure_reason(event)}", file=sys.stderr)
+                    reason = _failure_reason(event)
+                    failed_steps.append({"step": event.step_key, "reason": reason})
+                    print(f"  ✗ {event.step_key}: {reason}", file=sys.stderr)
             print(
                 f"  ✗ run {result.run_id} failed (stack traces, if any, are in the Dagster UI under Runs)",
                 file=sys.stderr,
             )
+            why = "; ".join(f"{f['step']}: {f['reason']}" for f in failed_steps)[:300] or "its run failed"
+            not_built.update({u: f"run {result.run_id[:8]} failed: {why}" for u in batch})
+        report["runs"].append(
+            {
+                "run_id": result.run_id,
+                "success": bool(result.success),
+                "units": list(batch),
+                "failed_steps": failed_steps,
+            }
+        )
 
     rollup = defs.resolve_job_def("campaign_rollup").execute_in_process(
         instance=instance,
@@ -215,10 +336,51 @@ def run_brief(path: str, loaded, storage, instance, defs, units_per_run: int) ->
         tags={**pipeline_run_tags(), **cli_run_tags(), CAMPAIGN_TAG: record.campaign_id},
     )
     table = summarise_campaign(storage, record.campaign_id)
-    _print_table(table)
-    print(f"Creatives: {storage.uri(f'campaigns/{record.campaign_id}')}")
+    creatives = storage.uri(f"campaigns/{record.campaign_id}")
+    _print_table(table, not_built)
+    print(f"Creatives: {creatives}")
     print(f"Summary:   {storage.uri(f'campaigns/{record.campaign_id}/summary.csv')}")
+    report.update(
+        units=_unit_rows(table, not_built),
+        rollup_success=bool(rollup.success),
+        creatives_uri=creatives,
+        summary_uri=storage.uri(f"campaigns/{record.campaign_id}/summary.csv"),
+    )
     return failed + _print_blocked(table) + (0 if rollup.success else 1)
+
+
+def _unit_rows(table, not_built: dict[str, str] | None = None) -> list[dict]:
+    """The summary table as JSON rows: unit, status (selected, blocked, outdated, not_built) and why."""
+    rows = []
+    not_built = not_built or {}
+    ratio_cols = [c for c in table.columns if c.startswith("selected_") and c != "selected_candidate"]
+    for _, row in table.iterrows():
+        status = _status_label(row.get("status"))
+        item: dict = {"unit": row["unit"], "status": status, "reason": _detail(row, not_built)}
+        if status in ("selected", "outdated"):
+            item["selected_candidate"] = int(row["selected_candidate"])
+            item["score"] = round(float(row["score"]), 4)
+            item["files"] = {
+                c.removeprefix("selected_"): row[c] for c in ratio_cols if isinstance(row.get(c), str)
+            }
+        rows.append(item)
+    return rows
+
+
+def _status_label(status) -> str:
+    """``missing`` in the summary means no selection exists: the unit was not built (yet)."""
+    return "not_built" if status in (None, "missing") or status != status else str(status)
+
+
+def _detail(row, not_built: dict[str, str]) -> str:
+    status = _status_label(row.get("status"))
+    if status == "blocked":
+        return str(row.get("blocked_reason") or "")
+    if status == "outdated":
+        return str(row.get("status_detail") or "")
+    if status == "not_built":
+        return not_built.get(row["unit"], "no selection yet: the unit has not run, or its run failed")
+    return ""
 
 
 def _print_blocked(table) -> int:
@@ -239,13 +401,16 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from creative_assets.assets.rollup import summarise_campaign
+    from creative_assets.cli_progress import RunProgress
     from creative_assets.definitions import build_definitions
-    from creative_assets.jobs import CAMPAIGN_TAG
+    from creative_assets.jobs import CAMPAIGN_TAG, unit_stages
     from creative_assets.partitions import UnitKey, creative_units
 
+    stages = [a.key.to_user_string() for a in unit_stages]
+
+    quiet = quiet_dagster(args.verbose)
     defs = build_definitions()
     storage = defs.resources["storage"].process_config_and_initialize()
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     bad = 0
     with dg.DagsterInstance.get() as instance:
         known = set(instance.get_dynamic_partitions(creative_units.name))
@@ -260,13 +425,14 @@ def cmd_rerun(args: argparse.Namespace) -> int:
         campaigns_done = []
         for unit in args.units:
             campaign = UnitKey.parse(unit).campaign_id
-            result = job.execute_in_process(
-                instance=instance,
-                partition_key=unit,
-                run_config=quiet,
-                raise_on_error=False,
-                tags={CAMPAIGN_TAG: campaign},
-            )
+            with RunProgress(instance, [unit], stages, label=unit) as progress:
+                result = job.execute_in_process(
+                    instance=instance,
+                    partition_key=unit,
+                    run_config=quiet,
+                    raise_on_error=False,
+                    tags={CAMPAIGN_TAG: campaign, **progress.tags},
+                )
             _print_check_findings(result)
             if not result.success:
                 bad += 1
@@ -326,27 +492,20 @@ def _print_check_findings(result) -> None:
         )
 
 
-def _print_table(table) -> None:
+def _print_table(table, not_built: dict[str, str] | None = None) -> None:
+    """unit, status, candidate, score and why (the reason a unit is blocked or not built); the files
+    are under the Creatives folder printed below, at <locale>/<product>/selected/<ratio>.png."""
     if table.empty:
         return
-    cols = ["unit", "status", "selected_candidate", "score"]
-    ratio_cols = [c for c in table.columns if c.startswith("selected_") and c != "selected_candidate"]
+    rows = _unit_rows(table, not_built)
     print()
-    shown = table[[c for c in cols if c in table.columns]].copy()
-    if ratio_cols:
-        shown["selected files"] = table[ratio_cols[0]].map(
-            lambda uri: (
-                (
-                    uri.rsplit("/", 1)[0]
-                    + "/{"
-                    + ",".join(c.removeprefix("selected_").replace(":", "x") for c in ratio_cols)
-                    + "}.png"
-                )
-                if isinstance(uri, str)
-                else ""
-            )
-        )
-    print(shown.to_string(index=False))
+    width = max(len(r["unit"]) for r in rows)
+    print(f"{'unit':<{width}}  {'status':<9}  cand  score  detail")
+    for r in rows:
+        candidate = str(r.get("selected_candidate", "-"))
+        score = f"{r['score']:.3f}" if "score" in r else "-"
+        detail = r["reason"] if len(r["reason"]) <= 70 else r["reason"][:69] + "…"
+        print(f"{r['unit']:<{width}}  {r['status']:<9}  {candidate:>4}  {score:>5}  {detail}")
 
 
 def cmd_review(args: argparse.Namespace) -> int:
@@ -394,43 +553,107 @@ def cmd_review(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    from creative_assets.credentials_cli import add_commands as add_credentials_commands
+def cmd_ui(args: argparse.Namespace) -> int:
+    """Start the Dagster UI (``dagster dev``) on the instance ``run`` uses and this code location."""
+    _prepare_environment(args.out)
+    import shutil
 
-    # Dagster flags features it considers beta/preview (backfill policies, partitioned checks) on
-    # every import; that is for the developers reading the code, not for someone running a brief.
-    warnings.filterwarnings("ignore", message=r".*is currently in (beta|preview)")
-    parser = argparse.ArgumentParser(prog="creative-assets", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("validate", help="validate a brief (YAML or JSON) and its brand kit and images")
-    p.add_argument("brief")
-    p.set_defaults(func=cmd_validate)
-    p = sub.add_parser("run", help="register briefs and materialize all their creatives")
-    p.add_argument("briefs", nargs="+", metavar="BRIEF")
-    p.add_argument("--out", help="local storage folder (default: $CREATIVE_ASSETS_ROOT or var/storage)")
-    p.add_argument("--units-per-run", type=int, default=24, help="units batched into one run (default 24)")
+    local = Path(sys.executable).with_name("dagster")
+    dagster = str(local) if local.exists() else shutil.which("dagster")
+    if dagster is None:
+        print("✗ the dagster command is not installed in this environment", file=sys.stderr)
+        return 2
+    command = [dagster, "dev", "-m", "creative_assets.definitions", "-h", args.host, "-p", str(args.port)]
+    print(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']} dagster {' '.join(command[1:])}", flush=True)
+    if args.print_only:
+        return 0
+    os.execve(dagster, command, dict(os.environ))  # replaces this process; Ctrl-C stops the UI
+    return 0  # pragma: no cover
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the description's line breaks and lists every argument with its help."""
+
+
+def _add_common_run_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", metavar="DIR", help=STORAGE_HELP)
+    p.add_argument(
+        "--verbose", "-v", action="store_true", help="also print Dagster's own log lines (DEBUG and up)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from creative_assets.credentials_cli import add_commands as add_credentials_commands
+    from creative_assets.identity.commands import add_commands as add_identity_commands
+    from creative_assets.status_cli import add_commands as add_status_commands
+
+    parser = argparse.ArgumentParser(
+        prog="creative-assets",
+        description=__doc__.strip(),
+        epilog=EXIT_CODES,
+        formatter_class=_HelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help: str, func) -> argparse.ArgumentParser:
+        q = sub.add_parser(
+            name, help=help, description=help, epilog=EXIT_CODES, formatter_class=_HelpFormatter
+        )
+        q.set_defaults(func=func)
+        return q
+
+    p = command(
+        "validate", "validate a brief (YAML or JSON), its brand kit, images and cost preflight", cmd_validate
+    )
+    p.add_argument("brief", metavar="BRIEF", help="path of the brief file (.yaml, .yml or .json)")
+    p.add_argument(
+        "--json", action="store_true", help="print one JSON document (for scripts) instead of text"
+    )
+    p = command(
+        "run", "register briefs and materialize all their creatives, with live per-unit progress", cmd_run
+    )
+    p.add_argument(
+        "briefs", nargs="+", metavar="BRIEF", help="brief file(s); every one is validated before any runs"
+    )
+    _add_common_run_flags(p)
+    p.add_argument(
+        "--units-per-run", type=int, default=24, metavar="N", help="units batched into one run (default 24)"
+    )
     p.add_argument(
         "--skip-preflight",
         action="store_true",
         help="run a brief the preflight would refuse (to see the final-pixel checks catch it)",
     )
-    p.set_defaults(func=cmd_run)
-    p = sub.add_parser("rerun", help="re-run the named units only (e.g. one that is blocked)")
-    p.add_argument("units", nargs="+", metavar="UNIT", help="<campaign>.<locale>.<product>")
-    p.add_argument("--out", help="local storage folder (default: $CREATIVE_ASSETS_ROOT or var/storage)")
-    p.set_defaults(func=cmd_rerun)
-    p = sub.add_parser("review", help="serve the review web app (approve, request changes)")
-    p.add_argument("--out", help="local storage folder (default: $CREATIVE_ASSETS_ROOT or var/storage)")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON document on stdout at the end (progress and text go to stderr)",
+    )
+    p = command("rerun", "re-run the named units only (e.g. one that is blocked)", cmd_rerun)
+    p.add_argument("units", nargs="+", metavar="UNIT", help="unit key <campaign>.<locale>.<product>")
+    _add_common_run_flags(p)
+    add_status_commands(sub)  # status CAMPAIGN|DROP (creative_assets/status_cli.py)
+    p = command("ui", "start the Dagster UI on this instance ($DAGSTER_HOME) and code location", cmd_ui)
+    p.add_argument("--out", metavar="DIR", help=STORAGE_HELP)
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=3000, help="port (default 3000)")
+    p.add_argument("--print-only", action="store_true", help="print the command instead of starting it")
+    p = command("review", "serve the review web app (approve, request changes)", cmd_review)
+    p.add_argument("--out", metavar="DIR", help=STORAGE_HELP)
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8081, help="port (default 8081)")
-    p.set_defaults(func=cmd_review)
-    p = sub.add_parser("schema", help="print the brief's JSON Schema")
-    p.set_defaults(func=cmd_schema)
+    command("schema", "print the brief's JSON Schema", cmd_schema)
     add_credentials_commands(sub)  # credentials init | show (creative_assets/credentials_cli.py)
-    from creative_assets.identity.commands import add_commands
+    add_identity_commands(sub)  # users, tokens, audit
+    return parser
 
-    add_commands(sub)  # users, tokens, audit
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    # Dagster flags features it considers beta/preview (backfill policies, partitioned checks) on
+    # every import; that is for the developers reading the code, not for someone running a brief.
+    warnings.filterwarnings("ignore", message=r".*is currently in (beta|preview)")
+    args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except BrokenPipeError:  # `creative-assets validate … | head`: the reader left, not an error

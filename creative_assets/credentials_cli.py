@@ -15,7 +15,7 @@ def add_commands(sub) -> None:
     q.add_argument("--force", action="store_true", help="replace an existing test CA")
     q.set_defaults(func=cmd_init)
     q = cmds.add_parser("show", help="print the manifest chain of a PNG/JPEG and verify it")
-    q.add_argument("file")
+    q.add_argument("file", help="the PNG or JPEG to inspect")
     q.add_argument("--trust-anchors", help="PEM roots to trust (default: as configured, or the test CA)")
     q.set_defaults(func=cmd_show)
 

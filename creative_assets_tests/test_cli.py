@@ -1,11 +1,19 @@
-"""The command line: validate, schema and a small end-to-end run on a local instance."""
+"""The command line: validate, schema, status, help and version, --json against its schema, and a
+small end-to-end run on a local instance whose progress is read while it streams."""
 
+import argparse
 import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
 
-from creative_assets.cli import main
+from creative_assets.cli import EXIT_CODES, build_parser, main, package_version
 from creative_assets.partitions import contiguous_batches
 from creative_assets_tests.helpers import SUMMER, TRAIL
 from creative_assets_tests.pipeline_helpers import small_brief
@@ -54,10 +62,28 @@ def test_run_produces_creatives_and_is_idempotent(tmp_path, monkeypatch, capsys)
     selected = sorted(p.relative_to(out).as_posix() for p in out.glob("campaigns/*/*/*/selected/gen/*/*.png"))
     assert len(selected) == 4 * 3
     assert (out / "campaigns/summer-splash-2026/summary.csv").is_file()
-    # second run: same brief version, no new partitions
-    assert main(["run", str(brief), "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
-    assert "v1 unchanged" in printed and "(0 new)" in printed
+    assert "DAGSTER_HOME=" in printed and "creative-assets ui" in printed, (
+        "the closing hint opens this instance"
+    )
+    # second run: same brief version, no new partitions; --json: the document alone on stdout
+    assert main(["run", str(brief), "--out", str(out), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "v1 unchanged" in captured.err and "(0 new)" in captured.err
+    document = _valid(json.loads(captured.out))
+    (report,) = document["briefs"]
+    assert report["registered"] is False and report["version"] == 1
+    assert [u["status"] for u in report["units"]] == ["selected"] * 4
+    assert all(set(u["files"]) == {"1:1", "9:16", "16:9"} for u in report["units"])
+    assert document["ok"] and document["exit_code"] == 0
+
+    # status of the campaign, as text and JSON; an unknown name is exit code 2
+    assert main(["status", "summer-splash-2026", "--out", str(out), "--json"]) == 0
+    status = _valid(json.loads(capsys.readouterr().out))
+    assert status["kind"] == "campaign" and status["counts"] == {"selected": 4}
+    assert main(["status", "summer-splash-2026", "--out", str(out)]) == 0
+    assert "live v1" in capsys.readouterr().out
+    assert main(["status", "no-such-thing", "--out", str(out), "--json"]) == 2
+    assert _valid(json.loads(capsys.readouterr().out))["kind"] == "unknown"
 
 
 def test_run_refuses_invalid_briefs_before_running_anything(tmp_path, monkeypatch, capsys):
@@ -67,6 +93,164 @@ def test_run_refuses_invalid_briefs_before_running_anything(tmp_path, monkeypatc
     assert main(["run", str(TRAIL), str(bad), "--out", str(tmp_path / "out")]) == 2
     assert "not valid JSON" in capsys.readouterr().err
     assert not (tmp_path / "out" / "campaigns").exists()
+
+
+SCHEMA = json.loads((Path(__file__).parents[1] / "docs/schemas/cli-output.schema.json").read_text())
+
+
+def _valid(document: dict) -> dict:
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    jsonschema.validate(document, SCHEMA, cls=jsonschema.Draft202012Validator)
+    return document
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"creative-assets {package_version()}"
+
+
+def _parsers(parser: argparse.ArgumentParser, path=("creative-assets",)):
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                yield from _parsers(child, (*path, name))
+
+
+def test_help_describes_every_argument_lists_exit_codes_and_has_no_markup(capsys):
+    undocumented = []
+    for path, parser in _parsers(build_parser()):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                assert all(a.help for a in action._choices_actions), f"{path}: a command has no help"
+            elif not action.help or action.help == argparse.SUPPRESS:
+                undocumented.append(f"{' '.join(path)} {action.dest}")
+        text = parser.format_help()
+        assert "``" not in text and ":func:" not in text, f"markup in {' '.join(path)} --help"
+    assert undocumented == []
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    assert EXIT_CODES.strip() in text and "130" in text
+    for command in ("validate", "run", "rerun", "status", "ui", "review"):
+        assert f"    {command}" in text
+
+
+def test_validate_json_matches_the_schema(tmp_path, capsys):
+    assert main(["validate", str(TRAIL), "--json"]) == 0
+    document = _valid(json.loads(capsys.readouterr().out))
+    assert (
+        document["campaign"] == "trail-ready-2026" and document["units"] == 8 and document["creatives"] == 72
+    )
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("campaign_id: Not A Slug\n")
+    assert main(["validate", str(bad), "--json"]) == 2
+    document = _valid(json.loads(capsys.readouterr().out))
+    assert not document["ok"] and any(p["field"] == "campaign_id" for p in document["problems"])
+
+
+def test_status_of_drops_accepted_rejected_and_a_failed_notification(tmp_path, capsys):
+    from creative_assets import notifications as nt
+    from creative_assets.inbox import ingest_brief
+    from resources.storage import LocalCreativeStorage
+
+    root = tmp_path / "storage"
+    storage = LocalCreativeStorage(root=str(root))
+    brief = small_brief(tmp_path, locales=("en-US",), candidates=1)
+    good = root / "inbox" / "team-a"
+    (good / "assets").mkdir(parents=True)
+    (good / "brief.yaml").write_bytes(brief.read_bytes())
+    for image in (brief.parent / "assets").iterdir():
+        (good / "assets" / image.name).write_bytes(image.read_bytes())
+    (root / "inbox" / "team-b").mkdir()
+    (root / "inbox" / "team-b" / "brief.yaml").write_text("campaign_id: Not A Slug\n")
+    accepted = ingest_brief(storage, "inbox/team-a/brief.yaml", "inbox/")
+    rejected = ingest_brief(storage, "inbox/team-b/brief.yaml", "inbox/")
+    # the rejection's notification cannot be delivered: recorded, and shown by status
+    with_failure = nt.deliver_pending(
+        storage,
+        lambda t: [_Broken()] if t == "brief.rejected" else [],
+        _Log(),
+        nt.DeliveryPolicy(attempts=1, max_passes=1),
+    )
+    assert with_failure.gave_up == 1
+
+    assert main(["status", rejected.drop, "--out", str(root), "--json"]) == 0
+    document = _valid(json.loads(capsys.readouterr().out))
+    assert (
+        document["drop"]["state"] == "rejected" and document["drop"]["rejected_record"] == rejected.report_key
+    )
+    (failed,) = document["failed_notifications"]
+    assert (
+        failed["type"] == "brief.rejected" and failed["status"] == "gave_up" and "refused" in failed["error"]
+    )
+    assert main(["status", rejected.drop, "--out", str(root)]) == 0
+    text = capsys.readouterr().out
+    assert f"Drop {rejected.drop}" in text and "campaign_id" in text and "gave_up" in text
+
+    assert main(["status", accepted.drop, "--out", str(root), "--json"]) == 0
+    drop = _valid(json.loads(capsys.readouterr().out))["drop"]
+    assert drop["state"] == "accepted" and drop["campaign"] == "summer-splash-2026" and drop["version"] == 1
+    assert [h["state"] for h in drop["history"]] == ["received", "accepted"]
+    assert main(["status", "summer-splash-2026", "--out", str(root), "--json"]) == 0
+    campaign = _valid(json.loads(capsys.readouterr().out))
+    assert [d["drop"] for d in campaign["drops"]] == [accepted.drop]
+    assert {u["status"] for u in campaign["units"]} == {"not_built"}
+
+
+class _Broken:
+    name = "broken-hook"
+
+    def notify(self, n):
+        raise ConnectionRefusedError(111, "refused")
+
+    def describe(self):
+        return "broken"
+
+    def secrets(self):
+        return []
+
+
+class _Log:
+    def info(self, *a, **k): ...
+    def warning(self, *a, **k): ...
+    def error(self, *a, **k): ...
+
+
+def test_run_prints_progress_while_it_runs(tmp_path):
+    """Progress lines are read from the live stderr pipe: each arrives while the process still runs,
+    before the batch's closing line."""
+    brief = small_brief(tmp_path, locales=("en-US",), candidates=1)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).parents[1]),
+        "DAGSTER_HOME": str(tmp_path / "home"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("CREATIVE_ASSETS_ROOT", None)
+    env.pop("CREATIVE_ASSETS_STORAGE", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "creative_assets.cli", "run", str(brief), "--out", str(tmp_path / "out")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        text=True,
+    )
+    lines: list[tuple[float, str, bool]] = []  # (when, line, process still running)
+    for line in process.stdout:
+        lines.append((time.monotonic(), line.rstrip(), process.poll() is None))
+    assert process.wait(timeout=600) == 0, "\n".join(line for _, line, _ in lines)
+    progress = [(t, line, alive) for t, line, alive in lines if line.startswith("  · [")]
+    assert len(progress) == 2 * 7, "one line per unit and stage"
+    assert all(alive for _, _, alive in progress)
+    (done_at,) = [t for t, line, _ in lines if "units processed" in line]
+    first = progress[0][0]
+    assert first < done_at and progress[-1][0] <= done_at
+    assert done_at - first > 1.0, "the first stage finished well before the run ended"
+    assert "unit_brief" in progress[0][1] and "selected_creative (unit done)" in progress[-1][1]
+    assert not any(" - dagster - " in line for _, line, _ in lines), "Dagster's own log lines stay out"
 
 
 @pytest.fixture(autouse=True)

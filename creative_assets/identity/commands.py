@@ -222,27 +222,33 @@ def add_commands(sub) -> None:
     )
     u.add_parser("list", help="list accounts and roles")
     d = u.add_parser("disable", help="disable an account (its sessions end now)")
-    d.add_argument("login")
+    d.add_argument("login", help="the account")
     d.add_argument("--enable", action="store_true", help="enable it again instead")
     s = u.add_parser(
         "set-role",
         help="set (or with 'none' remove) an account's role in a brand; 'admin' alone: global admin",
     )
-    s.add_argument("login")
+    s.add_argument("login", help="the account")
     s.add_argument("brand", help="brand kit slug, '*' for every brand, or 'admin'")
     s.add_argument("role", nargs="?", help="viewer | reviewer | approver | brand_admin | none")
     g = u.add_parser("set-groups", help="replace a local account's groups")
-    g.add_argument("login")
-    g.add_argument("groups", nargs="*")
+    g.add_argument("login", help="the account")
+    g.add_argument("groups", nargs="*", metavar="GROUP", help="the new groups (none: remove every group)")
     r = u.add_parser("reset-password", help="print a one-time password for a local account")
-    r.add_argument("login")
+    r.add_argument("login", help="the account")
     p.set_defaults(func=cmd_users)
 
     p = sub.add_parser("tokens", help="API tokens of service accounts")
     t = p.add_subparsers(dest="tokens_command", required=True)
     c = t.add_parser("create", help="create a token (printed once)")
     c.add_argument("login", help="the account the token acts as")
-    c.add_argument("--scope", action="append", required=True, choices=["read", "review", "approve"])
+    c.add_argument(
+        "--scope",
+        action="append",
+        required=True,
+        choices=["read", "review", "approve"],
+        help="what the token may do (repeat for several)",
+    )
     c.add_argument("--days", type=float, default=90, help="lifetime in days (0: no expiry; default 90)")
     c.add_argument("--note", default="", help="what the token is for")
     t.add_parser("list", help="list tokens (never their values)")
