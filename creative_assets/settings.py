@@ -27,6 +27,15 @@ def default_credentials_dir() -> str:
     return str(project_root() / "var" / "credentials")
 
 
+#: the Dagster UI that links to runs point at (alerts, notifications, review app, ``status``)
+UI_URL_ENV = "CREATIVE_ASSETS_UI_URL"
+DEFAULT_UI_URL = "http://localhost:3000"
+
+
+def dagster_ui_url() -> str:
+    return os.environ.get(UI_URL_ENV, "").strip() or DEFAULT_UI_URL
+
+
 def default_dagster_home() -> str:
     return str(project_root() / "var" / "dagster_home")
 

@@ -137,8 +137,9 @@ def _unknown(args: argparse.Namespace, target: str) -> int:
 
 
 def _ui(run_id: str) -> str:
-    base = os.environ.get("CREATIVE_ASSETS_UI_URL", "http://localhost:3000").rstrip("/")
-    return f"{base}/runs/{run_id}"
+    from creative_assets.settings import dagster_ui_url
+
+    return f"{dagster_ui_url().rstrip('/')}/runs/{run_id}"
 
 
 def print_drop(document: dict, indent: str = "") -> None:

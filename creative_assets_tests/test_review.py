@@ -110,7 +110,9 @@ def test_revision_request_regenerates_through_the_sensor_with_feedback(reviewed)
     event = service.request_changes(
         unit, "Ben", before.selected.content_hash, "Cleaner and more minimal, please"
     )
-    assert service.unit(unit).status == "regenerating"
+    requested = service.unit(unit)
+    assert requested.status == "regeneration_requested", "no run has started on the request yet"
+    assert "no run has started" in requested.note
     with pytest.raises(ReviewError, match="being regenerated"):
         service.approve(unit, "Ben", before.selected.content_hash)
 

@@ -449,7 +449,14 @@ def test_every_route_declares_a_permission_and_refuses_every_role_without_it(app
     every persona lacking its permission, and lets the others past the guard."""
     storage, _units, *_ = site
     unit = unit_of(site, "en-US", "mango-mint")
-    params = {"unit": str(unit), "campaign": CAMPAIGN_A, "brand": BRAND_A, "candidate": "1", "ratio": "1x1"}
+    params = {
+        "unit": str(unit),
+        "campaign": CAMPAIGN_A,
+        "brand": BRAND_A,
+        "candidate": "1",
+        "ratio": "1x1",
+        "name": "NotoSans-Regular.ttf",
+    }
     declared = {}
     for route in app.routes:
         spec = getattr(route, "spec", None)
@@ -823,7 +830,8 @@ def test_approving_an_alternate_then_request_changes_over_http(app, site):
     )
     assert r.status_code == 303 and r.headers["location"] == f"/units/{unit}?done=changes_requested"
     page = rita.get(r.headers["location"]).text
-    assert 'data-status="regenerating"' in page and 'id="approve-form"' not in page
+    assert 'data-status="regeneration_requested"' in page and 'id="approve-form"' not in page
+    assert "Regeneration requested" in page and "Regenerating" not in page
     [event] = unit_events(storage, unit)
     assert (event.action, event.comment, event.actor, event.actor_login) == (
         "request_changes",
@@ -983,3 +991,39 @@ def test_a_new_brand_kit_or_brief_version_sends_approvals_back_and_the_sensor_wi
     assert json.loads(storage.read_text(delivery_manifest_key(unit)))["approval"]["id"] != stale
     assert [e.action for e in unit_events(storage, unit)][-3:] == ["withdraw", "approve", "approve"]
     assert sensor().skip_reason, "the new delivery is current"
+
+
+# -- web fonts and links to the Dagster UI ----------------------------------------------------------
+def test_pages_serve_the_bundled_noto_fonts_per_script_and_nothing_else(app, site):
+    from creative_assets.review import webfonts
+
+    client = sign_in(app)
+    unit = unit_of(site, "ar-AE", "mango-mint")
+    page = client.get(f"/units/{unit}")
+    assert "font-src 'self'" in page.headers["content-security-policy"]
+    css = re.search(r'<style id="webfonts">(.*?)</style>', page.text, re.S).group(1)
+    faces = re.findall(r"@font-face \{[^}]*\}", css)
+    urls = set(re.findall(r'url\("(/fonts/[^"]+)"\)', css))
+    assert faces and all("unicode-range:" in f for f in faces), "every face is loaded only for its script"
+    assert {"/fonts/NotoSansArabic-Regular.ttf", "/fonts/NotoSansCJKjp-Regular.otf"} <= urls
+    assert ":lang(zh-CN)" in css and "NotoSansCJKsc-Regular.otf" in css, "Han by the copy's language"
+    anonymous = TestClient(app, follow_redirects=False)
+    for url in sorted(urls):
+        r = anonymous.get(url)  # public, like the sign-in page that uses them
+        name = url.rsplit("/", 1)[1]
+        assert r.status_code == 200 and r.content == (webfonts.FONTS_DIR / name).read_bytes()
+        assert r.headers["content-type"] == webfonts.media_type(name)
+    for bad in ("OFL.txt", "README.md", "..%2Fsecret.txt", "NotoSans-Regular.ttf.bak"):
+        assert anonymous.get(f"/fonts/{bad}").status_code == 404
+
+
+def test_run_ids_link_to_the_dagster_ui(site, identity, monkeypatch):
+    storage, _units, kits, _tmp = site
+    monkeypatch.setenv("CREATIVE_ASSETS_UI_URL", "https://dagster.example.com/prefix/")
+    linked = create_app(storage, identity, IdentitySettings(db_url="unused"), brand_kits=kits)
+    client = sign_in(linked)
+    unit = unit_of(site, "en-US", "mango-mint")
+    page = client.get(f"/units/{unit}").text
+    lineage = re.search(r'<dl class="kv panel" id="lineage">(.*?)</dl>', page, re.S).group(1)
+    links = re.findall(r'<a class="run-link" href="([^"]+)"[^>]*><code>([^<]+)</code></a>', lineage)
+    assert links and all(href == f"https://dagster.example.com/prefix/runs/{run}" for href, run in links)

@@ -357,7 +357,7 @@ def test_teams_staged_approvals_and_audit_in_a_real_browser(generated, server, b
     driver.find_element(By.CSS_SELECTOR, "#changes-form textarea[name=feedback]").send_keys(FEEDBACK)
     driver.find_element(By.ID, "request-changes").click()
     wait.until(ec.url_contains("done=changes_requested"))
-    assert text("#status") == "Changes requested"
+    assert text("#status") == "Regeneration requested", "no run has started on it yet"
     [request] = unit_events(storage, other)
     assert (request.action, request.actor_login, request.comment) == (
         "request_changes",

@@ -31,7 +31,14 @@ from PIL import Image
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Route
 
 from creative_assets.credentials import VerifyPolicy
@@ -40,11 +47,12 @@ from creative_assets.identity.passwords import PasswordPolicyError, verify_passw
 from creative_assets.identity.roles import BRAND_ROLES, Permission, Principal
 from creative_assets.identity.store import IdentityError, IdentityStore
 from creative_assets.partitions import UnitKey
-from creative_assets.review import approvals
+from creative_assets.review import approvals, webfonts
 from creative_assets.review.approvals import ApprovalRefused
 from creative_assets.review.decisions import DamagedEvent
 from creative_assets.review.delivery import delivered_manifest
 from creative_assets.review.service import Actor, ReviewError, ReviewService, UnitView
+from creative_assets.settings import dagster_ui_url
 from creative_assets.slugs import is_slug
 from creative_assets.stages import ratio_dir
 from resources.storage import CreativeStorage
@@ -55,7 +63,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 MAX_FORM_BYTES = 64 * 1024
 NOT_FOUND = "Not found."
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
+    "Content-Security-Policy": "default-src 'none'; img-src 'self'; font-src 'self'; style-src 'unsafe-inline'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -65,7 +73,8 @@ SECURITY_HEADERS = {
 STATUS_LABELS = {
     "needs_review": "Needs review",
     "approved": "Approved",
-    "regenerating": "Changes requested",
+    "regeneration_requested": "Regeneration requested",
+    "regenerating": "Regenerating",
     "not_generated": "Not generated",
     "blocked": "Blocked",
 }
@@ -94,6 +103,7 @@ UNIT = "/units/{unit:str}"
 #: every route of the app and the permission it declares (tests walk them all x every role)
 ROUTES = (
     RouteSpec("/healthz", "healthz", Permission.public),
+    RouteSpec("/fonts/{name:str}", "font_file", Permission.public),
     RouteSpec("/login", "login", Permission.public, ("GET", "POST")),
     RouteSpec("/auth/oidc/start", "oidc_start", Permission.public),
     RouteSpec("/auth/oidc/callback", "oidc_callback", Permission.public),
@@ -151,9 +161,12 @@ def create_app(
     oidc=None,
     brand_kits: Path | None = None,
     credentials: VerifyPolicy | None = None,
+    ui_url: str | None = None,
 ) -> Starlette:
     """The review app. ``oidc``: an :class:`~creative_assets.identity.oidc.OIDCClient` (None: local
-    accounts only); ``credentials``: how delivery verifies Content Credentials (C2PA)."""
+    accounts only); ``credentials``: how delivery verifies Content Credentials (C2PA); ``ui_url``:
+    the Dagster UI that run ids link to (default ``$CREATIVE_ASSETS_UI_URL``)."""
+    ui_base = (ui_url or dagster_ui_url()).rstrip("/")
     service = ReviewService(storage, credentials, brand_kits)
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     env.globals.update(
@@ -162,6 +175,8 @@ def create_app(
         ROLE_LABELS=ROLE_LABELS,
         STATE_LABELS=approvals.STATE_LABELS,
         quote=quote,
+        FONT_CSS=webfonts.font_face_css(),
+        run_url=lambda run_id: f"{ui_base}/runs/{quote(run_id, safe='')}",
     )
     env.filters["utc"] = lambda ts: datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M")
     thumbs: OrderedDict[tuple[str, int], bytes] = OrderedDict()
@@ -722,6 +737,18 @@ def create_app(
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
+
+    async def font_file(request: Request) -> Response:
+        """A bundled Noto font (review/webfonts.py): public, like the sign-in page that uses it."""
+        name = request.path_params["name"]
+        path = webfonts.font_path(name)
+        if path is None:
+            return PlainTextResponse(NOT_FOUND, status_code=404)
+        return FileResponse(
+            path,
+            media_type=webfonts.media_type(name),
+            headers={"Cache-Control": "public, max-age=604800", "Access-Control-Allow-Origin": "*"},
+        )
 
     # -- the guard: who is asking, may they, CSRF, errors ----------------------------------------
     def authenticate(request: Request) -> None:

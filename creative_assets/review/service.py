@@ -39,6 +39,8 @@ from creative_assets.review.delivery import delivered_manifest, delivery_file_ke
 from resources.io_manager import read_manifest
 from resources.storage import CreativeStorage
 
+#: a revision was requested and its creatives are not there yet: nothing can be approved
+REGENERATION_STATUSES = frozenset({"regeneration_requested", "regenerating"})
 #: stages whose manifests identify the creative a reviewer decides on (lineage in every decision)
 LINEAGE_STAGES = ("brief", "context", "raw", "branded", "copy", "final", "selected")
 MAX_FEEDBACK = 2000
@@ -100,7 +102,9 @@ class CreativeView:
 @dataclass
 class UnitView:
     unit: UnitKey
-    status: str  # not_generated | needs_review | regenerating | approved | blocked
+    #: not_generated | needs_review | regeneration_requested (no run has started on the request yet)
+    #: | regenerating (its run has started) | approved | blocked
+    status: str
     state: ReviewState
     revision: int = 0  # revision of the creatives on display
     brief_version: int | None = None
@@ -330,10 +334,12 @@ class ReviewService:
             )
             return
         if state.revision_requested > view.revision:
-            view.status = "regenerating"
+            # the request's run writes unit_brief (at the requested revision) first, so until then no
+            # run has started: the review sensor has not launched it (is dagster-daemon running?)
+            view.status = "regeneration_requested"
             view.note = (
-                f"revision {state.revision_requested} requested by {state.request.actor}; "
-                "waiting for the regenerated creatives"
+                f"revision {state.revision_requested} requested by {state.request.actor}; no run has "
+                "started on it yet (the review sensor launches it when dagster-daemon runs)"
             )
             return
         approval = state.approval
@@ -372,7 +378,7 @@ class ReviewService:
             raise ReviewError(f"{unit} has no creatives to review yet", 409)
         if view.status == "blocked" and not allow_blocked:
             raise ReviewError(f"{unit} is blocked: no candidate is compliant, so none can be approved", 409)
-        if view.status == "regenerating":
+        if view.status in REGENERATION_STATUSES:
             raise ReviewError(
                 f"{unit} is being regenerated; wait for revision {view.state.revision_requested}", 409
             )
