@@ -412,3 +412,83 @@ def test_teams_staged_approvals_and_audit_in_a_real_browser(generated, server, b
     shutil.copyfile(shot, tmp / "audit.png")
     errors = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     assert [m for m in errors if "favicon.ico" not in m and "404" not in m] == []
+
+
+@pytest.fixture(scope="module")
+def japanese_site(generated):
+    """One generated ja-JP unit, an identity database with the test personas, and the review app
+    serving them on loopback (uvicorn in a thread)."""
+    import threading
+
+    import uvicorn
+
+    from creative_assets.identity.config import IdentitySettings
+    from creative_assets.review.app import create_app
+
+    tmp = generated[0] / "japanese"
+    tmp.mkdir()
+    storage = LocalCreativeStorage(root=str(tmp / "storage"))
+    brief = small_brief(tmp, locales=("ja-JP",), candidates=1)
+    with dg.instance_for_test(temp_dir=str(generated[0] / "home")) as instance:
+        keys = register(storage, brief, instance)
+        run_range(pipeline_defs(storage), instance, keys[0], keys[0])
+    identity = IdentityStore.open(f"sqlite:///{tmp / 'identity.sqlite'}")
+    populate(identity)
+    app = create_app(storage, identity, IdentitySettings(db_url="unused"))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the review app did not start"
+        time.sleep(0.1)
+    try:
+        yield f"http://127.0.0.1:{port}", UnitKey.parse(keys[0])
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_japanese_copy_renders_with_the_served_noto_font(japanese_site, browser):
+    """The headline of a ja-JP unit is drawn with the Noto Sans CJK JP web font the app serves,
+    every glyph of it (no fallback to a system font, no .notdef), as chromium itself reports."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, unit = japanese_site
+    driver = browser
+    driver.delete_all_cookies()
+    driver.get(f"{base}/login")
+    driver.find_element(By.NAME, "login").send_keys("vera@example.com")
+    driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+    driver.find_element(By.ID, "sign-in").click()
+    WebDriverWait(driver, 20).until(ec.presence_of_element_located((By.ID, "reviewer")))
+    driver.get(f"{base}/units/{unit}")
+    headline = driver.find_element(By.CSS_SELECTOR, '.copy[lang="ja-JP"] strong').text
+    assert any("\u3040" <= ch <= "\u9fff" for ch in headline), f"not Japanese: {headline!r}"
+    driver.execute_async_script("const done = arguments[0]; document.fonts.ready.then(() => done(true));")
+    loaded = driver.execute_script(
+        "return Array.from(document.fonts).filter(f => f.status === 'loaded').map(f => f.family)"
+    )
+    assert any("ja" in family for family in loaded), loaded
+
+    driver.execute_cdp_cmd("DOM.enable", {})
+    driver.execute_cdp_cmd("CSS.enable", {})
+    root = driver.execute_cdp_cmd("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+    node = driver.execute_cdp_cmd(
+        "DOM.querySelector", {"nodeId": root, "selector": '.copy[lang="ja-JP"] strong'}
+    )["nodeId"]
+    fonts = driver.execute_cdp_cmd("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    assert fonts, "chromium reports the fonts it drew the headline with"
+    assert all(f["isCustomFont"] for f in fonts), f"a system font was used: {fonts}"
+    families = {f["familyName"] for f in fonts}
+    assert any("Noto Sans CJK JP" in name for name in families), families
+    drawn = sum(f["glyphCount"] for f in fonts)
+    assert drawn >= len(headline.replace(" ", "")), f"glyphs missing from the served fonts: {fonts}"
+    # the font really came from this server
+    requested = driver.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/fonts/'))"
+    )
+    assert f"{base}/fonts/NotoSansCJKjp-Bold.otf" in requested, requested
