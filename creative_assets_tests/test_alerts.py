@@ -274,6 +274,7 @@ def test_example_config_loads(monkeypatch):
     env = {
         "SLACK_CREATIVE_OPS_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/x",
         "ALERT_WEBHOOK_TOKEN": TOKEN,
+        "ALERT_WEBHOOK_SIGNING_SECRET": "whsec-example-secret",
         "ALERT_SMTP_PASSWORD": PASSWORD,
     }
     configs = load_config_file(EXAMPLES / "alerts.yaml", env)
@@ -285,6 +286,9 @@ def test_example_config_loads(monkeypatch):
     email = configs[2]
     assert email.password.get_secret_value() == PASSWORD and len(email.to) == 2
     assert PASSWORD not in repr(configs) and TOKEN not in repr(configs)
+    assert "whsec-example-secret" not in repr(configs)
+    assert configs[1].events == ["alert.*", "brief.*", "campaign.*", "unit.*"]
+    assert email.events == ["alert.*"], "no events: the failure alerts only"
 
 
 @pytest.mark.parametrize(
