@@ -32,7 +32,8 @@ from creative_assets.alerts import Alert, cap_alerts, truncate
 from creative_assets.assets.finals import COMPLIANCE_CHECKS
 from creative_assets.dagster_compat import FailedTick, failed_ticks_since
 from creative_assets.jobs import CAMPAIGN_TAG, VERSION_TAG, campaign_rollup, creative_pipeline
-from creative_assets.partitions import UnitKey, creative_units
+from creative_assets.partitions import creative_units
+from creative_assets.units import UnitKey
 from resources.alerts import AlertRouter
 
 PARTITION_TAG = "dagster/partition"
