@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import smtplib
 import ssl
@@ -38,6 +37,7 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from creative_assets import settings
 from creative_assets.errors import Problem, field_path
 from creative_assets.notifications import (
     DEFAULT_SUBSCRIPTIONS,
@@ -702,7 +702,7 @@ def load_config_file(path: str | Path, env: Mapping[str, str] | None = None) -> 
         raise AlertConfigError(
             source, [Problem(where, f"is not valid YAML: {getattr(exc, 'problem', exc)}")]
         ) from None
-    data, problems = interpolate_env(data, os.environ if env is None else env)
+    data, problems = interpolate_env(data, settings.environment() if env is None else env)
     if problems:
         raise AlertConfigError(source, problems)
     return parse_sinks(data, source)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 from enum import Enum
 from pathlib import Path
 from typing import Literal
@@ -17,6 +16,7 @@ import yaml
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from creative_assets import settings
 from creative_assets.errors import BriefError, Problem, problems_from_validation_error
 from creative_assets.input_policy import shorten
 from creative_assets.review.approvals import ApprovalPolicy
@@ -244,7 +244,7 @@ def _decode_logo(path: str, mtime_ns: int) -> Image.Image:
 
 
 def brand_kits_dir() -> Path:
-    return Path(os.environ.get("CREATIVE_ASSETS_BRAND_KITS") or DEFAULT_BRAND_KITS_DIR)
+    return Path(settings.get("CREATIVE_ASSETS_BRAND_KITS") or DEFAULT_BRAND_KITS_DIR)
 
 
 def available_brand_kits(root: Path | None = None) -> list[str]:

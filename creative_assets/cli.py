@@ -21,8 +21,9 @@ import time
 import warnings
 from pathlib import Path
 
+from creative_assets import layout, settings
 from creative_assets.errors import BriefError
-from creative_assets.partitions import contiguous_batches
+from creative_assets.run_tags import CAMPAIGN_TAG, VERSION_TAG, pipeline_run_tags, unit_batches
 
 EXIT_CODES = """exit codes:
   0    success
@@ -153,19 +154,22 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def _prepare_environment(out: str | None) -> None:
-    from creative_assets.settings import default_dagster_home
-
+def _use_local_storage(out: str | None) -> None:
+    """``--out DIR``: this process's definitions store under DIR."""
     if out:
-        os.environ["CREATIVE_ASSETS_STORAGE"] = "local"
-        os.environ["CREATIVE_ASSETS_ROOT"] = str(Path(out).resolve())
+        settings.override("CREATIVE_ASSETS_STORAGE", "local")
+        settings.override("CREATIVE_ASSETS_ROOT", str(Path(out).resolve()))
+
+
+def _prepare_environment(out: str | None) -> None:
+    _use_local_storage(out)
     from creative_assets.local_instance import write_local_config
 
-    write_local_config(Path(os.environ.setdefault("DAGSTER_HOME", default_dagster_home())))
+    write_local_config(Path(settings.dagster_home()))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    if args.out and os.environ.get("CREATIVE_ASSETS_EXECUTOR", "").strip().lower() == "celery":
+    if args.out and settings.get("CREATIVE_ASSETS_EXECUTOR").lower() == "celery":
         print(
             "--out sets the storage root of this process only; with CREATIVE_ASSETS_EXECUTOR=celery the "
             "steps run on the workers: give them and this command the same CREATIVE_ASSETS_STORAGE "
@@ -190,7 +194,7 @@ def _run(args: argparse.Namespace, document: dict | None) -> int:
 
     from creative_assets.local_instance import fail_dead_cli_runs, may_have_runs
 
-    if may_have_runs(Path(os.environ["DAGSTER_HOME"])):  # a fresh local instance is not created here
+    if may_have_runs(Path(settings.dagster_home())):  # a fresh local instance is not created here
         with dg.DagsterInstance.get() as instance:
             for run_id in fail_dead_cli_runs(instance):
                 print(
@@ -215,7 +219,7 @@ def _run(args: argparse.Namespace, document: dict | None) -> int:
         return 2
     defs = build_definitions()  # after --out/DAGSTER_HOME are in the environment
     failures = 0
-    home = os.environ["DAGSTER_HOME"]
+    home = settings.dagster_home()
     # the _cm form: S3 storage has setup/teardown (its client is made per use, never at load time)
     with (
         defs.resources["storage"].process_config_and_initialize_cm() as storage,
@@ -252,7 +256,7 @@ def run_brief(
     from creative_assets.brief_store import register_brief
     from creative_assets.cli_progress import RunProgress
     from creative_assets.execution import execute_pipeline
-    from creative_assets.jobs import CAMPAIGN_TAG, VERSION_TAG, pipeline_run_tags, range_tags, unit_stages
+    from creative_assets.jobs import unit_stages
     from creative_assets.local_instance import cli_run_tags
     from creative_assets.partitions import campaigns, creative_units
 
@@ -261,7 +265,7 @@ def run_brief(
     record, created = register_brief(storage, loaded, Path(path).read_bytes())
     print(
         f"\n• brief {record.campaign_id} v{record.version} {'registered' if created else 'unchanged'} "
-        f"in {storage.uri('briefs/' + record.campaign_id)}"
+        f"in {storage.uri(layout.brief_prefix(record.campaign_id))}"
     )
     unit_keys = [str(u) for u in record.unit_keys()]
     existing = set(instance.get_dynamic_partitions(creative_units.name))
@@ -270,35 +274,27 @@ def run_brief(
         instance.add_dynamic_partitions(creative_units.name, new_keys)
     if not instance.has_dynamic_partition(campaigns.name, record.campaign_id):
         instance.add_dynamic_partitions(campaigns.name, [record.campaign_id])
-    print(f"• {len(unit_keys)} creative units ({len(new_keys)} new) on instance {os.environ['DAGSTER_HOME']}")
+    print(f"• {len(unit_keys)} creative units ({len(new_keys)} new) on instance {settings.dagster_home()}")
     report.update(campaign=record.campaign_id, version=record.version, registered=created, runs=[])
 
     job = defs.resolve_job_def("creative_pipeline")
     ordered = instance.get_dynamic_partitions(creative_units.name)
-    batches = contiguous_batches(ordered, unit_keys, units_per_run)
+    batches = unit_batches(
+        ordered, unit_keys, {**cli_run_tags(), VERSION_TAG: str(record.version)}, size=units_per_run
+    )
     stages = [a.key.to_user_string() for a in unit_stages]
     failed = 0
     done = 0
     not_built: dict[str, str] = {}  # unit -> why it has no selection (its run failed)
     for n, batch in enumerate(batches, 1):
         t0 = time.perf_counter()
-        print(f"• run {n}/{len(batches)}: {len(batch)} unit(s) {batch[0]} … {batch[-1]}", flush=True)
-        batch_units = list(ordered[ordered.index(batch[0]) : ordered.index(batch[-1]) + 1])
-        with RunProgress(instance, batch_units, stages, label=f"run {n}/{len(batches)}") as progress:
-            result = execute_pipeline(  # in process, or on the Celery workers (CREATIVE_ASSETS_EXECUTOR)
-                job,
-                instance,
-                run_config=quiet,
-                tags={
-                    **pipeline_run_tags(),
-                    **cli_run_tags(),
-                    **range_tags(batch[0], batch[-1]),
-                    **progress.tags,
-                    CAMPAIGN_TAG: record.campaign_id,
-                    VERSION_TAG: str(record.version),
-                },
-            )
-        done += len(batch)
+        print(
+            f"• run {n}/{len(batches)}: {len(batch.units)} unit(s) {batch.first} … {batch.last}", flush=True
+        )
+        with RunProgress(instance, batch.units, stages, label=f"run {n}/{len(batches)}") as progress:
+            # in process, or on the Celery workers (CREATIVE_ASSETS_EXECUTOR)
+            result = execute_pipeline(job, instance, run_config=quiet, tags={**batch.tags, **progress.tags})
+        done += len(batch.units)
         _print_check_findings(result)
         failed_steps = []
         if result.success:
@@ -307,7 +303,7 @@ def run_brief(
                 flush=True,
             )
         else:
-            failed += len(batch)
+            failed += len(batch.units)
             for event in result.all_events:
                 if event.is_step_failure:
                     reason = _failure_reason(event)
@@ -318,12 +314,12 @@ def run_brief(
                 file=sys.stderr,
             )
             why = "; ".join(f"{f['step']}: {f['reason']}" for f in failed_steps)[:300] or "its run failed"
-            not_built.update({u: f"run {result.run_id[:8]} failed: {why}" for u in batch})
+            not_built.update({u: f"run {result.run_id[:8]} failed: {why}" for u in batch.units})
         report["runs"].append(
             {
                 "run_id": result.run_id,
                 "success": bool(result.success),
-                "units": list(batch),
+                "units": list(batch.units),
                 "failed_steps": failed_steps,
             }
         )
@@ -336,15 +332,16 @@ def run_brief(
         tags={**pipeline_run_tags(), **cli_run_tags(), CAMPAIGN_TAG: record.campaign_id},
     )
     table = summarise_campaign(storage, record.campaign_id)
-    creatives = storage.uri(f"campaigns/{record.campaign_id}")
+    creatives = storage.uri(layout.campaign_prefix(record.campaign_id))
+    summary = storage.uri(layout.campaign_file(record.campaign_id, "summary.csv"))
     _print_table(table, not_built)
     print(f"Creatives: {creatives}")
-    print(f"Summary:   {storage.uri(f'campaigns/{record.campaign_id}/summary.csv')}")
+    print(f"Summary:   {summary}")
     report.update(
         units=_unit_rows(table, not_built),
         rollup_success=bool(rollup.success),
         creatives_uri=creatives,
-        summary_uri=storage.uri(f"campaigns/{record.campaign_id}/summary.csv"),
+        summary_uri=summary,
     )
     return failed + _print_blocked(table) + (0 if rollup.success else 1)
 
@@ -403,8 +400,9 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     from creative_assets.assets.rollup import summarise_campaign
     from creative_assets.cli_progress import RunProgress
     from creative_assets.definitions import build_definitions
-    from creative_assets.jobs import CAMPAIGN_TAG, unit_stages
-    from creative_assets.partitions import UnitKey, creative_units
+    from creative_assets.jobs import unit_stages
+    from creative_assets.partitions import creative_units
+    from creative_assets.units import UnitKey
 
     stages = [a.key.to_user_string() for a in unit_stages]
 
@@ -510,12 +508,10 @@ def _print_table(table, not_built: dict[str, str] | None = None) -> None:
 
 def cmd_review(args: argparse.Namespace) -> int:
     """Serve the review app on the pipeline's storage (README "Human review")."""
-    if args.out:
-        os.environ["CREATIVE_ASSETS_STORAGE"] = "local"
-        os.environ["CREATIVE_ASSETS_ROOT"] = str(Path(args.out).resolve())
+    _use_local_storage(args.out)
     import uvicorn
 
-    from creative_assets.definitions import build_storage
+    from creative_assets.definitions import build_storage, configured_credentials
     from creative_assets.identity.commands import open_store
     from creative_assets.identity.config import IdentitySettings
     from creative_assets.review.app import create_app
@@ -540,10 +536,10 @@ def cmd_review(args: argparse.Namespace) -> int:
 
         oidc = OIDCClient(settings.oidc, identity)
     storage = build_storage().process_config_and_initialize()
-    print(f"Reviewing creatives in {storage.uri('campaigns')}\nOpen http://{args.host}:{args.port}/")
-    from resources.credentials import build_credentials
-
-    policy = build_credentials().process_config_and_initialize().verify_policy()  # C2PA: no key here
+    print(
+        f"Reviewing creatives in {storage.uri(layout.CAMPAIGNS_ROOT)}\nOpen http://{args.host}:{args.port}/"
+    )
+    policy = configured_credentials().verify_policy()  # C2PA: no key here
     uvicorn.run(
         create_app(storage, identity, settings, oidc=oidc, credentials=policy),
         host=args.host,
@@ -564,7 +560,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
         print("✗ the dagster command is not installed in this environment", file=sys.stderr)
         return 2
     command = [dagster, "dev", "-m", "creative_assets.definitions", "-h", args.host, "-p", str(args.port)]
-    print(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']} dagster {' '.join(command[1:])}", flush=True)
+    print(f"DAGSTER_HOME={settings.dagster_home()} dagster {' '.join(command[1:])}", flush=True)
     if args.print_only:
         return 0
     os.execve(dagster, command, dict(os.environ))  # replaces this process; Ctrl-C stops the UI
@@ -618,7 +614,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common_run_flags(p)
     p.add_argument(
-        "--units-per-run", type=int, default=24, metavar="N", help="units batched into one run (default 24)"
+        "--units-per-run",
+        type=int,
+        default=settings.units_per_run(),
+        metavar="N",
+        help=f"units batched into one run (default {settings.DEFAULT_UNITS_PER_RUN}, ${settings.UNITS_PER_RUN_ENV})",
     )
     p.add_argument(
         "--skip-preflight",

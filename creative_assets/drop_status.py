@@ -1,6 +1,6 @@
 """The status document of an inbox drop: what became of one brief dropped into the inbox.
 
-One JSON document per drop (``_inbox/status/<drop>.json``, creative_assets/operator_keys.py), written
+One JSON document per drop (``_inbox/status/<drop>.json``, creative_assets/layout.py), written
 by the sensors as the drop moves on:
 
 ``received`` -> ``waiting_for_images`` -> ``rejected`` (with the problems)
@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from creative_assets import operator_keys as keys
+from creative_assets import layout
 
 if TYPE_CHECKING:  # pragma: no cover
-    from resources.storage import CreativeStorage
+    from creative_assets.storage_protocol import Storage
 
 State = Literal["received", "waiting_for_images", "rejected", "accepted", "running", "ready_for_review"]
 SCHEMA_VERSION = 1
@@ -92,22 +92,22 @@ class DropStatus(BaseModel):
         return self.model_copy(update={"state": state, "updated_at": now_iso(), "history": history})
 
 
-def read_status(storage: CreativeStorage, drop: str) -> DropStatus | None:
+def read_status(storage: Storage, drop: str) -> DropStatus | None:
     try:
-        return DropStatus.model_validate_json(storage.read_text(keys.drop_status_key(drop)))
+        return DropStatus.model_validate_json(storage.read_text(layout.drop_status_key(drop)))
     except FileNotFoundError:
         return None
 
 
-def write_status(storage: CreativeStorage, status: DropStatus) -> None:
-    storage.write_text(keys.drop_status_key(status.drop), status.model_dump_json(indent=2))
+def write_status(storage: Storage, status: DropStatus) -> None:
+    storage.write_text(layout.drop_status_key(status.drop), status.model_dump_json(indent=2))
 
 
-def _base(storage: CreativeStorage, drop: str, inbox_key: str) -> DropStatus:
+def _base(storage: Storage, drop: str, inbox_key: str) -> DropStatus:
     return read_status(storage, drop) or DropStatus(drop=drop, inbox_key=inbox_key).moved("received")
 
 
-def record_waiting(storage: CreativeStorage, drop: str, inbox_key: str, missing: Sequence[str]) -> DropStatus:
+def record_waiting(storage: Storage, drop: str, inbox_key: str, missing: Sequence[str]) -> DropStatus:
     status = _base(storage, drop, inbox_key)
     if status.state != "waiting_for_images" or status.problems != [{"field": m} for m in missing]:
         status = status.moved("waiting_for_images", f"waiting for {', '.join(missing)}")
@@ -117,7 +117,7 @@ def record_waiting(storage: CreativeStorage, drop: str, inbox_key: str, missing:
 
 
 def record_rejected(
-    storage: CreativeStorage,
+    storage: Storage,
     drop: str,
     inbox_key: str,
     problems: Iterable[Mapping[str, Any]],
@@ -138,7 +138,7 @@ def record_rejected(
 
 
 def record_accepted(
-    storage: CreativeStorage,
+    storage: Storage,
     drop: str,
     inbox_key: str,
     campaign: str,
@@ -168,16 +168,16 @@ def record_accepted(
     )
     write_status(storage, status)
     storage.write_text(
-        keys.campaign_drop_key(campaign, drop),
+        layout.campaign_drop_key(campaign, drop),
         json.dumps({"drop": drop, "version": version, "at": now_iso()}),
     )
     if created:
-        storage.write_text(keys.tracking_key(drop), json.dumps({"drop": drop}))
+        storage.write_text(layout.tracking_key(drop), json.dumps({"drop": drop}))
     return status
 
 
 def record_progress(
-    storage: CreativeStorage,
+    storage: Storage,
     status: DropStatus,
     runs: Sequence[RunInfo],
     done: Sequence[str],
@@ -207,19 +207,19 @@ def record_progress(
     ):
         write_status(storage, new)
     if ready:
-        storage.delete(keys.tracking_key(status.drop))
+        storage.delete(layout.tracking_key(status.drop))
     return new
 
 
-def tracked_drops(storage: CreativeStorage) -> list[str]:
-    return [keys.key_stem(k) for k in storage.list_keys(keys.TRACKING_PREFIX) if k.endswith(".json")]
+def tracked_drops(storage: Storage) -> list[str]:
+    return [layout.record_stem(k) for k in storage.list_keys(layout.TRACKING_PREFIX) if k.endswith(".json")]
 
 
-def campaign_drops(storage: CreativeStorage, campaign: str) -> list[DropStatus]:
+def campaign_drops(storage: Storage, campaign: str) -> list[DropStatus]:
     """Status documents of the drops that registered (or re-sent) ``campaign``, oldest first."""
     out = []
-    for key in storage.list_keys(keys.campaign_drops_prefix(campaign)):
-        status = read_status(storage, keys.key_stem(key))
+    for key in storage.list_keys(layout.campaign_drops_prefix(campaign)):
+        status = read_status(storage, layout.record_stem(key))
         if status is not None:
             out.append(status)
     return sorted(out, key=lambda s: s.received_at)

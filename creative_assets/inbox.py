@@ -17,7 +17,13 @@ Crash safety (docs/ARCHITECTURE.md "Crash-safety contract"): the writes happen i
 each is atomic, so at every crash point the brief is still in the inbox (and the next tick repeats
 the same, idempotent steps) or it is live *and* its marker exists or was already acknowledged by a
 committed tick. The marker is written before ``current.json``, so "identical to the live version"
-always means "its runs were requested". Images in the inbox are left where they are.
+always means "its runs were requested".
+
+Every drop gets a status document (creative_assets/drop_status.py) and a lifecycle notification
+(``brief.accepted`` / ``brief.rejected``, creative_assets/notifications.py), both written before the
+drop leaves the inbox. An accepted drop's images are already in the brief's content-addressed store;
+their inbox copies are deleted after the brief (:func:`clean_accepted_images`, from a clean-up list
+written before the brief leaves the inbox).
 """
 
 from __future__ import annotations
@@ -32,8 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from creative_assets import drop_status, notifications
-from creative_assets import operator_keys as op_keys
+from creative_assets import drop_status, layout, notifications
 from creative_assets.brief import MAX_ASSET_BYTES, parse_brief_text, validate_brief
 from creative_assets.brief_parse import decode_brief_bytes
 from creative_assets.brief_store import (
@@ -45,17 +50,12 @@ from creative_assets.brief_store import (
 )
 from creative_assets.errors import BriefError, Problem
 from creative_assets.input_policy import MAX_BRIEF_BYTES, TooLargeError, UnsafeFileError
-from creative_assets.partitions import UnitKey
+from creative_assets.layout import display_key, unsafe_key_reason
+from creative_assets.storage_protocol import Storage
 from creative_assets.transient import is_transient
-from resources.storage import CreativeStorage, display_key, unsafe_key_reason
+from creative_assets.units import UnitKey
 
 BRIEF_SUFFIXES = (".yaml", ".yml", ".json")
-#: accepted briefs whose partitions and runs a committed sensor tick has not acknowledged yet
-PENDING_PREFIX = "_inbox/pending"
-
-
-def marker_key(campaign_id: str, version: int) -> str:
-    return f"{PENDING_PREFIX}/{campaign_id}-v{version:04d}.json"
 
 
 @dataclass
@@ -86,7 +86,7 @@ class Rejected:
     drop: str = ""
 
 
-def inbox_briefs(storage: CreativeStorage, inbox_prefix: str, limit: int | None = None) -> Iterator[str]:
+def inbox_briefs(storage: Storage, inbox_prefix: str, limit: int | None = None) -> Iterator[str]:
     """Brief keys in the inbox, in listing order (paginated, lazily; at most ``limit`` if given).
     The sensor bounds its work by briefs *decided*, so briefs still waiting for their images do not
     use up a tick's quota."""
@@ -99,7 +99,7 @@ def inbox_briefs(storage: CreativeStorage, inbox_prefix: str, limit: int | None 
                 return
 
 
-def _asset_reader(storage: CreativeStorage, brief_key: str, inbox_prefix: str):
+def _asset_reader(storage: Storage, brief_key: str, inbox_prefix: str):
     base = posixpath.dirname(brief_key)
     root = inbox_prefix.rstrip("/") + "/"
 
@@ -124,10 +124,10 @@ UPLOAD_GRACE_SECONDS = 120.0
 
 
 def ingest_brief(
-    storage: CreativeStorage,
+    storage: Storage,
     key: str,
     inbox_prefix: str,
-    rejected_prefix: str = "rejected",
+    rejected_prefix: str = layout.REJECTED_PREFIX,
     brand_kits_root: Path | None = None,
     upload_grace_seconds: float = UPLOAD_GRACE_SECONDS,
 ) -> Accepted | Deferred | Rejected:
@@ -198,7 +198,9 @@ def ingest_brief(
             "changed": [str(u) for u in changed],
             "source": key,
         }
-        storage.write_text(marker_key(record.campaign_id, record.version), json.dumps(marker, indent=2))
+        storage.write_text(
+            layout.pending_marker_key(record.campaign_id, record.version), json.dumps(marker, indent=2)
+        )
         commit_brief_version(storage, record)
     drop = drop_id(key, data, inbox_prefix)
     units = [str(u) for u in record.unit_keys()]
@@ -225,28 +227,28 @@ def ingest_brief(
     images = inbox_images(key, loaded, inbox_prefix)
     if images:
         storage.write_text(
-            op_keys.cleanup_key(drop),
+            layout.cleanup_key(drop),
             json.dumps({"brief": key, "folder": posixpath.dirname(key), "images": images}),
         )
     storage.delete(key)
     return Accepted(key=key, record=record, created=created, changed=changed, dropped=dropped, drop=drop)
 
 
-def _marker(storage: CreativeStorage, record: BriefRecord) -> dict | None:
+def _marker(storage: Storage, record: BriefRecord) -> dict | None:
     try:
-        data = json.loads(storage.read_text(marker_key(record.campaign_id, record.version)))
+        data = json.loads(storage.read_text(layout.pending_marker_key(record.campaign_id, record.version)))
     except (FileNotFoundError, ValueError):
         return None
     return data if isinstance(data, dict) else None
 
 
-def _registered_by(storage: CreativeStorage, record: BriefRecord, key: str) -> bool:
+def _registered_by(storage: Storage, record: BriefRecord, key: str) -> bool:
     """Whether the live version's pending marker names this inbox key as its source."""
     marker = _marker(storage, record)
     return bool(marker and marker.get("source") == key)
 
 
-def _marker_changed(storage: CreativeStorage, record: BriefRecord) -> list[UnitKey]:
+def _marker_changed(storage: Storage, record: BriefRecord) -> list[UnitKey]:
     marker = _marker(storage, record) or {}
     return [UnitKey.parse(u) for u in marker.get("changed", [])]
 
@@ -266,14 +268,14 @@ def inbox_images(brief_key: str, loaded, inbox_prefix: str) -> list[str]:
     return sorted(set(found))
 
 
-def clean_accepted_images(storage: CreativeStorage, inbox_prefix: str) -> int:
+def clean_accepted_images(storage: Storage, inbox_prefix: str) -> int:
     """Delete the inbox copies of accepted drops' images (each already stored by content under the
     brief's ``assets/``), once no brief still in the inbox lies in the same folder, since such a
     brief may use the same images. The clean-up entry is written before the accepted
     brief leaves the inbox and deleted last, so a crash at any point only repeats deletions.
     Returns the number of images deleted."""
     deleted = 0
-    entries = list(storage.list_keys(op_keys.CLEANUP_PREFIX))
+    entries = list(storage.list_keys(layout.CLEANUP_PREFIX))
     waiting = set(inbox_briefs(storage, inbox_prefix)) if entries else set()
     for entry_key in entries:
         try:
@@ -303,12 +305,12 @@ def _is_transient(exc: Exception) -> bool:
 
 
 def _reject_unreadable(
-    storage: CreativeStorage,
+    storage: Storage,
     key: str,
     message: str,
     rejected_prefix: str,
     read: bool = False,
-    inbox_prefix: str = "inbox/",
+    inbox_prefix: str = layout.INBOX_PREFIX,
 ) -> Rejected:
     """Reject a drop that cannot be handled by its key or read as a file. With ``read`` (an odd key
     of an ordinary object) a bounded copy is still kept beside the report."""
@@ -320,16 +322,16 @@ def _reject_unreadable(
     return _reject(storage, key, data, error, rejected_prefix, inbox_prefix)
 
 
-def _uri_prefix(storage: CreativeStorage) -> str:
+def _uri_prefix(storage: Storage) -> str:
     """The URI of the storage root (``s3://bucket/prefix/`` or ``file:///root/``)."""
     return storage.uri("x")[:-1]
 
 
 def rejected_folder(
-    key: str, data: bytes | None, inbox_prefix: str, rejected_prefix: str = "rejected"
+    key: str, data: bytes | None, inbox_prefix: str, rejected_prefix: str = layout.REJECTED_PREFIX
 ) -> str:
     """``rejected/<drop id>`` (:func:`drop_id`)."""
-    return f"{rejected_prefix.strip('/')}/{drop_id(key, data, inbox_prefix)}"
+    return layout.rejected_prefix_for(rejected_prefix, *_drop_parts(key, data, inbox_prefix))
 
 
 def drop_id(key: str, data: bytes | None, inbox_prefix: str) -> str:
@@ -338,6 +340,10 @@ def drop_id(key: str, data: bytes | None, inbox_prefix: str) -> str:
     is the first 12 hex digits of the SHA-256 of the inbox key and the content (if it could be
     read), so two drops of identical bytes get two ids while a retry after a crash finds the same
     one. It names the drop's status document and, if rejected, its folder under ``rejected/``."""
+    return layout.drop_id_for(*_drop_parts(key, data, inbox_prefix))
+
+
+def _drop_parts(key: str, data: bytes | None, inbox_prefix: str) -> tuple[str, str]:
     shown = display_key(key)
     root = inbox_prefix.strip("/")
     relative = shown[len(root) + 1 :] if root and shown.startswith(root + "/") else shown
@@ -345,16 +351,16 @@ def drop_id(key: str, data: bytes | None, inbox_prefix: str) -> str:
     drop = folder.replace("/", "-") if folder else (name.rsplit(".", 1)[0] or "brief")
     drop = _SAFE_NAME.sub("-", drop).strip(".-")[:80] or "brief"
     digest = hashlib.sha256(key.encode("utf-8", "surrogateescape") + b"\0" + (data or b""))
-    return f"{drop}-{digest.hexdigest()[:12]}"
+    return drop, digest.hexdigest()[:12]
 
 
 def _reject(
-    storage: CreativeStorage,
+    storage: Storage,
     key: str,
     data: bytes | None,
     error: BriefError,
     rejected_prefix: str,
-    inbox_prefix: str = "inbox/",
+    inbox_prefix: str = layout.INBOX_PREFIX,
 ) -> Rejected:
     """Set a drop aside: a copy of it (when ``data`` is given) beside ``error.json``, then remove it
     from the inbox. Names in the rejected folder are always safe keys, whatever the drop's key.

@@ -44,10 +44,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from creative_assets import operator_keys as keys
+from creative_assets import layout
 
 if TYPE_CHECKING:  # pragma: no cover
-    from resources.storage import CreativeStorage
+    from creative_assets.storage_protocol import Storage
 
 EventType = Literal[
     "brief.accepted",
@@ -292,12 +292,14 @@ def unit_decision(
 # --------------------------------------------------------------------------- outbox and delivery
 
 
-def enqueue(storage: CreativeStorage, n: Notification) -> bool:
+def enqueue(storage: Storage, n: Notification) -> bool:
     """Put a notification in the outbox (one atomic write); False when it was already delivered or
     is already waiting (a replayed tick)."""
-    if storage.exists(keys.outbox_key(n.key)) or any(storage.list_keys(keys.delivery_prefix(n.key))):
+    if storage.exists(layout.outbox_key(n.key)) or any(
+        storage.list_keys(layout.delivery_record_prefix(n.key))
+    ):
         return False
-    storage.write_text(keys.outbox_key(n.key), n.model_dump_json(indent=2))
+    storage.write_text(layout.outbox_key(n.key), n.model_dump_json(indent=2))
     return True
 
 
@@ -319,18 +321,18 @@ class DeliveryRecord(BaseModel):
     unit: str | None = None
 
 
-def read_delivery(storage: CreativeStorage, event: str, sink: str) -> DeliveryRecord | None:
+def read_delivery(storage: Storage, event: str, sink: str) -> DeliveryRecord | None:
     try:
         return DeliveryRecord.model_validate_json(
-            storage.read_text(keys.delivery_key(event, safe_name(sink)))
+            storage.read_text(layout.delivery_record_key(event, safe_name(sink)))
         )
     except FileNotFoundError:
         return None
 
 
-def deliveries(storage: CreativeStorage, event: str) -> list[DeliveryRecord]:
+def deliveries(storage: Storage, event: str) -> list[DeliveryRecord]:
     out = []
-    for key in storage.list_keys(keys.delivery_prefix(event)):
+    for key in storage.list_keys(layout.delivery_record_prefix(event)):
         try:
             out.append(DeliveryRecord.model_validate_json(storage.read_text(key)))
         except (FileNotFoundError, ValueError):
@@ -338,10 +340,10 @@ def deliveries(storage: CreativeStorage, event: str) -> list[DeliveryRecord]:
     return out
 
 
-def failed_deliveries(storage: CreativeStorage, limit: int = 200) -> list[DeliveryRecord]:
+def failed_deliveries(storage: Storage, limit: int = 200) -> list[DeliveryRecord]:
     """Deliveries that gave up, oldest key first (``creative-assets status`` shows them)."""
     out = []
-    for key in storage.list_keys(keys.FAILED_PREFIX):
+    for key in storage.list_keys(layout.FAILED_PREFIX):
         try:
             out.append(DeliveryRecord.model_validate_json(storage.read_text(key)))
         except (FileNotFoundError, ValueError):
@@ -421,7 +423,7 @@ class DeliveryReport:
 
 
 def deliver_pending(
-    storage: CreativeStorage,
+    storage: Storage,
     sinks_for: Callable[[str], Sequence[Notifier]],
     log: Any,
     policy: DeliveryPolicy = DeliveryPolicy(),
@@ -436,7 +438,7 @@ def deliver_pending(
     delivered or gave up, so a crash at any point re-sends at most to sinks without a ``delivered``
     record. Nothing raises: errors are logged and recorded."""
     report = DeliveryReport()
-    for key in list(storage.list_keys(keys.OUTBOX_PREFIX))[:limit]:
+    for key in list(storage.list_keys(layout.OUTBOX_PREFIX))[:limit]:
         try:
             n = Notification.model_validate_json(storage.read_text(key))
         except FileNotFoundError:
@@ -481,8 +483,8 @@ def deliver_pending(
             )
             body = record.model_dump_json(indent=2)
             if status == "gave_up":
-                storage.write_text(keys.failed_delivery_key(n.key, name), body)
-            storage.write_text(keys.delivery_key(n.key, name), body)
+                storage.write_text(layout.failed_delivery_key(n.key, name), body)
+            storage.write_text(layout.delivery_record_key(n.key, name), body)
         if finished:
             storage.delete(key)
             report.done += 1

@@ -11,9 +11,7 @@ Exit codes: 0 found, 2 no such drop or campaign.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from pathlib import Path
 
 from creative_assets import drop_status, notifications
 
@@ -92,14 +90,12 @@ def campaign_document(storage, record) -> dict:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from creative_assets.cli import emit_json
+    from creative_assets.cli import _use_local_storage, emit_json
 
-    if args.out:
-        os.environ["CREATIVE_ASSETS_STORAGE"] = "local"
-        os.environ["CREATIVE_ASSETS_ROOT"] = str(Path(args.out).resolve())
+    _use_local_storage(args.out)
     from creative_assets.brief_store import current_brief
     from creative_assets.definitions import build_storage
-    from resources.storage import unsafe_key_reason
+    from creative_assets.layout import unsafe_key_reason
 
     target = args.target.strip()
     if not target or "/" in target or unsafe_key_reason(f"x/{target}.json"):

@@ -21,7 +21,8 @@ import yaml
 
 from creative_assets.brief_store import current_brief
 from creative_assets.drop_status import read_status
-from creative_assets.inbox import PENDING_PREFIX, drop_id, rejected_folder
+from creative_assets.inbox import drop_id, rejected_folder
+from creative_assets.layout import PENDING_PREFIX
 from creative_assets.notifications import Notification
 from creative_assets.partitions import campaigns, creative_units
 from creative_assets_tests.pipeline_helpers import small_brief

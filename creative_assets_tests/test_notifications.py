@@ -17,8 +17,8 @@ from creative_assets import notifications as nt
 from creative_assets.alerts import AlertConfigError, EmailSink, SlackSink, WebhookSink, parse_sinks
 from creative_assets.drop_status import read_status
 from creative_assets.inbox import drop_id
-from creative_assets.partitions import UnitKey
 from creative_assets.review.service import ReviewService
+from creative_assets.units import UnitKey
 from creative_assets_tests.alert_servers import HttpRecorder, SmtpRecorder
 from creative_assets_tests.pipeline_helpers import pipeline_defs, small_brief
 from creative_assets_tests.test_alerts import RecordingLog

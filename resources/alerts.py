@@ -8,7 +8,6 @@ always on. Sinks are built when an alert is sent, never at import time, so secre
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 
@@ -33,8 +32,8 @@ from creative_assets.alerts import (
 )
 from creative_assets.errors import Problem
 from creative_assets.notifications import DeliveryPolicy, DeliveryReport, deliver_pending, subscribes
-from creative_assets.settings import env_or_default
-from resources.storage import CreativeStorage
+from creative_assets.storage_protocol import Storage
+from resources.env import env_int_or_none, env_or_default
 
 #: resource field -> the environment variable build_alert_router() reads it from
 ENV_NAMES = {
@@ -207,7 +206,7 @@ class AlertRouter(dg.ConfigurableResource):
         )
 
     def deliver_notifications(
-        self, storage: CreativeStorage, log: LoggerLike, limit: int = 100, sleep=time.sleep
+        self, storage: Storage, log: LoggerLike, limit: int = 100, sleep=time.sleep
     ) -> DeliveryReport:
         """Deliver the storage outbox to the sinks subscribed to each event type (never raises for a
         failing sink: each outcome is recorded, creative_assets/notifications.py)."""
@@ -247,7 +246,7 @@ def build_alert_router() -> AlertRouter:
         review_url=env_or_default(ENV_NAMES["review_url"], None),
         slack_webhook_url=env_or_default(ENV_NAMES["slack_webhook_url"], None),
         smtp_host=env_or_default(ENV_NAMES["smtp_host"], None),
-        smtp_port=dg.EnvVar.int(port) if os.environ.get(port) else None,
+        smtp_port=env_int_or_none(port),
         smtp_security=env_or_default(ENV_NAMES["smtp_security"], "starttls"),
         smtp_username=env_or_default(ENV_NAMES["smtp_username"], None),
         smtp_password=env_or_default(ENV_NAMES["smtp_password"], None),

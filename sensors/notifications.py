@@ -22,16 +22,17 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from creative_assets import drop_status, notifications, operator_keys
+from creative_assets import drop_status, layout, notifications
 from creative_assets.assets.rollup import selection_status
 from creative_assets.brief_store import current_brief, unit_fingerprint
-from creative_assets.jobs import CAMPAIGN_TAG, VERSION_TAG, creative_pipeline
-from creative_assets.partitions import UnitKey
+from creative_assets.jobs import creative_pipeline
 from creative_assets.review.decisions import DamagedEvent, journal_since
 from creative_assets.review.delivery import delivered_manifest
+from creative_assets.run_tags import CAMPAIGN_TAG, VERSION_TAG
+from creative_assets.stage_store import read_manifest, read_stage
 from creative_assets.stages import SelectedCreative
+from creative_assets.units import UnitKey
 from resources.alerts import AlertRouter
-from resources.io_manager import read_manifest, read_stage
 from resources.storage import CreativeStorage
 
 #: drops one status tick looks at (the rest are looked at on the next ticks, oldest first)
@@ -98,14 +99,14 @@ def _follow(
 ) -> int:
     status = drop_status.read_status(storage, drop)
     if status is None or status.campaign is None or status.version is None:
-        storage.delete(operator_keys.tracking_key(drop))
+        storage.delete(layout.tracking_key(drop))
         return 0
     record = current_brief(storage, status.campaign)
     if record is None or record.version != status.version:
         # a newer version replaced this one before it finished: its own drop is followed instead
         newer = f"v{record.version}" if record else "nothing"
         drop_status.write_status(storage, status.moved(status.state, f"superseded by {newer}"))
-        storage.delete(operator_keys.tracking_key(drop))
+        storage.delete(layout.tracking_key(drop))
         return 0
     runs = version_runs(context.instance, status.campaign, status.version)
     done, blocked = [], []
