@@ -465,12 +465,13 @@ def _failure_reason(event) -> str:
     ):
         err = err.cause
     first = next((line.strip() for line in _strip_class(err.message).splitlines() if line.strip()), "")
-    return f"{first[:300]} ({err.cls_name})" if err.cls_name else first[:300]
+    # dg.Failure is how the assets report a failure in words (assets/common.py): no class to add
+    return f"{first[:300]} ({err.cls_name})" if err.cls_name not in (None, "", "Failure") else first[:300]
 
 
 def _strip_class(message: str) -> str:
     """``dagster._core.errors.SomeError: text`` -> ``text``."""
-    return re.sub(r"^\s*[\w.]+(Error|Exception): ", "", message.strip())
+    return re.sub(r"^\s*[\w.]+(Error|Exception|Failure): ", "", message.strip())
 
 
 def _print_check_findings(result) -> None:

@@ -253,6 +253,53 @@ def test_run_prints_progress_while_it_runs(tmp_path):
     assert not any(" - dagster - " in line for _, line, _ in lines), "Dagster's own log lines stay out"
 
 
+def test_a_failing_run_reports_each_failed_step_once_without_dagster_lines_or_tracebacks(tmp_path):
+    """A provider that cannot be reached fails image_candidates for good (no retries configured):
+    the CLI names the step and the reason once, labels the units not built with that reason, and
+    prints none of Dagster's own ERROR lines or stack traces."""
+    brief = small_brief(tmp_path, locales=("en-US",), candidates=1)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).parents[1]),
+        "DAGSTER_HOME": str(tmp_path / "home"),
+        "CREATIVE_ASSETS_STEP_RETRIES": "0",
+        "CREATIVE_ASSETS_OPENAI_MAX_RETRIES": "0",
+        "CREATIVE_ASSETS_IMAGE_PROVIDER": "openai",
+        "OPENAI_API_KEY": "sk-test-not-a-key",
+        "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",  # discard port: nothing listens
+    }
+    for name in ("CREATIVE_ASSETS_ROOT", "CREATIVE_ASSETS_STORAGE"):
+        env.pop(name, None)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "creative_assets.cli",
+            "run",
+            str(brief),
+            "--out",
+            str(tmp_path / "out"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    failures = [line for line in done.stderr.splitlines() if line.startswith("  ✗ image_candidates:")]
+    assert len(failures) == 1, done.stderr
+    assert "cannot reach http://127.0.0.1:9/v1" in failures[0] and "dagster._core" not in failures[0]
+    assert "Traceback" not in done.stderr and " - dagster - " not in done.stderr
+    document = _valid(json.loads(done.stdout))
+    (report,) = document["briefs"]
+    assert document["exit_code"] == 1 and not report["runs"][0]["success"]
+    assert report["runs"][0]["failed_steps"][0]["step"] == "image_candidates"
+    assert {u["status"] for u in report["units"]} == {"not_built"}
+    assert all("image_candidates: images.edit: cannot reach" in u["reason"] for u in report["units"])
+
+
 @pytest.fixture(autouse=True)
 def _restore_env(monkeypatch):
     # the CLI exports CREATIVE_ASSETS_ROOT for --out; keep it from leaking between tests
