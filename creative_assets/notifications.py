@@ -33,6 +33,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import hmac
+import itertools
 import json
 import re
 import time
@@ -40,7 +41,7 @@ import urllib.error
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -353,14 +354,20 @@ def failed_deliveries(storage: Storage, limit: int = 200) -> list[DeliveryRecord
     return out
 
 
-class Notifier:  # the part of a sink delivery needs (alerts.WebhookSink etc. implement it)
+class Notifier(Protocol):
+    """The part of a sink that delivery needs (alerts.WebhookSink, SlackSink, EmailSink, LogSink)."""
+
     name: str
 
     def notify(self, n: Notification) -> None: ...
 
-    def describe(self) -> str: ...
+    def describe(self) -> str:
+        """What the sink is, safe to log (no secrets)."""
+        ...
 
-    def secrets(self) -> list[str]: ...
+    def secrets(self) -> list[str]:
+        """Values scrubbed from recorded errors."""
+        ...
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -438,7 +445,7 @@ def deliver_pending(
     delivered or gave up, so a crash at any point re-sends at most to sinks without a ``delivered``
     record. Nothing raises: errors are logged and recorded."""
     report = DeliveryReport()
-    for key in list(storage.list_keys(layout.OUTBOX_PREFIX))[:limit]:
+    for key in list(itertools.islice(storage.list_keys(layout.OUTBOX_PREFIX), limit)):
         try:
             n = Notification.model_validate_json(storage.read_text(key))
         except FileNotFoundError:
