@@ -212,7 +212,9 @@ def record_progress(
 
 
 def tracked_drops(storage: Storage) -> list[str]:
-    return [layout.record_stem(k) for k in storage.list_keys(layout.TRACKING_PREFIX) if k.endswith(".json")]
+    return sorted(
+        layout.record_stem(k) for k in storage.list_keys(layout.TRACKING_PREFIX) if k.endswith(".json")
+    )
 
 
 def campaign_drops(storage: Storage, campaign: str) -> list[DropStatus]:

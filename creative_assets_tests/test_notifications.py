@@ -311,3 +311,31 @@ def test_every_event_type_reaches_its_subscribers_once(tmp_path):
         assert len(keys) == len(set(keys)) == 6, "each event once"
         assert {b["type"] for b in received()} == set(nt.EVENT_TYPES)
         assert json.loads(http.on("/hook")[0].body)["schema_version"] == 1
+
+
+def test_drop_status_sensor_takes_tracked_drops_round_robin(tmp_path, monkeypatch):
+    """Drops whose units are still pending stay tracked; each tick looks at the next ones, so a
+    backlog of stuck drops never starves later ones."""
+    from creative_assets import drop_status
+    from creative_assets.brief import load_brief
+    from creative_assets.brief_store import register_brief
+    from sensors import notifications as sensor_module
+
+    storage = LocalCreativeStorage(root=str(tmp_path / "storage"))
+    brief = small_brief(tmp_path, locales=("en-US",), candidates=1)
+    record, _ = register_brief(storage, load_brief(brief), brief.read_bytes())
+    units = [str(u) for u in record.unit_keys()]
+    drops = ["a-000000000001", "b-000000000002", "c-000000000003"]
+    for drop in drops:
+        drop_status.record_accepted(
+            storage, drop, f"inbox/{drop}/brief.yaml", record.campaign_id, 1, True, units, units, None
+        )
+    monkeypatch.setattr(sensor_module, "DROPS_PER_TICK", 2)
+    alerts = AlertRouter()
+    with dg.instance_for_test() as instance:
+        first = _tick(drop_status_sensor, instance, storage, alerts)
+        second = _tick(drop_status_sensor, instance, storage, alerts, first.cursor)
+        third = _tick(drop_status_sensor, instance, storage, alerts, second.cursor)
+    assert (first.cursor, second.cursor, third.cursor) == (drops[1], drops[0], drops[2])
+    assert drop_status.tracked_drops(storage) == drops, "nothing is ready: all stay tracked"
+    assert all(drop_status.read_status(storage, d).state == "accepted" for d in drops)

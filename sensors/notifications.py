@@ -84,14 +84,18 @@ def drop_status_sensor(
     context: dg.SensorEvaluationContext, storage: CreativeStorage, alerts: AlertRouter
 ) -> dg.SensorResult:
     tracked = drop_status.tracked_drops(storage)
+    # round robin from the cursor (the last drop looked at), so drops whose runs failed and wait
+    # for a retry never starve the ones after them
+    start = next((i for i, d in enumerate(tracked) if d > (context.cursor or "")), 0)
+    batch = (tracked[start:] + tracked[:start])[:DROPS_PER_TICK]
     ready = 0
-    for drop in tracked[:DROPS_PER_TICK]:
+    for drop in batch:
         try:
             ready += _follow(context, storage, alerts, drop)
         except Exception:  # one unreadable drop must not stop the others
             context.log.exception(f"could not update the status of drop {drop}")
-    summary = f"{len(tracked)} drop(s) followed, {ready} ready for review"
-    return dg.SensorResult(skip_reason=summary)
+    summary = f"{len(batch)} of {len(tracked)} tracked drop(s) looked at, {ready} ready for review"
+    return dg.SensorResult(skip_reason=summary, cursor=batch[-1] if batch else "")
 
 
 def _follow(
