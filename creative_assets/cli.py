@@ -24,10 +24,10 @@ import os
 import re
 import sys
 import time
-import warnings
 from pathlib import Path
 
 from creative_assets import layout, settings
+from creative_assets.dagster_warnings import silence_chosen_api_warnings
 from creative_assets.errors import BriefError
 from creative_assets.run_tags import CAMPAIGN_TAG, VERSION_TAG, pipeline_run_tags, unit_batches
 
@@ -392,9 +392,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     from creative_assets.credentials_cli import add_commands as add_credentials_commands
 
-    # Dagster flags features it considers beta/preview (backfill policies, partitioned checks) on
-    # every import; that is for the developers reading the code, not for someone running a brief.
-    warnings.filterwarnings("ignore", message=r".*is currently in (beta|preview)")
+    silence_chosen_api_warnings()  # the beta/preview Dagster APIs chosen on purpose (dagster_warnings.py)
     parser = argparse.ArgumentParser(prog="creative-assets", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("validate", help="validate a brief (YAML or JSON) and its brand kit and images")
