@@ -97,3 +97,9 @@ def test_unsafe_keys_are_refused_with_the_reason(key):
     assert layout.unsafe_key_reason(key)
     with pytest.raises(ValueError, match="unsafe storage key"):
         layout.check_key(key)
+
+
+def test_live_brief_pointers_name_their_campaign():
+    assert layout.brief_campaign_of(layout.brief_current_key("c-1")) == "c-1"
+    assert layout.brief_campaign_of("briefs/c-1/v0001/brief.json") is None
+    assert layout.brief_campaign_of("briefs/c-1/assets/current.json") is None
