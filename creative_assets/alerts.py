@@ -38,7 +38,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from creative_assets import settings
-from creative_assets.errors import Problem, field_path
 from creative_assets.notifications import (
     DEFAULT_SUBSCRIPTIONS,
     SIGNATURE_HEADER,
@@ -50,6 +49,7 @@ from creative_assets.notifications import (
     text_summary,
     webhook_body,
 )
+from creative_assets.vocabulary import Problem, field_path, validation_problems
 
 AlertKind = Literal["run_failure", "check_failure", "tick_failure"]
 
@@ -633,20 +633,7 @@ def interpolate_env(
 
 
 def _problems(exc: ValidationError, prefix: tuple[object, ...]) -> list[Problem]:
-    problems = []
-    for err in exc.errors(include_url=False):
-        loc = (*prefix, *err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "is not a known field (check the spelling)"
-        elif err["type"] == "missing":
-            msg = "is required"
-        elif not any(part in SECRET_FIELDS for part in err["loc"]) and not isinstance(
-            err.get("input"), (dict, list)
-        ):
-            msg = f"{msg} (got {err.get('input')!r})"
-        problems.append(Problem(field_path(loc), msg))
-    return problems
+    return validation_problems(exc, prefix, secret_fields=SECRET_FIELDS)
 
 
 def parse_sinks(data: object, source: str) -> list[SinkConfig]:

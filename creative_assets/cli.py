@@ -18,10 +18,10 @@ import os
 import re
 import sys
 import time
-import warnings
 from pathlib import Path
 
 from creative_assets import layout, settings
+from creative_assets.dagster_warnings import silence_chosen_api_warnings
 from creative_assets.errors import BriefError
 from creative_assets.run_tags import CAMPAIGN_TAG, VERSION_TAG, pipeline_run_tags, unit_batches
 
@@ -651,9 +651,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # Dagster flags features it considers beta/preview (backfill policies, partitioned checks) on
-    # every import; that is for the developers reading the code, not for someone running a brief.
-    warnings.filterwarnings("ignore", message=r".*is currently in (beta|preview)")
+    silence_chosen_api_warnings()  # the beta/preview Dagster APIs chosen on purpose (dagster_warnings.py)
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -209,6 +209,14 @@ def brief_current_key(campaign_id: str) -> str:
     return f"{brief_prefix(campaign_id)}/current.json"
 
 
+def brief_campaign_of(key: str) -> str | None:
+    """The campaign whose live version pointer ``key`` is; None for any other key."""
+    parts = key.split("/")
+    if len(parts) == 3 and parts[0] == BRIEFS_ROOT and parts[2] == "current.json":
+        return parts[1]
+    return None
+
+
 def brief_version_prefix(campaign_id: str, version: int) -> str:
     return f"{brief_prefix(campaign_id)}/v{version:04d}"
 

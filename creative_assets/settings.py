@@ -82,26 +82,21 @@ def flag(name: str, default: bool) -> bool:
 def int_setting(name: str, default: int, low: int, high: int) -> int:
     """A bounded integer setting. (Not an ``EnvVar``: pydantic would check the bounds against the
     unresolved placeholder and refuse any value at load time.)"""
-    raw = get(name)
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a whole number") from None
-    if not low <= value <= high:
-        raise ValueError(f"{name}={value} is outside {low}..{high}")
-    return value
+    return _bounded(name, default, low, high, int, "a whole number")
 
 
 def float_setting(name: str, default: float, low: float, high: float) -> float:
+    return _bounded(name, default, low, high, float, "a number")
+
+
+def _bounded(name: str, default, low, high, parse, kind: str):
     raw = get(name)
     if not raw:
         return default
     try:
-        value = float(raw)
+        value = parse(raw)
     except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number") from None
+        raise ValueError(f"{name}={raw!r} is not {kind}") from None
     if not low <= value <= high:
         raise ValueError(f"{name}={value} is outside {low}..{high}")
     return value

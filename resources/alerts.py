@@ -30,9 +30,9 @@ from creative_assets.alerts import (
     run_url,
     split_addresses,
 )
-from creative_assets.errors import Problem
 from creative_assets.notifications import DeliveryPolicy, DeliveryReport, deliver_pending, subscribes
 from creative_assets.storage_protocol import Storage
+from creative_assets.vocabulary import Problem
 from resources.env import env_int_or_none, env_or_default
 
 #: resource field -> the environment variable build_alert_router() reads it from
