@@ -445,6 +445,7 @@ def deliver_pending(
     delivered or gave up, so a crash at any point re-sends at most to sinks without a ``delivered``
     record. Nothing raises: errors are logged and recorded."""
     report = DeliveryReport()
+    tripped: set[str] = set()  # sinks that failed in this pass: not tried again until the next one
     for key in list(itertools.islice(storage.list_keys(layout.OUTBOX_PREFIX), limit)):
         try:
             n = Notification.model_validate_json(storage.read_text(key))
@@ -460,6 +461,11 @@ def deliver_pending(
             if previous is not None and previous.status in ("delivered", "gave_up"):
                 report.skipped += previous.status == "delivered"
                 continue
+            if (
+                name in tripped
+            ):  # a receiver that is down costs one round of tries per pass, not one per event
+                finished = False
+                continue
             ok, attempts, error = deliver_one(n, sink, policy, sleep)
             passes = (previous.passes if previous else 0) + 1
             status: Literal["delivered", "failed", "gave_up"]
@@ -470,9 +476,11 @@ def deliver_pending(
                 status = "gave_up"
                 report.gave_up += 1
                 log.error(f"notification {n.key} to {sink.describe()} gave up: {error}")
+                tripped.add(name)
             else:
                 status = "failed"
                 finished = False
+                tripped.add(name)
                 report.failed += 1
                 log.warning(f"notification {n.key} to {sink.describe()} failed (retried next tick): {error}")
             record = DeliveryRecord(

@@ -339,3 +339,26 @@ def test_drop_status_sensor_takes_tracked_drops_round_robin(tmp_path, monkeypatc
     assert (first.cursor, second.cursor, third.cursor) == (drops[1], drops[0], drops[2])
     assert drop_status.tracked_drops(storage) == drops, "nothing is ready: all stay tracked"
     assert all(drop_status.read_status(storage, d).state == "accepted" for d in drops)
+
+
+def test_a_sink_that_fails_is_tried_once_per_pass_not_once_per_notification(tmp_path):
+    storage = LocalCreativeStorage(root=str(tmp_path))
+    first = _note()
+    second = nt.brief_rejected("team-z-0123456789ab", "inbox/team-z/brief.yaml", [], "r")
+    nt.enqueue(storage, first)
+    nt.enqueue(storage, second)
+    with HttpRecorder() as http:
+        http.statuses["/down"] = 503
+        http.script["/up"] = []
+        down = WebhookSink(url=f"{http.url}/down", name="down", events=("*",))
+        up = WebhookSink(url=f"{http.url}/up", name="up", events=("*",))
+        policy = nt.DeliveryPolicy(attempts=2, backoff_seconds=0, max_passes=3)
+        report = nt.deliver_pending(
+            storage, lambda _t: [down, up], RecordingLog(), policy, sleep=lambda _s: None
+        )
+        assert len(http.on("/down")) == 2, "one round of tries in the pass, then skipped"
+        assert len(http.on("/up")) == 2, "the healthy sink still gets both"
+        assert report.delivered == 2 and report.failed == 1 and len(_outbox(storage)) == 2
+        http.statuses["/down"] = 200
+        nt.deliver_pending(storage, lambda _t: [down, up], RecordingLog(), policy, sleep=lambda _s: None)
+    assert len(http.on("/down")) == 4 and len(http.on("/up")) == 2 and _outbox(storage) == []
