@@ -244,10 +244,12 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     from creative_assets.partitions import UnitKey, creative_units
 
     defs = build_definitions()
-    storage = defs.resources["storage"].process_config_and_initialize()
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     bad = 0
-    with dg.DagsterInstance.get() as instance:
+    with (
+        defs.resources["storage"].process_config_and_initialize_cm() as storage,
+        dg.DagsterInstance.get() as instance,
+    ):
         known = set(instance.get_dynamic_partitions(creative_units.name))
         unknown = [u for u in args.units if u not in known]
         if unknown:
@@ -380,17 +382,20 @@ def cmd_review(args: argparse.Namespace) -> int:
         from creative_assets.identity.oidc import OIDCClient
 
         oidc = OIDCClient(settings.oidc, identity)
-    storage = build_storage().process_config_and_initialize()
-    print(f"Reviewing creatives in {storage.uri('campaigns')}\nOpen http://{args.host}:{args.port}/")
     from resources.credentials import build_credentials
 
-    policy = build_credentials().process_config_and_initialize().verify_policy()  # C2PA: no key here
-    uvicorn.run(
-        create_app(storage, identity, settings, oidc=oidc, credentials=policy),
-        host=args.host,
-        port=args.port,
-        log_level="warning",
-    )
+    with (
+        build_storage().process_config_and_initialize_cm() as storage,
+        build_credentials().process_config_and_initialize_cm() as credentials,
+    ):
+        print(f"Reviewing creatives in {storage.uri('campaigns')}\nOpen http://{args.host}:{args.port}/")
+        policy = credentials.verify_policy()  # C2PA: no key here
+        uvicorn.run(
+            create_app(storage, identity, settings, oidc=oidc, credentials=policy),
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+        )
     return 0
 
 

@@ -23,7 +23,8 @@ def add_commands(sub) -> None:
 def _configured_status():
     from resources.credentials import build_credentials
 
-    return build_credentials().process_config_and_initialize().status()
+    with build_credentials().process_config_and_initialize_cm() as credentials:
+        return credentials.status()
 
 
 def cmd_init(args: argparse.Namespace) -> int:
