@@ -29,12 +29,13 @@ NIGHT = datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc)
 
 
 def evaluate(schedule, instance, storage, kits_root=""):
-    context = dg.build_schedule_context(
+    # a with block: the context opens its own instance from the ref and must close it
+    with dg.build_schedule_context(
         instance=instance,
         scheduled_execution_time=NIGHT,
         resources={"storage": storage, "brand_kits": BrandKitLibrary(root=kits_root)},
-    )
-    return schedule(context)
+    ) as context:
+        return schedule(context)
 
 
 def units_of(requests, ordered):
