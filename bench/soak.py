@@ -38,6 +38,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from creative_assets.layout import INBOX_PREFIX, PENDING_PREFIX
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
@@ -181,11 +183,11 @@ def _drop(storage_root: Path, start: int, count: int, invalid_every: int, invali
 
     valid = []
     for n in range(start, start + count):
-        folder = storage_root / "inbox" / f"drop-{n:04d}"
+        folder = storage_root / INBOX_PREFIX / f"drop-{n:04d}"
         folder.mkdir(parents=True, exist_ok=True)
         if invalid_every and n % invalid_every == invalid_every - 1 and len(invalid) < _drop.invalid_total:
             (folder / "brief.yaml").write_text(yaml.safe_dump(_invalid(n)))
-            invalid.append(f"inbox/drop-{n:04d}/brief.yaml")
+            invalid.append(f"{INBOX_PREFIX}drop-{n:04d}/brief.yaml")
         else:
             (folder / "brief.yaml").write_text(yaml.safe_dump(_brief(n)))
             valid.append(f"soak-{n:04d}")
@@ -196,9 +198,10 @@ def _account(home: Path, root: Path, valid: list[str], invalid: list[str]) -> di
     import dagster as dg
 
     from creative_assets.brief_store import current_brief
-    from resources.io_manager import read_manifest
+    from creative_assets.run_tags import CAMPAIGN_TAG, RECOVERS_TAG
+    from creative_assets.stage_store import read_manifest
     from resources.storage import LocalCreativeStorage
-    from sensors.recovery import RECOVERS_TAG, root_run_id
+    from sensors.recovery import root_run_id
 
     storage = LocalCreativeStorage(root=str(root))
     counts = Counter()
@@ -207,7 +210,7 @@ def _account(home: Path, root: Path, valid: list[str], invalid: list[str]) -> di
         runs = instance.get_runs(filters=dg.RunsFilter(job_name="creative_pipeline"))
         by_campaign: dict[str, list] = {}
         for run in runs:
-            by_campaign.setdefault(run.tags.get("creative_assets/campaign", ""), []).append(run)
+            by_campaign.setdefault(run.tags.get(CAMPAIGN_TAG, ""), []).append(run)
         counts["runs"] = len(runs)
         counts["run_retries"] = sum(1 for r in runs if r.tags.get("dagster/parent_run_id"))
         counts["run_recoveries"] = sum(1 for r in runs if r.tags.get(RECOVERS_TAG))
@@ -242,13 +245,13 @@ def _account(home: Path, root: Path, valid: list[str], invalid: list[str]) -> di
             else:
                 counts["rejected_missing_report"] += 1
                 problems.append(f"{key}: {len(reports.get(key, []))} rejected record(s)")
-        counts["left_in_inbox"] = sum(1 for k in storage.list_keys("inbox") if k.endswith(".yaml"))
-        counts["pending_markers"] = sum(1 for _ in storage.list_keys("_inbox/pending"))
+        counts["left_in_inbox"] = sum(1 for k in storage.list_keys(INBOX_PREFIX) if k.endswith(".yaml"))
+        counts["pending_markers"] = sum(1 for _ in storage.list_keys(PENDING_PREFIX))
     return {"counts": dict(counts), "problems": problems}
 
 
 def _unit(campaign: str):
-    from creative_assets.partitions import UnitKey
+    from creative_assets.units import UnitKey
 
     return UnitKey.parse(f"{campaign}.en-US.citrus")
 
@@ -257,7 +260,7 @@ def _quiet(home: Path, root: Path) -> bool:
     """Inbox empty, no pending markers, no run queued or in flight."""
     import dagster as dg
 
-    if any(k.endswith(".yaml") for k in _keys(root / "inbox")) or _keys(root / "_inbox" / "pending"):
+    if any(k.endswith(".yaml") for k in _keys(root / INBOX_PREFIX)) or _keys(root / PENDING_PREFIX):
         return False
     active = [
         dg.DagsterRunStatus.QUEUED,

@@ -5,16 +5,20 @@ Read top to bottom: what the graph is, how it runs, and which implementation bac
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from creative_assets.assets.rollup import campaign_compliance_report, campaign_summary
 from creative_assets.identity.config import default_identity_url
 from creative_assets.jobs import campaign_rollup, creative_pipeline, unit_stages
-from creative_assets.settings import choice, default_storage_root, env_or_default, int_setting
+from creative_assets.layout import INBOX_PREFIX
+from creative_assets.settings import choice, default_storage_root, int_setting
 from resources.alerts import build_alert_router
 from resources.brand_kits import BrandKitLibrary
-from resources.credentials import build_credentials
+from resources.credentials import ContentCredentials, build_credentials
+from resources.env import env_or_default
 from resources.identity import IdentityDatabase
 from resources.inbox import BriefInbox
 from resources.io_manager import CreativeIOManager
@@ -57,6 +61,13 @@ sensors += [audit_archive_sensor, approval_cascade_sensor]
 
 
 # -- resources: the implementation is configuration (CREATIVE_ASSETS_STORAGE), not code -------------
+def configured_credentials() -> AbstractContextManager[ContentCredentials]:
+    """The ``credentials`` resource as configured, opened for a ``with`` block: for the CLI (the
+    review app's verification policy, ``credentials show``), which imports resources only through
+    here. Never ``process_config_and_initialize()``: see test_resource_lifetimes.py."""
+    return build_credentials().process_config_and_initialize_cm()
+
+
 def build_storage() -> CreativeStorage:
     if choice("CREATIVE_ASSETS_STORAGE", "local", ("local", "s3")) == "s3":
         return S3CreativeStorage(
@@ -107,7 +118,7 @@ def build_resources() -> dict[str, object]:
         "creative_io_manager": CreativeIOManager(storage=storage),
         "brand_kits": BrandKitLibrary(root=env_or_default("CREATIVE_ASSETS_BRAND_KITS", "")),
         "alerts": build_alert_router(),
-        "inbox": BriefInbox(prefix=env_or_default("CREATIVE_ASSETS_INBOX_PREFIX", "inbox/")),
+        "inbox": BriefInbox(prefix=env_or_default("CREATIVE_ASSETS_INBOX_PREFIX", INBOX_PREFIX)),
         "identity_db": IdentityDatabase(
             url=env_or_default("CREATIVE_ASSETS_IDENTITY_DB_URL", default_identity_url()),
             db_schema=env_or_default("CREATIVE_ASSETS_IDENTITY_DB_SCHEMA", "identity"),

@@ -17,8 +17,6 @@ and deterministic ones are not repeated.
   it failed), from the failed steps on, but not a run whose steps failed for good.
 """
 
-import os
-
 import dagster as dg
 
 from creative_assets.assets.branding import branded_candidates
@@ -30,6 +28,8 @@ from creative_assets.assets.finals import final_creatives
 from creative_assets.assets.rollup import campaign_compliance_report, campaign_summary
 from creative_assets.assets.selection import selected_creative
 from creative_assets.execution import build_executor
+from creative_assets.run_tags import RUN_RETRY_TAGS
+from creative_assets.settings import float_setting, int_setting
 
 #: The unit stages in pipeline order, all partitioned by creative unit.
 unit_stages = [
@@ -42,23 +42,15 @@ unit_stages = [
     selected_creative,
 ]
 
-#: run-level retries of a run whose process died (see the module docstring)
-MAX_RUN_RETRIES = 3
-RUN_RETRY_TAGS = {
-    "dagster/max_retries": str(MAX_RUN_RETRIES),
-    "dagster/retry_strategy": "FROM_FAILURE",
-    "dagster/retry_on_asset_or_op_failure": "false",
-}
-
 
 def transient_retry_policy(retries: int | None = None, delay: float | None = None) -> dg.RetryPolicy | None:
     """Step retries for transient failures: by default 5, waiting about 15, 30, 60, 120 and 240 s
     (exponential, +-50 % jitter), i.e. an outage of up to about 7 minutes heals by itself.
     ``CREATIVE_ASSETS_STEP_RETRIES`` / ``CREATIVE_ASSETS_STEP_RETRY_DELAY_SECONDS`` change that
     (read when the code location loads); 0 retries switches step retries off."""
-    retries = int(os.environ.get("CREATIVE_ASSETS_STEP_RETRIES", "5")) if retries is None else retries
+    retries = int_setting("CREATIVE_ASSETS_STEP_RETRIES", 5, 0, 100) if retries is None else retries
     delay = (
-        float(os.environ.get("CREATIVE_ASSETS_STEP_RETRY_DELAY_SECONDS", "15")) if delay is None else delay
+        float_setting("CREATIVE_ASSETS_STEP_RETRY_DELAY_SECONDS", 15.0, 0, 3600) if delay is None else delay
     )
     if retries <= 0:
         return None
@@ -68,11 +60,6 @@ def transient_retry_policy(retries: int | None = None, delay: float | None = Non
 
 
 TRANSIENT_RETRY_POLICY = transient_retry_policy()
-
-
-def pipeline_run_tags() -> dict[str, str]:
-    """The retry tags of every run the sensors, the schedule and the CLI request."""
-    return dict(RUN_RETRY_TAGS)
 
 
 creative_pipeline = dg.define_asset_job(
@@ -91,11 +78,3 @@ campaign_rollup = dg.define_asset_job(
     op_retry_policy=TRANSIENT_RETRY_POLICY,
     description="Summary and compliance report of every unit of a campaign.",
 )
-
-CAMPAIGN_TAG = "creative_assets/campaign"
-VERSION_TAG = "creative_assets/brief_version"
-
-
-def range_tags(first: str, last: str) -> dict[str, str]:
-    """Run tags that target a contiguous range of creative-unit partitions."""
-    return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}

@@ -19,15 +19,11 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from creative_assets.brand_kit import WordRule
 from creative_assets.brief import LocalizedText, Product
-from creative_assets.render.layout import Box, Layout
+from creative_assets.render.layout import Layout
 from creative_assets.render.product_mask import ProductFootprint, ProductVisibility
+from creative_assets.vocabulary import Box, Direction, LineBreaking, Severity
 
 Reader = Callable[[str], bytes]
-
-
-def ratio_dir(ratio: str) -> str:
-    """``16:9`` -> ``16x9`` (colons do not belong in file names)."""
-    return ratio.replace(":", "x")
 
 
 def encode_image(image: Image.Image, name: str) -> bytes:
@@ -219,7 +215,7 @@ class UnitBrief(StageValue):
 class TermRuleRecord(BaseModel):
     term: str
     reason: str = ""
-    severity: Literal["WARN", "ERROR"] = "WARN"
+    severity: Severity = "WARN"
     layer: str  # global | language:xx | market:xx-YY | brand:<slug> | campaign:<id>
 
 
@@ -239,7 +235,7 @@ class ContextPack(StageValue):
     calls: list[dict] = []  # API call accounting (see resources/openai_providers.py)
 
     @property
-    def direction(self) -> Literal["ltr", "rtl"]:
+    def direction(self) -> Direction:
         return self.locale["direction"]
 
 
@@ -339,9 +335,9 @@ class LocalizedCopy(StageValue):
     STAGE: ClassVar[str] = "copy"
     locale: str
     language_code: str
-    direction: Literal["ltr", "rtl"]
+    direction: Direction
     script: str
-    line_breaking: Literal["spaces", "cjk", "thai"]
+    line_breaking: LineBreaking
     provider: str
     model: str
     variants: list[CopyVariant]

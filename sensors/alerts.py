@@ -31,13 +31,12 @@ import dagster as dg
 from creative_assets.alerts import Alert, cap_alerts, truncate
 from creative_assets.assets.finals import COMPLIANCE_CHECKS
 from creative_assets.dagster_compat import FailedTick, failed_ticks_since
-from creative_assets.jobs import CAMPAIGN_TAG, VERSION_TAG, campaign_rollup, creative_pipeline
-from creative_assets.partitions import UnitKey, creative_units
+from creative_assets.jobs import campaign_rollup, creative_pipeline
+from creative_assets.partitions import creative_units
+from creative_assets.run_tags import CAMPAIGN_TAG, PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG, VERSION_TAG
+from creative_assets.units import UnitKey
 from resources.alerts import AlertRouter
 
-PARTITION_TAG = "dagster/partition"
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 #: Dagster's wrappers around the error raised by user code: the alert reports the cause.
 WRAPPER_ERRORS = frozenset({"DagsterExecutionStepExecutionError", "DagsterUserCodeExecutionError"})
 #: Run-status events after which a run's check evaluations are final.

@@ -27,22 +27,19 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
+from creative_assets import layout
 from creative_assets.brief_store import current_brief
-from creative_assets.inbox import PENDING_PREFIX, Accepted, Deferred, Rejected, inbox_briefs, ingest_brief
-from creative_assets.jobs import (
-    CAMPAIGN_TAG,
-    VERSION_TAG,
-    campaign_rollup,
-    creative_pipeline,
-    pipeline_run_tags,
-    range_tags,
-)
-from creative_assets.partitions import campaigns, contiguous_batches, creative_units
+from creative_assets.inbox import Accepted, Deferred, Rejected, inbox_briefs, ingest_brief
+from creative_assets.jobs import campaign_rollup, creative_pipeline
+from creative_assets.layout import display_key
+from creative_assets.partitions import campaigns, creative_units
+from creative_assets.run_requests import unit_run_requests
+from creative_assets.run_tags import CAMPAIGN_TAG, VERSION_TAG, pipeline_run_tags
 from resources.brand_kits import BrandKitLibrary
 from resources.inbox import BriefInbox
-from resources.storage import CreativeStorage, display_key
+from resources.storage import CreativeStorage
 
-__all__ = ["PENDING_PREFIX", "brief_inbox_sensor", "campaign_rollup_sensor"]
+__all__ = ["brief_inbox_sensor", "campaign_rollup_sensor"]
 
 #: A marker whose version is still not live after this long is set aside (e.g. its brief was
 #: replaced in the inbox by one for another campaign), so it cannot wait forever.
@@ -113,7 +110,7 @@ def brief_inbox_sensor(
         context.log.info(f"{stopped}; the remaining briefs wait for the next tick")
 
     # 3. emit partitions and runs for every pending marker (new or left by an interrupted tick)
-    markers = list(storage.list_keys(PENDING_PREFIX))
+    markers = list(storage.list_keys(layout.PENDING_PREFIX))
     result = _requests_for(context, storage, markers, inbox)
     context.log.info(
         f"tick: {accepted} accepted, {rejected} rejected, {unchanged} unchanged, {deferred} waiting for "
@@ -144,9 +141,9 @@ def _note_accepted(context: dg.SensorEvaluationContext, outcome: Accepted) -> No
 
 def _set_aside(context: dg.SensorEvaluationContext, storage: CreativeStorage, key: str, why: str) -> None:
     """Keep a marker that cannot be emitted for inspection without blocking the later ones."""
-    context.log.error(f"pending marker {storage.uri(key)} {why}; moved to _inbox/broken/")
+    context.log.error(f"pending marker {storage.uri(key)} {why}; moved to {layout.BROKEN_PREFIX}/")
     with contextlib.suppress(FileNotFoundError):
-        storage.write_bytes(key.replace(PENDING_PREFIX, "_inbox/broken", 1), storage.read_bytes(key))
+        storage.write_bytes(layout.broken_marker_key(key), storage.read_bytes(key))
     storage.delete(key)
 
 
@@ -196,14 +193,12 @@ def _requests_for(
             known_campaigns.add(campaign)
             new_campaigns.append(campaign)
         tags = {CAMPAIGN_TAG: campaign, VERSION_TAG: str(version)}
-        for batch in contiguous_batches(ordered, spec["changed"], inbox.units_per_run):
-            runs.append(
-                dg.RunRequest(
-                    run_key=f"{campaign}:v{version}:{batch[0]}:{batch[-1]}",
-                    job_name=creative_pipeline.name,
-                    tags={**pipeline_run_tags(), **tags, **range_tags(batch[0], batch[-1])},
-                )
-            )
+        runs += unit_run_requests(
+            ordered,
+            spec["changed"],
+            lambda batch, c=campaign, v=version: f"{c}:v{v}:{batch.first}:{batch.last}",
+            tags,
+        )
         if not spec["changed"]:  # e.g. a version that only drops units: refresh the summary
             runs.append(
                 dg.RunRequest(

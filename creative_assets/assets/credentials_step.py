@@ -33,7 +33,9 @@ from creative_assets.disclosure import (
     unit_provenance,
     with_ai_label,
 )
-from creative_assets.partitions import UnitKey, creative_units
+from creative_assets.layout import files_prefix
+from creative_assets.partitions import creative_units
+from creative_assets.stage_store import read_manifest
 from creative_assets.stages import (
     BrandedCandidates,
     ContextPack,
@@ -42,8 +44,8 @@ from creative_assets.stages import (
     LocalizedCopy,
     UnitBrief,
 )
+from creative_assets.units import UnitKey
 from resources.credentials import CredentialsStatus
-from resources.io_manager import files_prefix, read_manifest
 from resources.storage import CreativeStorage
 
 CREDENTIAL_CHECK_DESCRIPTIONS = {
