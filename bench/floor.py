@@ -12,7 +12,7 @@ from pathlib import Path
 from creative_assets.assets.rollup import compliance_table, summarise_campaign
 from creative_assets.brief import load_brief
 from creative_assets.brief_store import register_brief, require_brief
-from creative_assets.checks import unit_verdicts
+from creative_assets.compliance import unit_verdicts
 from creative_assets.partitions import UnitKey
 from creative_assets.render.candidates import plan_candidates
 from creative_assets.render.fonts import font_for_role

@@ -60,8 +60,8 @@ class UnitPlan:
 
 def blocking_failure(final_value: dict) -> str:
     """The blocking compliance failure that stopped a unit after its finals ('' if none): every
-    candidate has an ERROR finding and some blocking check failed at ERROR (checks.unit_verdicts)."""
-    from creative_assets.checks import BLOCKING_CHECKS
+    candidate has a blocking ERROR finding (compliance.blocks_selection)."""
+    from creative_assets.compliance import blocks_selection
 
     candidates = final_value.get("candidates", [])
     if not candidates:
@@ -72,13 +72,11 @@ def blocking_failure(final_value: dict) -> str:
             o
             for report in cand.get("renders", {}).values()
             for o in report.get("compliance", [])
-            if not o.get("passed", True) and o.get("severity") == "ERROR"
+            if blocks_selection(o)
         ]
         if not errors:
             return ""  # a compliant candidate exists: the selection step can run
-        failed_blocking |= {o.get("check", "") for o in errors} & BLOCKING_CHECKS
-    if not failed_blocking:
-        return ""
+        failed_blocking |= {o["check"] for o in errors}
     return f"no compliant candidate ({', '.join(sorted(failed_blocking))} at ERROR)"
 
 

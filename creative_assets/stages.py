@@ -390,8 +390,13 @@ class FinalRender(BaseModel):
     #: covers the product), and how much of it the final still shows (the product_share check)
     product: ProductFootprint | None = None
     product_visible: ProductVisibility | None = None
-    #: compliance.CheckOutcome dumps, one per check in compliance.CHECKS order
+    #: compliance.CheckOutcome dumps, one per per-creative check (each names its ``check``; read them
+    #: by name, e.g. with ``compliance_by_check``, never by position)
     compliance: list[dict] = []
+
+    def compliance_by_check(self) -> dict[str, dict]:
+        """The stored outcomes keyed by check name."""
+        return {outcome["check"]: outcome for outcome in self.compliance}
 
 
 class FinalCandidate(BaseModel):

@@ -58,7 +58,7 @@ def test_compliant_example_passes_every_blocking_check(tmp_path):
         keys = register(storage, brief, instance)
         assert run_range(pipeline_defs(storage), instance, keys[0], keys[-1]).success
     finals = read_stage(storage, UnitKey.parse(keys[0]), "final")
-    from creative_assets.checks import BLOCKING_CHECKS
+    from creative_assets.compliance import BLOCKING_CHECKS
 
     for cand in finals.candidates:
         for report in cand.renders.values():

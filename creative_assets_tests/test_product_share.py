@@ -12,8 +12,7 @@ import pytest
 import yaml
 from PIL import Image, ImageDraw
 
-from creative_assets.checks import BLOCKING_CHECKS
-from creative_assets.compliance import CHECKS, MIN_PRODUCT_SHARE, check_product_share
+from creative_assets.compliance import BLOCKING_CHECKS, CHECKS, MIN_PRODUCT_SHARE, check_product_share
 from creative_assets.partitions import UnitKey
 from creative_assets.render import candidates as candidates_module
 from creative_assets.render.candidates import prepare_supplied_product

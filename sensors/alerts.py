@@ -29,7 +29,7 @@ from typing import Any
 import dagster as dg
 
 from creative_assets.alerts import Alert, cap_alerts, truncate
-from creative_assets.assets.finals import COMPLIANCE_CHECKS
+from creative_assets.assets.compliance_checks import CHECK_SPECS
 from creative_assets.dagster_compat import FailedTick, failed_ticks_since
 from creative_assets.jobs import CAMPAIGN_TAG, VERSION_TAG, campaign_rollup, creative_pipeline
 from creative_assets.partitions import UnitKey, creative_units
@@ -46,7 +46,7 @@ ENDED = (
     dg.DagsterEventType.RUN_FAILURE,
     dg.DagsterEventType.RUN_CANCELED,
 )
-CHECKED_ASSETS = frozenset(spec.asset_key for spec in COMPLIANCE_CHECKS)
+CHECKED_ASSETS = frozenset(spec.asset_key for spec in CHECK_SPECS)
 RUNS_PER_TICK = 50
 FINDINGS_PER_ALERT = 20
 

@@ -161,13 +161,13 @@ def compliance_table(storage: CreativeStorage, campaign_id: str) -> pd.DataFrame
                 selected=cand.index == best,
             )
             findings = []
-            for position, check in enumerate(CHECKS):
+            for check in CHECKS:
                 worst = "pass"
                 for ratio, report in cand.renders.items():
-                    if position >= len(report.compliance):
+                    outcome = report.compliance_by_check().get(check)
+                    if outcome is None:
                         worst = "not run"
                         continue
-                    outcome = report.compliance[position]
                     if not outcome["passed"]:
                         worst = "ERROR" if outcome["severity"] == "ERROR" or worst == "ERROR" else "WARN"
                         findings += [f"{ratio} {f['message']}" for f in outcome["findings"]]
