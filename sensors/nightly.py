@@ -27,8 +27,8 @@ from creative_assets.partitions import contiguous_batches, creative_units
 from creative_assets.regeneration import plan_regeneration
 from resources.brand_kits import BrandKitLibrary
 from resources.storage import CreativeStorage
-from sensors.alerts import run_partitions
 from sensors.review import TRIGGER_TAG
+from sensors.run_scope import run_partitions
 
 NIGHTLY_NAME = "nightly_regeneration"
 NIGHT_TAG = "creative_assets/night"
