@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from creative_assets.brief_store import BriefRecord, current_brief, unit_fingerprint
-from creative_assets.partitions import UnitKey
 from creative_assets.review.decisions import review_state
-from resources.io_manager import read_manifest
-from resources.storage import CreativeStorage
+from creative_assets.stage_store import read_manifest
+from creative_assets.storage_protocol import Storage
+from creative_assets.units import UnitKey
 
 #: the unit stages in pipeline order (storage folder names)
 STAGE_ORDER = ("brief", "context", "raw", "branded", "copy", "final", "selected")
@@ -80,12 +80,12 @@ def blocking_failure(final_value: dict) -> str:
     return f"no compliant candidate ({', '.join(sorted(failed_blocking))} at ERROR)"
 
 
-def live_campaigns(storage: CreativeStorage) -> list[BriefRecord]:
+def live_campaigns(storage: Storage) -> list[BriefRecord]:
     ids = sorted({k.split("/")[1] for k in storage.list_keys("briefs") if k.endswith("/current.json")})
     return [r for r in (current_brief(storage, c) for c in ids) if r is not None]
 
 
-def _manifests(storage: CreativeStorage, unit: UnitKey) -> dict[str, dict]:
+def _manifests(storage: Storage, unit: UnitKey) -> dict[str, dict]:
     out = {}
     for stage in STAGE_ORDER:
         manifest = read_manifest(storage, unit, stage)
@@ -95,7 +95,7 @@ def _manifests(storage: CreativeStorage, unit: UnitKey) -> dict[str, dict]:
 
 
 def unit_plan(
-    storage: CreativeStorage,
+    storage: Storage,
     record: BriefRecord,
     unit: UnitKey,
     *,
@@ -157,7 +157,7 @@ def unit_plan(
 
 
 def plan_regeneration(
-    storage: CreativeStorage,
+    storage: Storage,
     *,
     code_versions: dict[str, str],
     kit_fingerprint: Callable[[str], str | None],

@@ -25,11 +25,6 @@ from creative_assets.render.product_mask import ProductFootprint, ProductVisibil
 Reader = Callable[[str], bytes]
 
 
-def ratio_dir(ratio: str) -> str:
-    """``16:9`` -> ``16x9`` (colons do not belong in file names)."""
-    return ratio.replace(":", "x")
-
-
 def encode_image(image: Image.Image, name: str) -> bytes:
     buf = io.BytesIO()
     if name.endswith((".jpg", ".jpeg")):

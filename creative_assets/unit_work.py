@@ -25,7 +25,7 @@ from creative_assets.compliance import (
     default_font_resolver,
     evaluate_creative,
 )
-from creative_assets.partitions import UnitKey
+from creative_assets.layout import ratio_dir
 from creative_assets.render.branding import apply_branding
 from creative_assets.render.candidates import CandidatePlan, prepare_supplied_product
 from creative_assets.render.finals import LocaleText, render_final
@@ -55,8 +55,8 @@ from creative_assets.stages import (
     ScoredCandidate,
     SelectedCreative,
     UnitBrief,
-    ratio_dir,
 )
+from creative_assets.units import UnitKey
 
 Hold = Callable[[str, Image.Image], "Image.Image | bytes"]
 

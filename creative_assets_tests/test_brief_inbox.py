@@ -8,12 +8,14 @@ import pytest
 import yaml
 
 from creative_assets.brief_store import current_brief
-from creative_assets.partitions import UnitKey, campaigns, creative_units
+from creative_assets.layout import PENDING_PREFIX
+from creative_assets.partitions import campaigns, creative_units
+from creative_assets.stage_store import read_stage
+from creative_assets.units import UnitKey
 from creative_assets_tests.pipeline_helpers import pipeline_defs, small_brief
 from resources.brand_kits import BrandKitLibrary
 from resources.inbox import BriefInbox
-from resources.io_manager import read_stage
-from sensors.brief_inbox import PENDING_PREFIX, brief_inbox_sensor
+from sensors.brief_inbox import brief_inbox_sensor
 
 
 def _upload_folder(client, bucket, folder: Path, prefix: str) -> None:

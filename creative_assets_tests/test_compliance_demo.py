@@ -3,10 +3,10 @@
 import dagster as dg
 import yaml
 
-from creative_assets.partitions import UnitKey
+from creative_assets.stage_store import read_stage
+from creative_assets.units import UnitKey
 from creative_assets_tests.helpers import EXAMPLES
 from creative_assets_tests.pipeline_helpers import pipeline_defs, register, run_range
-from resources.io_manager import read_stage
 from resources.storage import LocalCreativeStorage
 
 

@@ -9,7 +9,8 @@ from PIL import Image
 
 from creative_assets.assets.rollup import campaign_summary
 from creative_assets.jobs import unit_stages
-from creative_assets.partitions import UnitKey
+from creative_assets.stage_store import read_stage
+from creative_assets.units import UnitKey
 from creative_assets_tests.pipeline_helpers import (
     pipeline_defs,
     pipeline_resources,
@@ -17,7 +18,6 @@ from creative_assets_tests.pipeline_helpers import (
     run_range,
     small_brief,
 )
-from resources.io_manager import read_stage
 
 
 @pytest.fixture(scope="module")

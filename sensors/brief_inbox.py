@@ -27,8 +27,9 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
+from creative_assets import layout
 from creative_assets.brief_store import current_brief
-from creative_assets.inbox import PENDING_PREFIX, Accepted, Deferred, Rejected, inbox_briefs, ingest_brief
+from creative_assets.inbox import Accepted, Deferred, Rejected, inbox_briefs, ingest_brief
 from creative_assets.jobs import (
     CAMPAIGN_TAG,
     VERSION_TAG,
@@ -37,13 +38,15 @@ from creative_assets.jobs import (
     pipeline_run_tags,
     range_tags,
 )
-from creative_assets.partitions import campaigns, contiguous_batches, creative_units
+from creative_assets.layout import display_key
+from creative_assets.partitions import campaigns, creative_units
+from creative_assets.units import contiguous_batches
 from resources.brand_kits import BrandKitLibrary
 from resources.inbox import BriefInbox
-from resources.storage import CreativeStorage, display_key
+from resources.storage import CreativeStorage
 from sensors.run_scope import ordered_units, run_campaigns
 
-__all__ = ["PENDING_PREFIX", "brief_inbox_sensor", "campaign_rollup_sensor"]
+__all__ = ["brief_inbox_sensor", "campaign_rollup_sensor"]
 
 #: A marker whose version is still not live after this long is set aside (e.g. its brief was
 #: replaced in the inbox by one for another campaign), so it cannot wait forever.
@@ -114,7 +117,7 @@ def brief_inbox_sensor(
         context.log.info(f"{stopped}; the remaining briefs wait for the next tick")
 
     # 3. emit partitions and runs for every pending marker (new or left by an interrupted tick)
-    markers = list(storage.list_keys(PENDING_PREFIX))
+    markers = list(storage.list_keys(layout.PENDING_PREFIX))
     result = _requests_for(context, storage, markers, inbox)
     context.log.info(
         f"tick: {accepted} accepted, {rejected} rejected, {unchanged} unchanged, {deferred} waiting for "
@@ -145,9 +148,9 @@ def _note_accepted(context: dg.SensorEvaluationContext, outcome: Accepted) -> No
 
 def _set_aside(context: dg.SensorEvaluationContext, storage: CreativeStorage, key: str, why: str) -> None:
     """Keep a marker that cannot be emitted for inspection without blocking the later ones."""
-    context.log.error(f"pending marker {storage.uri(key)} {why}; moved to _inbox/broken/")
+    context.log.error(f"pending marker {storage.uri(key)} {why}; moved to {layout.BROKEN_PREFIX}/")
     with contextlib.suppress(FileNotFoundError):
-        storage.write_bytes(key.replace(PENDING_PREFIX, "_inbox/broken", 1), storage.read_bytes(key))
+        storage.write_bytes(layout.broken_marker_key(key), storage.read_bytes(key))
     storage.delete(key)
 
 

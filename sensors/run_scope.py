@@ -9,7 +9,8 @@ from collections.abc import Callable, Mapping, Sequence
 import dagster as dg
 
 from creative_assets.jobs import CAMPAIGN_TAG
-from creative_assets.partitions import UnitKey, creative_units
+from creative_assets.partitions import creative_units
+from creative_assets.units import UnitKey
 
 PARTITION_TAG = "dagster/partition"
 RANGE_START_TAG = "dagster/asset_partition_range_start"

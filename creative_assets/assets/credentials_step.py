@@ -31,7 +31,8 @@ from creative_assets.disclosure import (
     unit_provenance,
     with_ai_label,
 )
-from creative_assets.partitions import UnitKey
+from creative_assets.layout import files_prefix
+from creative_assets.stage_store import read_manifest
 from creative_assets.stages import (
     BrandedCandidates,
     ContextPack,
@@ -40,8 +41,8 @@ from creative_assets.stages import (
     LocalizedCopy,
     UnitBrief,
 )
+from creative_assets.units import UnitKey
 from resources.credentials import CredentialsStatus
-from resources.io_manager import files_prefix, read_manifest
 from resources.storage import CreativeStorage
 
 

@@ -8,11 +8,11 @@ from creative_assets.assets.common import (
     for_each_unit,
     stage_asset_kwargs,
     thumbnail,
+    withdraw_approval,
 )
 from creative_assets.assets.compliance_checks import CHECK_SPECS, check_results
 from creative_assets.assets.credentials_step import UnitSigning, credential_verdicts
 from creative_assets.compliance import unit_verdicts
-from creative_assets.partitions import UnitKey
 from creative_assets.stages import (
     BrandedCandidates,
     ContextPack,
@@ -22,6 +22,7 @@ from creative_assets.stages import (
     encode_image,
 )
 from creative_assets.unit_work import candidate_file, final_creatives_value
+from creative_assets.units import UnitKey
 from resources.brand_kits import BrandKitLibrary
 from resources.credentials import ContentCredentials
 from resources.storage import CreativeStorage
@@ -52,6 +53,7 @@ def final_creatives(
 
     def build(unit: UnitKey):
         key = str(unit)
+        withdraw_approval(context, storage, unit)
         # popped: the unit's decoded branded pixels are freed once it is done (batched steps)
         brief, branded, copy = unit_brief[key], branded_candidates.pop(key), localized_copy[key]
         pack = locale_context_pack[key]
