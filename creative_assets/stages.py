@@ -42,6 +42,7 @@ class StageValue(BaseModel):
     """Base class: manifest fields plus images held in memory or read lazily from storage."""
 
     model_config = ConfigDict(frozen=False, extra="forbid")
+    #: the stage name: asset key, storage folder and assets/ module (stage_registry.py)
     STAGE: ClassVar[str]
 
     _payloads: dict[str, Image.Image | bytes] = PrivateAttr(default_factory=dict)
@@ -159,7 +160,7 @@ class RejectedCreative(BaseModel):
 class UnitBrief(StageValue):
     """The brief as it applies to one creative unit (campaign x locale x product)."""
 
-    STAGE: ClassVar[str] = "brief"
+    STAGE: ClassVar[str] = "unit_brief"
     unit: str
     campaign_id: str
     campaign_name: str
@@ -218,10 +219,10 @@ class TermRuleRecord(BaseModel):
     layer: str  # global | language:xx | market:xx-YY | brand:<slug> | campaign:<id>
 
 
-class ContextPack(StageValue):
+class LocaleContextPack(StageValue):
     """Everything locale- and brand-specific a copywriter or designer needs for this unit."""
 
-    STAGE: ClassVar[str] = "context"
+    STAGE: ClassVar[str] = "locale_context_pack"
     locale: dict  # LocaleInfo, as JSON
     brand_display_name: str
     tone_of_voice: str
@@ -268,7 +269,7 @@ class ImageCandidate(BaseModel):
 class ImageCandidates(StageValue):
     """N visibly different candidate visuals per unit, each drawn at every ratio."""
 
-    STAGE: ClassVar[str] = "raw"
+    STAGE: ClassVar[str] = "image_candidates"
     provider: str
     model: str
     seed_supported: bool = True
@@ -311,7 +312,7 @@ class BrandedCandidate(BaseModel):
 class BrandedCandidates(StageValue):
     """Candidates with the brand applied: accent device and logo per the kit's placement rules."""
 
-    STAGE: ClassVar[str] = "branded"
+    STAGE: ClassVar[str] = "branded_candidates"
     brand: str
     brand_fingerprint: str
     candidates: list[BrandedCandidate]
@@ -331,7 +332,7 @@ class CopyVariant(BaseModel):
 class LocalizedCopy(StageValue):
     """Short copy per candidate in the unit's locale, with where each string came from."""
 
-    STAGE: ClassVar[str] = "copy"
+    STAGE: ClassVar[str] = "localized_copy"
     locale: str
     language_code: str
     direction: Literal["ltr", "rtl"]
@@ -404,7 +405,7 @@ class FinalCandidate(BaseModel):
 class FinalCreatives(StageValue):
     """Every candidate at every ratio with copy, CTA and legal line: the exportable creatives."""
 
-    STAGE: ClassVar[str] = "final"
+    STAGE: ClassVar[str] = "final_creatives"
     locale: str
     candidates: list[FinalCandidate]
     #: file -> what its Content Credential declares (creative_assets/disclosure.py); {} when disabled
@@ -427,9 +428,9 @@ class ScoredCandidate(BaseModel):
 
 
 class SelectedCreative(StageValue):
-    """The best candidate per unit (copied to ``selected/<ratio>.png``) and the ranked alternates."""
+    """The best candidate per unit (copied to ``selected_creative/<ratio>.png``) and the ranked alternates."""
 
-    STAGE: ClassVar[str] = "selected"
+    STAGE: ClassVar[str] = "selected_creative"
     unit: str
     best: int  # the top-ranked candidate (when blocked: the best non-compliant one, not delivered)
     files: dict[str, str]  # ratio -> file name inside selected/ (empty when blocked)
@@ -441,17 +442,3 @@ class SelectedCreative(StageValue):
     blocked_reason: str = ""
     #: the final_creatives generation the selection was made from (its files are in ``ranking``)
     final_generation: str = ""
-
-
-STAGE_TYPES: dict[str, type[StageValue]] = {
-    cls.STAGE: cls
-    for cls in (
-        UnitBrief,
-        ContextPack,
-        ImageCandidates,
-        BrandedCandidates,
-        LocalizedCopy,
-        FinalCreatives,
-        SelectedCreative,
-    )
-}

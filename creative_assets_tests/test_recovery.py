@@ -191,7 +191,7 @@ def test_a_blocking_compliance_error_is_not_retried(tmp_path):
         result = run_range(_fast_retry_defs(storage), instance, keys[0], keys[-1], raise_on_error=False)
         # contained (issue 13): the blocking ERROR blocks its unit and the run succeeds, once
         assert result.success
-        selections = [read_stage(storage, UnitKey.parse(k), "selected") for k in keys]
+        selections = [read_stage(storage, UnitKey.parse(k), "selected_creative") for k in keys]
         blocked = [s for s in selections if s.status == "blocked"]
         assert blocked and all(s.files == {} for s in blocked)
         assert all("copy_terms" in s.blocked_reason and "cure" in s.blocked_reason for s in blocked)

@@ -162,7 +162,7 @@ def run_failure_alert_sensor(context: dg.RunFailureSensorContext, alerts: AlertR
 
 
 def findings_of(evaluation: dg.AssetCheckEvaluation) -> list[str]:
-    """The findings listed in the evaluation's metadata (see assets/finals.py), capped."""
+    """The findings listed in the evaluation's metadata (see assets/final_creatives.py), capped."""
     value = evaluation.metadata.get("findings")
     items = [str(f) for f in (getattr(value, "data", None) or [])]
     count_value = evaluation.metadata.get("findings_count")

@@ -38,12 +38,8 @@ DEFAULT_TIMEZONE = "UTC"
 
 
 def stage_code_versions() -> dict[str, str]:
-    """stage folder name -> the code version of the asset that writes it."""
-    out = {}
-    for asset in unit_stages:
-        spec = next(iter(asset.specs))
-        out[spec.metadata["stage"]] = spec.code_version or ""
-    return out
+    """stage (asset name = storage folder) -> the code version of the asset that writes it."""
+    return {spec.key.path[-1]: spec.code_version or "" for asset in unit_stages for spec in asset.specs}
 
 
 #: runs in these states will (re)build their units anyway: the nightly does not queue more for them
