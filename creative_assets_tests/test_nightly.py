@@ -148,7 +148,10 @@ def test_nightly_regenerates_exactly_what_changed(tmp_path):
     ("reason", "tamper"),
     [
         ("code_changed", lambda s, u: edit_manifest(s, u, "final_creatives", code_version="0")),
-        ("rules_changed", lambda s, u: edit_manifest(s, u, "locale_context_pack", value__knowledge_base_version="old")),
+        (
+            "rules_changed",
+            lambda s, u: edit_manifest(s, u, "locale_context_pack", value__knowledge_base_version="old"),
+        ),
         (
             "out_of_order",
             lambda s, u: edit_manifest(s, u, "image_candidates", written_at="2999-01-01T00:00:00+00:00"),
