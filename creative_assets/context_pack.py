@@ -28,7 +28,7 @@ def campaign_rules(
             TermRuleRecord(
                 term=rule.term,
                 reason=rule.reason or f"banned by the {kit.display_name} kit",
-                severity=rule.severity.value,
+                severity=rule.severity,
                 layer=f"brand:{kit.slug}",
             )
         )
@@ -37,7 +37,7 @@ def campaign_rules(
             TermRuleRecord(
                 term=rule.term,
                 reason=rule.reason or "banned by the campaign brief",
-                severity=rule.severity.value,
+                severity=rule.severity,
                 layer=f"campaign:{campaign_id}",
             )
         )

@@ -19,10 +19,11 @@ from creative_assets.jobs import (
     unit_stages,
 )
 from creative_assets.layout import INBOX_PREFIX
-from creative_assets.settings import choice, default_storage_root, env_or_default, int_setting
+from creative_assets.settings import choice, default_storage_root, int_setting
 from resources.alerts import build_alert_router
 from resources.brand_kits import BrandKitLibrary
-from resources.credentials import build_credentials
+from resources.credentials import ContentCredentials, build_credentials
+from resources.env import env_or_default
 from resources.identity import IdentityDatabase
 from resources.inbox import BriefInbox
 from resources.io_manager import CreativeIOManager
@@ -65,6 +66,12 @@ sensors += [audit_archive_sensor, approval_cascade_sensor]
 
 
 # -- resources: the implementation is configuration (CREATIVE_ASSETS_STORAGE), not code -------------
+def configured_credentials() -> ContentCredentials:
+    """The ``credentials`` resource as configured, initialized: for the CLI (the review app's
+    verification policy, ``credentials show``), which imports resources only through here."""
+    return build_credentials().process_config_and_initialize()
+
+
 def build_storage() -> CreativeStorage:
     if choice("CREATIVE_ASSETS_STORAGE", "local", ("local", "s3")) == "s3":
         return S3CreativeStorage(

@@ -17,8 +17,6 @@ and deterministic ones are not repeated.
   it failed), from the failed steps on, but not a run whose steps failed for good.
 """
 
-import os
-
 import dagster as dg
 
 from creative_assets.assets.branded_candidates import branded_candidates
@@ -31,6 +29,8 @@ from creative_assets.assets.selected_creative import selected_creative
 from creative_assets.assets.sources import SOURCES
 from creative_assets.assets.unit_brief import unit_brief
 from creative_assets.execution import build_executor
+from creative_assets.run_tags import RUN_RETRY_TAGS
+from creative_assets.settings import float_setting, int_setting
 from creative_assets.stage_registry import STAGE_NAMES
 
 #: The unit stage assets in pipeline order (stage_registry.STAGE_NAMES), all partitioned by creative unit.
@@ -48,23 +48,15 @@ _STAGE_ASSETS = {
 }
 unit_stages = [_STAGE_ASSETS[name] for name in STAGE_NAMES]
 
-#: run-level retries of a run whose process died (see the module docstring)
-MAX_RUN_RETRIES = 3
-RUN_RETRY_TAGS = {
-    "dagster/max_retries": str(MAX_RUN_RETRIES),
-    "dagster/retry_strategy": "FROM_FAILURE",
-    "dagster/retry_on_asset_or_op_failure": "false",
-}
-
 
 def transient_retry_policy(retries: int | None = None, delay: float | None = None) -> dg.RetryPolicy | None:
     """Step retries for transient failures: by default 5, waiting about 15, 30, 60, 120 and 240 s
     (exponential, +-50 % jitter), i.e. an outage of up to about 7 minutes heals by itself.
     ``CREATIVE_ASSETS_STEP_RETRIES`` / ``CREATIVE_ASSETS_STEP_RETRY_DELAY_SECONDS`` change that
     (read when the code location loads); 0 retries switches step retries off."""
-    retries = int(os.environ.get("CREATIVE_ASSETS_STEP_RETRIES", "5")) if retries is None else retries
+    retries = int_setting("CREATIVE_ASSETS_STEP_RETRIES", 5, 0, 100) if retries is None else retries
     delay = (
-        float(os.environ.get("CREATIVE_ASSETS_STEP_RETRY_DELAY_SECONDS", "15")) if delay is None else delay
+        float_setting("CREATIVE_ASSETS_STEP_RETRY_DELAY_SECONDS", 15.0, 0, 3600) if delay is None else delay
     )
     if retries <= 0:
         return None
@@ -74,11 +66,6 @@ def transient_retry_policy(retries: int | None = None, delay: float | None = Non
 
 
 TRANSIENT_RETRY_POLICY = transient_retry_policy()
-
-
-def pipeline_run_tags() -> dict[str, str]:
-    """The retry tags of every run the sensors, the schedule and the CLI request."""
-    return dict(RUN_RETRY_TAGS)
 
 
 creative_pipeline = dg.define_asset_job(
@@ -112,11 +99,3 @@ observe_sources_schedule = dg.ScheduleDefinition(
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Observes the pipeline's sources every 15 minutes.",
 )
-
-CAMPAIGN_TAG = "creative_assets/campaign"
-VERSION_TAG = "creative_assets/brief_version"
-
-
-def range_tags(first: str, last: str) -> dict[str, str]:
-    """Run tags that target a contiguous range of creative-unit partitions."""
-    return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}

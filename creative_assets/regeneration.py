@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from creative_assets.brief_store import BriefRecord, current_brief, unit_fingerprint
+from creative_assets.brief_store import BriefRecord, current_brief, registered_campaigns, unit_fingerprint
 from creative_assets.review.decisions import review_state
 from creative_assets.stage_registry import (
     FINAL_CREATIVES,
@@ -88,8 +88,7 @@ def blocking_failure(final_value: dict) -> str:
 
 
 def live_campaigns(storage: Storage) -> list[BriefRecord]:
-    ids = sorted({k.split("/")[1] for k in storage.list_keys("briefs") if k.endswith("/current.json")})
-    return [r for r in (current_brief(storage, c) for c in ids) if r is not None]
+    return [r for r in (current_brief(storage, c) for c in registered_campaigns(storage)) if r is not None]
 
 
 def _manifests(storage: Storage, unit: UnitKey) -> dict[str, dict]:

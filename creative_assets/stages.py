@@ -19,8 +19,9 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from creative_assets.brand_kit import WordRule
 from creative_assets.brief import LocalizedText, Product
-from creative_assets.render.layout import Box, Layout
+from creative_assets.render.layout import Layout
 from creative_assets.render.product_mask import ProductFootprint, ProductVisibility
+from creative_assets.vocabulary import Box, Direction, LineBreaking, Severity
 
 Reader = Callable[[str], bytes]
 
@@ -215,7 +216,7 @@ class UnitBrief(StageValue):
 class TermRuleRecord(BaseModel):
     term: str
     reason: str = ""
-    severity: Literal["WARN", "ERROR"] = "WARN"
+    severity: Severity = "WARN"
     layer: str  # global | language:xx | market:xx-YY | brand:<slug> | campaign:<id>
 
 
@@ -235,7 +236,7 @@ class LocaleContextPack(StageValue):
     calls: list[dict] = []  # API call accounting (see resources/openai_providers.py)
 
     @property
-    def direction(self) -> Literal["ltr", "rtl"]:
+    def direction(self) -> Direction:
         return self.locale["direction"]
 
 
@@ -335,9 +336,9 @@ class LocalizedCopy(StageValue):
     STAGE: ClassVar[str] = "localized_copy"
     locale: str
     language_code: str
-    direction: Literal["ltr", "rtl"]
+    direction: Direction
     script: str
-    line_breaking: Literal["spaces", "cjk", "thai"]
+    line_breaking: LineBreaking
     provider: str
     model: str
     variants: list[CopyVariant]

@@ -14,8 +14,9 @@ import dagster as dg
 import yaml
 
 from creative_assets.cli import main
-from creative_assets.jobs import RUN_RETRY_TAGS, creative_pipeline, transient_retry_policy, unit_stages
-from creative_assets.local_instance import CONFIG_HEADER, LAUNCHER_TAG, write_local_config
+from creative_assets.jobs import creative_pipeline, transient_retry_policy, unit_stages
+from creative_assets.local_instance import CONFIG_HEADER, write_local_config
+from creative_assets.run_tags import LAUNCHER_TAG, RUN_RETRY_TAGS
 from creative_assets.stage_store import read_stage
 from creative_assets.units import UnitKey
 from creative_assets_tests.helpers import EXAMPLES, REPO

@@ -18,9 +18,9 @@ from creative_assets.brand_kit import BrandKit
 from creative_assets.context_pack import build_context_pack
 from creative_assets.copywriting import brief_copy
 from creative_assets.render.candidates import CandidatePlan, offline_prompt, render_offline_candidate
-from creative_assets.render.layout import Box
 from creative_assets.render.product_mask import ProductFootprint
 from creative_assets.stages import BrandedCandidates, LocaleContextPack, LocalizedCopy, UnitBrief
+from creative_assets.vocabulary import Box
 
 
 @dataclass

@@ -16,7 +16,7 @@ from creative_assets.layout import generation_prefix
 from creative_assets.partitions import creative_units
 from creative_assets.queues import QUEUE_TAG, stage_queue
 from creative_assets.review.delivery import withdraw
-from creative_assets.settings import choice
+from creative_assets.settings import choice, units_per_run
 from creative_assets.stages import StageValue
 from creative_assets.transient import is_transient
 from creative_assets.units import UnitKey
@@ -26,8 +26,7 @@ V = TypeVar("V", bound=StageValue)
 R = TypeVar("R")
 
 #: Units per run when Dagster backfills (one step handles the whole range; README "Operations").
-UNITS_PER_RUN = 24
-BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=UNITS_PER_RUN)
+BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=units_per_run())
 GROUP = "creatives"
 IO_MANAGER_KEY = "creative_io_manager"
 

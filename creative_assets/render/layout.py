@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-Box = tuple[int, int, int, int]
+from creative_assets.vocabulary import Box
 
 
 class SafeZone(BaseModel):

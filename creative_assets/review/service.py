@@ -21,7 +21,7 @@ from PIL import Image
 
 from creative_assets import layout
 from creative_assets.brand_kit import BrandKit, brand_kits_dir, load_brand_kit
-from creative_assets.brief_store import current_brief, unit_fingerprint
+from creative_assets.brief_store import current_brief, registered_campaigns, unit_fingerprint
 from creative_assets.credentials import CredentialRefused, VerifyPolicy, check_deliverable
 from creative_assets.feedback import interpret_feedback
 from creative_assets.layout import delivery_file_key
@@ -190,11 +190,8 @@ class ReviewService:
 
     # -- reading ---------------------------------------------------------------------------------
     def campaigns(self) -> list[CampaignView]:
-        ids = sorted(
-            {k.split("/")[1] for k in self.storage.list_keys("briefs") if k.endswith("/current.json")}
-        )
         out = []
-        for campaign_id in ids:
+        for campaign_id in registered_campaigns(self.storage):
             record = current_brief(self.storage, campaign_id)
             if record is None:
                 continue
