@@ -1,5 +1,5 @@
-"""The storage layout: every key in one module, and the keys are the ones the platform always used
-(stored data stays readable: same bytes at the same keys)."""
+"""creative_assets/layout.py (named apart from render/test_layout.py): every key in one module, and
+the keys are the ones the platform always used (stored data stays readable: same bytes, same keys)."""
 
 from __future__ import annotations
 
