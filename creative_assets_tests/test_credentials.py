@@ -333,7 +333,7 @@ def test_a_final_with_a_broken_credential_is_not_delivered(signed_run, tmp_path)
     file whose credential does not verify is refused, and nothing is published."""
     storage = _copy_storage(signed_run, tmp_path)
     unit = signed_run["supplied"]
-    stage = f"{unit.storage_prefix}/final"
+    stage = f"{unit.storage_prefix}/final_creatives"
     prefix = _live_prefix(storage, unit, "final_creatives")  # the live generation's folder
     name = "1x1/candidate-1.png"
     for broken in (one_pixel_changed, lambda d: c2.unsigned_content(d, "image/png")):
@@ -590,7 +590,7 @@ def test_review_app_shows_a_content_credentials_panel(signed_run, tmp_path):
     panel = page[page.index("<h2>Content Credentials</h2>") : page.index('id="credentials"') + 6000]
     assert panel.count("TEST-SIGNED") == 3 and panel.count(">valid<") == 3 and panel.count(">trusted<") == 3
     assert "composite" in panel and "c2pa.created, c2pa.placed, c2pa.placed, c2pa.edited" in panel
-    key = f"{_live_prefix(storage, unit, 'final')}/1x1/candidate-1.png"
+    key = f"{_live_prefix(storage, unit, 'final_creatives')}/1x1/candidate-1.png"
     storage.write_bytes(key, one_pixel_changed(storage.read_bytes(key)))
     page = client.get(f"/units/{unit}").text
     assert ">broken<" in page and "dataHash.mismatch" in page
