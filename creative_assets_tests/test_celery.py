@@ -234,7 +234,7 @@ def test_batch_on_celery_workers_matches_in_process_and_ran_in_the_workers(stack
     celery_out = comparable(objects(stack, "celery/campaigns/"), "celery")
     images = [k for k in reference if k.endswith((".png", ".jpg"))]
     assert len(images) >= UNITS * 3 * 2 * 3  # raw, branded, final: 2 candidates x 3 ratios per unit
-    finals = [k for k in images if "/final/" in k or "/selected/" in k]
+    finals = [k for k in images if "/final_creatives/" in k or "/selected_creative/" in k]
     assert len(finals) == UNITS * 3 * 3 and all("content" in reference[k] for k in finals)  # all signed
     assert sorted(celery_out) == sorted(reference)
     differing = [k for k in reference if celery_out[k] != reference[k]]
@@ -362,6 +362,6 @@ def test_killed_pool_process_and_killed_worker_are_redelivered_and_the_run_compl
 
     # the re-run wrote the same bytes again (manifests name the new run)
     out = objects(stack, "celery/campaigns/")
-    manifests = [json.loads(v) for k, v in out.items() if k.endswith("final/manifest.json")]
+    manifests = [json.loads(v) for k, v in out.items() if k.endswith("final_creatives/manifest.json")]
     assert manifests and all(m["run_id"] == run_id for m in manifests)
     assert comparable(out, "celery") == reference

@@ -27,7 +27,7 @@ def test_banned_word_and_vanishing_logo_fail_and_block_selection(tmp_path):
         assert storage.exists(f"{prefix}/final_creatives/manifest.json"), "creatives kept"
         selected = read_stage(storage, UnitKey.parse(keys[0]), "selected_creative")
         assert selected.status == "blocked" and selected.files == {}
-        assert not [k for k in storage.list_keys(f"{prefix}/selected") if k.endswith(".png")]
+        assert not [k for k in storage.list_keys(f"{prefix}/selected_creative/") if k.endswith(".png")]
 
         def evaluation(check):
             key = dg.AssetCheckKey(dg.AssetKey("final_creatives"), check)

@@ -150,7 +150,7 @@ def test_transient_failures_are_retried_with_backoff_and_deterministic_ones_are_
 
     # storage down for two writes of image_candidates: the step is retried and the run succeeds
     storage = FlakyStorage(root=str(tmp_path / "storage"))
-    FlakyStorage.state = {"flaky": "/raw/", "fail_writes": 2}
+    FlakyStorage.state = {"flaky": "/image_candidates/", "fail_writes": 2}
     brief = small_brief(tmp_path, locales=("en-US",), candidates=1)
     with dg.instance_for_test() as instance:
         keys = register(storage, brief, instance)
