@@ -394,6 +394,20 @@ def cmd_review(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate_layout(args: argparse.Namespace) -> int:
+    """Move stage folders written before stages had one name (docs/ARCHITECTURE.md "Storage layout")."""
+    if args.out:
+        os.environ["CREATIVE_ASSETS_STORAGE"] = "local"
+        os.environ["CREATIVE_ASSETS_ROOT"] = str(Path(args.out).resolve())
+    from creative_assets.definitions import build_storage
+    from creative_assets.layout_migration import migrate_layout
+
+    storage = build_storage().process_config_and_initialize()
+    report = migrate_layout(storage)
+    print(f"✓ {storage.uri('campaigns')}: {report.summary()}")
+    return 1 if report.conflicts else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from creative_assets.credentials_cli import add_commands as add_credentials_commands
 
@@ -427,6 +441,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8081, help="port (default 8081)")
     p.set_defaults(func=cmd_review)
+    p = sub.add_parser("migrate-layout", help="rename stage folders written by an older version")
+    p.add_argument("--out", help="local storage folder (default: $CREATIVE_ASSETS_ROOT or var/storage)")
+    p.set_defaults(func=cmd_migrate_layout)
     p = sub.add_parser("schema", help="print the brief's JSON Schema")
     p.set_defaults(func=cmd_schema)
     add_credentials_commands(sub)  # credentials init | show (creative_assets/credentials_cli.py)

@@ -11,8 +11,15 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from creative_assets.assets.rollup import campaign_compliance_report, campaign_summary
+from creative_assets.assets.sources import SOURCES
 from creative_assets.identity.config import default_identity_url
-from creative_assets.jobs import campaign_rollup, creative_pipeline, unit_stages
+from creative_assets.jobs import (
+    campaign_rollup,
+    creative_pipeline,
+    observe_sources,
+    observe_sources_schedule,
+    unit_stages,
+)
 from creative_assets.layout import INBOX_PREFIX
 from creative_assets.settings import choice, default_storage_root, int_setting
 from resources.alerts import build_alert_router
@@ -41,8 +48,8 @@ from sensors.review import review_decision_sensor
 # -- the asset graph: one asset per pipeline stage, all partitioned by creative unit, plus the
 #    campaign rollup. Jobs (creative_assets/jobs.py) run in process, one process per run, unless
 #    CREATIVE_ASSETS_EXECUTOR=celery puts creative_pipeline's steps on Celery workers (execution.py).
-assets = [*unit_stages, campaign_summary, campaign_compliance_report]
-jobs = [creative_pipeline, campaign_rollup]
+assets = [*SOURCES, *unit_stages, campaign_summary, campaign_compliance_report]
+jobs = [creative_pipeline, campaign_rollup, observe_sources]
 
 # -- automation: briefs dropped in the inbox become partitions and runs; each finished batch
 #    refreshes its campaign's summary; review decisions are recorded and revision requests
@@ -134,7 +141,7 @@ def build_definitions() -> dg.Definitions:
         assets=assets,
         jobs=jobs,
         sensors=sensors,
-        schedules=[build_nightly_schedule()],
+        schedules=[build_nightly_schedule(), observe_sources_schedule],
         resources=build_resources(),
         executor=dg.in_process_executor,
     )

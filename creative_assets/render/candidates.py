@@ -26,7 +26,7 @@ from creative_assets.render.scenes import (
     to_8bit,
     variation_plan,
 )
-from creative_assets.stages import ContextPack, UnitBrief
+from creative_assets.stages import LocaleContextPack, UnitBrief
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def logo_aspect(kit: BrandKit) -> float:
     return logo.width / max(1, logo.height)
 
 
-def plan_candidates(unit: UnitBrief, pack: ContextPack, kit: BrandKit) -> list[CandidatePlan]:
+def plan_candidates(unit: UnitBrief, pack: LocaleContextPack, kit: BrandKit) -> list[CandidatePlan]:
     """One plan per candidate: distinct style/palette/layout, mirrored for right-to-left locales."""
     aspect = logo_aspect(kit)
     rules = kit.logo_placement
