@@ -402,9 +402,9 @@ def cmd_migrate_layout(args: argparse.Namespace) -> int:
     from creative_assets.definitions import build_storage
     from creative_assets.layout_migration import migrate_layout
 
-    storage = build_storage().process_config_and_initialize()
-    report = migrate_layout(storage)
-    print(f"✓ {storage.uri('campaigns')}: {report.summary()}")
+    with build_storage().process_config_and_initialize_cm() as storage:
+        report = migrate_layout(storage)
+        print(f"✓ {storage.uri(layout.CAMPAIGNS_ROOT)}: {report.summary()}")
     return 1 if report.conflicts else 0
 
 
