@@ -50,6 +50,12 @@ from creative_assets.input_policy import (
     shorten,
     walk_strings,
 )
+from creative_assets.placements import (
+    Placement,
+    UnknownPlacementError,
+    default_placement_for_ratio,
+    get_placement,
+)
 from creative_assets.slugs import SLUG_MAX, SLUG_PATTERN, slug_problem
 from creative_assets.term_skeleton import term_folds_to_something
 
@@ -165,6 +171,13 @@ class Brief(_Strict):
     aspect_ratios: list[AspectRatio] = Field(
         default_factory=lambda: ["1:1", "9:16", "16:9"], min_length=1, max_length=4
     )
+    placements: list[Annotated[str, StringConstraints(min_length=1, max_length=48)]] | None = Field(
+        None,
+        min_length=1,
+        max_length=24,
+        description="Named output targets such as meta-reels or iab-medium-rectangle (README "
+        "'Placements'). Without it, each of aspect_ratios maps to its documented default placement.",
+    )
     output_sizes: dict[AspectRatio, tuple[StrictInt, StrictInt]] = Field(
         default_factory=dict,
         description="Override the pixel size per ratio, e.g. {'1:1': [1200, 1200]}; the shorter side "
@@ -201,6 +214,13 @@ class Brief(_Strict):
 
     def size_for(self, ratio: str) -> tuple[int, int]:
         return tuple(self.output_sizes.get(ratio, DEFAULT_SIZES[ratio]))  # type: ignore[return-value]
+
+    def placement_specs(self) -> list[Placement]:
+        """The placements this brief renders: ``placements:`` when given, else one documented default
+        placement per entry of ``aspect_ratios:`` (``creative_assets.placements.RATIO_DEFAULT_PLACEMENTS``)."""
+        if self.placements:
+            return [get_placement(name) for name in self.placements]
+        return [default_placement_for_ratio(ratio) for ratio in self.aspect_ratios]
 
     def base_seed(self) -> int:
         if self.seed is not None:
@@ -264,6 +284,32 @@ def _semantic_problems(data: dict) -> list[Problem]:
     ratios = data.get("aspect_ratios")
     if isinstance(ratios, list) and len(set(map(str, ratios))) != len(ratios):
         problems.append(Problem("aspect_ratios", "lists a ratio more than once"))
+    names = data.get("placements")
+    if isinstance(names, list):
+        if "aspect_ratios" in data:
+            problems.append(
+                Problem(
+                    "placements",
+                    "give either placements or aspect_ratios, not both (aspect_ratios maps to default "
+                    "placements; list those placements instead)",
+                )
+            )
+        first: dict[str, int] = {}
+        for i, name in enumerate(names):
+            if not isinstance(name, str):
+                continue
+            if name in first:
+                problems.append(
+                    Problem(
+                        f"placements[{i}]", f"{name!r} is listed twice (first at placements[{first[name]}])"
+                    )
+                )
+                continue
+            first[name] = i
+            try:
+                get_placement(name)
+            except UnknownPlacementError as exc:
+                problems.append(Problem(f"placements[{i}]", exc.message))
     sizes = data.get("output_sizes")
     for ratio, size in sizes.items() if isinstance(sizes, dict) else []:
         if ratio not in DEFAULT_SIZES or not (isinstance(size, (list, tuple)) and len(size) == 2):
@@ -417,8 +463,8 @@ def _preflight(data: dict, budget: Budget | None) -> list[Problem]:
     candidates = data.get("candidates", 3)
     if not isinstance(candidates, int) or isinstance(candidates, bool) or not 1 <= candidates <= 8:
         candidates = 3  # the schema reports it; estimate with the default
-    ratios = data.get("aspect_ratios", ["1:1", "9:16", "16:9"])
-    n_ratios = min(len(ratios), 4) if isinstance(ratios, list) else 3
+    ratios = data.get("placements") or data.get("aspect_ratios", ["1:1", "9:16", "16:9"])
+    n_ratios = min(len(ratios), 24) if isinstance(ratios, list) else 3  # one creative per placement
     try:
         budget = budget or Budget.from_env()
     except ValueError as exc:
