@@ -51,7 +51,7 @@ from creative_assets.render.fonts import (
     font_search_dirs,
     resolve_font_file,
 )
-from creative_assets.render.layout import VARIANTS, plan_layout
+from creative_assets.render.layout import layout_variants, plan_layout
 from creative_assets.render.segmentation import emoji_in
 from creative_assets.render.text import unrenderable
 from creative_assets.stages import CopyVariant
@@ -177,7 +177,7 @@ def _layouts(brief: Brief, kit: BrandKit, direction: str) -> Iterator:
     logo = kit.logo_image("primary")
     rules = kit.logo_placement
     for ratio in brief.aspect_ratios:
-        for variant in VARIANTS[ratio]:
+        for variant in layout_variants(ratio):
             yield plan_layout(
                 ratio,
                 brief.size_for(ratio),

@@ -278,7 +278,7 @@ def selection_value(
         hashes[cand.index] = {}
         for report in cand.renders.values():
             short = min(report.width, report.height)
-            head_max = round(short * (0.115 if report.ratio != "16:9" else 0.10))
+            head_max = round(short * (0.115 if report.layout.placement_class != "landscape" else 0.10))
             image = finals.image(report.file)
             hashes[cand.index][report.ratio] = phash(image)
             per_ratio.append(

@@ -14,7 +14,7 @@ from PIL import Image
 
 from creative_assets.brand_kit import BrandKit
 from creative_assets.feedback import FeedbackDirectives, interpret_feedback
-from creative_assets.render.layout import VARIANTS, Box, Layout, plan_layout
+from creative_assets.render.layout import Box, Layout, layout_variants, plan_layout
 from creative_assets.render.product_mask import ProductFootprint
 from creative_assets.render.scenes import (
     STYLES,
@@ -63,7 +63,7 @@ def plan_candidates(unit: UnitBrief, pack: ContextPack, kit: BrandKit) -> list[C
     rejected_combos = {(r.style, ratio, v) for r in rejected for ratio, v in r.layouts.items()}
     allowed: dict[str, tuple[str, ...]] = {}
     for ratio in unit.aspect_ratios:
-        variants = VARIANTS[ratio]
+        variants = layout_variants(ratio)
         if directives.new_layout:  # "different layout": not the rejected creatives' layouts,
             for r in reversed(rejected):  # the latest first, as long as one variant is left
                 variants = tuple(v for v in variants if v != r.layouts.get(ratio)) or variants
@@ -126,7 +126,9 @@ def _style_and_layouts(
         for ratio, variants in allowed.items():
             rotated = variants[offset % len(variants) :] + variants[: offset % len(variants)]
             fresh = [v for v in rotated if (candidate_style, ratio, v) not in rejected_combos]
-            fallback = [v for v in VARIANTS[ratio] if (candidate_style, ratio, v) not in rejected_combos]
+            fallback = [
+                v for v in layout_variants(ratio) if (candidate_style, ratio, v) not in rejected_combos
+            ]
             chosen[ratio] = (fresh or fallback or rotated)[0]
             if not (fresh or fallback):
                 break
