@@ -28,6 +28,8 @@ BLOCKING_CHECKS = frozenset(
         "text_over_product",
         "source_resolution",
         "product_share",
+        "placement_spec",
+        "product_hero",
     }
 )
 
@@ -42,6 +44,8 @@ DESCRIPTIONS = {
     "source_resolution": "Supplied product image not enlarged beyond the kit's product_imagery.max_upscale.",
     "copy_source": "Machine-translated or untranslated (source-language) copy flagged for a native speaker (advisory).",
     "product_share": "The product visibly on the creative: its placed pixels, minus logo and copy, at least 1.5% of the canvas.",
+    "placement_spec": "The export meets its placement: pixel size, accepted format, byte budget, measured minimum quality.",
+    "product_hero": "The product is the hero: visible share at least the placement class minimum (12% vertical), inside the safe area.",
 }
 
 #: Figures where a larger number is worse (the others: smaller is worse).
@@ -87,13 +91,15 @@ def unit_verdicts(outcomes: Outcomes) -> dict[str, UnitVerdict]:
     blocked = blocked_candidates(outcomes)
     deliverable = sorted(set(outcomes) - blocked)
     verdicts = {}
-    for position, check in enumerate(CHECKS):
+    for check in CHECKS:
         failing: list[str] = []
         worst = "WARN"
         figures: dict[str, float] = {}
         for index in sorted(outcomes):
             for ratio, checks in outcomes[index].items():
-                outcome = checks[position]
+                outcome = next((o for o in checks if o.check == check), None)
+                if outcome is None:  # a check that did not run on this creative
+                    continue
                 for name, value in outcome.figures.items():  # the worst figure across creatives
                     worst_of = max if name in HIGHER_IS_WORSE else min
                     figures[name] = worst_of(figures.get(name, value), value)

@@ -79,6 +79,9 @@ CHECKS = (
     "source_resolution",
     "copy_source",
     "product_share",
+    # per placement (creative_assets/placement_checks.py)
+    "placement_spec",
+    "product_hero",
 )
 
 COPY_FIELDS = ("headline", "subline", "cta", "disclaimer")

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from creative_assets.brand_kit import WordRule
 from creative_assets.brief import LocalizedText, Product
+from creative_assets.render.export import PlacementExport
 from creative_assets.render.layout import Box, Layout
 from creative_assets.render.product_mask import ProductFootprint, ProductVisibility
 
@@ -394,6 +395,8 @@ class FinalRender(BaseModel):
     #: covers the product), and how much of it the final still shows (the product_share check)
     product: ProductFootprint | None = None
     product_visible: ProductVisibility | None = None
+    #: the placement export of this creative (render/export.py): file, format, quality, bytes, PSNR
+    export: PlacementExport | None = None
     #: compliance.CheckOutcome dumps, one per check in compliance.CHECKS order
     compliance: list[dict] = []
 

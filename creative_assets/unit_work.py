@@ -19,9 +19,13 @@ from creative_assets.brand_kit import BrandKit
 from creative_assets.brief_store import BriefRecord, unit_fingerprint
 from creative_assets.compliance import CheckOutcome, default_font_resolver, evaluate_creative
 from creative_assets.partitions import UnitKey
+from creative_assets.placement_checks import check_placement_spec, check_product_hero
+from creative_assets.placements import Placement
 from creative_assets.render.branding import apply_branding
 from creative_assets.render.candidates import CandidatePlan, prepare_supplied_product
+from creative_assets.render.export import BudgetError, PlacementExport, export_extension, export_for_placement
 from creative_assets.render.finals import LocaleText, render_final
+from creative_assets.render.layout import placement_for_key
 from creative_assets.render.phash import NEAR_DUPLICATE_BITS, near_duplicate, phash
 from creative_assets.render.product_mask import box_footprint, product_visibility
 from creative_assets.review.decisions import ReviewState
@@ -183,6 +187,20 @@ def brand_palette(kit: BrandKit) -> list[str]:
     return [*kit.palette.brand_colours(), kit.palette.neutral_light, kit.palette.neutral_dark]
 
 
+def placement_export(
+    image: Image.Image, placement: Placement, key: str, index: int
+) -> tuple[str, bytes | None, PlacementExport | None]:
+    """The creative encoded for its placement's byte budget (render/export.py), named
+    ``export/<output>/candidate-N.<ext>``; (name, None, None) when no format fits at the minimum
+    quality (the ``placement_spec`` check then fails the creative)."""
+    try:
+        data, export = export_for_placement(image, placement)
+    except BudgetError:
+        return "", None, None
+    name = f"export/{candidate_file(key, index, export_extension(export.format))}"
+    return name, data, export.model_copy(update={"file": name})
+
+
 def final_creatives_value(
     unit: UnitKey,
     branded: BrandedCandidates,
@@ -243,11 +261,24 @@ def final_creatives_value(
                 copy_sources=copy.sources,
                 copy_warnings=copy.warnings,
             )
+            placement = placement_for_key(ratio)
+            export_name, data, export = placement_export(image, placement, ratio, cand.index)
+            checks = [
+                *checks,
+                check_placement_spec(placement, image.size, image, data, export),
+                check_product_hero(report, placement),
+            ]
             outcomes.setdefault(cand.index, {})[ratio] = checks
             name = candidate_file(ratio, cand.index, "png")
             value.put_image(name, hold(name, image))
+            if data is not None:
+                value.put_image(export_name, data)
             renders[ratio] = report.model_copy(
-                update={"file": name, "compliance": [c.model_dump(mode="json") for c in checks]}
+                update={
+                    "file": name,
+                    "export": export,
+                    "compliance": [c.model_dump(mode="json") for c in checks],
+                }
             )
         value.candidates.append(
             FinalCandidate(index=cand.index, seed=cand.seed, style=cand.style, renders=renders)

@@ -13,8 +13,9 @@ A template declares:
 - ``slots``: ``background``, ``product``, ``logo``, ``headline``, ``subline``, ``cta``, ``legal``
   and an optional ``badge``. Every box is ``[x0, y0, x1, y1]`` in fractions of the **content
   area**: the placement's safe area minus the band the logo reserves (at the top when the logo sits
-  at the top, at the bottom otherwise). ``min_height`` / ``max_height`` clamp a box in fractions of
-  the canvas's short side, keeping its ``anchor`` edge; ``layer`` orders drawing;
+  at the top, at the bottom otherwise; ``frame: safe`` measures a box against the whole safe area
+  where it then stays clear of the logo). ``min_height`` / ``max_height`` clamp a box in fractions
+  of the canvas's short side, keeping its ``anchor`` edge; ``layer`` orders drawing;
 - each slot's allowed ``treatments``: text (``none``, ``gradient`` from the nearest canvas edge,
   ``panel`` in a brand colour, ``knockout``), logo (``variant`` and ``plate``), product
   (``cutout``, ``full-bleed``, ``framed``);
@@ -66,6 +67,12 @@ class _Geometry(_Strict):
     min_height: ShortFraction | None = Field(None, description="Fraction of the canvas short side.")
     max_height: ShortFraction | None = Field(None, description="Fraction of the canvas short side.")
     anchor: Anchor = Field("top", description="Edge kept when min/max height clamp the box.")
+    frame: Literal["content", "safe"] = Field(
+        "content",
+        description="content: the box is relative to the content area (safe area minus the logo band); "
+        "safe: relative to the whole safe area, used only when the box then stays clear of the logo "
+        "(otherwise the content area is used).",
+    )
     layer: StrictInt = Field(1, ge=0, le=20, description="Drawing order: higher is drawn later.")
 
     @model_validator(mode="after")
