@@ -58,9 +58,7 @@ class BudgetError(ValueError):
 def _encode(image: Image.Image, fmt: str, quality: int) -> bytes:
     buf = io.BytesIO()
     if fmt == "jpeg":
-        image.convert("RGB").save(
-            buf, "JPEG", quality=quality, subsampling=0 if quality >= 90 else 2, optimize=True
-        )
+        image.convert("RGB").save(buf, "JPEG", quality=quality, subsampling=0 if quality >= 90 else 2)
     elif fmt == "webp":
         image.convert("RGB").save(buf, "WEBP", quality=quality, method=4)
     elif fmt == "png":

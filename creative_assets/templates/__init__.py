@@ -35,7 +35,15 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from creative_assets.errors import BriefError, Problem, problems_from_validation_error
 from creative_assets.placements import Placement, PlacementClass
@@ -75,14 +83,21 @@ class _Geometry(_Strict):
     )
     layer: StrictInt = Field(1, ge=0, le=20, description="Drawing order: higher is drawn later.")
 
-    @model_validator(mode="after")
-    def _ordered(self):
-        x0, y0, x1, y1 = self.box
+    @field_validator("box")
+    @classmethod
+    def _ordered(cls, box):
+        x0, y0, x1, y1 = box
         if x1 <= x0 or y1 <= y0:
-            raise ValueError("box must be [x0, y0, x1, y1] with x0 < x1 and y0 < y1")
-        if self.min_height and self.max_height and self.min_height > self.max_height:
-            raise ValueError("min_height is larger than max_height")
-        return self
+            raise ValueError("must be [x0, y0, x1, y1] with x0 < x1 and y0 < y1")
+        return box
+
+    @field_validator("max_height")
+    @classmethod
+    def _max_not_below_min(cls, value, info):
+        low = info.data.get("min_height")
+        if value is not None and low is not None and low > value:
+            raise ValueError(f"is smaller than min_height ({low})")
+        return value
 
 
 class BackgroundSlot(_Strict):
