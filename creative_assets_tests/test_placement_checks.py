@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from creative_assets.placement_checks import check_placement_spec, check_product_hero
+from creative_assets.compliance import check_placement_spec, check_product_hero
 from creative_assets.placements import get_placement
 from creative_assets.render.export import MIN_PSNR_DB, BudgetError, export_for_placement, psnr
 from creative_assets.render.layout import plan_layout

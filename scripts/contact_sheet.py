@@ -22,9 +22,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from creative_assets.brief import load_brief  # noqa: E402
-from creative_assets.compliance import check_safe_zones, check_text_legibility, check_text_over_product  # noqa: E402
+from creative_assets.compliance import (  # noqa: E402
+    check_placement_spec,
+    check_product_hero,
+    check_safe_zones,
+    check_text_legibility,
+    check_text_over_product,
+)
 from creative_assets.locales import get_locale  # noqa: E402
-from creative_assets.placement_checks import check_placement_spec, check_product_hero  # noqa: E402
 from creative_assets.placements import load_placements  # noqa: E402
 from creative_assets.render.candidates import kit_templates, prepare_supplied_product  # noqa: E402
 from creative_assets.render.export import export_for_placement  # noqa: E402

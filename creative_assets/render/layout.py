@@ -81,6 +81,8 @@ class Layout(BaseModel):
     product_treatments: tuple[str, ...] = ("cutout", "full-bleed")
     logo_variant: str = "auto"
     logo_plate: bool = True
+    #: lines the sub-line (product name) may take: the template's ``subline.max_lines`` (default 2)
+    subline_max_lines: int = 2
 
     @property
     def short_side(self) -> int:
@@ -271,6 +273,7 @@ def plan_layout(
         legal_treatments=tuple(slots.legal.treatments),
         product_treatments=tuple(slots.product.treatments),
         logo_variant=slots.logo.variant,
+        subline_max_lines=slots.subline.max_lines or 2,
         logo_plate=logo_allow_plate and slots.logo.plate == "if-kit-allows",
     )
     if direction == "rtl" and template.rtl.mirror:
