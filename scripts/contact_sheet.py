@@ -3,7 +3,7 @@ right-to-left locale, with the per-placement checks measured on each creative.
 
     python scripts/contact_sheet.py [--out docs/contact-sheets] [--brief examples/summer-splash-2026/brief.yaml ...]
 
-For each brief and locale it writes ``<out>/<campaign>-<locale>.png`` (a grid of all placements,
+For each brief and locale it writes ``<out>/<campaign>-<locale>.jpg`` (a grid of all placements,
 each labelled with its template, visible product share and export size) and prints one line per
 creative with the measured ``product_hero``, ``placement_spec``, ``safe_zones``, ``text_over_product``
 and ``text_legibility`` outcomes. The creatives are drawn through the same functions the offline
@@ -122,9 +122,9 @@ def render_brief(
             cell_height=cell,
             cell_width=round(cell * 1.4),
         )
-        target = out / f"{brief.campaign_id}-{tag}.png"
+        target = out / f"{brief.campaign_id}-{tag}.jpg"
         target.parent.mkdir(parents=True, exist_ok=True)
-        sheet.save(target, optimize=True)
+        sheet.save(target, quality=85)
         print(f"wrote {target}")
     return ok
 
