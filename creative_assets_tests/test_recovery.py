@@ -14,8 +14,9 @@ import dagster as dg
 import yaml
 
 from creative_assets.cli import main
-from creative_assets.jobs import RUN_RETRY_TAGS, creative_pipeline, transient_retry_policy, unit_stages
-from creative_assets.local_instance import CONFIG_HEADER, LAUNCHER_TAG, write_local_config
+from creative_assets.jobs import creative_pipeline, transient_retry_policy, unit_stages
+from creative_assets.local_instance import CONFIG_HEADER, write_local_config
+from creative_assets.run_tags import LAUNCHER_TAG, RUN_RETRY_TAGS
 from creative_assets.stage_store import read_stage
 from creative_assets.units import UnitKey
 from creative_assets_tests.helpers import EXAMPLES, REPO
@@ -191,7 +192,7 @@ def test_a_blocking_compliance_error_is_not_retried(tmp_path):
         result = run_range(_fast_retry_defs(storage), instance, keys[0], keys[-1], raise_on_error=False)
         # contained (issue 13): the blocking ERROR blocks its unit and the run succeeds, once
         assert result.success
-        selections = [read_stage(storage, UnitKey.parse(k), "selected") for k in keys]
+        selections = [read_stage(storage, UnitKey.parse(k), "selected_creative") for k in keys]
         blocked = [s for s in selections if s.status == "blocked"]
         assert blocked and all(s.files == {} for s in blocked)
         assert all("copy_terms" in s.blocked_reason and "cure" in s.blocked_reason for s in blocked)

@@ -31,7 +31,7 @@ from creative_assets.render.scenes import (
     to_8bit,
     variation_plan,
 )
-from creative_assets.stages import ContextPack, UnitBrief
+from creative_assets.stages import LocaleContextPack, UnitBrief
 from creative_assets.templates import Template, templates_for
 
 
@@ -109,7 +109,7 @@ def template_rotation(
 
 
 def plan_candidates(
-    unit: UnitBrief, pack: ContextPack, kit: BrandKit, product: Image.Image | None = None
+    unit: UnitBrief, pack: LocaleContextPack, kit: BrandKit, product: Image.Image | None = None
 ) -> list[CandidatePlan]:
     """One plan per candidate: distinct style/palette/layout, mirrored for right-to-left locales.
     ``product``: the supplied cut-out (None: the product is drawn); templates that cannot show it at
