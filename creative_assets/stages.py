@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from creative_assets.brand_kit import WordRule
 from creative_assets.brief import LocalizedText, Product
+from creative_assets.render.export import PlacementExport
 from creative_assets.render.layout import Layout
 from creative_assets.render.product_mask import ProductFootprint, ProductVisibility
 from creative_assets.vocabulary import Box, Direction, LineBreaking, Severity
@@ -178,8 +179,12 @@ class UnitBrief(StageValue):
     banned_words: list[WordRule] = []
     visual_direction: str = ""
     candidates: int
+    #: output keys: placement names (creative_assets/placements.py), or legacy ratios such as
+    #: ``9:16`` that render their documented default placement
     aspect_ratios: list[str]
     sizes: dict[str, tuple[int, int]]
+    #: templates the brief names for rotation ([]: every template serving the placement)
+    templates: list[str] = []
     base_seed: int
     brief_version: int
     brief_sha: str
@@ -387,6 +392,8 @@ class FinalRender(BaseModel):
     #: covers the product), and how much of it the final still shows (the product_share check)
     product: ProductFootprint | None = None
     product_visible: ProductVisibility | None = None
+    #: the placement export of this creative (render/export.py): file, format, quality, bytes, PSNR
+    export: PlacementExport | None = None
     #: compliance.CheckOutcome dumps, one per per-creative check (each names its ``check``; read them
     #: by name, e.g. with ``compliance_by_check``, never by position)
     compliance: list[dict] = []

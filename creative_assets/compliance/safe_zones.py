@@ -1,5 +1,6 @@
-"""``safe_zones``: text ink boxes, the CTA button and the detected logo inside the platform safe box
-of the ratio."""
+"""``safe_zones``: text ink boxes, the CTA button and the detected logo inside the safe area of the
+creative's placement (``creative_assets.placements``; a legacy ratio key maps to its default
+placement), mirrored for right-to-left locales."""
 
 from __future__ import annotations
 
@@ -7,15 +8,16 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from creative_assets.compliance.outcome import CheckOutcome, Finding, make_outcome, named_boxes
-from creative_assets.render.layout import SAFE_ZONES, Box, inside, mirror_box
+from creative_assets.render.layout import Box, inside, mirror_box, placement_for_key
 
 if TYPE_CHECKING:
     from creative_assets.compliance.context import CreativeContext
 
 
 def safe_box(ratio: str, width: int, height: int, direction: str = "ltr") -> Box:
-    zone = SAFE_ZONES[ratio]
-    box = zone.box(width, height)
+    """The safe area of output key ``ratio``'s placement in pixels, mirrored for right-to-left
+    locales (platform apps mirror their UI)."""
+    box = placement_for_key(ratio).safe_area.box(width, height)
     return mirror_box(box, width) if direction == "rtl" else box
 
 
@@ -29,13 +31,14 @@ def check_safe_zones(
 ) -> CheckOutcome:
     """ERROR for every text ink box (and the logo box) that leaves the ratio's safe box (mirrored for
     right-to-left locales); the message names the element, the profile and the sides crossed."""
-    if ratio not in SAFE_ZONES:
+    try:
+        zone = placement_for_key(ratio)
+    except (KeyError, ValueError):
         return make_outcome(
             "safe_zones",
-            [Finding(check="safe_zones", severity="WARN", message=f"no safe-zone profile for ratio {ratio}")],
+            [Finding(check="safe_zones", severity="WARN", message=f"no placement for output {ratio}")],
             {},
         )
-    zone = SAFE_ZONES[ratio]
     sb = safe_box(ratio, width, height, direction)
     elements = named_boxes(text_boxes)
     if logo_box is not None:
@@ -58,7 +61,7 @@ def check_safe_zones(
                 Finding(
                     check="safe_zones",
                     severity="ERROR",
-                    message=f"{name} {box} leaves the {ratio} safe zone '{zone.name}' {sb} ({sides})",
+                    message=f"{name} {box} leaves the safe area of placement '{zone.name}' {sb} ({sides})",
                     where=name,
                 )
             )
