@@ -13,7 +13,7 @@ from creative_assets import layout
 from creative_assets.assets.rollup import compliance_table, summarise_campaign
 from creative_assets.brief import load_brief
 from creative_assets.brief_store import register_brief, require_brief
-from creative_assets.checks import unit_verdicts
+from creative_assets.compliance import unit_verdicts
 from creative_assets.render.candidates import plan_candidates
 from creative_assets.render.fonts import font_for_role
 from creative_assets.review.decisions import review_state
@@ -90,7 +90,7 @@ def build_unit(storage, kits, unit: UnitKey, context_provider, image_provider, c
         candidates=[],
         input_hashes=hashes,
     )
-    for plan in plan_candidates(ub, pack, kit):
+    for plan in plan_candidates(ub, pack, kit, supplied):
         draft = image_provider.draw(ub, pack, kit, plan, supplied, font)
         record_ = candidate_record(plan, draft, supplied is not None, cut_method)
         for ratio, render in record_.renders.items():

@@ -68,7 +68,7 @@ def final_hashes(root: Path) -> dict[str, str]:
     from creative_assets.credentials import unsigned_content
 
     out = {}
-    for manifest_path in sorted(root.glob(layout.stage_manifest_pattern("final"))):
+    for manifest_path in sorted(root.glob(layout.stage_manifest_pattern("final_creatives"))):
         manifest = json.loads(manifest_path.read_text())
         base = (
             manifest_path.parent / layout.GENERATIONS / manifest["generation"]
@@ -79,7 +79,7 @@ def final_hashes(root: Path) -> dict[str, str]:
         for name in sorted(manifest["files"]):
             if name.endswith(".png"):
                 data = unsigned_content((base / name).read_bytes(), "image/png")
-                out[f"{unit}/final/{name}"] = hashlib.sha256(data).hexdigest()
+                out[f"{unit}/final_creatives/{name}"] = hashlib.sha256(data).hexdigest()
     return out
 
 

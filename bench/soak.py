@@ -220,7 +220,7 @@ def _account(home: Path, root: Path, valid: list[str], invalid: list[str]) -> di
             chain = by_campaign.get(campaign, [])
             roots = {root_run_id(r) for r in chain}  # retries and recoveries belong to their root
             successes = [r for r in chain if r.status == dg.DagsterRunStatus.SUCCESS]
-            selected = read_manifest(storage, _unit(campaign), "selected")
+            selected = read_manifest(storage, _unit(campaign), "selected_creative")
             if record is None:
                 counts["lost"] += 1
                 problems.append(f"{campaign}: never registered")

@@ -80,6 +80,10 @@ def _print_warnings(loaded) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     from creative_assets.brief import load_brief
     from creative_assets.input_policy import Budget, estimate_cost
+    from creative_assets.template_cli import is_template_path, validate_templates
+
+    if is_template_path(Path(args.brief)):  # a template file or a templates/ folder
+        return validate_templates([Path(args.brief)])
 
     try:
         loaded = load_brief(args.brief)
@@ -100,10 +104,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return 2
     b = loaded.brief
     units = len(b.locales) * len(b.products)
-    creatives = units * b.candidates * len(b.aspect_ratios)
+    outputs = b.output_keys()  # placements, or the older aspect_ratios
+    creatives = units * b.candidates * len(outputs)
     supplied = sum(1 for p in b.products if p.assets)
     budget = Budget.from_env()
-    cost = estimate_cost(len(b.locales), len(b.products), b.candidates, len(b.aspect_ratios), budget)
+    cost = estimate_cost(len(b.locales), len(b.products), b.candidates, len(outputs), budget)
     missing = [loc for loc in b.locales if loc != b.source_locale and loc not in b.localized_messages]
     if args.json:
         emit_json(
@@ -135,7 +140,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print(f"✓ {args.brief}: campaign {b.campaign_id!r} for {loaded.brand_kit.display_name}")
     print(
         f"  {len(b.locales)} locales x {len(b.products)} products = {units} units; "
-        f"{b.candidates} candidates x {len(b.aspect_ratios)} ratios = {creatives} "
+        f"{b.candidates} candidates x {len(outputs)} outputs = {creatives} "
         f"creatives; product images supplied for {supplied}/{len(b.products)} products"
     )
     print(
@@ -408,9 +413,11 @@ def cmd_rerun(args: argparse.Namespace) -> int:
 
     quiet = quiet_dagster(args.verbose)
     defs = build_definitions()
-    storage = defs.resources["storage"].process_config_and_initialize()
     bad = 0
-    with dg.DagsterInstance.get() as instance:
+    with (
+        defs.resources["storage"].process_config_and_initialize_cm() as storage,
+        dg.DagsterInstance.get() as instance,
+    ):
         known = set(instance.get_dynamic_partitions(creative_units.name))
         unknown = [u for u in args.units if u not in known]
         if unknown:
@@ -536,18 +543,33 @@ def cmd_review(args: argparse.Namespace) -> int:
         from creative_assets.identity.oidc import OIDCClient
 
         oidc = OIDCClient(settings.oidc, identity)
-    storage = build_storage().process_config_and_initialize()
-    print(
-        f"Reviewing creatives in {storage.uri(layout.CAMPAIGNS_ROOT)}\nOpen http://{args.host}:{args.port}/"
-    )
-    policy = configured_credentials().verify_policy()  # C2PA: no key here
-    uvicorn.run(
-        create_app(storage, identity, settings, oidc=oidc, credentials=policy),
-        host=args.host,
-        port=args.port,
-        log_level="warning",
-    )
+    with (
+        build_storage().process_config_and_initialize_cm() as storage,
+        configured_credentials() as credentials,
+    ):
+        print(
+            f"Reviewing creatives in {storage.uri(layout.CAMPAIGNS_ROOT)}\nOpen http://{args.host}:{args.port}/"
+        )
+        policy = credentials.verify_policy()  # C2PA: no key here
+        uvicorn.run(
+            create_app(storage, identity, settings, oidc=oidc, credentials=policy),
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+        )
     return 0
+
+
+def cmd_migrate_layout(args: argparse.Namespace) -> int:
+    """Move stage folders written before stages had one name (docs/ARCHITECTURE.md "Storage layout")."""
+    _use_local_storage(args.out)
+    from creative_assets.definitions import build_storage
+    from creative_assets.layout_migration import migrate_layout
+
+    with build_storage().process_config_and_initialize_cm() as storage:
+        report = migrate_layout(storage)
+        print(f"✓ {storage.uri(layout.CAMPAIGNS_ROOT)}: {report.summary()}")
+    return 1 if report.conflicts else 0
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -583,6 +605,7 @@ def build_parser() -> argparse.ArgumentParser:
     from creative_assets.credentials_cli import add_commands as add_credentials_commands
     from creative_assets.identity.commands import add_commands as add_identity_commands
     from creative_assets.status_cli import add_commands as add_status_commands
+    from creative_assets.template_cli import add_commands as add_template_commands
 
     parser = argparse.ArgumentParser(
         prog="creative-assets",
@@ -644,8 +667,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help=STORAGE_HELP)
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8081, help="port (default 8081)")
+    p = command(
+        "migrate-layout", "rename stage folders written by an older version to the stage names", cmd_migrate_layout
+    )
+    p.add_argument("--out", metavar="DIR", help=STORAGE_HELP)
     command("schema", "print the brief's JSON Schema", cmd_schema)
     add_credentials_commands(sub)  # credentials init | show (creative_assets/credentials_cli.py)
+    add_template_commands(sub)  # template list | validate | preview | schema; placements
     add_identity_commands(sub)  # users, tokens, audit
     return parser
 

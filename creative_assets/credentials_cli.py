@@ -25,7 +25,8 @@ def add_commands(sub) -> None:
 def _configured_status():
     from creative_assets.definitions import configured_credentials
 
-    return configured_credentials().status()
+    with configured_credentials() as credentials:
+        return credentials.status()
 
 
 def cmd_init(args: argparse.Namespace) -> int:

@@ -6,6 +6,9 @@ daemon tick prints them, and a daemon log fills with them).
   to ``units_per_run`` units per run (README "Dagster UI: launching and backfilling").
 - ``AssetCheckSpec(partitions_def=...)`` (preview): the compliance and credential checks are judged
   per creative unit, so each unit's partition shows its own result.
+- ``@observable_source_asset`` (beta): briefs, brand kits and the locale knowledge base are observed
+  with content-hash data versions, so the UI shows units built from an older input stale
+  (``assets/sources.py``).
 
 Only these messages are filtered, by their text: any other beta or preview API still warns, so a
 new use is a decision someone makes, not one that slips in. Loaded by ``creative_assets.assets``
@@ -19,6 +22,7 @@ import warnings
 CHOSEN = (
     r"Parameter `backfill_policy` of function `asset` is currently in beta",
     r"Specifying a partitions_def on an AssetCheckSpec is currently in preview",
+    r"Function `observable_source_asset` is currently in beta",
 )
 
 

@@ -19,28 +19,34 @@ and deterministic ones are not repeated.
 
 import dagster as dg
 
-from creative_assets.assets.branding import branded_candidates
-from creative_assets.assets.briefs import unit_brief
-from creative_assets.assets.candidates import image_candidates
-from creative_assets.assets.context import locale_context_pack
-from creative_assets.assets.copy import localized_copy
-from creative_assets.assets.finals import final_creatives
+from creative_assets.assets.branded_candidates import branded_candidates
+from creative_assets.assets.final_creatives import final_creatives
+from creative_assets.assets.image_candidates import image_candidates
+from creative_assets.assets.locale_context_pack import locale_context_pack
+from creative_assets.assets.localized_copy import localized_copy
 from creative_assets.assets.rollup import campaign_compliance_report, campaign_summary
-from creative_assets.assets.selection import selected_creative
+from creative_assets.assets.selected_creative import selected_creative
+from creative_assets.assets.sources import SOURCES
+from creative_assets.assets.unit_brief import unit_brief
 from creative_assets.execution import build_executor
 from creative_assets.run_tags import RUN_RETRY_TAGS
 from creative_assets.settings import float_setting, int_setting
+from creative_assets.stage_registry import STAGE_NAMES
 
-#: The unit stages in pipeline order, all partitioned by creative unit.
-unit_stages = [
-    unit_brief,
-    locale_context_pack,
-    image_candidates,
-    branded_candidates,
-    localized_copy,
-    final_creatives,
-    selected_creative,
-]
+#: The unit stage assets in pipeline order (stage_registry.STAGE_NAMES), all partitioned by creative unit.
+_STAGE_ASSETS = {
+    a.key.path[-1]: a
+    for a in (
+        unit_brief,
+        locale_context_pack,
+        image_candidates,
+        branded_candidates,
+        localized_copy,
+        final_creatives,
+        selected_creative,
+    )
+}
+unit_stages = [_STAGE_ASSETS[name] for name in STAGE_NAMES]
 
 
 def transient_retry_policy(retries: int | None = None, delay: float | None = None) -> dg.RetryPolicy | None:
@@ -77,4 +83,19 @@ campaign_rollup = dg.define_asset_job(
     run_tags=RUN_RETRY_TAGS,
     op_retry_policy=TRANSIENT_RETRY_POLICY,
     description="Summary and compliance report of every unit of a campaign.",
+)
+
+#: Observes the external inputs (briefs, brand kits, knowledge base): new data versions mark the units
+#: built from the old ones stale in the UI (assets/sources.py).
+observe_sources = dg.define_asset_job(
+    "observe_sources",
+    selection=dg.AssetSelection.assets(*(source.key for source in SOURCES)),
+    executor_def=dg.in_process_executor,
+    description="Records the data version of every brief, brand kit and the locale knowledge base.",
+)
+observe_sources_schedule = dg.ScheduleDefinition(
+    job=observe_sources,
+    cron_schedule="*/15 * * * *",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Observes the pipeline's sources every 15 minutes.",
 )

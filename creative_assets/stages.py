@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from creative_assets.brand_kit import WordRule
 from creative_assets.brief import LocalizedText, Product
+from creative_assets.render.export import PlacementExport
 from creative_assets.render.layout import Layout
 from creative_assets.render.product_mask import ProductFootprint, ProductVisibility
 from creative_assets.vocabulary import Box, Direction, LineBreaking, Severity
@@ -43,6 +44,7 @@ class StageValue(BaseModel):
     """Base class: manifest fields plus images held in memory or read lazily from storage."""
 
     model_config = ConfigDict(frozen=False, extra="forbid")
+    #: the stage name: asset key, storage folder and assets/ module (stage_registry.py)
     STAGE: ClassVar[str]
 
     _payloads: dict[str, Image.Image | bytes] = PrivateAttr(default_factory=dict)
@@ -160,7 +162,7 @@ class RejectedCreative(BaseModel):
 class UnitBrief(StageValue):
     """The brief as it applies to one creative unit (campaign x locale x product)."""
 
-    STAGE: ClassVar[str] = "brief"
+    STAGE: ClassVar[str] = "unit_brief"
     unit: str
     campaign_id: str
     campaign_name: str
@@ -177,8 +179,12 @@ class UnitBrief(StageValue):
     banned_words: list[WordRule] = []
     visual_direction: str = ""
     candidates: int
+    #: output keys: placement names (creative_assets/placements.py), or legacy ratios such as
+    #: ``9:16`` that render their documented default placement
     aspect_ratios: list[str]
     sizes: dict[str, tuple[int, int]]
+    #: templates the brief names for rotation ([]: every template serving the placement)
+    templates: list[str] = []
     base_seed: int
     brief_version: int
     brief_sha: str
@@ -219,10 +225,10 @@ class TermRuleRecord(BaseModel):
     layer: str  # global | language:xx | market:xx-YY | brand:<slug> | campaign:<id>
 
 
-class ContextPack(StageValue):
+class LocaleContextPack(StageValue):
     """Everything locale- and brand-specific a copywriter or designer needs for this unit."""
 
-    STAGE: ClassVar[str] = "context"
+    STAGE: ClassVar[str] = "locale_context_pack"
     locale: dict  # LocaleInfo, as JSON
     brand_display_name: str
     tone_of_voice: str
@@ -269,7 +275,7 @@ class ImageCandidate(BaseModel):
 class ImageCandidates(StageValue):
     """N visibly different candidate visuals per unit, each drawn at every ratio."""
 
-    STAGE: ClassVar[str] = "raw"
+    STAGE: ClassVar[str] = "image_candidates"
     provider: str
     model: str
     seed_supported: bool = True
@@ -312,7 +318,7 @@ class BrandedCandidate(BaseModel):
 class BrandedCandidates(StageValue):
     """Candidates with the brand applied: accent device and logo per the kit's placement rules."""
 
-    STAGE: ClassVar[str] = "branded"
+    STAGE: ClassVar[str] = "branded_candidates"
     brand: str
     brand_fingerprint: str
     candidates: list[BrandedCandidate]
@@ -332,7 +338,7 @@ class CopyVariant(BaseModel):
 class LocalizedCopy(StageValue):
     """Short copy per candidate in the unit's locale, with where each string came from."""
 
-    STAGE: ClassVar[str] = "copy"
+    STAGE: ClassVar[str] = "localized_copy"
     locale: str
     language_code: str
     direction: Direction
@@ -386,8 +392,15 @@ class FinalRender(BaseModel):
     #: covers the product), and how much of it the final still shows (the product_share check)
     product: ProductFootprint | None = None
     product_visible: ProductVisibility | None = None
-    #: compliance.CheckOutcome dumps, one per check in compliance.CHECKS order
+    #: the placement export of this creative (render/export.py): file, format, quality, bytes, PSNR
+    export: PlacementExport | None = None
+    #: compliance.CheckOutcome dumps, one per per-creative check (each names its ``check``; read them
+    #: by name, e.g. with ``compliance_by_check``, never by position)
     compliance: list[dict] = []
+
+    def compliance_by_check(self) -> dict[str, dict]:
+        """The stored outcomes keyed by check name."""
+        return {outcome["check"]: outcome for outcome in self.compliance}
 
 
 class FinalCandidate(BaseModel):
@@ -400,7 +413,7 @@ class FinalCandidate(BaseModel):
 class FinalCreatives(StageValue):
     """Every candidate at every ratio with copy, CTA and legal line: the exportable creatives."""
 
-    STAGE: ClassVar[str] = "final"
+    STAGE: ClassVar[str] = "final_creatives"
     locale: str
     candidates: list[FinalCandidate]
     #: file -> what its Content Credential declares (creative_assets/disclosure.py); {} when disabled
@@ -423,9 +436,9 @@ class ScoredCandidate(BaseModel):
 
 
 class SelectedCreative(StageValue):
-    """The best candidate per unit (copied to ``selected/<ratio>.png``) and the ranked alternates."""
+    """The best candidate per unit (copied to ``selected_creative/<ratio>.png``) and the ranked alternates."""
 
-    STAGE: ClassVar[str] = "selected"
+    STAGE: ClassVar[str] = "selected_creative"
     unit: str
     best: int  # the top-ranked candidate (when blocked: the best non-compliant one, not delivered)
     files: dict[str, str]  # ratio -> file name inside selected/ (empty when blocked)
@@ -437,17 +450,3 @@ class SelectedCreative(StageValue):
     blocked_reason: str = ""
     #: the final_creatives generation the selection was made from (its files are in ``ranking``)
     final_generation: str = ""
-
-
-STAGE_TYPES: dict[str, type[StageValue]] = {
-    cls.STAGE: cls
-    for cls in (
-        UnitBrief,
-        ContextPack,
-        ImageCandidates,
-        BrandedCandidates,
-        LocalizedCopy,
-        FinalCreatives,
-        SelectedCreative,
-    )
-}

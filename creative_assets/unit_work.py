@@ -17,11 +17,21 @@ from PIL import Image
 
 from creative_assets.brand_kit import BrandKit
 from creative_assets.brief_store import BriefRecord, unit_fingerprint
-from creative_assets.compliance import CheckOutcome, default_font_resolver, evaluate_creative
+from creative_assets.compliance import (
+    CheckOutcome,
+    CreativeContext,
+    LogoRules,
+    blocks_selection,
+    default_font_resolver,
+    evaluate_creative,
+)
 from creative_assets.layout import ratio_dir
+from creative_assets.placements import Placement
 from creative_assets.render.branding import apply_branding
 from creative_assets.render.candidates import CandidatePlan, prepare_supplied_product
+from creative_assets.render.export import BudgetError, PlacementExport, export_extension, export_for_placement
 from creative_assets.render.finals import LocaleText, render_final
+from creative_assets.render.layout import placement_for_key
 from creative_assets.render.phash import NEAR_DUPLICATE_BITS, near_duplicate, phash
 from creative_assets.render.product_mask import box_footprint, product_visibility
 from creative_assets.review.decisions import ReviewState
@@ -38,11 +48,11 @@ from creative_assets.stages import (
     BrandedCandidates,
     BrandedRender,
     CandidateRender,
-    ContextPack,
     FinalCandidate,
     FinalCreatives,
     ImageCandidate,
     ImageCandidates,
+    LocaleContextPack,
     LocalizedCopy,
     RejectedCreative,
     ScoredCandidate,
@@ -75,8 +85,9 @@ def unit_brief_value(record: BriefRecord, unit: UnitKey, kit: BrandKit, review: 
         banned_words=brief.banned_words,
         visual_direction=brief.visual_direction,
         candidates=brief.candidates,
-        aspect_ratios=list(brief.aspect_ratios),
-        sizes={r: brief.size_for(r) for r in brief.aspect_ratios},
+        aspect_ratios=brief.output_keys(),
+        sizes={r: brief.size_for(r) for r in brief.output_keys()},
+        templates=list(brief.templates or []),
         base_seed=brief.base_seed(),
         brief_version=record.version,
         brief_sha=record.sha,
@@ -182,16 +193,30 @@ def brand_palette(kit: BrandKit) -> list[str]:
     return [*kit.palette.brand_colours(), kit.palette.neutral_light, kit.palette.neutral_dark]
 
 
+def placement_export(
+    image: Image.Image, placement: Placement, key: str, index: int
+) -> tuple[str, bytes | None, PlacementExport | None]:
+    """The creative encoded for its placement's byte budget (render/export.py), named
+    ``export/<output>/candidate-N.<ext>``; (name, None, None) when no format fits at the minimum
+    quality (the ``placement_spec`` check then fails the creative)."""
+    try:
+        data, export = export_for_placement(image, placement)
+    except BudgetError:
+        return "", None, None
+    name = f"export/{candidate_file(key, index, export_extension(export.format))}"
+    return name, data, export.model_copy(update={"file": name})
+
+
 def final_creatives_value(
     unit: UnitKey,
     branded: BrandedCandidates,
     copy: LocalizedCopy,
-    pack: ContextPack,
+    pack: LocaleContextPack,
     kit: BrandKit,
     hold: Hold,
-) -> tuple[FinalCreatives, dict[int, dict[str, list[CheckOutcome]]]]:
+) -> tuple[FinalCreatives, dict[int, dict[str, dict[str, CheckOutcome]]]]:
     """Stage 6: every candidate rendered with its copy at every ratio and judged by the compliance
-    checks on its final pixels. Returns the value and the outcomes (candidate -> ratio -> checks)."""
+    checks on its final pixels. Returns the value and the outcomes (candidate -> ratio -> check name -> outcome)."""
     loc = LocaleText(copy.language_code, copy.direction, copy.script, copy.line_breaking)
     variants = {v.candidate: v for v in copy.variants}
     logos = {v: kit.logo_image(v) for v in ("primary", "on_dark", "on_light") if getattr(kit.logo, v)}
@@ -201,7 +226,7 @@ def final_creatives_value(
     # own fonts renders with them, so glyph_coverage must find them too)
     fonts = default_font_resolver([kit.root] if kit.root else [])
     value = FinalCreatives(locale=unit.locale, candidates=[])
-    outcomes: dict[int, dict[str, list[CheckOutcome]]] = {}
+    outcomes: dict[int, dict[str, dict[str, CheckOutcome]]] = {}
     for cand in branded.candidates:
         renders = {}
         for ratio, render in cand.renders.items():
@@ -225,28 +250,41 @@ def final_creatives_value(
                     }
                 )
             short = min(image.size)
+            export_name, data, export = placement_export(image, placement_for_key(ratio), ratio, cand.index)
             checks = evaluate_creative(
-                image,
-                report,
-                variants[cand.index],
-                pack.rules,
-                copy.line_breaking,
-                copy.direction,
-                logos,
-                max(rules.min_width_px, round(short * rules.min_width_ratio)),
-                round(short * rules.max_width_ratio),
-                rules.clear_space,
-                palette,
-                font_resolver=fonts,
-                max_upscale=kit.product_imagery.max_upscale,
-                copy_sources=copy.sources,
-                copy_warnings=copy.warnings,
+                CreativeContext(
+                    image=image,
+                    report=report,
+                    copy=variants[cand.index],
+                    rules=pack.rules,
+                    line_breaking=copy.line_breaking,
+                    direction=copy.direction,
+                    logo=LogoRules(
+                        artwork=logos,
+                        min_px=max(rules.min_width_px, round(short * rules.min_width_ratio)),
+                        max_px=round(short * rules.max_width_ratio),
+                        clear_space=rules.clear_space,
+                    ),
+                    palette_hex=palette,
+                    font_resolver=fonts,
+                    max_upscale=kit.product_imagery.max_upscale,
+                    copy_sources=copy.sources,
+                    copy_warnings=copy.warnings,
+                    export_data=data,
+                    export=export,
+                )
             )
             outcomes.setdefault(cand.index, {})[ratio] = checks
             name = candidate_file(ratio, cand.index, "png")
             value.put_image(name, hold(name, image))
+            if data is not None:
+                value.put_image(export_name, data)
             renders[ratio] = report.model_copy(
-                update={"file": name, "compliance": [c.model_dump(mode="json") for c in checks]}
+                update={
+                    "file": name,
+                    "export": export,
+                    "compliance": [c.model_dump(mode="json") for c in checks.values()],
+                }
             )
         value.candidates.append(
             FinalCandidate(index=cand.index, seed=cand.seed, style=cand.style, renders=renders)
@@ -278,7 +316,7 @@ def selection_value(
         hashes[cand.index] = {}
         for report in cand.renders.values():
             short = min(report.width, report.height)
-            head_max = round(short * (0.115 if report.ratio != "16:9" else 0.10))
+            head_max = round(short * (0.115 if report.layout.placement_class != "landscape" else 0.10))
             image = finals.image(report.file)
             hashes[cand.index][report.ratio] = phash(image)
             per_ratio.append(
@@ -288,7 +326,7 @@ def selection_value(
                     "compliance": compliance_signal(report.compliance),
                 }
             )
-            if any(not o["passed"] and o["severity"] == "ERROR" for o in report.compliance):
+            if any(blocks_selection(o) for o in report.compliance):
                 compliant[cand.index] = False
             if finals.credentials.get(report.file, {}).get("blocked"):  # content_credentials, ai_disclosure
                 compliant[cand.index] = False
@@ -345,7 +383,7 @@ def blocked_reason(finals: FinalCreatives) -> str:
     for cand in finals.candidates:
         for report in cand.renders.values():
             for outcome in report.compliance:
-                if outcome["passed"] or outcome["severity"] != "ERROR":
+                if not blocks_selection(outcome):
                     continue
                 counts[outcome["check"]] = counts.get(outcome["check"], 0) + 1
                 errors = [f for f in outcome["findings"] if f["severity"] == "ERROR"]

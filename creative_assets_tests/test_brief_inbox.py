@@ -79,15 +79,15 @@ def test_dropped_brief_becomes_creatives_in_the_bucket(tmp_path, instance, s3_st
     assert _run(instance, s3_storage, request).success
     for unit in units:
         c, loc, p = unit.split(".")
-        selected = read_stage(s3_storage, UnitKey.parse(unit), "selected")
+        selected = read_stage(s3_storage, UnitKey.parse(unit), "selected_creative")
         for ratio in ("1x1", "9x16", "16x9"):
             key = f"tenant-a/{selected.file_key(ratio + '.png')}"
             head = s3_client.head_object(Bucket=bucket, Key=key)
             assert head["ContentType"] == "image/png" and head["ContentLength"] > 10_000
         manifest = json.loads(
-            s3_client.get_object(Bucket=bucket, Key=f"tenant-a/campaigns/{c}/{loc}/{p}/final/manifest.json")[
-                "Body"
-            ].read()
+            s3_client.get_object(
+                Bucket=bucket, Key=f"tenant-a/campaigns/{c}/{loc}/{p}/final_creatives/manifest.json"
+            )["Body"].read()
         )
         assert len(manifest["value"]["candidates"]) == 2
     # metadata links to the objects (s3 URI and a presigned URL)
@@ -261,6 +261,58 @@ def test_rollup_catches_up_with_every_finished_campaign_in_one_tick(instance):
         c: f"rollup:{c}:{run_id}" for c, run_id in last.items()
     }
     assert not tick(result.cursor).run_requests, "nothing new: nothing requested"
+
+
+def test_rollup_covers_runs_launched_from_the_ui_and_backfills(instance):
+    """Regression: only creative_pipeline runs with a campaign tag were rolled up, so a UI
+    materialization or backfill (the implicit asset job, no campaign tag) never refreshed the
+    campaign summary. Their campaigns come from the unit partitions they targeted."""
+    from sensors.brief_inbox import campaign_rollup_sensor
+
+    @dg.op
+    def noop():
+        return None
+
+    @dg.job(name="__ASSET_JOB")
+    def ui_job():
+        noop()
+
+    @dg.job(name="campaign_rollup")
+    def rollup_job():
+        noop()
+
+    units = [
+        "spring-2026.en-US.soda",
+        "spring-2026.de-DE.soda",
+        "summer-2026.en-US.soda",
+        "autumn-2026.en-US.soda",
+    ]
+    instance.add_dynamic_partitions("creative_units", units)
+    instance.add_dynamic_partitions("campaigns", ["spring-2026", "summer-2026", "autumn-2026"])
+
+    def tick(cursor):
+        with dg.build_sensor_context(instance=instance, cursor=cursor) as context:
+            return campaign_rollup_sensor(context)
+
+    first = tick(None)
+    single = ui_job.execute_in_process(
+        instance=instance, tags={"dagster/partition": "autumn-2026.en-US.soda"}
+    ).run_id
+    backfill = ui_job.execute_in_process(  # a backfill range across two campaigns
+        instance=instance,
+        tags={
+            "dagster/asset_partition_range_start": "spring-2026.de-DE.soda",
+            "dagster/asset_partition_range_end": "summer-2026.en-US.soda",
+            "dagster/backfill": "abcdefgh",
+        },
+    ).run_id
+    rollup_job.execute_in_process(instance=instance, tags={"dagster/partition": "spring-2026"})  # no loop
+    result = tick(first.cursor)
+    assert {r.partition_key: r.run_key for r in result.run_requests} == {
+        "spring-2026": f"rollup:spring-2026:{backfill}",
+        "summer-2026": f"rollup:summer-2026:{backfill}",
+        "autumn-2026": f"rollup:autumn-2026:{single}",
+    }
 
 
 def test_brief_waits_for_images_still_uploading(tmp_path, instance, s3_storage, s3_client, bucket):

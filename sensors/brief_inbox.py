@@ -45,6 +45,7 @@ from creative_assets.run_tags import CAMPAIGN_TAG, VERSION_TAG, pipeline_run_tag
 from resources.brand_kits import BrandKitLibrary
 from resources.inbox import BriefInbox
 from resources.storage import CreativeStorage
+from sensors.run_scope import ordered_units, run_campaigns
 
 __all__ = ["brief_inbox_sensor", "campaign_rollup_sensor"]
 
@@ -239,13 +240,17 @@ ROLLUP_EVENTS_PER_TICK = 2000
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Refreshes campaign_summary after successful batches: one rollup per campaign for every "
-    "campaign whose creative_pipeline runs succeeded since the last tick.",
+    "campaign whose units a run materialized successfully since the last tick (pipeline runs, UI "
+    "materializations and backfills alike).",
 )
 def campaign_rollup_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     """A regular sensor over the instance's RUN_SUCCESS events, cursor = the last event's storage id:
     each tick batches *every* campaign that finished since the previous one into one rollup request
     per campaign (a run-status sensor stops at its first result, so a backlog of N successes took N
-    ticks). The first tick starts at the latest success; history is not replayed."""
+    ticks). Every job counts, not only creative_pipeline: a run launched from the UI (the implicit
+    asset job) or by a backfill carries no campaign tag, so its campaigns come from the unit
+    partitions it targeted (``run_scope.run_campaigns``). The first tick starts at the latest
+    success; history is not replayed."""
     instance = context.instance
     if context.cursor is None:
         latest = instance.fetch_run_status_changes(dg.DagsterEventType.RUN_SUCCESS, limit=1).cursor
@@ -264,14 +269,15 @@ def campaign_rollup_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResu
         return dg.SensorResult(skip_reason="no successful runs since the last tick", cursor=cursor)
     records = {
         r.dagster_run.run_id: r.dagster_run
-        for r in instance.get_run_records(
-            filters=dg.RunsFilter(run_ids=run_ids, job_name=creative_pipeline.name)
-        )
+        for r in instance.get_run_records(filters=dg.RunsFilter(run_ids=run_ids))
     }
+    ordered = ordered_units(instance)
     last_run: dict[str, str] = {}  # campaign -> its latest successful run in this batch
     for run_id in run_ids:  # in the order the runs succeeded
-        campaign = records[run_id].tags.get(CAMPAIGN_TAG) if run_id in records else None
-        if campaign:  # runs launched by hand carry no campaign tag: nothing to roll up
+        run = records.get(run_id)
+        if run is None or run.job_name == campaign_rollup.name:
+            continue
+        for campaign in run_campaigns(run.tags, ordered):
             last_run[campaign] = run_id
     known = set(instance.get_dynamic_partitions(campaigns.name))
     runs = []

@@ -27,7 +27,7 @@ from creative_assets.run_requests import unit_run_requests
 from creative_assets.run_tags import NIGHT_TAG, REASONS_TAG, TRIGGER_TAG
 from resources.brand_kits import BrandKitLibrary
 from resources.storage import CreativeStorage
-from sensors.alerts import run_partitions
+from sensors.run_scope import run_partitions
 
 NIGHTLY_NAME = "nightly_regeneration"
 DEFAULT_CRON = "0 2 * * *"
@@ -35,12 +35,8 @@ DEFAULT_TIMEZONE = "UTC"
 
 
 def stage_code_versions() -> dict[str, str]:
-    """stage folder name -> the code version of the asset that writes it."""
-    out = {}
-    for asset in unit_stages:
-        spec = next(iter(asset.specs))
-        out[spec.metadata["stage"]] = spec.code_version or ""
-    return out
+    """stage (asset name = storage folder) -> the code version of the asset that writes it."""
+    return {spec.key.path[-1]: spec.code_version or "" for asset in unit_stages for spec in asset.specs}
 
 
 #: runs in these states will (re)build their units anyway: the nightly does not queue more for them

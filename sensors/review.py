@@ -53,7 +53,7 @@ def decision_observation(event: ReviewEvent, event_uri: str) -> dg.AssetObservat
 
 def generated_revision(storage: CreativeStorage, unit: UnitKey) -> int:
     try:
-        return read_stage(storage, unit, "brief").revision
+        return read_stage(storage, unit, "unit_brief").revision
     except FileNotFoundError:
         return -1
 

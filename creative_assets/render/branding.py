@@ -1,8 +1,9 @@
 """Brand composition: the logo, placed and sized by the kit's rules.
 
 The logo variant is chosen by measured contrast against the pixels it will sit on: the full-colour
-logo when it reads (>= 3:1, WCAG's non-text contrast), otherwise the light or dark variant, and a
-backing plate in a brand neutral when no variant reads. Pure function.
+logo when it reads (>= 3:1, WCAG's non-text contrast), otherwise the light or dark variant (or the
+one variant the template names), and a backing plate in a brand neutral only when no variant reads
+and both the kit and the template allow plates. Pure function.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from creative_assets.brand_kit import BrandKit
+from creative_assets.compliance.logo import logo_surround_contrast
 from creative_assets.render.color import contrast_ratio, hex_to_rgb, relative_luminance
 from creative_assets.render.layout import Box, Layout
 from creative_assets.stages import LogoReport
@@ -37,6 +39,19 @@ def logo_contrast(logo: Image.Image, background: Image.Image, percentile: float 
     return float(np.percentile(ratios, percentile))
 
 
+def _surround(image: Image.Image, art: Image.Image, box: Box, kit: BrandKit) -> float:
+    """The logo check's surround contrast for ``art`` drawn at ``box`` (measured on a trial paste of
+    the neighbourhood, so the ink pixels are the logo's)."""
+    ring = max(4, round(kit.logo_placement.clear_space * art.height))
+    x0, y0 = max(0, box[0] - ring), max(0, box[1] - ring)
+    region = image.crop((x0, y0, min(image.width, box[2] + ring), min(image.height, box[3] + ring))).convert(
+        "RGB"
+    )
+    region.paste(art, (box[0] - x0, box[1] - y0), art)
+    local = (box[0] - x0, box[1] - y0, box[2] - x0, box[3] - y0)
+    return logo_surround_contrast(region, art, local, kit.logo_placement.clear_space)
+
+
 def _variant_names(kit: BrandKit) -> list[str]:
     return ["primary"] + [v for v in ("on_dark", "on_light") if getattr(kit.logo, v)]
 
@@ -47,14 +62,20 @@ def place_logo(image: Image.Image, layout: Layout, kit: BrandKit) -> LogoReport:
     box_w, box_h = x1 - x0, y1 - y0
     pad = round(box_h * kit.logo_placement.clear_space)
     best: tuple[float, str, Image.Image] | None = None
-    for variant in _variant_names(kit):
+    variants = _variant_names(kit)
+    if layout.logo_variant != "auto" and layout.logo_variant in variants:  # the template names one
+        variants = [layout.logo_variant]
+    for variant in variants:
         art = kit.logo_image(variant)  # type: ignore[arg-type]
         scale = min(box_w / art.width, box_h / art.height)
         art = art.resize(
             (max(1, round(art.width * scale)), max(1, round(art.height * scale))), Image.Resampling.LANCZOS
         )
         ax = x0 if layout.logo_corner.endswith("left") else x1 - art.width
-        c = logo_contrast(art, image.crop((ax, y0, ax + art.width, y0 + art.height)))
+        placed_box = (ax, y0, ax + art.width, y0 + art.height)
+        # it must read on the pixels under it and on the ground around it: the same surround measure
+        # the logo compliance check applies to the final pixels
+        c = min(logo_contrast(art, image.crop(placed_box)), _surround(image, art, placed_box, kit))
         # prefer the full-colour artwork whenever it reads
         if variant == "primary" and c >= LOGO_MIN_CONTRAST:
             best = (c, variant, art)
@@ -65,7 +86,8 @@ def place_logo(image: Image.Image, layout: Layout, kit: BrandKit) -> LogoReport:
     contrast, variant, art = best
     ax = x0 if layout.logo_corner.endswith("left") else x1 - art.width
     ay = y0
-    plate = contrast < LOGO_MIN_CONTRAST and kit.logo_placement.allow_plate
+    # bare by default: a plate only when no variant reads and both the kit and the template allow it
+    plate = contrast < LOGO_MIN_CONTRAST and kit.logo_placement.allow_plate and layout.logo_plate
     if plate:
         # a rounded plate in the brand neutral that contrasts most with this variant
         neutrals = [hex_to_rgb(kit.palette.neutral_light), hex_to_rgb(kit.palette.neutral_dark)]

@@ -173,13 +173,13 @@ class TextPlan:
 HEADLINE_MIN, HEADLINE_LONG_MIN = 0.045, 0.036
 SUBLINE_SIZES = (0.05, 0.03)
 SUBLINE_LONG_MIN = 0.025  # a long product name may shrink this far (compliance minimum: 0.024)
-SUBLINE_MAX_LINES = 2
+SUBLINE_MAX_LINES = 2  # default; a template's subline.max_lines overrides it (Layout.subline_max_lines)
 CTA_SIZES = (0.042, 0.026, 0.024)
 DISCLAIMER_SIZES = (0.022, 0.017)
 
 
 def _fit_headline(fit, copy: CopyVariant, font: str, box: Box, layout: Layout, loc: LocaleText, short: int):
-    head_max = round(short * (0.115 if layout.ratio != "16:9" else 0.10))
+    head_max = round(short * (0.115 if layout.placement_class != "landscape" else 0.10))
     head = fit(
         copy.headline,
         font,
@@ -187,7 +187,7 @@ def _fit_headline(fit, copy: CopyVariant, font: str, box: Box, layout: Layout, l
         head_max,
         round(short * HEADLINE_MIN),
         loc,
-        max_lines=4 if layout.ratio == "9:16" else 3,
+        max_lines=4 if layout.placement_class == "vertical" else 3,
         headline=True,
     )
     if not head.fits:  # long copy: allow smaller type and more lines before giving up
@@ -225,8 +225,7 @@ def plan_text(
     ``at_minimum``: every block at its minimum size only (no size search): whether the copy can fit
     at all, which is what the preflight asks, in a fraction of the time.
     """
-    W, H = layout.width, layout.height
-    short = min(W, H)
+    short = layout.type_base  # the short side (banners: a larger base, see Layout.type_base)
     fit = _fit_at_minimum if at_minimum else _fit
     head_font = str(font_for_role(kit, "headline", detect_script(copy.headline, loc.script)))
     sub_font = str(font_for_role(kit, "body", detect_script(copy.subline, loc.script)))
@@ -247,7 +246,7 @@ def plan_text(
             sub_max,
             min_size,
             loc,
-            max_lines=SUBLINE_MAX_LINES,
+            max_lines=layout.subline_max_lines,
         )
 
     sub = fit_sub(sub_h, round(short * SUBLINE_SIZES[1]))
@@ -266,7 +265,7 @@ def plan_text(
             round(short * SUBLINE_LONG_MIN),
             round(short * SUBLINE_LONG_MIN),
             loc,
-            max_lines=SUBLINE_MAX_LINES,
+            max_lines=layout.subline_max_lines,
         )
         if need.fits:  # refit the headline a little smaller to make the room
             shorter = (hb[0], hb[1], hb[2], hb[3] - (need.height - sub_h))
@@ -280,11 +279,11 @@ def plan_text(
     gap_s = round(short * 0.018)
     gap_c = round(short * 0.035)
     cta_h = layout.cta_box[3] - layout.cta_box[1]
-    stacked_cta = layout.variant.startswith("text-side")
+    stacked_cta = layout.cta_stacked
     group_h = head.height + gap_s + sub.height + ((gap_c + cta_h) if stacked_cta else 0)
-    if layout.variant == "text-top":
+    if layout.text_anchor == "top":
         top = hb[1]
-    elif layout.variant == "text-bottom":
+    elif layout.text_anchor == "bottom":
         top = layout.subline_box[3] - (head.height + gap_s + sub.height)
     else:
         region_top, region_bottom = hb[1], layout.cta_box[3]
@@ -365,7 +364,7 @@ def render_final(
     """Compose the final creative for one candidate at one ratio."""
     image = branded.convert("RGB").copy()
     W, H = image.size
-    short = min(W, H)
+    short = layout.type_base  # the short side (banners: a larger base, see Layout.type_base)
     pal = kit.palette
     text_colours = [hex_to_rgb(pal.text_on_light), hex_to_rgb(pal.text_on_dark)]
     plan = plan_text(layout, copy, kit, loc)
@@ -388,6 +387,7 @@ def render_final(
             panel_box = _grow(
                 _union([text_area, button] if stacked_cta else [text_area]), round(short * 0.035), (W, H)
             )
+            panel_box = _clear_of_logo(panel_box, text_area, layout.logo_box)
             _panel(image, panel_box, pal, short)
             colour, ratio = legible_colour(image, text_colours, regions)
 
@@ -482,7 +482,7 @@ def _edge_scrim(image: Image.Image, text_area: Box, layout: Layout, pal) -> None
     past its end and feathered above and below (a deliberate band, not a floating smudge). Dark
     under light text on darker grounds, light under dark text on lighter grounds."""
     W, H = image.size
-    short = min(W, H)
+    short = layout.type_base  # the short side (banners: a larger base, see Layout.type_base)
     x0, y0, x1, y1 = text_area
     mean_lum = float(relative_luminance(_pixels(image, text_area)).mean())
     wash = hex_to_rgb(pal.neutral_dark) if mean_lum < 0.45 else hex_to_rgb(pal.neutral_light)
@@ -495,9 +495,31 @@ def _edge_scrim(image: Image.Image, text_area: Box, layout: Layout, pal) -> None
     else:
         h_ramp = np.clip(((x1 + fade) - xs) / fade, 0, 1)
     pad = round(short * 0.03)
-    v_ramp = np.clip(np.minimum(ys - (y0 - pad - feather), (y1 + pad + feather) - ys) / feather, 0, 1)
+    # the band never reaches the logo's clear space (the logo was chosen for the ground it sits on)
+    _, ly0, _, ly1 = layout.logo_box
+    clear = round((ly1 - ly0) * 0.5)
+    top, bottom = y0 - pad - feather, y1 + pad + feather
+    if ly1 <= y0:
+        top = max(top, ly1 + clear)
+    elif ly0 >= y1:
+        bottom = min(bottom, ly0 - clear)
+    rise, fall = max(1, (y0 - pad) - top), max(1, bottom - (y1 + pad))
+    v_ramp = np.clip(np.minimum((ys - top) / rise, (bottom - ys) / fall), 0, 1)
     alpha = (0.86 * 255 * v_ramp[:, None] * h_ramp[None, :]).astype(np.uint8)
     image.paste(Image.new("RGB", image.size, wash), (0, 0), Image.fromarray(alpha, "L"))
+
+
+def _clear_of_logo(box: Box, text_area: Box, logo: Box) -> Box:
+    """``box`` shortened so it stays out of the logo's clear space (above or below the text)."""
+    clear = round((logo[3] - logo[1]) * 0.5)
+    x0, y0, x1, y1 = box
+    if not (x0 < logo[2] + clear and logo[0] - clear < x1):
+        return box
+    if logo[3] <= text_area[1]:
+        y0 = max(y0, min(text_area[1], logo[3] + clear))
+    elif logo[1] >= text_area[3]:
+        y1 = min(y1, max(text_area[3], logo[1] - clear))
+    return (x0, y0, x1, y1)
 
 
 def _panel(image: Image.Image, box: Box, pal, short: int) -> None:
@@ -522,7 +544,9 @@ def _accent_rule(
     y = head_box[1] - round(short * 0.02) - h
     x = head_box[0] if direction == "ltr" else head_box[2] - w
     logo = layout.logo_box
-    if y < 0 or (y <= logo[3] + round(short * 0.01) and x < logo[2] and x + w > logo[0]):
+    if y < layout.safe_box[1]:  # never into the platform UI band above the safe area
+        return
+    if y <= logo[3] + round(short * 0.01) and x < logo[2] and x + w > logo[0]:
         return
     ImageDraw.Draw(image).rounded_rectangle(
         (x, y, x + w, y + h), radius=h // 2, fill=hex_to_rgb(kit.palette.accent)

@@ -24,7 +24,7 @@ class SelectionConfig(dg.Config):
     weights: dict[str, float] = Field(default_factory=dict)
 
 
-@dg.asset(**stage_asset_kwargs("selected", "3", {"python", "png"}))
+@dg.asset(**stage_asset_kwargs("selected_creative", "3", {"python", "png"}))
 def selected_creative(
     context: dg.AssetExecutionContext,
     config: SelectionConfig,
@@ -70,7 +70,9 @@ def selected_creative(
             "best_candidate": value.best + 1,
             "best_score": value.ranking[0].score,
             "ranking": dg.MetadataValue.md(_ranking_table(value)),
-            **file_links(storage, unit, "selected", value.files[first_ratio], "selected", value.generation),
+            **file_links(
+                storage, unit, "selected_creative", value.files[first_ratio], "selected", value.generation
+            ),
             "preview": thumbnail(finals.image(best.renders[first_ratio].file), 240),
         }
 
