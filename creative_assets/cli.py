@@ -482,14 +482,18 @@ def _strip_class(message: str) -> str:
 
 
 def _print_check_findings(result) -> None:
-    """Failed compliance checks of a run, one line per unit and check (ERROR ✗, WARN !)."""
+    """Failed compliance checks of a run, one line per unit and check (✗ a blocking ERROR, by the
+    check's name in the compliance registry; ! a warning or an advisory check)."""
+    from creative_assets.compliance.registry import blocks_selection
+
     for event in result.all_events:
         if event.event_type_value != "ASSET_CHECK_EVALUATION":
             continue
         evaluation = event.event_specific_data
         if evaluation.passed:
             continue
-        mark = "✗" if evaluation.severity.value == "ERROR" else "!"
+        outcome = {"check": evaluation.check_name, "passed": False, "severity": evaluation.severity.value}
+        mark = "✗" if blocks_selection(outcome) else "!"  # the registry says which checks block
         text = (evaluation.description or "")[:400]
         stream = sys.stderr if mark == "✗" else sys.stdout
         print(
@@ -500,7 +504,7 @@ def _print_check_findings(result) -> None:
 
 def _print_table(table, not_built: dict[str, str] | None = None) -> None:
     """unit, status, candidate, score and why (the reason a unit is blocked or not built); the files
-    are under the Creatives folder printed below, at <locale>/<product>/selected/<ratio>.png."""
+    are under the Creatives folder printed below, at <locale>/<product>/selected_creative/<output>.png."""
     if table.empty:
         return
     rows = _unit_rows(table, not_built)
@@ -668,7 +672,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8081, help="port (default 8081)")
     p = command(
-        "migrate-layout", "rename stage folders written by an older version to the stage names", cmd_migrate_layout
+        "migrate-layout",
+        "rename stage folders written by an older version to the stage names",
+        cmd_migrate_layout,
     )
     p.add_argument("--out", metavar="DIR", help=STORAGE_HELP)
     command("schema", "print the brief's JSON Schema", cmd_schema)

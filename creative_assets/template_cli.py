@@ -165,16 +165,20 @@ def add_commands(sub) -> None:
     p = sub.add_parser("template", help="designer templates: list, validate, preview, schema")
     tsub = p.add_subparsers(dest="template_command", required=True)
     q = tsub.add_parser("list", help="templates a brand may use and the placements each serves")
-    q.add_argument("brand", nargs="?")
+    q.add_argument(
+        "brand", nargs="?", help="brand kit id: also list its own templates (default: the built-in templates only)"
+    )
     q.set_defaults(func=cmd_template_list)
     q = tsub.add_parser("validate", help="validate template files (default: built-ins and every kit's)")
-    q.add_argument("paths", nargs="*", metavar="PATH")
+    q.add_argument(
+        "paths", nargs="*", metavar="PATH", help="template file(s) or templates/ folder(s) to validate"
+    )
     q.set_defaults(func=cmd_template_validate)
     q = tsub.add_parser("preview", help="render a template with sample copy, slots and safe area drawn")
-    q.add_argument("brand")
-    q.add_argument("template")
+    q.add_argument("brand", help="brand kit id whose colours, fonts and logo the preview uses")
+    q.add_argument("template", help="template name (see: creative-assets template list BRAND)")
     q.add_argument("--placement", default="meta-reels", help="placement name (default meta-reels)")
-    q.add_argument("--out", help="PNG to write (default preview-BRAND-TEMPLATE-PLACEMENT.png)")
+    q.add_argument("--out", metavar="PNG", help="PNG to write (default preview-BRAND-TEMPLATE-PLACEMENT.png)")
     q.set_defaults(func=cmd_template_preview)
     q = tsub.add_parser("schema", help="print the template JSON Schema")
     q.set_defaults(func=cmd_template_schema)

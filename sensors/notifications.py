@@ -29,6 +29,7 @@ from creative_assets.jobs import creative_pipeline
 from creative_assets.review.decisions import DamagedEvent, journal_since
 from creative_assets.review.delivery import delivered_manifest
 from creative_assets.run_tags import CAMPAIGN_TAG, VERSION_TAG
+from creative_assets.stage_registry import SELECTED_CREATIVE, UNIT_BRIEF
 from creative_assets.stage_store import read_manifest, read_stage
 from creative_assets.stages import SelectedCreative
 from creative_assets.units import UnitKey
@@ -44,12 +45,12 @@ NOTIFICATIONS_PER_TICK = 100
 def unit_outcome(storage: CreativeStorage, record, unit: UnitKey) -> tuple[str, str]:
     """``selected``, ``blocked`` (with the reason) or ``pending`` for a unit of the live version."""
     try:
-        selected = read_stage(storage, unit, "selected")
+        selected = read_stage(storage, unit, SELECTED_CREATIVE)
     except FileNotFoundError:
         return "pending", ""
     assert isinstance(selected, SelectedCreative)
     if selected.status == "blocked":
-        brief = read_manifest(storage, unit, "brief")
+        brief = read_manifest(storage, unit, UNIT_BRIEF)
         fresh = brief is not None and brief["value"].get("input_fingerprint") == unit_fingerprint(
             record, unit
         )
