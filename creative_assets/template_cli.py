@@ -166,7 +166,9 @@ def add_commands(sub) -> None:
     tsub = p.add_subparsers(dest="template_command", required=True)
     q = tsub.add_parser("list", help="templates a brand may use and the placements each serves")
     q.add_argument(
-        "brand", nargs="?", help="brand kit id: also list its own templates (default: the built-in templates only)"
+        "brand",
+        nargs="?",
+        help="brand kit id: also list its own templates (default: the built-in templates only)",
     )
     q.set_defaults(func=cmd_template_list)
     q = tsub.add_parser("validate", help="validate template files (default: built-ins and every kit's)")
