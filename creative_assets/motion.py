@@ -1,0 +1,178 @@
+"""Motion creatives of one unit (pure): which files to make, the animator's layers rebuilt from the
+still's own render, and one looping video per candidate and motion placement, encoded and checked.
+
+The layers are made by rendering the still again with ``render_final(layers=...)`` from the same
+inputs (branded candidate, layout, copy, kit): the re-render must be pixel-identical to the stored
+final, and the poster of every video is that stored final. No Dagster, no storage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from pydantic import BaseModel
+
+from creative_assets.brand_kit import BrandKit
+from creative_assets.compliance import CheckOutcome
+from creative_assets.motion_checks import VideoExpectations, evaluate_video
+from creative_assets.render.finals import LocaleText, render_final
+from creative_assets.render.motion import Animator, MotionPlan, MotionSource, text_lines, timing_for
+from creative_assets.stages import CopyVariant, FinalRender, ratio_dir
+from creative_assets.video_encode import EncodeReport, VideoTarget, encode_video
+
+DURATIONS = (6, 10, 15)
+
+
+class MotionPlacement(BaseModel):
+    """A placement that plays motion, as the motion stage needs it."""
+
+    name: str
+    ratio: str
+    container: str  # mp4 | webp | gif
+    width: int
+    height: int
+    fps: int
+    max_bytes: int
+    audio: bool = False
+    duration_s: int = 6
+
+    def target(self, duration_s: int | None = None) -> VideoTarget:
+        return VideoTarget(
+            container=self.container,  # type: ignore[arg-type]
+            width=self.width,
+            height=self.height,
+            fps=self.fps,
+            duration_s=float(duration_s or self.duration_s),
+            max_bytes=self.max_bytes,
+            audio=self.audio,
+        )
+
+
+def motion_file(placement: MotionPlacement, candidate: int) -> str:
+    """``candidate-1/reels-9x16.mp4``: the file of one candidate at one placement."""
+    return f"candidate-{candidate + 1}/{placement.name}-{ratio_dir(placement.ratio)}.{placement.container}"
+
+
+@dataclass
+class Layers:
+    backing: Image.Image
+    rerender: Image.Image
+    source: MotionSource
+
+
+def still_layers(
+    branded: Image.Image, report: FinalRender, copy: CopyVariant, kit: BrandKit, loc: LocaleText
+) -> Layers:
+    """The still rendered again, keeping its backing layer and text plan (render/motion.py)."""
+    captured: dict = {}
+    rerender, _ = render_final(
+        branded, report.layout, copy, kit, loc, report.logo, report.product_bbox, layers=captured
+    )
+    plan = captured["plan"]
+    source = MotionSource(
+        variant=report.layout.variant,
+        direction=report.layout.direction,
+        safe_box=report.layout.safe_box,
+        product_box=report.product_bbox,
+        logo_box=report.logo.box,
+        cta_button=report.cta_button,
+        cta_fill=report.cta_fill,
+        lines=text_lines(plan, {b.role: b.text for b in report.blocks}),
+        palette=kit.palette.model_dump(),
+    )
+    return Layers(captured["backing"], rerender, source)
+
+
+def rendered_copy(report: FinalRender, variant: CopyVariant) -> CopyVariant:
+    """The copy the still was rendered with: the variant, with the legal line as it was drawn (the
+    market's AI label included, see disclosure.with_ai_label)."""
+    disclaimer = next((b.text for b in report.blocks if b.role == "disclaimer"), None)
+    return variant.model_copy(update={"disclaimer": disclaimer})
+
+
+class MotionResult(BaseModel):
+    """One encoded video with its plan, its encoding and the checks read back from the file."""
+
+    file: str
+    placement: str
+    plan: MotionPlan
+    encoding: dict
+    checks: list[CheckOutcome]
+    poster_matches_layers: bool
+
+
+def make_video(
+    placement: MotionPlacement,
+    candidate: int,
+    raw: Image.Image,
+    branded: Image.Image,
+    final: Image.Image,
+    report: FinalRender,
+    copy: CopyVariant,
+    kit: BrandKit,
+    loc: LocaleText,
+    *,
+    duration_s: int | None = None,
+    preset: str = "veryfast",
+    expectations: VideoExpectations | None = None,
+) -> tuple[bytes, MotionResult]:
+    """Animate, encode (frames streamed into the encoder) and check one video of one still."""
+    layers = still_layers(branded, report, copy, kit, loc)
+    still = np.asarray(final.convert("RGB"))
+    matches = bool(np.array_equal(np.asarray(layers.rerender.convert("RGB")), still))
+    target = placement.target(duration_s)
+    logos = {v: kit.logo_image(v) for v in ("primary", "on_dark", "on_light") if getattr(kit.logo, v)}
+    animator = Animator(
+        raw,
+        branded,
+        layers.backing,
+        final if matches else layers.rerender,
+        logos,
+        layers.source,
+        timing_for(report.layout.variant),
+        size=(target.width, target.height),
+        fps=target.fps,
+        duration_s=target.duration_s,
+    )
+    data, encoding = encode_video(target, animator.frames, preset=preset, palette_reference=final)
+    checks = evaluate_video(data, target, animator, expectations or VideoExpectations())
+    name = motion_file(placement, candidate)
+    return data, MotionResult(
+        file=name,
+        placement=placement.name,
+        plan=animator.plan,
+        encoding=_encoding(encoding),
+        checks=checks,
+        poster_matches_layers=matches,
+    )
+
+
+def _encoding(report: EncodeReport) -> dict:
+    return {
+        "container": report.container,
+        "bytes": report.bytes,
+        "frames": report.frames,
+        "attempts": report.attempts,
+        **report.quality,
+    }
+
+
+def motion_duration(requested: int | None, placement: MotionPlacement) -> int:
+    duration = requested or placement.duration_s
+    if duration not in DURATIONS:
+        raise ValueError(f"motion duration {duration}s: one of {', '.join(map(str, DURATIONS))} s")
+    return duration
+
+
+def blocking_failures(results: Sequence[MotionResult]) -> list[str]:
+    return [
+        f"{r.file}: {f.message}"
+        for r in results
+        for c in r.checks
+        if not c.passed
+        for f in c.findings
+        if f.severity == "ERROR"
+    ]
