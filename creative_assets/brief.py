@@ -144,6 +144,20 @@ class CampaignTerm(WordRule):
     reason: Annotated[str, StringConstraints(max_length=200)] = ""
 
 
+class MotionSettings(_Strict):
+    """Motion creatives of the campaign (README "Motion creatives")."""
+
+    enabled: bool = Field(True, description="Render motion for every placement that plays it.")
+    duration_s: Literal[6, 10, 15] | None = Field(
+        None, description="Length of every video in seconds; default: each placement's own (6 s)."
+    )
+    candidates: Literal["selected", "all"] = Field(
+        "selected",
+        description="'selected': only the candidate the selection will pick (the default, to keep a run's "
+        "time in budget); 'all': every candidate, so a reviewer can swap with motion.",
+    )
+
+
 class Brief(_Strict):
     """A campaign brief."""
 
@@ -181,6 +195,7 @@ class Brief(_Strict):
     seed: StrictInt | None = Field(
         None, ge=0, lt=2**31, description="Base seed; derived from campaign_id if absent."
     )
+    motion: MotionSettings = Field(default_factory=MotionSettings)
     start_date: IsoDate | None = Field(None, description="ISO date, e.g. 2026-06-01.")
     end_date: IsoDate | None = Field(None, description="ISO date, e.g. 2026-08-31.")
 

@@ -27,6 +27,7 @@ from creative_assets.assets.candidates import image_candidates
 from creative_assets.assets.context import locale_context_pack
 from creative_assets.assets.copy import localized_copy
 from creative_assets.assets.finals import final_creatives
+from creative_assets.assets.motion_creatives import motion_creatives
 from creative_assets.assets.rollup import campaign_compliance_report, campaign_summary
 from creative_assets.assets.selection import selected_creative
 from creative_assets.execution import build_executor
@@ -39,6 +40,7 @@ unit_stages = [
     branded_candidates,
     localized_copy,
     final_creatives,
+    motion_creatives,
     selected_creative,
 ]
 

@@ -8,6 +8,7 @@ final, and the poster of every video is that stored final. No Dagster, no storag
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,11 +17,23 @@ from PIL import Image
 from pydantic import BaseModel
 
 from creative_assets.brand_kit import BrandKit
+from creative_assets.brief import MotionSettings
 from creative_assets.compliance import CheckOutcome
 from creative_assets.motion_checks import VideoExpectations, evaluate_video
 from creative_assets.render.finals import LocaleText, render_final
 from creative_assets.render.motion import Animator, MotionPlan, MotionSource, text_lines, timing_for
-from creative_assets.stages import CopyVariant, FinalRender, ratio_dir
+from creative_assets.stages import (
+    BrandedCandidates,
+    CopyVariant,
+    FinalCreatives,
+    FinalRender,
+    ImageCandidates,
+    LocalizedCopy,
+    MotionCreatives,
+    MotionFile,
+    SelectedCreative,
+    ratio_dir,
+)
 from creative_assets.video_encode import EncodeReport, VideoTarget, encode_video
 
 DURATIONS = (6, 10, 15)
@@ -176,3 +189,114 @@ def blocking_failures(results: Sequence[MotionResult]) -> list[str]:
         for f in c.findings
         if f.severity == "ERROR"
     ]
+
+
+#: Built-in motion placements by still ratio, until placements are data (issue 14): the vertical
+#: video placements (Reels, Stories, TikTok, Shorts) play H.264 MP4 at the 9:16 still's size; the
+#: square display placement plays animated WebP within the IAB initial-load budget.
+BUILTIN_MOTION_PLACEMENTS: tuple[MotionPlacement, ...] = (
+    MotionPlacement(
+        name="vertical-video",
+        ratio="9:16",
+        container="mp4",
+        width=1080,
+        height=1920,
+        fps=30,
+        max_bytes=30_000_000,
+    ),
+    MotionPlacement(
+        name="display-square", ratio="1:1", container="webp", width=300, height=300, fps=10, max_bytes=150_000
+    ),
+)
+
+
+def motion_placements(ratios: Sequence[str]) -> list[MotionPlacement]:
+    """The motion placements a unit's stills serve."""
+    return [p for p in BUILTIN_MOTION_PLACEMENTS if p.ratio in ratios]
+
+
+def candidates_to_animate(
+    finals: FinalCreatives, settings: MotionSettings, selected: SelectedCreative
+) -> tuple[list[int], str]:
+    """Which candidates get motion, or why none does. ``selected``: the selection the selection
+    stage will make from these finals (``unit_work.selection_value``, same inputs)."""
+    if not settings.enabled:
+        return [], "motion is disabled in the brief (motion.enabled: false)"
+    if selected.status == "blocked":
+        return [], f"no candidate can be selected: {selected.blocked_reason}"
+    if settings.candidates == "all":
+        return [r.index for r in selected.ranking if r.compliant and not r.repeats_rejected], ""
+    return [selected.best], ""
+
+
+def motion_value(
+    unit: str,
+    finals: FinalCreatives,
+    raw: ImageCandidates,
+    branded: BrandedCandidates,
+    copy: LocalizedCopy,
+    kit: BrandKit,
+    settings: MotionSettings,
+    selected: SelectedCreative,
+    ratios: Sequence[str],
+    *,
+    preset: str = "veryfast",
+) -> tuple[MotionCreatives, dict[str, bytes]]:
+    """Stage 6b: a video per animated candidate and motion placement; returns the value and the
+    encoded files by name (held as bytes: frames are streamed, only the encoded file is in memory)."""
+    placements = motion_placements(ratios)
+    value = MotionCreatives(unit=unit, final_generation=finals.stored_generation or "")
+    if not placements:
+        value.skipped = f"no placement of the ratios {', '.join(ratios)} plays motion"
+        return value, {}
+    indices, why = candidates_to_animate(finals, settings, selected)
+    value.candidates, value.skipped = indices, why
+    loc = LocaleText(copy.language_code, copy.direction, copy.script, copy.line_breaking)
+    expectations = VideoExpectations(line_breaking=copy.line_breaking)
+    variants = {v.candidate: v for v in copy.variants}
+    files: dict[str, bytes] = {}
+    for index in indices:
+        final = next(c for c in finals.candidates if c.index == index)
+        raw_c = next(c for c in raw.candidates if c.index == index)
+        branded_c = next(c for c in branded.candidates if c.index == index)
+        for placement in placements:
+            duration = motion_duration(settings.duration_s, placement)
+            value.duration_s = duration
+            report = final.renders[placement.ratio]
+            data, result = make_video(
+                placement,
+                index,
+                raw.image(raw_c.renders[placement.ratio].file),
+                branded.image(branded_c.renders[placement.ratio].file),
+                finals.image(report.file),
+                report,
+                rendered_copy(report, variants[index]),
+                kit,
+                loc,
+                duration_s=duration,
+                preset=preset,
+                expectations=expectations,
+            )
+            files[result.file] = data
+            value.files.append(
+                MotionFile(
+                    candidate=index,
+                    placement=placement.name,
+                    ratio=placement.ratio,
+                    file=result.file,
+                    poster=finals.file_key(report.file),
+                    container=placement.container,
+                    width=placement.width,
+                    height=placement.height,
+                    fps=placement.fps,
+                    duration_s=float(duration),
+                    bytes=len(data),
+                    sha256=hashlib.sha256(data).hexdigest(),
+                    provider="offline-animator",
+                    plan=result.plan.model_dump(mode="json"),
+                    encoding=result.encoding,
+                    checks=[c.model_dump(mode="json") for c in result.checks],
+                    passed=not any(not c.passed and c.severity == "ERROR" for c in result.checks),
+                )
+            )
+    return value, files

@@ -27,7 +27,7 @@ QUEUE_TAG = "dagster-celery/queue"
 #: Storage stage name (``stage_asset_kwargs``) -> which provider it calls, if any.
 _PROVIDER_OF_STAGE = {"raw": "image", "context": "text", "copy": "text"}
 #: Stages that draw or render pixels whatever the provider.
-_RENDER_STAGES = {"branded", "final"}
+_RENDER_STAGES = {"branded", "final", "motion_creatives"}
 
 
 def stage_queue(stage: str, image_provider: str = "offline", text_provider: str = "offline") -> str:

@@ -18,7 +18,7 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from creative_assets.brand_kit import WordRule
-from creative_assets.brief import LocalizedText, Product
+from creative_assets.brief import LocalizedText, MotionSettings, Product
 from creative_assets.render.layout import Box, Layout
 from creative_assets.render.product_mask import ProductFootprint, ProductVisibility
 
@@ -181,6 +181,7 @@ class UnitBrief(StageValue):
     banned_words: list[WordRule] = []
     visual_direction: str = ""
     candidates: int
+    motion: MotionSettings = MotionSettings()
     aspect_ratios: list[str]
     sizes: dict[str, tuple[int, int]]
     base_seed: int
@@ -426,6 +427,23 @@ class ScoredCandidate(BaseModel):
     files: dict[str, str]  # ratio -> storage key of the final creative
 
 
+class SelectedMotion(BaseModel):
+    """A video of the selected candidate, copied into ``selected/`` beside its poster still."""
+
+    file: str  # name inside selected/ (motion/<placement>-<ratio>.<ext>)
+    poster: str  # name inside selected/ of the still that is its poster frame
+    placement: str
+    ratio: str
+    container: str
+    width: int
+    height: int
+    fps: int
+    duration_s: float
+    bytes: int
+    sha256: str
+    source: str  # storage key of the file in motion_creatives
+
+
 class SelectedCreative(StageValue):
     """The best candidate per unit (copied to ``selected/<ratio>.png``) and the ranked alternates."""
 
@@ -441,6 +459,62 @@ class SelectedCreative(StageValue):
     blocked_reason: str = ""
     #: the final_creatives generation the selection was made from (its files are in ``ranking``)
     final_generation: str = ""
+    #: the selected candidate's videos that pass their checks (byte copies), and why any is missing
+    motion: list[SelectedMotion] = []
+    motion_notes: list[str] = []
+
+
+# -- 6b. motion creatives --------------------------------------------------------------------------
+
+
+class MotionFile(BaseModel):
+    """One looping video of one candidate at one placement that plays motion."""
+
+    candidate: int
+    placement: str
+    ratio: str
+    file: str  # name inside the stage folder
+    poster: str  # storage key of the matching final still (the video's poster frame)
+    container: str
+    width: int
+    height: int
+    fps: int
+    duration_s: float
+    bytes: int
+    sha256: str
+    provider: str  # offline-animator | openai:<model>
+    #: render.motion.MotionPlan dump: every element's box and the frames it is fully shown in
+    plan: dict = {}
+    encoding: dict = {}
+    #: compliance.CheckOutcome dumps, one per check in motion_checks.VIDEO_CHECKS order
+    checks: list[dict] = []
+    passed: bool = True  # no ERROR finding: deliverable
+
+    def failures(self) -> list[str]:
+        return [
+            f"{c['check']}: {f['message']}"
+            for c in self.checks
+            if not c["passed"]
+            for f in c["findings"]
+            if f["severity"] == "ERROR"
+        ]
+
+
+class MotionCreatives(StageValue):
+    """Short looping videos made from the final stills' layout plans, at every motion placement."""
+
+    STAGE: ClassVar[str] = "motion_creatives"
+    unit: str
+    #: the final_creatives generation the videos were made from (their posters are its stills)
+    final_generation: str = ""
+    duration_s: int = 6
+    candidates: list[int] = []  # the candidates animated (see MotionSettings.candidates)
+    files: list[MotionFile] = []
+    skipped: str = ""  # why nothing was rendered (motion disabled, no motion placement, unit blocked)
+    calls: list[dict] = []  # generative video provider jobs (resources/video_providers.py)
+
+    def for_candidate(self, index: int) -> list[MotionFile]:
+        return [f for f in self.files if f.candidate == index]
 
 
 STAGE_TYPES: dict[str, type[StageValue]] = {
@@ -452,6 +526,7 @@ STAGE_TYPES: dict[str, type[StageValue]] = {
         BrandedCandidates,
         LocalizedCopy,
         FinalCreatives,
+        MotionCreatives,
         SelectedCreative,
     )
 }

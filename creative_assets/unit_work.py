@@ -75,6 +75,7 @@ def unit_brief_value(record: BriefRecord, unit: UnitKey, kit: BrandKit, review: 
         banned_words=brief.banned_words,
         visual_direction=brief.visual_direction,
         candidates=brief.candidates,
+        motion=brief.motion,
         aspect_ratios=list(brief.aspect_ratios),
         sizes={r: brief.size_for(r) for r in brief.aspect_ratios},
         base_seed=brief.base_seed(),
