@@ -7,6 +7,7 @@ the file name and the field path, so a user fixes a brief in one pass.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import io
 import json
@@ -49,6 +50,12 @@ from creative_assets.input_policy import (
     read_regular_file,
     shorten,
     walk_strings,
+)
+from creative_assets.placements import (
+    Placement,
+    UnknownPlacementError,
+    default_placement_for_ratio,
+    get_placement,
 )
 from creative_assets.slugs import SLUG_MAX, SLUG_PATTERN, slug_problem
 from creative_assets.term_skeleton import term_folds_to_something
@@ -179,6 +186,20 @@ class Brief(_Strict):
     aspect_ratios: list[AspectRatio] = Field(
         default_factory=lambda: ["1:1", "9:16", "16:9"], min_length=1, max_length=4
     )
+    placements: list[Annotated[str, StringConstraints(min_length=1, max_length=48)]] | None = Field(
+        None,
+        min_length=1,
+        max_length=24,
+        description="Named output targets such as meta-reels or iab-medium-rectangle (README "
+        "'Placements'). Without it, each of aspect_ratios maps to its documented default placement.",
+    )
+    templates: list[Annotated[str, StringConstraints(min_length=1, max_length=48)]] | None = Field(
+        None,
+        min_length=1,
+        max_length=24,
+        description="Template names (built-in or the brand kit's templates/) to rotate through; "
+        "without it every template serving a placement is in the rotation (docs/TEMPLATES.md).",
+    )
     output_sizes: dict[AspectRatio, tuple[StrictInt, StrictInt]] = Field(
         default_factory=dict,
         description="Override the pixel size per ratio, e.g. {'1:1': [1200, 1200]}; the shorter side "
@@ -214,8 +235,23 @@ class Brief(_Strict):
             return [{"term": v} if isinstance(v, str) else v for v in value]
         return value
 
+    def output_keys(self) -> list[str]:
+        """The outputs one candidate is rendered at: the ``placements:`` names, or (the older form)
+        the ``aspect_ratios:``, each of which renders its documented default placement."""
+        return list(self.placements) if self.placements else list(self.aspect_ratios)
+
     def size_for(self, ratio: str) -> tuple[int, int]:
-        return tuple(self.output_sizes.get(ratio, DEFAULT_SIZES[ratio]))  # type: ignore[return-value]
+        """Pixel size of output key ``ratio`` (a ratio, with ``output_sizes`` overrides, or a placement)."""
+        if ratio in DEFAULT_SIZES:
+            return tuple(self.output_sizes.get(ratio, DEFAULT_SIZES[ratio]))  # type: ignore[return-value]
+        return get_placement(ratio).size
+
+    def placement_specs(self) -> list[Placement]:
+        """The placements this brief renders: ``placements:`` when given, else one documented default
+        placement per entry of ``aspect_ratios:`` (``creative_assets.placements.RATIO_DEFAULT_PLACEMENTS``)."""
+        if self.placements:
+            return [get_placement(name) for name in self.placements]
+        return [default_placement_for_ratio(ratio) for ratio in self.aspect_ratios]
 
     def base_seed(self) -> int:
         if self.seed is not None:
@@ -279,6 +315,32 @@ def _semantic_problems(data: dict) -> list[Problem]:
     ratios = data.get("aspect_ratios")
     if isinstance(ratios, list) and len(set(map(str, ratios))) != len(ratios):
         problems.append(Problem("aspect_ratios", "lists a ratio more than once"))
+    names = data.get("placements")
+    if isinstance(names, list):
+        if "aspect_ratios" in data:
+            problems.append(
+                Problem(
+                    "placements",
+                    "give either placements or aspect_ratios, not both (aspect_ratios maps to default "
+                    "placements; list those placements instead)",
+                )
+            )
+        first: dict[str, int] = {}
+        for i, name in enumerate(names):
+            if not isinstance(name, str):
+                continue
+            if name in first:
+                problems.append(
+                    Problem(
+                        f"placements[{i}]", f"{name!r} is listed twice (first at placements[{first[name]}])"
+                    )
+                )
+                continue
+            first[name] = i
+            try:
+                get_placement(name)
+            except UnknownPlacementError as exc:
+                problems.append(Problem(f"placements[{i}]", exc.message))
     sizes = data.get("output_sizes")
     for ratio, size in sizes.items() if isinstance(sizes, dict) else []:
         if ratio not in DEFAULT_SIZES or not (isinstance(size, (list, tuple)) and len(size) == 2):
@@ -302,6 +364,51 @@ def _semantic_problems(data: dict) -> list[Problem]:
     start, end = (_as_date(data.get(k)) for k in ("start_date", "end_date"))
     if start and end and end < start:
         problems.append(Problem("end_date", "is before start_date"))
+    return problems
+
+
+def _template_problems(data: dict, kit: BrandKit) -> list[Problem]:
+    """``templates:`` names known templates (built-in or the kit's), and every output of the brief
+    has at least one of them that serves its placement."""
+    from creative_assets.render.layout import placement_for_key
+    from creative_assets.templates import templates_for
+
+    try:
+        known = templates_for(Path(kit.root) if kit.root else None)
+    except BriefError as exc:
+        detail = "; ".join(f"{p.field}: {p.message}" for p in exc.problems[:5])
+        return [Problem("brand", f"brand kit template {Path(exc.source).name} is invalid: {detail}")]
+    names = data.get("templates")
+    if not isinstance(names, list):
+        return []
+    problems = []
+    chosen = []
+    for i, name in enumerate(names):
+        if not isinstance(name, str):
+            continue
+        if name not in known:
+            close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
+            hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(known)}"
+            problems.append(Problem(f"templates[{i}]", f"unknown template {name!r}; {hint}"))
+        else:
+            chosen.append(known[name])
+    if problems or not chosen:
+        return problems
+    outputs = data.get("placements") or data.get("aspect_ratios") or ["1:1", "9:16", "16:9"]
+    for key in outputs if isinstance(outputs, list) else []:
+        try:
+            placement = placement_for_key(str(key))
+        except (KeyError, ValueError):
+            continue  # reported by the schema / placement checks
+        if not any(t.serves_placement(placement) for t in chosen):
+            serving = [n for n, t in known.items() if t.serves_placement(placement)]
+            problems.append(
+                Problem(
+                    "templates",
+                    f"none of the named templates serves {placement.name} ({placement.placement_class}); "
+                    f"add one of: {', '.join(serving)}",
+                )
+            )
     return problems
 
 
@@ -432,8 +539,8 @@ def _preflight(data: dict, budget: Budget | None) -> list[Problem]:
     candidates = data.get("candidates", 3)
     if not isinstance(candidates, int) or isinstance(candidates, bool) or not 1 <= candidates <= 8:
         candidates = 3  # the schema reports it; estimate with the default
-    ratios = data.get("aspect_ratios", ["1:1", "9:16", "16:9"])
-    n_ratios = min(len(ratios), 4) if isinstance(ratios, list) else 3
+    ratios = data.get("placements") or data.get("aspect_ratios", ["1:1", "9:16", "16:9"])
+    n_ratios = min(len(ratios), 24) if isinstance(ratios, list) else 3  # one creative per placement
     try:
         budget = budget or Budget.from_env()
     except ValueError as exc:
@@ -484,6 +591,9 @@ def validate_brief(
                         "brand", f"brand kit {brand!r} (brand_kits/{brand}/brand.yaml) is invalid: {detail}"
                     )
                 )
+
+    if kit is not None:
+        problems.extend(_template_problems(data, kit))
 
     assets: dict[str, list[tuple[str, bytes]]] = {}
     raw_products = data.get("products") if isinstance(data.get("products"), list) else []

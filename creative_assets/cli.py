@@ -4,6 +4,8 @@
     creative-assets run BRIEF [BRIEF ...] [--out DIR] [--units-per-run N] [--skip-preflight]
     creative-assets rerun UNIT [UNIT ...] [--out DIR]
     creative-assets schema
+    creative-assets template list|validate|preview|schema ...   (creative_assets/template_cli.py)
+    creative-assets placements
     creative-assets review [--out DIR] [--host H] [--port P]
     creative-assets users add|list|disable|set-role|set-groups|reset-password ...
     creative-assets tokens create|list|revoke ...
@@ -42,6 +44,10 @@ def _print_warnings(loaded) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from creative_assets.brief import load_brief
+    from creative_assets.template_cli import is_template_path, validate_templates
+
+    if is_template_path(Path(args.brief)):  # a template file or a templates/ folder
+        return validate_templates([Path(args.brief)])
 
     try:
         loaded = load_brief(args.brief)
@@ -55,13 +61,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print(f"✓ {args.brief}: campaign {b.campaign_id!r} for {loaded.brand_kit.display_name}")
     print(
         f"  {len(b.locales)} locales x {len(b.products)} products = {units} units; "
-        f"{b.candidates} candidates x {len(b.aspect_ratios)} ratios = {units * b.candidates * len(b.aspect_ratios)} "
+        f"{b.candidates} candidates x {len(b.output_keys())} outputs = {units * b.candidates * len(b.output_keys())} "
         f"creatives; product images supplied for {supplied}/{len(b.products)} products"
     )
     from creative_assets.input_policy import Budget, estimate_cost
 
     budget = Budget.from_env()
-    cost = estimate_cost(len(b.locales), len(b.products), b.candidates, len(b.aspect_ratios), budget)
+    cost = estimate_cost(len(b.locales), len(b.products), b.candidates, len(b.output_keys()), budget)
     print(
         f"  cost preflight: about {cost.calls:,} provider calls (image: {budget.image_provider}, text: "
         f"{budget.text_provider}), ${cost.usd:,.2f}; budget {budget.max_calls:,} calls, ${budget.max_usd:,.2f}"
@@ -402,7 +408,9 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=r".*is currently in (beta|preview)")
     parser = argparse.ArgumentParser(prog="creative-assets", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("validate", help="validate a brief (YAML or JSON) and its brand kit and images")
+    p = sub.add_parser(
+        "validate", help="validate a brief (YAML or JSON) and its brand kit and images, or template files"
+    )
     p.add_argument("brief")
     p.set_defaults(func=cmd_validate)
     p = sub.add_parser("run", help="register briefs and materialize all their creatives")
@@ -427,6 +435,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("schema", help="print the brief's JSON Schema")
     p.set_defaults(func=cmd_schema)
     add_credentials_commands(sub)  # credentials init | show (creative_assets/credentials_cli.py)
+    from creative_assets.template_cli import add_commands as add_template_commands
+
+    add_template_commands(sub)  # template list | validate | preview | schema; placements
     from creative_assets.identity.commands import add_commands
 
     add_commands(sub)  # users, tokens, audit

@@ -15,7 +15,7 @@ Ten checks, each returning a :class:`CheckOutcome` (passed, worst severity, find
     WCAG contrast measured on the final pixels inside each block's ink box, minimum type sizes, and no
     clipped or overflowing block.
 ``safe_zones``
-    Text ink boxes, the CTA button and the detected logo inside the platform safe box of the ratio.
+    Text ink boxes, the CTA button and the detected logo inside the safe area of the placement.
 ``glyph_coverage``
     Every character drawn with a real glyph (see :func:`check_glyphs` for how fallback fonts count).
 ``text_over_product``
@@ -61,7 +61,7 @@ from creative_assets.render.fonts import (
     missing_glyphs,
     resolve_font_file,
 )
-from creative_assets.render.layout import SAFE_ZONES, Box, boxes_overlap, inside, mirror_box
+from creative_assets.render.layout import Box, boxes_overlap, inside, mirror_box, placement_for_key
 from creative_assets.render.segmentation import emoji_in
 from creative_assets.stages import CopyVariant, FinalRender, TermRuleRecord, TextBlockReport
 from creative_assets.term_skeleton import fold_char, visual_variants
@@ -817,8 +817,9 @@ def check_text_legibility(
 
 
 def safe_box(ratio: str, width: int, height: int, direction: str = "ltr") -> Box:
-    zone = SAFE_ZONES[ratio]
-    box = zone.box(width, height)
+    """The safe area of output key ``ratio``'s placement (``creative_assets.placements``) in pixels,
+    mirrored for right-to-left locales (platform UI moves to the other side in RTL apps)."""
+    box = placement_for_key(ratio).safe_area.box(width, height)
     return mirror_box(box, width) if direction == "rtl" else box
 
 
@@ -832,13 +833,14 @@ def check_safe_zones(
 ) -> CheckOutcome:
     """ERROR for every text ink box (and the logo box) that leaves the ratio's safe box (mirrored for
     right-to-left locales); the message names the element, the profile and the sides crossed."""
-    if ratio not in SAFE_ZONES:
+    try:
+        zone = placement_for_key(ratio)
+    except (KeyError, ValueError):
         return _outcome(
             "safe_zones",
-            [Finding(check="safe_zones", severity="WARN", message=f"no safe-zone profile for ratio {ratio}")],
+            [Finding(check="safe_zones", severity="WARN", message=f"no placement for output {ratio}")],
             {},
         )
-    zone = SAFE_ZONES[ratio]
     sb = safe_box(ratio, width, height, direction)
     elements = _named(text_boxes)
     if logo_box is not None:
@@ -861,7 +863,7 @@ def check_safe_zones(
                 Finding(
                     check="safe_zones",
                     severity="ERROR",
-                    message=f"{name} {box} leaves the {ratio} safe zone '{zone.name}' {sb} ({sides})",
+                    message=f"{name} {box} leaves the safe area of placement '{zone.name}' {sb} ({sides})",
                     where=name,
                 )
             )

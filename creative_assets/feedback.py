@@ -65,7 +65,16 @@ GROUND_WORDS: dict[str, tuple[str, ...]] = {
         "stronger",
     ),
 }
-LAYOUT_WORDS = ("layout", "composition", "rearrange", "move the text", "swap", "different arrangement")
+LAYOUT_WORDS = (
+    "layout",
+    "composition",
+    "rearrange",
+    "move the text",
+    "swap",
+    "different arrangement",
+    "template",
+    "another template",
+)
 _NEGATIONS = ("not ", "no ", "less ", "don't ", "dont ", "without ")
 
 
@@ -76,11 +85,13 @@ class FeedbackDirectives:
     styles: tuple[str, ...] = ()
     ground: str | None = None  # "light" | "brand"
     new_layout: bool = False
+    #: templates the feedback names ("use the text-bottom template"), in the order known
+    templates: tuple[str, ...] = ()
     recognised: tuple[str, ...] = field(default=())
 
     @property
     def understood(self) -> bool:
-        return bool(self.styles or self.ground or self.new_layout)
+        return bool(self.styles or self.ground or self.new_layout or self.templates)
 
     def describe(self) -> str:
         if not self.understood:
@@ -90,7 +101,9 @@ class FeedbackDirectives:
             parts.append("style " + "/".join(self.styles))
         if self.ground:
             parts.append(f"{self.ground} ground")
-        if self.new_layout:
+        if self.templates:
+            parts.append("template " + "/".join(self.templates))
+        elif self.new_layout:
             parts.append("new layout")
         return "; ".join(parts) + f" (from: {', '.join(self.recognised)}); layout rotates"
 
@@ -104,9 +117,10 @@ def _mentions(text: str, phrase: str) -> bool:
     return False
 
 
-def interpret_feedback(feedback: str | None) -> FeedbackDirectives:
+def interpret_feedback(feedback: str | None, template_names: tuple[str, ...] = ()) -> FeedbackDirectives:
     """Read template choices out of free-text feedback (English keywords; any other text falls back
-    to rotation). Deterministic: the same feedback always gives the same directives."""
+    to rotation). A mention of one of ``template_names`` ("try text-bottom") asks for that template.
+    Deterministic: the same feedback always gives the same directives."""
     text = " ".join((feedback or "").lower().replace("’", "'").split())
     if not text:
         return FeedbackDirectives()
@@ -125,9 +139,14 @@ def interpret_feedback(feedback: str | None) -> FeedbackDirectives:
             recognised.extend(hits)
     layout_hits = [w for w in LAYOUT_WORDS if _mentions(text, w)]
     recognised.extend(layout_hits)
+    named = [t for t in template_names if _mentions(text, t.lower())]
+    # a name that is part of a longer named one ("text-side" in "text-side-far") is not asked for
+    named = [t for t in named if not any(o != t and t in o and _mentions(text, o) for o in named)]
+    recognised.extend(named)
     return FeedbackDirectives(
         styles=tuple(s for s in STYLES if s in styles),
         ground=grounds[0] if len(grounds) == 1 else None,  # contradictory asks: leave the ground alone
-        new_layout=bool(layout_hits),
+        new_layout=bool(layout_hits or named),
+        templates=tuple(named),
         recognised=tuple(dict.fromkeys(recognised)),
     )

@@ -42,7 +42,7 @@ from creative_assets.compliance import find_terms
 from creative_assets.context_pack import campaign_rules
 from creative_assets.errors import Problem
 from creative_assets.locales import LocaleInfo, get_locale
-from creative_assets.render.candidates import prepare_supplied_product
+from creative_assets.render.candidates import kit_templates, prepare_supplied_product
 from creative_assets.render.finals import LocaleText, plan_text
 from creative_assets.render.fonts import (
     EMOJI_FONT,
@@ -51,7 +51,7 @@ from creative_assets.render.fonts import (
     font_search_dirs,
     resolve_font_file,
 )
-from creative_assets.render.layout import VARIANTS, plan_layout
+from creative_assets.render.layout import layout_variants, plan_layout
 from creative_assets.render.segmentation import emoji_in
 from creative_assets.render.text import unrenderable
 from creative_assets.stages import CopyVariant
@@ -176,8 +176,10 @@ def _terms(texts: list[_Text], tag: str, info: LocaleInfo, rules, report: Prefli
 def _layouts(brief: Brief, kit: BrandKit, direction: str) -> Iterator:
     logo = kit.logo_image("primary")
     rules = kit.logo_placement
-    for ratio in brief.aspect_ratios:
-        for variant in VARIANTS[ratio]:
+    templates = kit_templates(kit)
+    for ratio in brief.output_keys():
+        serving = layout_variants(ratio, templates)
+        for variant in [t for t in brief.templates or () if t in serving] or serving:
             yield plan_layout(
                 ratio,
                 brief.size_for(ratio),
@@ -190,6 +192,8 @@ def _layouts(brief: Brief, kit: BrandKit, direction: str) -> Iterator:
                 logo_min_px=rules.min_width_px,
                 clear_space=rules.clear_space,
                 mirror_logo_for_rtl=rules.mirror_for_rtl,
+                logo_allow_plate=rules.allow_plate,
+                templates=templates,
             )
 
 

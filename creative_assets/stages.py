@@ -182,8 +182,12 @@ class UnitBrief(StageValue):
     visual_direction: str = ""
     candidates: int
     motion: MotionSettings = MotionSettings()
+    #: output keys: placement names (creative_assets/placements.py), or legacy ratios such as
+    #: ``9:16`` that render their documented default placement
     aspect_ratios: list[str]
     sizes: dict[str, tuple[int, int]]
+    #: templates the brief names for rotation ([]: every template serving the placement)
+    templates: list[str] = []
     base_seed: int
     brief_version: int
     brief_sha: str

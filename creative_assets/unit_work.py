@@ -76,8 +76,9 @@ def unit_brief_value(record: BriefRecord, unit: UnitKey, kit: BrandKit, review: 
         visual_direction=brief.visual_direction,
         candidates=brief.candidates,
         motion=brief.motion,
-        aspect_ratios=list(brief.aspect_ratios),
-        sizes={r: brief.size_for(r) for r in brief.aspect_ratios},
+        aspect_ratios=brief.output_keys(),
+        sizes={r: brief.size_for(r) for r in brief.output_keys()},
+        templates=list(brief.templates or []),
         base_seed=brief.base_seed(),
         brief_version=record.version,
         brief_sha=record.sha,
@@ -279,7 +280,7 @@ def selection_value(
         hashes[cand.index] = {}
         for report in cand.renders.values():
             short = min(report.width, report.height)
-            head_max = round(short * (0.115 if report.ratio != "16:9" else 0.10))
+            head_max = round(short * (0.115 if report.layout.placement_class != "landscape" else 0.10))
             image = finals.image(report.file)
             hashes[cand.index][report.ratio] = phash(image)
             per_ratio.append(

@@ -20,10 +20,11 @@ from creative_assets.compliance import (
     find_terms,
     normalize,
 )
+from creative_assets.placements import get_placement
 from creative_assets.render.branding import apply_branding
 from creative_assets.render.finals import LocaleText, render_final
 from creative_assets.render.fonts import BUNDLED_FONTS_DIR, load_font
-from creative_assets.render.layout import SAFE_ZONES, plan_layout
+from creative_assets.render.layout import plan_layout
 from creative_assets.stages import CopyVariant, TermRuleRecord, TextBlockReport
 
 KIT = "aurora-beverages"
@@ -68,7 +69,7 @@ def _limits(kit, size):
 def creative(kit):
     """A compliant 9:16 creative rendered like the pipeline does (branding, then render_final)."""
     size = (1080, 1920)
-    layout = plan_layout("9:16", size, "text-top", "ltr", logo_aspect=3.1)
+    layout = plan_layout("9:16", size, "text-side", "ltr", logo_aspect=3.1)
     branded, logo = apply_branding(Image.new("RGB", size, CREAM), layout, kit)
     return render_final(branded, layout, COPY, kit, EN, logo, layout.product_box)
 
@@ -284,19 +285,19 @@ def test_text_in_the_bottom_ui_band_of_9x16_fails(creative):
     boxes = {b.role: b.ink_bbox for b in report.blocks}
     assert check_safe_zones("9:16", 1080, 1920, "ltr", boxes, report.logo.box).passed
     x0, _, x1, _ = boxes["cta"]
-    boxes["cta"] = (x0, 1700, x1, 1760)  # the caption/action band (bottom 20%)
+    boxes["cta"] = (x0, 1300, x1, 1360)  # the Reels caption/action band (bottom 35%)
     outcome = check_safe_zones("9:16", 1080, 1920, "ltr", boxes, report.logo.box)
     assert not outcome.passed and outcome.severity == "ERROR"
     (finding,) = outcome.findings
     assert finding.where == "cta"
-    assert "reels-stories-tiktok" in finding.message and "bottom by" in finding.message
+    assert "meta-reels" in finding.message and "bottom by" in finding.message
 
 
 def test_safe_zone_is_mirrored_for_rtl():
-    zone = SAFE_ZONES["9:16"]  # 6% left, 12% right
+    zone = get_placement("tiktok-in-feed").safe_area  # 6% left, 13% right (the action rail)
     box = (round(1080 * 0.08), 400, 600, 500)
-    assert check_safe_zones("9:16", 1080, 1920, "ltr", [box], None).passed
-    outcome = check_safe_zones("9:16", 1080, 1920, "rtl", [box], None)
+    assert check_safe_zones("tiktok-in-feed", 1080, 1920, "ltr", [box], None).passed
+    outcome = check_safe_zones("tiktok-in-feed", 1080, 1920, "rtl", [box], None)
     assert not outcome.passed and "left by" in outcome.findings[0].message
     assert zone.right > zone.left
 

@@ -1,8 +1,9 @@
 """Brand composition: the logo, placed and sized by the kit's rules.
 
 The logo variant is chosen by measured contrast against the pixels it will sit on: the full-colour
-logo when it reads (>= 3:1, WCAG's non-text contrast), otherwise the light or dark variant, and a
-backing plate in a brand neutral when no variant reads. Pure function.
+logo when it reads (>= 3:1, WCAG's non-text contrast), otherwise the light or dark variant (or the
+one variant the template names), and a backing plate in a brand neutral only when no variant reads
+and both the kit and the template allow plates. Pure function.
 """
 
 from __future__ import annotations
@@ -37,6 +38,30 @@ def logo_contrast(logo: Image.Image, background: Image.Image, percentile: float 
     return float(np.percentile(ratios, percentile))
 
 
+def ring_contrast(
+    logo: Image.Image, image: Image.Image, box: Box, ring: int, percentile: float = 30.0
+) -> float:
+    """How well a logo placed at ``box`` reads against the ground *around* it: the ``percentile``-th
+    lowest WCAG contrast between the logo's median ink luminance and each pixel of a ``ring`` px wide
+    band around the box (what the compliance check's surround measure also looks at)."""
+    art = np.asarray(logo.convert("RGBA"), np.float64)
+    opaque = art[..., 3] > 128
+    if not opaque.any():
+        return 1.0
+    ink = float(np.median(relative_luminance(art[..., :3][opaque])))
+    W, H = image.size
+    x0, y0, x1, y1 = box
+    outer = (max(0, x0 - ring), max(0, y0 - ring), min(W, x1 + ring), min(H, y1 + ring))
+    region = np.asarray(image.convert("RGB").crop(outer), np.float64)
+    keep = np.ones(region.shape[:2], bool)
+    keep[y0 - outer[1] : y1 - outer[1], x0 - outer[0] : x1 - outer[0]] = False
+    if not keep.any():
+        return 21.0
+    under = relative_luminance(region[keep])
+    ratios = (np.maximum(ink, under) + 0.05) / (np.minimum(ink, under) + 0.05)
+    return float(np.percentile(ratios, percentile))
+
+
 def _variant_names(kit: BrandKit) -> list[str]:
     return ["primary"] + [v for v in ("on_dark", "on_light") if getattr(kit.logo, v)]
 
@@ -47,14 +72,20 @@ def place_logo(image: Image.Image, layout: Layout, kit: BrandKit) -> LogoReport:
     box_w, box_h = x1 - x0, y1 - y0
     pad = round(box_h * kit.logo_placement.clear_space)
     best: tuple[float, str, Image.Image] | None = None
-    for variant in _variant_names(kit):
+    variants = _variant_names(kit)
+    if layout.logo_variant != "auto" and layout.logo_variant in variants:  # the template names one
+        variants = [layout.logo_variant]
+    for variant in variants:
         art = kit.logo_image(variant)  # type: ignore[arg-type]
         scale = min(box_w / art.width, box_h / art.height)
         art = art.resize(
             (max(1, round(art.width * scale)), max(1, round(art.height * scale))), Image.Resampling.LANCZOS
         )
         ax = x0 if layout.logo_corner.endswith("left") else x1 - art.width
-        c = logo_contrast(art, image.crop((ax, y0, ax + art.width, y0 + art.height)))
+        placed_box = (ax, y0, ax + art.width, y0 + art.height)
+        ring = max(2, round(kit.logo_placement.clear_space * art.height / 3))
+        # it must read on the pixels under it and on the ground around it
+        c = min(logo_contrast(art, image.crop(placed_box)), ring_contrast(art, image, placed_box, ring))
         # prefer the full-colour artwork whenever it reads
         if variant == "primary" and c >= LOGO_MIN_CONTRAST:
             best = (c, variant, art)
@@ -65,7 +96,8 @@ def place_logo(image: Image.Image, layout: Layout, kit: BrandKit) -> LogoReport:
     contrast, variant, art = best
     ax = x0 if layout.logo_corner.endswith("left") else x1 - art.width
     ay = y0
-    plate = contrast < LOGO_MIN_CONTRAST and kit.logo_placement.allow_plate
+    # bare by default: a plate only when no variant reads and both the kit and the template allow it
+    plate = contrast < LOGO_MIN_CONTRAST and kit.logo_placement.allow_plate and layout.logo_plate
     if plate:
         # a rounded plate in the brand neutral that contrasts most with this variant
         neutrals = [hex_to_rgb(kit.palette.neutral_light), hex_to_rgb(kit.palette.neutral_dark)]

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from pathlib import Path
 
 from PIL import Image
 
 from creative_assets.brand_kit import BrandKit
 from creative_assets.feedback import FeedbackDirectives, interpret_feedback
-from creative_assets.render.layout import VARIANTS, Box, Layout, plan_layout
+from creative_assets.render.layout import Box, Layout, layout_variants, plan_layout
 from creative_assets.render.product_mask import ProductFootprint
 from creative_assets.render.scenes import (
     STYLES,
@@ -27,6 +28,7 @@ from creative_assets.render.scenes import (
     variation_plan,
 )
 from creative_assets.stages import ContextPack, UnitBrief
+from creative_assets.templates import Template, templates_for
 
 
 @dataclass(frozen=True)
@@ -44,17 +46,33 @@ def logo_aspect(kit: BrandKit) -> float:
     return logo.width / max(1, logo.height)
 
 
+def kit_templates(kit: BrandKit) -> dict[str, Template]:
+    """The templates this brand may use: built-ins plus the kit's ``templates/`` folder."""
+    return templates_for(Path(kit.root) if kit.root else None)
+
+
+def template_rotation(unit: UnitBrief, key: str, templates: dict[str, Template]) -> tuple[str, ...]:
+    """The templates candidates rotate through at output ``key``: those serving its placement,
+    restricted to the brief's ``templates:`` when it names any (and one of them serves it)."""
+    serving = layout_variants(key, templates)
+    named = tuple(t for t in unit.templates if t in serving)
+    return named or serving
+
+
 def plan_candidates(unit: UnitBrief, pack: ContextPack, kit: BrandKit) -> list[CandidatePlan]:
     """One plan per candidate: distinct style/palette/layout, mirrored for right-to-left locales."""
     aspect = logo_aspect(kit)
     rules = kit.logo_placement
+    templates = kit_templates(kit)
     product_seed = unit.product_seed()
     # a revision: reviewer feedback picks styles, ground and layout (creative_assets/feedback.py);
     # every revision also rotates the style order and the layout variants. It moves away from what
     # was rejected: styles the reviewer did not ask for avoid the rejected creatives' styles, and
     # "different layout" excludes their layout variants. (selection_value then refuses any candidate
     # whose pixels are a near copy of a rejected creative, whatever the plan.)
-    directives = interpret_feedback(unit.feedback) if unit.revision else FeedbackDirectives()
+    directives = (
+        interpret_feedback(unit.feedback, tuple(templates)) if unit.revision else FeedbackDirectives()
+    )
     rejected = unit.rejected if unit.revision else []
     rotate = layout_shift = unit.revision
     rejected_styles = {r.style for r in rejected}
@@ -63,8 +81,11 @@ def plan_candidates(unit: UnitBrief, pack: ContextPack, kit: BrandKit) -> list[C
     rejected_combos = {(r.style, ratio, v) for r in rejected for ratio, v in r.layouts.items()}
     allowed: dict[str, tuple[str, ...]] = {}
     for ratio in unit.aspect_ratios:
-        variants = VARIANTS[ratio]
-        if directives.new_layout:  # "different layout": not the rejected creatives' layouts,
+        variants = template_rotation(unit, ratio, templates)
+        asked = tuple(t for t in directives.templates if t in layout_variants(ratio, templates))
+        if asked:  # "use the text-bottom template": that template, wherever it serves the placement
+            variants = asked
+        elif directives.new_layout:  # "different layout": not the rejected creatives' layouts,
             for r in reversed(rejected):  # the latest first, as long as one variant is left
                 variants = tuple(v for v in variants if v != r.layouts.get(ratio)) or variants
         allowed[ratio] = variants
@@ -72,7 +93,12 @@ def plan_candidates(unit: UnitBrief, pack: ContextPack, kit: BrandKit) -> list[C
     for index in range(unit.candidates):
         variation = variation_plan(index + rotate, product_seed, styles)
         style, chosen = _style_and_layouts(
-            variation["style"], index + product_seed + layout_shift, allowed, rejected_combos, styles
+            variation["style"],
+            index + product_seed + layout_shift,
+            allowed,
+            rejected_combos,
+            styles,
+            templates,
         )
         emphasis = variation["emphasis"]
         if directives.ground == "light":
@@ -94,6 +120,8 @@ def plan_candidates(unit: UnitBrief, pack: ContextPack, kit: BrandKit) -> list[C
                 logo_min_px=rules.min_width_px,
                 clear_space=rules.clear_space,
                 mirror_logo_for_rtl=rules.mirror_for_rtl,
+                logo_allow_plate=rules.allow_plate,
+                templates=templates,
             )
         plans.append(
             CandidatePlan(
@@ -114,6 +142,7 @@ def _style_and_layouts(
     allowed: dict[str, tuple[str, ...]],
     rejected_combos: set[tuple[str | None, str, str]],
     preferred: tuple[str, ...],
+    templates: dict[str, Template],
 ) -> tuple[str, dict[str, str]]:
     """The candidate's style and per-ratio layout variant: its planned ones, unless that repeats a
     (style, ratio, layout) a reviewer rejected; then another allowed variant, then (only if every
@@ -126,7 +155,9 @@ def _style_and_layouts(
         for ratio, variants in allowed.items():
             rotated = variants[offset % len(variants) :] + variants[: offset % len(variants)]
             fresh = [v for v in rotated if (candidate_style, ratio, v) not in rejected_combos]
-            fallback = [v for v in VARIANTS[ratio] if (candidate_style, ratio, v) not in rejected_combos]
+            fallback = [
+                v for v in layout_variants(ratio) if (candidate_style, ratio, v) not in rejected_combos
+            ]
             chosen[ratio] = (fresh or fallback or rotated)[0]
             if not (fresh or fallback):
                 break

@@ -179,7 +179,7 @@ DISCLAIMER_SIZES = (0.022, 0.017)
 
 
 def _fit_headline(fit, copy: CopyVariant, font: str, box: Box, layout: Layout, loc: LocaleText, short: int):
-    head_max = round(short * (0.115 if layout.ratio != "16:9" else 0.10))
+    head_max = round(short * (0.115 if layout.placement_class != "landscape" else 0.10))
     head = fit(
         copy.headline,
         font,
@@ -187,7 +187,7 @@ def _fit_headline(fit, copy: CopyVariant, font: str, box: Box, layout: Layout, l
         head_max,
         round(short * HEADLINE_MIN),
         loc,
-        max_lines=4 if layout.ratio == "9:16" else 3,
+        max_lines=4 if layout.placement_class == "vertical" else 3,
         headline=True,
     )
     if not head.fits:  # long copy: allow smaller type and more lines before giving up
@@ -225,8 +225,7 @@ def plan_text(
     ``at_minimum``: every block at its minimum size only (no size search): whether the copy can fit
     at all, which is what the preflight asks, in a fraction of the time.
     """
-    W, H = layout.width, layout.height
-    short = min(W, H)
+    short = layout.type_base  # the short side (banners: a larger base, see Layout.type_base)
     fit = _fit_at_minimum if at_minimum else _fit
     head_font = str(font_for_role(kit, "headline", detect_script(copy.headline, loc.script)))
     sub_font = str(font_for_role(kit, "body", detect_script(copy.subline, loc.script)))
@@ -280,11 +279,11 @@ def plan_text(
     gap_s = round(short * 0.018)
     gap_c = round(short * 0.035)
     cta_h = layout.cta_box[3] - layout.cta_box[1]
-    stacked_cta = layout.variant.startswith("text-side")
+    stacked_cta = layout.cta_stacked
     group_h = head.height + gap_s + sub.height + ((gap_c + cta_h) if stacked_cta else 0)
-    if layout.variant == "text-top":
+    if layout.text_anchor == "top":
         top = hb[1]
-    elif layout.variant == "text-bottom":
+    elif layout.text_anchor == "bottom":
         top = layout.subline_box[3] - (head.height + gap_s + sub.height)
     else:
         region_top, region_bottom = hb[1], layout.cta_box[3]
@@ -370,7 +369,7 @@ def render_final(
     rule, before the CTA button and the text are drawn)."""
     image = branded.convert("RGB").copy()
     W, H = image.size
-    short = min(W, H)
+    short = layout.type_base  # the short side (banners: a larger base, see Layout.type_base)
     pal = kit.palette
     text_colours = [hex_to_rgb(pal.text_on_light), hex_to_rgb(pal.text_on_dark)]
     plan = plan_text(layout, copy, kit, loc)
@@ -490,7 +489,7 @@ def _edge_scrim(image: Image.Image, text_area: Box, layout: Layout, pal) -> None
     past its end and feathered above and below (a deliberate band, not a floating smudge). Dark
     under light text on darker grounds, light under dark text on lighter grounds."""
     W, H = image.size
-    short = min(W, H)
+    short = layout.type_base  # the short side (banners: a larger base, see Layout.type_base)
     x0, y0, x1, y1 = text_area
     mean_lum = float(relative_luminance(_pixels(image, text_area)).mean())
     wash = hex_to_rgb(pal.neutral_dark) if mean_lum < 0.45 else hex_to_rgb(pal.neutral_light)

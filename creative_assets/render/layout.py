@@ -1,8 +1,13 @@
-"""Layout planning: a deliberate arrangement per aspect ratio, not a stretch or a blind crop.
+"""Layout planning: a designer template executed against a platform placement.
 
-``plan_layout`` returns the regions of a creative (product, headline, sub-line, CTA, disclaimer,
-logo) inside the platform safe zone for the ratio. Right-to-left locales mirror the layout, so text
-starts on the right. Pure function; boxes are ``(x0, y0, x1, y1)`` in pixels.
+``plan_layout`` returns the regions of a creative (product, headline, sub-line, CTA, legal line,
+optional badge, logo) for one placement (``creative_assets.placements``) and one template
+(``creative_assets.templates``): every slot box is the template's fraction of the placement's
+content area (its safe area minus the band the logo reserves), clamped to the slot's minimum and
+maximum height. Right-to-left locales mirror the layout as the template's ``rtl`` rules say, and the
+safe area mirrors with it (platform UI moves to the other side in RTL apps). There is no other
+layout code path: the built-in layouts are templates too. Pure function; boxes are
+``(x0, y0, x1, y1)`` in pixels.
 """
 
 from __future__ import annotations
@@ -11,79 +16,40 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from creative_assets.placements import (
+    RATIO_DEFAULT_PLACEMENTS,
+    Placement,
+    default_placement_for_ratio,
+    get_placement,
+)
+from creative_assets.templates import Template, builtin_templates, templates_serving
+
 Box = tuple[int, int, int, int]
 
 
-class SafeZone(BaseModel):
-    """Fractions of the canvas covered by platform UI (kept free of text and logo)."""
+def placement_for_key(key: str) -> Placement:
+    """The placement an output key names: a placement name, or a legacy ratio (``9:16``) that maps
+    to its documented default placement."""
+    return default_placement_for_ratio(key) if key in RATIO_DEFAULT_PLACEMENTS else get_placement(key)
 
-    model_config = ConfigDict(frozen=True)
-    name: str
-    top: float
-    bottom: float
-    left: float
-    right: float
-    description: str = ""
 
-    def box(self, width: int, height: int) -> Box:
-        return (
-            round(width * self.left),
-            round(height * self.top),
-            round(width * (1 - self.right)),
-            round(height * (1 - self.bottom)),
+def layout_variants(key: str, templates: dict[str, Template] | None = None) -> tuple[str, ...]:
+    """The templates that serve the output ``key``'s placement class, in rotation order."""
+    placement = placement_for_key(key)
+    names = templates_serving(templates or builtin_templates(), placement)
+    if not names:
+        raise ValueError(
+            f"no template serves {placement.placement_class} placements such as {placement.name}"
         )
+    return tuple(names)
 
-
-#: Safe-zone profiles per ratio (documented in README "Safe zones"). 9:16 is the union of Instagram
-#: and Facebook Reels/Stories and TikTok: profile name, caption and action rails cover the bottom
-#: ~20%, the top ~14% holds the progress bar and account header, TikTok's action rail sits on the right.
-SAFE_ZONES: dict[str, SafeZone] = {
-    "1:1": SafeZone(
-        name="feed-square",
-        top=0.05,
-        bottom=0.05,
-        left=0.05,
-        right=0.05,
-        description="Instagram/Facebook feed; 5% margin against rounded crops.",
-    ),
-    "4:5": SafeZone(
-        name="feed-portrait",
-        top=0.05,
-        bottom=0.05,
-        left=0.05,
-        right=0.05,
-        description="Instagram/Facebook feed portrait; 5% margin.",
-    ),
-    "9:16": SafeZone(
-        name="reels-stories-tiktok",
-        top=0.14,
-        bottom=0.20,
-        left=0.06,
-        right=0.12,
-        description="Union of IG/FB Reels and Stories and TikTok UI overlays.",
-    ),
-    "16:9": SafeZone(
-        name="landscape-feed",
-        top=0.06,
-        bottom=0.09,
-        left=0.05,
-        right=0.05,
-        description="Feed/in-stream landscape; bottom 9% for player controls.",
-    ),
-}
-
-VARIANTS: dict[str, tuple[str, ...]] = {
-    "1:1": ("text-top", "text-side", "text-bottom"),
-    "4:5": ("text-top", "text-bottom", "text-side"),
-    "9:16": ("text-top", "text-bottom"),
-    "16:9": ("text-side", "text-side-far"),
-}
 
 Corner = Literal["top-left", "top-right", "bottom-left", "bottom-right"]
 
 
 class Layout(BaseModel):
-    """Where each element goes on one canvas."""
+    """Where each element goes on one canvas. ``ratio`` is the output key (a placement name, or a
+    legacy ratio such as ``9:16``); ``variant`` is the template's name; ``safe_zone`` the placement's."""
 
     model_config = ConfigDict(frozen=True)
     ratio: str
@@ -93,6 +59,7 @@ class Layout(BaseModel):
     direction: Literal["ltr", "rtl"]
     safe_zone: str
     safe_box: Box
+    placement_class: str = "square"
     product_box: Box
     headline_box: Box
     subline_box: Box
@@ -103,10 +70,30 @@ class Layout(BaseModel):
     text_align: Literal["start", "center"]
     #: Region the text sits in as a whole (headline + subline + CTA): where a scrim/panel goes.
     text_region: Box
+    #: the optional price / promo badge slot
+    badge_box: Box | None = None
+    #: template rules the renderers follow: where the headline + sub-line group sits in its box,
+    #: whether the CTA button follows the sub-line, and the treatments each slot allows
+    text_anchor: Literal["top", "bottom", "center"] = "top"
+    cta_stacked: bool = False
+    text_treatments: tuple[str, ...] = ("none", "gradient", "panel")
+    legal_treatments: tuple[str, ...] = ("none", "panel")
+    product_treatments: tuple[str, ...] = ("cutout", "full-bleed")
+    logo_variant: str = "auto"
+    logo_plate: bool = True
 
     @property
     def short_side(self) -> int:
         return min(self.width, self.height)
+
+    @property
+    def type_base(self) -> int:
+        """The length type sizes are fractions of: the short side, except on strip and tower banners
+        (728x90, 160x600), where the short side would give unreadable type."""
+        short, long = self.short_side, max(self.width, self.height)
+        if self.placement_class != "banner":
+            return short
+        return max(short, min(round(long / 3), round(short * 2.5)))
 
 
 def mirror_box(box: Box, width: int) -> Box:
@@ -134,6 +121,41 @@ def logo_size(
     return width, height
 
 
+def _corner(anchor: str, kit_corner: Corner) -> Corner:
+    if anchor == "kit":
+        return kit_corner
+    vertical, side = anchor.split("-")
+    return f"{vertical}-{'left' if side == 'start' else 'right'}"  # type: ignore[return-value]
+
+
+def _slot_box(geom, frame: Box, short: int) -> Box:
+    """A template slot in pixels: its fractions of ``frame``, height clamped (keeping its anchor)."""
+    fx0, fy0, fx1, fy1 = frame
+    fw, fh = fx1 - fx0, fy1 - fy0
+    x0, y0, x1, y1 = geom.box
+    box = [fx0 + round(fw * x0), fy0 + round(fh * y0), fx0 + round(fw * x1), fy0 + round(fh * y1)]
+    height = box[3] - box[1]
+    target = height
+    if geom.min_height is not None:
+        target = max(target, round(short * geom.min_height))
+    if geom.max_height is not None:
+        target = min(target, round(short * geom.max_height))
+    if target != height:
+        if geom.anchor == "top":
+            box[3] = box[1] + target
+        elif geom.anchor == "bottom":
+            box[1] = box[3] - target
+        else:
+            mid = (box[1] + box[3]) // 2
+            box[1], box[3] = mid - target // 2, mid - target // 2 + target
+    # a clamp never pushes a slot out of the content area
+    if box[3] > fy1:
+        box[1], box[3] = box[1] - (box[3] - fy1), fy1
+    if box[1] < fy0:
+        box[1], box[3] = fy0, box[3] + (fy0 - box[1])
+    return (box[0], box[1], box[2], min(box[3], fy1))
+
+
 def plan_layout(
     ratio: str,
     size: tuple[int, int],
@@ -147,106 +169,96 @@ def plan_layout(
     logo_min_px: int = 120,
     clear_space: float = 0.25,
     mirror_logo_for_rtl: bool = True,
+    logo_allow_plate: bool = True,
+    templates: dict[str, Template] | None = None,
+    placement: Placement | None = None,
 ) -> Layout:
-    """Plan the regions for one canvas. ``variant`` must be one of ``VARIANTS[ratio]``."""
-    if ratio not in VARIANTS:
-        raise ValueError(f"unsupported aspect ratio {ratio!r}; supported: {', '.join(VARIANTS)}")
-    if variant not in VARIANTS[ratio]:
-        raise ValueError(f"unknown layout variant {variant!r} for {ratio}; choose from {VARIANTS[ratio]}")
+    """Plan the regions for one canvas of ``size`` for output key ``ratio`` (a placement name or a
+    legacy ratio, see :func:`placement_for_key`) with the template named ``variant``, one of
+    :func:`layout_variants` (``templates``: the brand's templates; default the built-ins)."""
+    templates = templates or builtin_templates()
+    placement = placement or placement_for_key(ratio)
+    if variant not in templates:
+        raise ValueError(f"unknown template {variant!r}; known: {', '.join(templates)}")
+    template = templates[variant]
+    if not template.serves_placement(placement):
+        shape = f"{placement.placement_class} placement {placement.name} ({placement.aspect_label})"
+        raise ValueError(
+            f"template {variant!r} serves {', '.join(template.serves)}"
+            + (f" of aspect {template.aspect[0]}-{template.aspect[1]}" if template.aspect else "")
+            + f", not the {shape}; choose from {layout_variants(ratio, templates)}"
+        )
     width, height = size
-    zone = SAFE_ZONES[ratio]
-    sx0, sy0, sx1, sy1 = zone.box(width, height)
+    sx0, sy0, sx1, sy1 = placement.safe_area.box(width, height)
     short = min(width, height)
-    gap = round(short * 0.035)
+    slots = template.slots
 
     lw, lh = logo_size(short, logo_aspect, logo_min_ratio, logo_max_ratio, logo_min_px)
     pad = round(lh * clear_space)
-    corner: Corner = logo_corner
-    # Logo in the top band by default; bottom corners are honoured only where the layout keeps the
-    # bottom free of text (text-top variants); otherwise the logo moves to the top, same side.
-    top_logo = corner.startswith("top") or variant in ("text-bottom", "text-side", "text-side-far")
-    if not top_logo and ratio == "9:16":
-        top_logo = True
-    if top_logo:
-        corner = corner.replace("bottom", "top")  # type: ignore[assignment]
+    corner = _corner(slots.logo.anchor, logo_corner)
+    top_logo = corner.startswith("top")
     ly0 = sy0 + pad if top_logo else sy1 - pad - lh
     lx0 = sx0 + pad if corner.endswith("left") else sx1 - pad - lw
     logo_box: Box = (lx0, ly0, lx0 + lw, ly0 + lh)
-    logo_band = lh + 2 * pad  # vertical space the logo reserves (with clear space)
-
-    cw, ch = sx1 - sx0, sy1 - sy0
-    cta_h = round(short * (0.085 if ratio != "16:9" else 0.095))
-    disc_h = round(short * 0.05)  # room for two lines of legal copy
-    text_align: Literal["start", "center"] = "start"
-
-    if variant == "text-top":
-        # headline band across the top; CTA and legal line bottom-start; the product stands
-        # bottom-end, reaching into the platform UI band on 9:16 (imagery may go there, text may not)
-        top = sy0 + (logo_band + gap if top_logo else 0)
-        headline = (sx0, top, sx1, top + round(ch * (0.22 if ratio != "9:16" else 0.19)))
-        subline = (sx0, headline[3] + gap // 2, sx1, headline[3] + gap // 2 + round(short * 0.06))
-        bottom = sy1 - (logo_band if not top_logo else 0)
-        col = round(cw * (0.5 if ratio == "9:16" else 0.42))
-        cta = (sx0, bottom - disc_h - gap // 2 - cta_h, sx0 + col, bottom - disc_h - gap // 2)
-        disclaimer = (sx0, bottom - disc_h, sx0 + col, bottom)
-        product_bottom = round(height * 0.97) if ratio == "9:16" else bottom
-        product = (sx0 + col + gap, subline[3] + gap, width - round(width * 0.03), product_bottom)
-        text_region = (sx0, top, sx1, subline[3])
-    elif variant == "text-bottom":
-        # product up top beside the logo, text block across the bottom
-        disclaimer = (sx0, sy1 - disc_h, sx1, sy1)
-        cta = (sx0, disclaimer[1] - gap // 2 - cta_h, sx1, disclaimer[1] - gap // 2)
-        subline = (sx0, cta[1] - gap - round(short * 0.06), sx1, cta[1] - gap)
-        headline = (
-            sx0,
-            subline[1] - gap // 2 - round(ch * (0.20 if ratio != "9:16" else 0.17)),
-            sx1,
-            subline[1] - gap // 2,
+    if slots.logo.reserve == "column":  # a column at the logo's side, e.g. a strip banner
+        if lh + 2 * pad > sy1 - sy0:  # the logo fits the strip's height, clear space included
+            lh = max(1, sy1 - sy0 - 2 * pad)
+            lw = round(lh * logo_aspect)
+        ly0 = sy0 + max(0, (sy1 - sy0 - lh) // 2)
+        lx0 = sx0 + pad if corner.endswith("left") else sx1 - pad - lw
+        logo_box = (lx0, ly0, lx0 + lw, ly0 + lh)
+        column = lw + 2 * pad
+        content: Box = (
+            (sx0 + column, sy0, sx1, sy1) if corner.endswith("left") else (sx0, sy0, sx1 - column, sy1)
         )
-        if corner.endswith("left"):
-            product = (logo_box[2] + pad + gap, sy0, sx1, headline[1] - gap)
-        else:
-            product = (sx0, sy0, logo_box[0] - pad - gap, headline[1] - gap)
-        text_region = (sx0, headline[1], sx1, cta[3])
-    else:  # text-side / text-side-far: a text column beside the product
-        col_w = round(cw * (0.48 if ratio == "16:9" else 0.50))
-        text_first = variant == "text-side"
-        tx0 = sx0 if text_first else sx1 - col_w
-        tx1 = tx0 + col_w
-        px0, px1 = (tx1 + gap, sx1) if text_first else (sx0, tx0 - gap)
-        body_top = sy0 + logo_band
-        disclaimer = (tx0, sy1 - disc_h, tx1, sy1)
-        avail = disclaimer[1] - gap - body_top
-        head_h = round(avail * 0.50)
-        sub_h = round(short * 0.06)
-        block_h = head_h + gap // 2 + sub_h + gap + cta_h
-        y = body_top + max(0, (avail - block_h) // 2)
-        headline = (tx0, y, tx1, y + head_h)
-        subline = (tx0, headline[3] + gap // 2, tx1, headline[3] + gap // 2 + sub_h)
-        cta = (tx0, subline[3] + gap, tx1, subline[3] + gap + cta_h)
-        product = (px0, body_top, px1, sy1)
-        text_region = (tx0, headline[1], tx1, cta[3])
+    else:
+        band = lh + 2 * pad  # the logo with its clear space
+        content = (sx0, sy0 + band, sx1, sy1) if top_logo else (sx0, sy0, sx1, sy1 - band)
 
+    product = _slot_box(slots.product, content, short)
+    headline = _slot_box(slots.headline, content, short)
+    subline = _slot_box(slots.subline, content, short)
+    cta = _slot_box(slots.cta, content, short)
+    legal = _slot_box(slots.legal, content, short)
+    badge = _slot_box(slots.badge, content, short) if slots.badge is not None else None
+    text_region = (
+        min(headline[0], subline[0]),
+        headline[1],
+        max(headline[2], subline[2]),
+        cta[3] if template.text.cta == "stacked" else subline[3],
+    )
     layout = Layout(
         ratio=ratio,
         width=width,
         height=height,
         variant=variant,
         direction="ltr",
-        safe_zone=zone.name,
+        safe_zone=placement.name,
         safe_box=(sx0, sy0, sx1, sy1),
+        placement_class=placement.placement_class,
         product_box=product,
         headline_box=headline,
         subline_box=subline,
         cta_box=cta,
-        disclaimer_box=disclaimer,
+        disclaimer_box=legal,
         logo_box=logo_box,
         logo_corner=corner,
-        text_align=text_align,
+        text_align=slots.headline.align,
         text_region=text_region,
+        badge_box=badge,
+        text_anchor=template.text.anchor,
+        cta_stacked=template.text.cta == "stacked",
+        text_treatments=tuple(slots.headline.treatments),
+        legal_treatments=tuple(slots.legal.treatments),
+        product_treatments=tuple(slots.product.treatments),
+        logo_variant=slots.logo.variant,
+        logo_plate=logo_allow_plate and slots.logo.plate == "if-kit-allows",
     )
-    if direction == "rtl":
-        layout = mirror_layout(layout, mirror_logo=mirror_logo_for_rtl)
+    if direction == "rtl" and template.rtl.mirror:
+        mirror_logo = {"kit": mirror_logo_for_rtl, "mirror": True, "keep": False}[template.rtl.logo]
+        layout = mirror_layout(layout, mirror_logo=mirror_logo)
+    elif direction == "rtl":
+        layout = layout.model_copy(update={"direction": "rtl"})
     return layout
 
 
@@ -265,6 +277,8 @@ def mirror_layout(layout: Layout, mirror_logo: bool = True) -> Layout:
             "text_region",
         )
     }
+    if layout.badge_box is not None:
+        updates["badge_box"] = mirror_box(layout.badge_box, w)
     if mirror_logo:
         updates["logo_box"] = mirror_box(layout.logo_box, w)
         updates["logo_corner"] = _mirror_corner(layout.logo_corner)

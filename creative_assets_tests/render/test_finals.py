@@ -6,7 +6,7 @@ from PIL import Image, ImageDraw
 from creative_assets.brand_kit import load_brand_kit
 from creative_assets.render.branding import apply_branding
 from creative_assets.render.finals import LocaleText, _fit, render_final
-from creative_assets.render.layout import VARIANTS, plan_layout
+from creative_assets.render.layout import layout_variants, plan_layout
 from creative_assets.stages import CopyVariant
 
 SIZES = {"1:1": (1080, 1080), "9:16": (1080, 1920), "16:9": (1920, 1080)}
@@ -18,7 +18,7 @@ JA = LocaleText("ja", "ltr", "japanese", "cjk")
 
 def _render(ground, copy, loc=EN, ratio="1:1", variant=None, kit_slug="aurora-beverages"):
     kit = load_brand_kit(kit_slug)
-    variant = variant or VARIANTS[ratio][0]
+    variant = variant or layout_variants(ratio)[0]
     layout = plan_layout(ratio, SIZES[ratio], variant, loc.direction, logo_aspect=3.1)
     branded, logo = apply_branding(ground(SIZES[ratio]), layout, kit)
     return render_final(branded, layout, copy, kit, loc, logo, layout.product_box)
@@ -160,7 +160,7 @@ LONG_NAMES = [
 
 
 @pytest.mark.parametrize("name", LONG_NAMES)
-@pytest.mark.parametrize(("ratio", "variant"), [(r, v) for r in (*SIZES, "4:5") for v in VARIANTS[r]])
+@pytest.mark.parametrize(("ratio", "variant"), [(r, v) for r in (*SIZES, "4:5") for v in layout_variants(r)])
 def test_long_product_names_wrap_to_two_lines_and_fit_in_every_ratio(name, ratio, variant, monkeypatch):
     """Regression: a 51-character product name overflowed its box at 1:1 and the candidate was
     silently excluded. Now the sub-line takes up to two lines and shrinks towards the minimum."""
