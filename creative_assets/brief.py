@@ -158,6 +158,13 @@ class MotionSettings(_Strict):
     duration_s: Literal[6, 10, 15] | None = Field(
         None, description="Length of every video in seconds; default: each placement's own (6 s)."
     )
+    classes: list[Literal["square", "portrait", "vertical", "landscape", "banner"]] = Field(
+        default_factory=lambda: ["vertical", "banner"],
+        max_length=5,
+        description="Placement classes that get motion, among the placements that accept it: vertical "
+        "video (Reels, Stories, TikTok, Shorts: MP4) and display banners (animated WebP) by default.",
+    )
+    gif: bool = Field(False, description="Also a GIF for display banners, for buyers that still ask for one.")
     candidates: Literal["selected", "all"] = Field(
         "selected",
         description="'selected': only the candidate the selection will pick (the default, to keep a run's "

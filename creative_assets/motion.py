@@ -21,6 +21,7 @@ from creative_assets.brief import MotionSettings
 from creative_assets.compliance import CheckOutcome
 from creative_assets.motion_checks import VideoExpectations, evaluate_video
 from creative_assets.render.finals import LocaleText, render_final
+from creative_assets.render.layout import placement_for_key
 from creative_assets.render.motion import Animator, MotionPlan, MotionSource, text_lines, timing_for
 from creative_assets.stages import (
     BrandedCandidates,
@@ -32,7 +33,6 @@ from creative_assets.stages import (
     MotionCreatives,
     MotionFile,
     SelectedCreative,
-    ratio_dir,
 )
 from creative_assets.video_encode import EncodeReport, VideoTarget, encode_video
 
@@ -40,33 +40,92 @@ DURATIONS = (6, 10, 15)
 
 
 class MotionPlacement(BaseModel):
-    """A placement that plays motion, as the motion stage needs it."""
+    """What the motion stage makes for one placement that plays motion (see :func:`motion_targets`)."""
 
-    name: str
-    ratio: str
+    key: str  # the output key of the still it animates (a placement name, or a legacy ratio)
+    name: str  # the placement's name
     container: str  # mp4 | webp | gif
     width: int
     height: int
     fps: int
     max_bytes: int
     audio: bool = False
+    loops: int = 0  # animated images: plays (0: forever); videos loop in the player
     duration_s: int = 6
 
     def target(self, duration_s: int | None = None) -> VideoTarget:
+        duration = float(duration_s or self.duration_s)
         return VideoTarget(
             container=self.container,  # type: ignore[arg-type]
             width=self.width,
             height=self.height,
             fps=self.fps,
-            duration_s=float(duration_s or self.duration_s),
+            duration_s=duration,
             max_bytes=self.max_bytes,
             audio=self.audio,
+            loops=self.loops if self.container != "mp4" else 0,
         )
 
 
+#: Motion per placement class (README "Motion creatives"): vertical video placements (Reels,
+#: Stories, TikTok, Shorts) play H.264 MP4 at 30 fps; display banners play animated WebP (and GIF
+#: where the brief asks) at 10 fps — GIF frame delays are in hundredths of a second, so the rate
+#: must divide 100 — for at most 15 s in all (IAB: animation stops within 15 s), so a 6 s loop plays
+#: twice. Other classes that accept motion (feed, landscape) get MP4 when the brief's
+#: ``motion.classes`` lists them.
+VIDEO_FPS = 30
+DISPLAY_FPS = 10
+DISPLAY_MAX_ANIMATION_S = 15
+#: platforms whose video placements refuse a file without an audio track: a silent AAC track is added
+AUDIO_REQUIRED_PLATFORMS = frozenset({"tiktok"})
+
+
+def motion_targets(keys: Sequence[str], settings: MotionSettings) -> list[MotionPlacement]:
+    """The motion files a unit's stills make: every output key whose placement accepts motion and
+    whose class the brief animates (``motion.classes``)."""
+    out = []
+    for key in keys:
+        placement = placement_for_key(key)
+        if not placement.accepts_motion or placement.placement_class not in settings.classes:
+            continue
+        w, h = placement.size
+        duration = settings.duration_s or 6
+        if placement.placement_class == "banner":
+            loops = max(1, DISPLAY_MAX_ANIMATION_S // duration)
+            for container in ("webp", "gif") if settings.gif else ("webp",):
+                out.append(
+                    MotionPlacement(
+                        key=key,
+                        name=placement.name,
+                        container=container,
+                        width=w,
+                        height=h,
+                        fps=DISPLAY_FPS,
+                        max_bytes=placement.max_bytes,
+                        loops=loops,
+                        duration_s=duration,
+                    )
+                )
+            continue
+        out.append(
+            MotionPlacement(
+                key=key,
+                name=placement.name,
+                container="mp4",
+                width=w - w % 2,
+                height=h - h % 2,
+                fps=VIDEO_FPS,
+                max_bytes=placement.max_bytes,
+                audio=placement.platform in AUDIO_REQUIRED_PLATFORMS,
+                duration_s=duration,
+            )
+        )
+    return out
+
+
 def motion_file(placement: MotionPlacement, candidate: int) -> str:
-    """``candidate-1/reels-9x16.mp4``: the file of one candidate at one placement."""
-    return f"candidate-{candidate + 1}/{placement.name}-{ratio_dir(placement.ratio)}.{placement.container}"
+    """``candidate-1/meta-reels.mp4``: the file of one candidate at one placement."""
+    return f"candidate-{candidate + 1}/{placement.name}.{placement.container}"
 
 
 @dataclass
@@ -145,7 +204,7 @@ def make_video(
         final if matches else layers.rerender,
         logos,
         layers.source,
-        timing_for(report.layout.variant),
+        timing_for(report.layout.variant, kit.root),
         size=(target.width, target.height),
         fps=target.fps,
         duration_s=target.duration_s,
@@ -191,30 +250,6 @@ def blocking_failures(results: Sequence[MotionResult]) -> list[str]:
     ]
 
 
-#: Built-in motion placements by still ratio, until placements are data (issue 14): the vertical
-#: video placements (Reels, Stories, TikTok, Shorts) play H.264 MP4 at the 9:16 still's size; the
-#: square display placement plays animated WebP within the IAB initial-load budget.
-BUILTIN_MOTION_PLACEMENTS: tuple[MotionPlacement, ...] = (
-    MotionPlacement(
-        name="vertical-video",
-        ratio="9:16",
-        container="mp4",
-        width=1080,
-        height=1920,
-        fps=30,
-        max_bytes=30_000_000,
-    ),
-    MotionPlacement(
-        name="display-square", ratio="1:1", container="webp", width=300, height=300, fps=10, max_bytes=150_000
-    ),
-)
-
-
-def motion_placements(ratios: Sequence[str]) -> list[MotionPlacement]:
-    """The motion placements a unit's stills serve."""
-    return [p for p in BUILTIN_MOTION_PLACEMENTS if p.ratio in ratios]
-
-
 def candidates_to_animate(
     finals: FinalCreatives, settings: MotionSettings, selected: SelectedCreative
 ) -> tuple[list[int], str]:
@@ -238,16 +273,19 @@ def motion_value(
     kit: BrandKit,
     settings: MotionSettings,
     selected: SelectedCreative,
-    ratios: Sequence[str],
+    keys: Sequence[str],
     *,
     preset: str = "veryfast",
 ) -> tuple[MotionCreatives, dict[str, bytes]]:
     """Stage 6b: a video per animated candidate and motion placement; returns the value and the
     encoded files by name (held as bytes: frames are streamed, only the encoded file is in memory)."""
-    placements = motion_placements(ratios)
+    placements = motion_targets(keys, settings)
     value = MotionCreatives(unit=unit, final_generation=finals.stored_generation or "")
     if not placements:
-        value.skipped = f"no placement of the ratios {', '.join(ratios)} plays motion"
+        value.skipped = (
+            f"none of the placements {', '.join(keys)} plays motion in the classes "
+            f"{', '.join(settings.classes)} (motion.classes)"
+        )
         return value, {}
     indices, why = candidates_to_animate(finals, settings, selected)
     value.candidates, value.skipped = indices, why
@@ -262,12 +300,12 @@ def motion_value(
         for placement in placements:
             duration = motion_duration(settings.duration_s, placement)
             value.duration_s = duration
-            report = final.renders[placement.ratio]
+            report = final.renders[placement.key]
             data, result = make_video(
                 placement,
                 index,
-                raw.image(raw_c.renders[placement.ratio].file),
-                branded.image(branded_c.renders[placement.ratio].file),
+                raw.image(raw_c.renders[placement.key].file),
+                branded.image(branded_c.renders[placement.key].file),
                 finals.image(report.file),
                 report,
                 rendered_copy(report, variants[index]),
@@ -282,7 +320,7 @@ def motion_value(
                 MotionFile(
                     candidate=index,
                     placement=placement.name,
-                    ratio=placement.ratio,
+                    ratio=placement.key,
                     file=result.file,
                     poster=finals.file_key(report.file),
                     container=placement.container,

@@ -217,8 +217,9 @@ def check_format(
         bad.append(f"the placement requires an audio track (AAC); the file has {p.audio_codec or 'none'}")
     if not target.audio and p.audio_codec is not None:
         bad.append(f"an audio track ({p.audio_codec}) the placement does not take")
-    if target.container in ("webp", "gif") and target.loop and p.loops_forever is False:
-        bad.append("the animation does not loop")
+    if target.container in ("webp", "gif") and p.loops != target.loops:
+        want = "forever" if target.loops == 0 else f"{target.loops} time(s)"
+        bad.append(f"the animation declares loop count {p.loops}; the placement needs it to play {want}")
     findings = [Finding(check=name, severity="ERROR", message=m, where="file") for m in bad]
     return _outcome(
         name,

@@ -53,7 +53,7 @@ class VideoTarget:
     duration_s: float
     max_bytes: int | None = None
     audio: bool = False  # a silent AAC track (mp4 only), for placements that refuse silent files
-    loop: bool = True
+    loops: int = 0  # animated images: how many times it plays (0: forever)
 
     @property
     def frames(self) -> int:
@@ -97,6 +97,8 @@ def encode_video(
     them) into ``target.container``; re-encodes from a fresh ``frames()`` at lower quality while the
     result is over ``target.max_bytes``. ``threads`` bounds the encoder's threads (the step's CPU
     budget is the stills' one: by default one core)."""
+    if target.container == "gif" and 100 % target.fps:
+        raise ValueError(f"{target.fps} fps: GIF frame delays are in 1/100 s, so the rate must divide 100")
     if target.width % 2 or target.height % 2:
         raise ValueError(f"{target.width}x{target.height}: H.264 yuv420p needs even dimensions")
     if target.container == "mp4":
@@ -187,7 +189,7 @@ def _encode_webp(
     fd, path = tempfile.mkstemp(suffix=".webp")
     os.close(fd)
     try:
-        with av.open(path, "w", format="webp", options={"loop": "0" if target.loop else "1"}) as out:
+        with av.open(path, "w", format="webp", options={"loop": str(target.loops)}) as out:
             video = out.add_stream("libwebp_anim", rate=target.fps)
             video.width, video.height, video.pix_fmt = target.width, target.height, "yuv420p"
             video.codec_context.time_base = Fraction(1, target.fps)
@@ -216,12 +218,12 @@ def _encode_gif(
     fd, path = tempfile.mkstemp(suffix=".gif")
     os.close(fd)
     try:
-        with av.open(path, "w", format="gif", options={"loop": "0" if target.loop else "-1"}) as out:
+        with av.open(path, "w", format="gif", options={"loop": str(target.loops)}) as out:
             video = out.add_stream("gif", rate=target.fps)
             video.width, video.height, video.pix_fmt = target.width, target.height, "pal8"
             video.codec_context.time_base = Fraction(1, target.fps)
             palette_image = None
-            bgra = None
+            argb = None
             count = 0
             for count, frame in enumerate(frames, 1):
                 frame = _check_frame(frame, target)
@@ -229,10 +231,10 @@ def _encode_gif(
                     palette_image = _palette(reference, frame, colours)
                     rgb = np.array(palette_image.getpalette()[: 3 * 256], np.uint8).reshape(-1, 3)
                     rgb = np.pad(rgb, ((0, 256 - len(rgb)), (0, 0)))
-                    # FFmpeg's PAL8 palette is native-endian 0xAARRGGBB: B, G, R, A bytes
-                    bgra = np.concatenate([rgb[:, ::-1], np.full((256, 1), 255, np.uint8)], axis=1)
+                    # PyAV takes the PAL8 palette as A, R, G, B bytes per entry (read back in the tests)
+                    argb = np.concatenate([np.full((256, 1), 255, np.uint8), rgb], axis=1)
                 indices = Image.fromarray(frame).quantize(palette=palette_image, dither=Image.Dither.NONE)
-                vf = av.VideoFrame.from_ndarray((np.asarray(indices, np.uint8), bgra), format="pal8")
+                vf = av.VideoFrame.from_ndarray((np.asarray(indices, np.uint8), argb), format="pal8")
                 vf.pts = count - 1
                 out.mux(video.encode(vf))
             out.mux(video.encode())

@@ -32,7 +32,7 @@ class VideoProbe:
     faststart: bool | None  # mp4 only: moov before mdat
     audio_codec: str | None = None
     audio_channels: int = 0
-    loops_forever: bool | None = None  # webp/gif: loop count 0
+    loops: int | None = None  # webp/gif: the loop count the file declares (0: forever; None: plays once)
 
 
 def _sniff(data: bytes) -> str:
@@ -102,37 +102,62 @@ def probe(data: bytes) -> VideoProbe:
             faststart=is_faststart(data) if kind == "mp4" else None,
             audio_codec=audio.codec_context.name if audio is not None else None,
             audio_channels=audio.codec_context.channels if audio is not None else 0,
-            loops_forever=_gif_loops_forever(data) if kind == "gif" else None,
+            loops=_gif_loops(data) if kind == "gif" else None,
         )
 
 
-def _gif_loops_forever(data: bytes) -> bool:
+def _gif_loops(data: bytes) -> int | None:
+    """The NETSCAPE2.0 application extension's loop count (None: the GIF plays once)."""
     marker = data.find(b"NETSCAPE2.0")
-    return marker >= 0 and data[marker + 14 : marker + 16] == b"\x00\x00"
+    if marker < 0:
+        return None
+    return int.from_bytes(data[marker + 13 : marker + 15], "little")
+
+
+def webp_chunks(data: bytes) -> list[tuple[str, bytes]]:
+    """``(fourcc, payload)`` of every chunk of a RIFF WebP file, in order."""
+    chunks = []
+    offset = 12
+    while offset + 8 <= len(data):
+        kind = data[offset : offset + 4].decode("latin-1")
+        size = struct.unpack("<I", data[offset + 4 : offset + 8])[0]
+        chunks.append((kind, data[offset + 8 : offset + 8 + size]))
+        offset += 8 + size + (size & 1)
+    return chunks
 
 
 def _probe_webp(data: bytes) -> VideoProbe:
-    with Image.open(io.BytesIO(data)) as im:
-        count = getattr(im, "n_frames", 1)
-        total_ms = 0
-        for index in range(count):
-            im.seek(index)
-            total_ms += im.info.get("duration", 0) or 0
-        loop = im.info.get("loop", 0)
-        duration = total_ms / 1000
-        return VideoProbe(
-            container="webp",
-            codec="webp",
-            pix_fmt=None,
-            width=im.width,
-            height=im.height,
-            fps=round(count / duration, 3) if duration else 0.0,
-            frames=count,
-            duration_s=round(duration, 3),
-            bytes=len(data),
-            faststart=None,
-            loops_forever=loop == 0,
-        )
+    """An animated WebP from its chunks: canvas (VP8X), loop count (ANIM), one ANMF per frame with
+    its duration in milliseconds."""
+    width = height = 0
+    loops = None
+    durations = []
+    for kind, payload in webp_chunks(data):
+        if kind == "VP8X":
+            width = int.from_bytes(payload[4:7], "little") + 1
+            height = int.from_bytes(payload[7:10], "little") + 1
+        elif kind == "ANIM":
+            loops = int.from_bytes(payload[4:6], "little")
+        elif kind == "ANMF":
+            durations.append(int.from_bytes(payload[12:15], "little"))
+    if not durations:  # a still WebP
+        with Image.open(io.BytesIO(data)) as im:
+            width, height = im.size
+        durations = [0]
+    duration = sum(durations) / 1000
+    return VideoProbe(
+        container="webp",
+        codec="webp",
+        pix_fmt=None,
+        width=width,
+        height=height,
+        fps=round(len(durations) / duration, 3) if duration else 0.0,
+        frames=len(durations),
+        duration_s=round(duration, 3),
+        bytes=len(data),
+        faststart=None,
+        loops=loops,
+    )
 
 
 def iter_frames(data: bytes) -> Iterator[np.ndarray]:

@@ -12,7 +12,6 @@ from creative_assets.stages import (
     SelectedCreative,
     SelectedMotion,
     UnitBrief,
-    ratio_dir,
 )
 from creative_assets.unit_work import selection_value
 from resources.brand_kits import BrandKitLibrary
@@ -101,7 +100,7 @@ def carry_motion(value: SelectedCreative, motion: MotionCreatives, finals: Final
         if not f.passed:
             value.motion_notes.append(f"{f.file} not carried: " + "; ".join(f.failures()))
             continue
-        name = f"motion/{f.placement}-{ratio_dir(f.ratio)}.{f.container}"
+        name = f"motion/{f.placement}.{f.container}"
         value.put_image(name, motion.image_bytes_stored(f.file))
         value.motion.append(
             SelectedMotion(

@@ -11,8 +11,9 @@ Each layer is the difference to the one below it, cut by the plan's boxes (per t
 logo box). The product enters with a push-in, the text comes in line by line in reading order (each
 line wiped in the script's direction, right to left for RTL, while it rises into place), the CTA
 lands last, the creative cross-fades to an end card (logo and CTA on a brand colour) and the last
-frames blend into the first, so the file loops. Timing and easing are data (``motion_timing.yaml``,
-keyed by layout variant; see :func:`timing_for`), never code per layout.
+frames blend into the first, so the file loops. Timing and easing are data, one file per template
+beside the template files (``templates/builtin/motion/<template>.yaml`` over ``default.yaml``; see
+:func:`timing_for`), never code per layout.
 
 Frames are produced one at a time (:meth:`Animator.frames`), for the encoder to stream.
 :meth:`Animator.backdrop` renders the same frame without text, CTA and logo: what the per-frame
@@ -37,7 +38,8 @@ from creative_assets.render.color import contrast_ratio, hex_to_rgb, relative_lu
 from creative_assets.render.layout import Box
 from creative_assets.render.text import ink_boxes
 
-TIMING_FILE = Path(__file__).with_name("motion_timing.yaml")
+#: motion timing files beside the built-in templates (creative_assets/templates/builtin/motion/)
+MOTION_DIR = Path(__file__).parent.parent / "templates" / "builtin" / "motion"
 DECODE_NOISE = 8
 Easing = Literal["linear", "ease-out-cubic", "ease-in-out-cubic", "ease-out-back"]
 
@@ -107,15 +109,21 @@ def _merge(base: dict, over: dict) -> dict:
 
 
 @cache
-def _timing_data(path: str) -> dict:
+def _timing_file(path: str) -> dict:
     with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return yaml.safe_load(fh) or {}
 
 
-def timing_for(variant: str, path: Path = TIMING_FILE) -> MotionTiming:
-    """The timing of a layout variant: ``default`` merged with the variant's own entries."""
-    data = _timing_data(str(path))
-    timing = MotionTiming.model_validate(_merge(data["default"], data.get(variant) or {}))
+def timing_for(template: str, kit_root: Path | str | None = None) -> MotionTiming:
+    """The motion timing of a template: ``motion/default.yaml`` beside the built-in templates merged
+    with the template's own ``motion/<template>.yaml``, looked up in the brand kit's
+    ``templates/motion/`` first (a kit template brings its own motion), then beside the built-ins."""
+    data = _timing_file(str(MOTION_DIR / "default.yaml"))
+    folders = ([Path(kit_root) / "templates" / "motion"] if kit_root else []) + [MOTION_DIR]
+    own = next((f / f"{template}.yaml" for f in folders if (f / f"{template}.yaml").is_file()), None)
+    if own is not None:
+        data = _merge(data, _timing_file(str(own)))
+    timing = MotionTiming.model_validate(data)
     timing.validate_order()
     return timing
 
