@@ -18,10 +18,11 @@ def measure_credentials(root: Path, work: Path, reps: int) -> dict:
     from creative_assets.assets.credentials_step import UnitSigning
     from creative_assets.brand_kit import load_brand_kit
     from creative_assets.credentials_ca import init_test_ca
-    from creative_assets.partitions import UnitKey
+    from creative_assets.layout import stage_manifest_pattern
+    from creative_assets.stage_store import read_stage
     from creative_assets.stages import encode_image
+    from creative_assets.units import UnitKey
     from resources.credentials import ContentCredentials
-    from resources.io_manager import read_stage
     from resources.storage import LocalCreativeStorage
 
     if not c2.AVAILABLE:
@@ -31,7 +32,7 @@ def measure_credentials(root: Path, work: Path, reps: int) -> dict:
     storage = LocalCreativeStorage(root=str(root))
     encode, sign, verify, added, per_ratio = [], [], [], [], {}
     finals = 0
-    for manifest in sorted(root.glob("campaigns/*/*/*/final/manifest.json")):
+    for manifest in sorted(root.glob(stage_manifest_pattern("final"))):
         parts = manifest.relative_to(root).parts
         unit = UnitKey(parts[1], parts[2], parts[3])
         brief = read_stage(storage, unit, "brief")

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from creative_assets import layout
 from creative_assets.assets.rollup import compliance_table, summarise_campaign
 from creative_assets.brief import load_brief
 from creative_assets.brief_store import register_brief, require_brief
-from creative_assets.checks import unit_verdicts
-from creative_assets.partitions import UnitKey
+from creative_assets.compliance import unit_verdicts
 from creative_assets.render.candidates import plan_candidates
 from creative_assets.render.fonts import font_for_role
 from creative_assets.review.decisions import review_state
 from creative_assets.scoring import ScoringWeights
+from creative_assets.stage_store import read_stage, write_stage
 from creative_assets.stages import ImageCandidates
 from creative_assets.unit_work import (
     brand_candidates,
@@ -27,8 +28,8 @@ from creative_assets.unit_work import (
     selection_value,
     unit_brief_value,
 )
+from creative_assets.units import UnitKey
 from resources.brand_kits import BrandKitLibrary
-from resources.io_manager import read_stage, write_stage
 from resources.providers import BriefCopyProvider, BuiltinContextProvider, OfflineImageProvider
 from resources.storage import LocalCreativeStorage
 
@@ -50,10 +51,12 @@ def run_floor(brief_path: Path, root: Path) -> int:
         build_unit(storage, kits, unit, context_provider, image_provider, copy_provider, cutouts)
     campaign = record.campaign_id
     storage.write_text(
-        f"campaigns/{campaign}/summary.csv", summarise_campaign(storage, campaign).to_csv(index=False)
+        layout.campaign_file(campaign, "summary.csv"),
+        summarise_campaign(storage, campaign).to_csv(index=False),
     )
     storage.write_text(
-        f"campaigns/{campaign}/compliance.csv", compliance_table(storage, campaign).to_csv(index=False)
+        layout.campaign_file(campaign, "compliance.csv"),
+        compliance_table(storage, campaign).to_csv(index=False),
     )
     return len(units)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.campaign import REPO, SMALL_SIZES, write_campaign
+from creative_assets import layout
 
 PY = sys.executable
 UNITS_PER_RUN = 24
@@ -68,10 +69,10 @@ def final_hashes(root: Path) -> dict[str, str]:
     from creative_assets.credentials import unsigned_content
 
     out = {}
-    for manifest_path in sorted(root.glob("campaigns/*/*/*/final/manifest.json")):
+    for manifest_path in sorted(root.glob(layout.stage_manifest_pattern("final"))):
         manifest = json.loads(manifest_path.read_text())
         base = (
-            manifest_path.parent / "gen" / manifest["generation"]
+            manifest_path.parent / layout.GENERATIONS / manifest["generation"]
             if manifest.get("generation")
             else manifest_path.parent
         )

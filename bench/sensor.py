@@ -10,6 +10,8 @@ from pathlib import Path
 import yaml
 from PIL import Image
 
+from creative_assets.layout import INBOX_PREFIX
+
 
 def _png(seed: int) -> bytes:
     buf = io.BytesIO()
@@ -23,7 +25,7 @@ def build_state(storage, instance, done: int, new: int) -> None:
 
     image = _png(1)
     for n in range(done):  # what processed drops leave: their images (the briefs are gone)
-        storage.write_bytes(f"inbox/done-{n // 2:05d}/assets/product-{n % 2}.png", image)
+        storage.write_bytes(f"{INBOX_PREFIX}done-{n // 2:05d}/assets/product-{n % 2}.png", image)
     instance.add_dynamic_partitions(
         creative_units.name, [f"done-{n:05d}.en-US.product-{n % 2}" for n in range(done)]
     )
@@ -44,8 +46,8 @@ def build_state(storage, instance, done: int, new: int) -> None:
             ],
             "candidates": 1,
         }
-        storage.write_bytes(f"inbox/new-{n:03d}/assets/citrus.png", _png(n))
-        storage.write_text(f"inbox/new-{n:03d}/brief.yaml", yaml.safe_dump(brief, allow_unicode=True))
+        storage.write_bytes(f"{INBOX_PREFIX}new-{n:03d}/assets/citrus.png", _png(n))
+        storage.write_text(f"{INBOX_PREFIX}new-{n:03d}/brief.yaml", yaml.safe_dump(brief, allow_unicode=True))
 
 
 def measure_sensor(root: Path, done: int, new: int) -> dict:
@@ -77,7 +79,7 @@ def measure_sensor(root: Path, done: int, new: int) -> dict:
                 instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
                 if request.partitions_def_name == "campaigns":
                     accepted += len(request.partition_keys)
-        left = [k for k in storage.list_keys("inbox") if k.endswith(".yaml")]
+        left = [k for k in storage.list_keys(INBOX_PREFIX) if k.endswith(".yaml")]
     return {
         "setup_s": setup,
         "ticks_s": ticks,
@@ -122,7 +124,7 @@ def measure_ingest(root: Path, briefs: int, interval_s: float | None = None) -> 
                 instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
                 if request.partitions_def_name == "campaigns":
                     accepted += len(request.partition_keys)
-            if not any(k.endswith(".yaml") for k in storage.list_keys("inbox")):
+            if not any(k.endswith(".yaml") for k in storage.list_keys(INBOX_PREFIX)):
                 break
     elapsed = sum(max(interval_s, t) for t in ticks[:-1]) + ticks[-1]
     return {

@@ -38,6 +38,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from creative_assets.layout import INBOX_PREFIX, PENDING_PREFIX
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
@@ -181,11 +183,11 @@ def _drop(storage_root: Path, start: int, count: int, invalid_every: int, invali
 
     valid = []
     for n in range(start, start + count):
-        folder = storage_root / "inbox" / f"drop-{n:04d}"
+        folder = storage_root / INBOX_PREFIX / f"drop-{n:04d}"
         folder.mkdir(parents=True, exist_ok=True)
         if invalid_every and n % invalid_every == invalid_every - 1 and len(invalid) < _drop.invalid_total:
             (folder / "brief.yaml").write_text(yaml.safe_dump(_invalid(n)))
-            invalid.append(f"inbox/drop-{n:04d}/brief.yaml")
+            invalid.append(f"{INBOX_PREFIX}drop-{n:04d}/brief.yaml")
         else:
             (folder / "brief.yaml").write_text(yaml.safe_dump(_brief(n)))
             valid.append(f"soak-{n:04d}")
@@ -196,7 +198,7 @@ def _account(home: Path, root: Path, valid: list[str], invalid: list[str]) -> di
     import dagster as dg
 
     from creative_assets.brief_store import current_brief
-    from resources.io_manager import read_manifest
+    from creative_assets.stage_store import read_manifest
     from resources.storage import LocalCreativeStorage
     from sensors.recovery import RECOVERS_TAG, root_run_id
 
@@ -242,13 +244,13 @@ def _account(home: Path, root: Path, valid: list[str], invalid: list[str]) -> di
             else:
                 counts["rejected_missing_report"] += 1
                 problems.append(f"{key}: {len(reports.get(key, []))} rejected record(s)")
-        counts["left_in_inbox"] = sum(1 for k in storage.list_keys("inbox") if k.endswith(".yaml"))
-        counts["pending_markers"] = sum(1 for _ in storage.list_keys("_inbox/pending"))
+        counts["left_in_inbox"] = sum(1 for k in storage.list_keys(INBOX_PREFIX) if k.endswith(".yaml"))
+        counts["pending_markers"] = sum(1 for _ in storage.list_keys(PENDING_PREFIX))
     return {"counts": dict(counts), "problems": problems}
 
 
 def _unit(campaign: str):
-    from creative_assets.partitions import UnitKey
+    from creative_assets.units import UnitKey
 
     return UnitKey.parse(f"{campaign}.en-US.citrus")
 
@@ -257,7 +259,7 @@ def _quiet(home: Path, root: Path) -> bool:
     """Inbox empty, no pending markers, no run queued or in flight."""
     import dagster as dg
 
-    if any(k.endswith(".yaml") for k in _keys(root / "inbox")) or _keys(root / "_inbox" / "pending"):
+    if any(k.endswith(".yaml") for k in _keys(root / INBOX_PREFIX)) or _keys(root / PENDING_PREFIX):
         return False
     active = [
         dg.DagsterRunStatus.QUEUED,

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import PurePosixPath
 
+from creative_assets import layout
 from creative_assets.brief import Brief, LoadedBrief
-from creative_assets.partitions import UnitKey, unit_keys_for
-from resources.storage import CreativeStorage
+from creative_assets.storage_protocol import Storage
+from creative_assets.units import UnitKey, unit_keys_for
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,8 @@ class BriefRecord:
         return unit_keys_for(self.campaign_id, list(self.brief.locales), [p.id for p in self.brief.products])
 
 
-def _current_key(campaign_id: str) -> str:
-    return f"briefs/{campaign_id}/current.json"
-
-
 def register_brief(
-    storage: CreativeStorage, loaded: LoadedBrief, source_bytes: bytes | None = None
+    storage: Storage, loaded: LoadedBrief, source_bytes: bytes | None = None
 ) -> tuple[BriefRecord, bool]:
     """Store ``loaded`` as the campaign's live brief. Returns (record, created) where ``created`` is
     False when the identical content was already the live version."""
@@ -54,7 +51,7 @@ def register_brief(
 
 
 def register_brief_version(
-    storage: CreativeStorage, loaded: LoadedBrief, source_bytes: bytes | None = None
+    storage: Storage, loaded: LoadedBrief, source_bytes: bytes | None = None
 ) -> tuple[BriefRecord, BriefRecord | None, bool]:
     """Like :func:`register_brief`, also returning the version it replaced (None for a new campaign)."""
     record, previous, created = prepare_brief_version(storage, loaded, source_bytes)
@@ -64,7 +61,7 @@ def register_brief_version(
 
 
 def prepare_brief_version(
-    storage: CreativeStorage, loaded: LoadedBrief, source_bytes: bytes | None = None
+    storage: Storage, loaded: LoadedBrief, source_bytes: bytes | None = None
 ) -> tuple[BriefRecord, BriefRecord | None, bool]:
     """Write everything of a new version except the live pointer: images (content-addressed), the
     source and ``vNNNN/brief.json``. Nothing reads a version before :func:`commit_brief_version`
@@ -81,11 +78,11 @@ def prepare_brief_version(
     for product_id, items in loaded.assets.items():
         for ref, data in items:
             digest = hashlib.sha256(data).hexdigest()
-            key = f"briefs/{brief.campaign_id}/assets/{digest}{PurePosixPath(ref).suffix.lower()}"
+            key = layout.brief_asset_key(brief.campaign_id, digest, PurePosixPath(ref).suffix.lower())
             if not storage.exists(key):
                 storage.write_bytes(key, data)
             asset_keys.setdefault(product_id, []).append(key)
-    folder = f"briefs/{brief.campaign_id}/v{version:04d}"
+    folder = layout.brief_version_prefix(brief.campaign_id, version)
     if source_bytes is not None:
         storage.write_bytes(
             f"{folder}/source{PurePosixPath(loaded.source).suffix.lower() or '.yaml'}", source_bytes
@@ -103,7 +100,7 @@ def prepare_brief_version(
     return _record_from_json(record), existing, True
 
 
-def commit_brief_version(storage: CreativeStorage, record: BriefRecord) -> None:
+def commit_brief_version(storage: Storage, record: BriefRecord) -> None:
     """Make a prepared version live: one atomic write of ``current.json`` (a single PUT on S3)."""
     body = _record_body(
         {
@@ -116,7 +113,7 @@ def commit_brief_version(storage: CreativeStorage, record: BriefRecord) -> None:
             "source": record.source,
         }
     )
-    storage.write_text(_current_key(record.campaign_id), body)
+    storage.write_text(layout.brief_current_key(record.campaign_id), body)
 
 
 def _record_body(record: dict) -> str:
@@ -135,19 +132,19 @@ def _record_from_json(data: dict) -> BriefRecord:
     )
 
 
-def current_brief(storage: CreativeStorage, campaign_id: str) -> BriefRecord | None:
+def current_brief(storage: Storage, campaign_id: str) -> BriefRecord | None:
     try:
-        data = json.loads(storage.read_text(_current_key(campaign_id)))
+        data = json.loads(storage.read_text(layout.brief_current_key(campaign_id)))
     except FileNotFoundError:
         return None
     return _record_from_json(data)
 
 
-def require_brief(storage: CreativeStorage, campaign_id: str) -> BriefRecord:
+def require_brief(storage: Storage, campaign_id: str) -> BriefRecord:
     record = current_brief(storage, campaign_id)
     if record is None:
         raise LookupError(
-            f"campaign {campaign_id!r} has no registered brief ({storage.uri(_current_key(campaign_id))} is "
+            f"campaign {campaign_id!r} has no registered brief ({storage.uri(layout.brief_current_key(campaign_id))} is "
             "missing); register it with `creative-assets run BRIEF` or the brief inbox"
         )
     return record

@@ -30,7 +30,7 @@ import warnings
 from pathlib import Path
 
 from creative_assets.errors import BriefError
-from creative_assets.partitions import contiguous_batches
+from creative_assets.units import contiguous_batches
 
 
 def _print_problems(exc: BriefError) -> None:
@@ -247,7 +247,8 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     from creative_assets.assets.rollup import summarise_campaign
     from creative_assets.definitions import build_definitions
     from creative_assets.jobs import CAMPAIGN_TAG
-    from creative_assets.partitions import UnitKey, creative_units
+    from creative_assets.partitions import creative_units
+    from creative_assets.units import UnitKey
 
     defs = build_definitions()
     storage = defs.resources["storage"].process_config_and_initialize()

@@ -6,14 +6,27 @@ upgrade has one file to check). Everything else in the project uses the public A
 - :func:`failed_ticks_since`, :func:`latest_failed_tick`: the instance's tick history of schedules
   and sensors (``all_instigator_state`` / ``get_ticks``), which has no public query API; the
   tick-failure alert sensor and the nightly catch-up sensor read it.
+- :func:`partition_check_evaluation`, :func:`run_materializations`, :func:`check_outputs`: per-partition
+  asset check results from a batched (multi-partition) step. ``AssetCheckEvaluation(partition=...)``
+  is a preview API, ``AssetCheckEvaluationTargetMaterializationData`` is not exported, and an asset
+  that yields evaluations itself must still yield one empty output per check
+  (``AssetCheckSpec.get_python_identifier``). Written for :data:`CHECKS_API_VERSION`;
+  ``creative_assets_tests/test_dagster_compat.py`` fails on any other Dagster minor version.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
+
+#: The Dagster minor version the asset-check helpers were written (and tested) for.
+CHECKS_API_VERSION = "1.13"
 
 
 def mark_run_failed(instance: dg.DagsterInstance, run: dg.DagsterRun, message: str) -> None:
@@ -63,3 +76,68 @@ def latest_failed_tick(instance: dg.DagsterInstance, name: str) -> FailedTick | 
             error = tick.error.to_string() if tick.error else "the tick failed"
             return FailedTick(name, kind, tick.timestamp, tick.tick_id, error)
     return None
+
+
+def run_materializations(
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, run_id: str, partition_keys: Sequence[str]
+) -> dict[str, AssetCheckEvaluationTargetMaterializationData]:
+    """partition key -> its materialization of ``asset_key`` in run ``run_id`` (storage id, run id,
+    timestamp): what an evaluation of that partition targets. Dagster fills this in for
+    ``AssetCheckResult`` of single-partition steps only; without it the UI's Partitions tab of a
+    check shows every partition Missing (the evaluation does not name the latest materialization)."""
+    found: dict[str, AssetCheckEvaluationTargetMaterializationData] = {}
+    wanted = set(partition_keys)
+    cursor = None
+    while wanted - set(found):
+        page = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=sorted(wanted - set(found))),
+            limit=max(100, len(wanted)),
+            cursor=cursor,
+        )
+        for record in page.records:  # newest first: the first one per partition in this run wins
+            partition = record.partition_key
+            if record.run_id == run_id and partition in wanted and partition not in found:
+                found[partition] = AssetCheckEvaluationTargetMaterializationData(
+                    storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+                )
+        if not page.has_more:
+            break
+        cursor = page.cursor
+    return found
+
+
+def partition_check_evaluation(
+    asset_key: dg.AssetKey,
+    check_name: str,
+    *,
+    partition_key: str,
+    passed: bool,
+    severity: str,
+    description: str,
+    metadata: Mapping[str, Any],
+    target: AssetCheckEvaluationTargetMaterializationData | None,
+) -> dg.AssetCheckEvaluation:
+    """One partition's result of one check, naming the materialization it judged (``target``).
+    Never Dagster-blocking (an ERROR is contained to its unit by the caller)."""
+    return dg.AssetCheckEvaluation(
+        asset_key=asset_key,
+        check_name=check_name,
+        passed=passed,
+        severity=dg.AssetCheckSeverity.ERROR if severity == "ERROR" else dg.AssetCheckSeverity.WARN,
+        description=description,
+        metadata=metadata,
+        target_materialization_data=target,
+        partition=partition_key,
+        blocking=False,
+    )
+
+
+def check_outputs(
+    specs: Iterable[dg.AssetCheckSpec], selected: Iterable[dg.AssetCheckKey]
+) -> Iterator[dg.Output]:
+    """The empty output Dagster expects for each selected check of an asset that yields its check
+    evaluations itself (the evaluations carry the results)."""
+    chosen = set(selected)
+    for spec in specs:
+        if spec.key in chosen:
+            yield dg.Output(None, output_name=spec.get_python_identifier())

@@ -11,6 +11,7 @@ from dagster_aws.s3 import S3Resource
 from creative_assets.assets.rollup import campaign_compliance_report, campaign_summary
 from creative_assets.identity.config import default_identity_url
 from creative_assets.jobs import campaign_rollup, creative_pipeline, unit_stages
+from creative_assets.layout import INBOX_PREFIX
 from creative_assets.settings import choice, default_storage_root, env_or_default, int_setting
 from resources.alerts import build_alert_router
 from resources.brand_kits import BrandKitLibrary
@@ -107,7 +108,7 @@ def build_resources() -> dict[str, object]:
         "creative_io_manager": CreativeIOManager(storage=storage),
         "brand_kits": BrandKitLibrary(root=env_or_default("CREATIVE_ASSETS_BRAND_KITS", "")),
         "alerts": build_alert_router(),
-        "inbox": BriefInbox(prefix=env_or_default("CREATIVE_ASSETS_INBOX_PREFIX", "inbox/")),
+        "inbox": BriefInbox(prefix=env_or_default("CREATIVE_ASSETS_INBOX_PREFIX", INBOX_PREFIX)),
         "identity_db": IdentityDatabase(
             url=env_or_default("CREATIVE_ASSETS_IDENTITY_DB_URL", default_identity_url()),
             db_schema=env_or_default("CREATIVE_ASSETS_IDENTITY_DB_SCHEMA", "identity"),

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from creative_assets import layout
 from creative_assets.brief import MAX_ASSET_BYTES, parse_brief_text, validate_brief
 from creative_assets.brief_parse import decode_brief_bytes
 from creative_assets.brief_store import (
@@ -43,17 +44,12 @@ from creative_assets.brief_store import (
 )
 from creative_assets.errors import BriefError, Problem
 from creative_assets.input_policy import MAX_BRIEF_BYTES, TooLargeError, UnsafeFileError
-from creative_assets.partitions import UnitKey
+from creative_assets.layout import display_key, unsafe_key_reason
+from creative_assets.storage_protocol import Storage
 from creative_assets.transient import is_transient
-from resources.storage import CreativeStorage, display_key, unsafe_key_reason
+from creative_assets.units import UnitKey
 
 BRIEF_SUFFIXES = (".yaml", ".yml", ".json")
-#: accepted briefs whose partitions and runs a committed sensor tick has not acknowledged yet
-PENDING_PREFIX = "_inbox/pending"
-
-
-def marker_key(campaign_id: str, version: int) -> str:
-    return f"{PENDING_PREFIX}/{campaign_id}-v{version:04d}.json"
 
 
 @dataclass
@@ -81,7 +77,7 @@ class Rejected:
     problems: list[Problem]
 
 
-def inbox_briefs(storage: CreativeStorage, inbox_prefix: str, limit: int | None = None) -> Iterator[str]:
+def inbox_briefs(storage: Storage, inbox_prefix: str, limit: int | None = None) -> Iterator[str]:
     """Brief keys in the inbox, in listing order (paginated, lazily; at most ``limit`` if given).
     The sensor bounds its work by briefs *decided*, so briefs still waiting for their images do not
     use up a tick's quota."""
@@ -94,7 +90,7 @@ def inbox_briefs(storage: CreativeStorage, inbox_prefix: str, limit: int | None 
                 return
 
 
-def _asset_reader(storage: CreativeStorage, brief_key: str, inbox_prefix: str):
+def _asset_reader(storage: Storage, brief_key: str, inbox_prefix: str):
     base = posixpath.dirname(brief_key)
     root = inbox_prefix.rstrip("/") + "/"
 
@@ -119,10 +115,10 @@ UPLOAD_GRACE_SECONDS = 120.0
 
 
 def ingest_brief(
-    storage: CreativeStorage,
+    storage: Storage,
     key: str,
     inbox_prefix: str,
-    rejected_prefix: str = "rejected",
+    rejected_prefix: str = layout.REJECTED_PREFIX,
     brand_kits_root: Path | None = None,
     upload_grace_seconds: float = UPLOAD_GRACE_SECONDS,
 ) -> Accepted | Deferred | Rejected:
@@ -190,7 +186,9 @@ def ingest_brief(
             "changed": [str(u) for u in changed],
             "source": key,
         }
-        storage.write_text(marker_key(record.campaign_id, record.version), json.dumps(marker, indent=2))
+        storage.write_text(
+            layout.pending_marker_key(record.campaign_id, record.version), json.dumps(marker, indent=2)
+        )
         commit_brief_version(storage, record)
     storage.delete(key)
     return Accepted(key=key, record=record, created=created, changed=changed, dropped=dropped)
@@ -202,12 +200,12 @@ def _is_transient(exc: Exception) -> bool:
 
 
 def _reject_unreadable(
-    storage: CreativeStorage,
+    storage: Storage,
     key: str,
     message: str,
     rejected_prefix: str,
     read: bool = False,
-    inbox_prefix: str = "inbox/",
+    inbox_prefix: str = layout.INBOX_PREFIX,
 ) -> Rejected:
     """Reject a drop that cannot be handled by its key or read as a file. With ``read`` (an odd key
     of an ordinary object) a bounded copy is still kept beside the report."""
@@ -219,13 +217,13 @@ def _reject_unreadable(
     return _reject(storage, key, data, error, rejected_prefix, inbox_prefix)
 
 
-def _uri_prefix(storage: CreativeStorage) -> str:
+def _uri_prefix(storage: Storage) -> str:
     """The URI of the storage root (``s3://bucket/prefix/`` or ``file:///root/``)."""
     return storage.uri("x")[:-1]
 
 
 def rejected_folder(
-    key: str, data: bytes | None, inbox_prefix: str, rejected_prefix: str = "rejected"
+    key: str, data: bytes | None, inbox_prefix: str, rejected_prefix: str = layout.REJECTED_PREFIX
 ) -> str:
     """``rejected/<drop>-<sha>``: ``<drop>`` is the brief's folder below the inbox (``/`` -> ``-``),
     or the file's stem for a brief dropped at the top of the inbox, reduced to safe characters;
@@ -239,16 +237,16 @@ def rejected_folder(
     drop = folder.replace("/", "-") if folder else (name.rsplit(".", 1)[0] or "brief")
     drop = _SAFE_NAME.sub("-", drop).strip(".-")[:80] or "brief"
     digest = hashlib.sha256(key.encode("utf-8", "surrogateescape") + b"\0" + (data or b""))
-    return f"{rejected_prefix.strip('/')}/{drop}-{digest.hexdigest()[:12]}"
+    return layout.rejected_prefix_for(rejected_prefix, drop, digest.hexdigest()[:12])
 
 
 def _reject(
-    storage: CreativeStorage,
+    storage: Storage,
     key: str,
     data: bytes | None,
     error: BriefError,
     rejected_prefix: str,
-    inbox_prefix: str = "inbox/",
+    inbox_prefix: str = layout.INBOX_PREFIX,
 ) -> Rejected:
     """Set a drop aside: a copy of it (when ``data`` is given) beside ``error.json``, then remove it
     from the inbox. Names in the rejected folder are always safe keys, whatever the drop's key.

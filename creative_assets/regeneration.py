@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from creative_assets.brief_store import BriefRecord, current_brief, unit_fingerprint
-from creative_assets.partitions import UnitKey
 from creative_assets.review.decisions import review_state
-from resources.io_manager import read_manifest
-from resources.storage import CreativeStorage
+from creative_assets.stage_store import read_manifest
+from creative_assets.storage_protocol import Storage
+from creative_assets.units import UnitKey
 
 #: the unit stages in pipeline order (storage folder names)
 STAGE_ORDER = ("brief", "context", "raw", "branded", "copy", "final", "selected")
@@ -60,8 +60,8 @@ class UnitPlan:
 
 def blocking_failure(final_value: dict) -> str:
     """The blocking compliance failure that stopped a unit after its finals ('' if none): every
-    candidate has an ERROR finding and some blocking check failed at ERROR (checks.unit_verdicts)."""
-    from creative_assets.checks import BLOCKING_CHECKS
+    candidate has a blocking ERROR finding (compliance.blocks_selection)."""
+    from creative_assets.compliance import blocks_selection
 
     candidates = final_value.get("candidates", [])
     if not candidates:
@@ -72,22 +72,20 @@ def blocking_failure(final_value: dict) -> str:
             o
             for report in cand.get("renders", {}).values()
             for o in report.get("compliance", [])
-            if not o.get("passed", True) and o.get("severity") == "ERROR"
+            if blocks_selection(o)
         ]
         if not errors:
             return ""  # a compliant candidate exists: the selection step can run
-        failed_blocking |= {o.get("check", "") for o in errors} & BLOCKING_CHECKS
-    if not failed_blocking:
-        return ""
+        failed_blocking |= {o["check"] for o in errors}
     return f"no compliant candidate ({', '.join(sorted(failed_blocking))} at ERROR)"
 
 
-def live_campaigns(storage: CreativeStorage) -> list[BriefRecord]:
+def live_campaigns(storage: Storage) -> list[BriefRecord]:
     ids = sorted({k.split("/")[1] for k in storage.list_keys("briefs") if k.endswith("/current.json")})
     return [r for r in (current_brief(storage, c) for c in ids) if r is not None]
 
 
-def _manifests(storage: CreativeStorage, unit: UnitKey) -> dict[str, dict]:
+def _manifests(storage: Storage, unit: UnitKey) -> dict[str, dict]:
     out = {}
     for stage in STAGE_ORDER:
         manifest = read_manifest(storage, unit, stage)
@@ -97,7 +95,7 @@ def _manifests(storage: CreativeStorage, unit: UnitKey) -> dict[str, dict]:
 
 
 def unit_plan(
-    storage: CreativeStorage,
+    storage: Storage,
     record: BriefRecord,
     unit: UnitKey,
     *,
@@ -159,7 +157,7 @@ def unit_plan(
 
 
 def plan_regeneration(
-    storage: CreativeStorage,
+    storage: Storage,
     *,
     code_versions: dict[str, str],
     kit_fingerprint: Callable[[str], str | None],

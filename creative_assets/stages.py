@@ -25,11 +25,6 @@ from creative_assets.render.product_mask import ProductFootprint, ProductVisibil
 Reader = Callable[[str], bytes]
 
 
-def ratio_dir(ratio: str) -> str:
-    """``16:9`` -> ``16x9`` (colons do not belong in file names)."""
-    return ratio.replace(":", "x")
-
-
 def encode_image(image: Image.Image, name: str) -> bytes:
     buf = io.BytesIO()
     if name.endswith((".jpg", ".jpeg")):
@@ -395,8 +390,13 @@ class FinalRender(BaseModel):
     #: covers the product), and how much of it the final still shows (the product_share check)
     product: ProductFootprint | None = None
     product_visible: ProductVisibility | None = None
-    #: compliance.CheckOutcome dumps, one per check in compliance.CHECKS order
+    #: compliance.CheckOutcome dumps, one per per-creative check (each names its ``check``; read them
+    #: by name, e.g. with ``compliance_by_check``, never by position)
     compliance: list[dict] = []
+
+    def compliance_by_check(self) -> dict[str, dict]:
+        """The stored outcomes keyed by check name."""
+        return {outcome["check"]: outcome for outcome in self.compliance}
 
 
 class FinalCandidate(BaseModel):

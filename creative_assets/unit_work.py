@@ -17,8 +17,15 @@ from PIL import Image
 
 from creative_assets.brand_kit import BrandKit
 from creative_assets.brief_store import BriefRecord, unit_fingerprint
-from creative_assets.compliance import CheckOutcome, default_font_resolver, evaluate_creative
-from creative_assets.partitions import UnitKey
+from creative_assets.compliance import (
+    CheckOutcome,
+    CreativeContext,
+    LogoRules,
+    blocks_selection,
+    default_font_resolver,
+    evaluate_creative,
+)
+from creative_assets.layout import ratio_dir
 from creative_assets.render.branding import apply_branding
 from creative_assets.render.candidates import CandidatePlan, prepare_supplied_product
 from creative_assets.render.finals import LocaleText, render_final
@@ -48,8 +55,8 @@ from creative_assets.stages import (
     ScoredCandidate,
     SelectedCreative,
     UnitBrief,
-    ratio_dir,
 )
+from creative_assets.units import UnitKey
 
 Hold = Callable[[str, Image.Image], "Image.Image | bytes"]
 
@@ -191,9 +198,9 @@ def final_creatives_value(
     pack: ContextPack,
     kit: BrandKit,
     hold: Hold,
-) -> tuple[FinalCreatives, dict[int, dict[str, list[CheckOutcome]]]]:
+) -> tuple[FinalCreatives, dict[int, dict[str, dict[str, CheckOutcome]]]]:
     """Stage 6: every candidate rendered with its copy at every ratio and judged by the compliance
-    checks on its final pixels. Returns the value and the outcomes (candidate -> ratio -> checks)."""
+    checks on its final pixels. Returns the value and the outcomes (candidate -> ratio -> check name -> outcome)."""
     loc = LocaleText(copy.language_code, copy.direction, copy.script, copy.line_breaking)
     variants = {v.candidate: v for v in copy.variants}
     logos = {v: kit.logo_image(v) for v in ("primary", "on_dark", "on_light") if getattr(kit.logo, v)}
@@ -203,7 +210,7 @@ def final_creatives_value(
     # own fonts renders with them, so glyph_coverage must find them too)
     fonts = default_font_resolver([kit.root] if kit.root else [])
     value = FinalCreatives(locale=unit.locale, candidates=[])
-    outcomes: dict[int, dict[str, list[CheckOutcome]]] = {}
+    outcomes: dict[int, dict[str, dict[str, CheckOutcome]]] = {}
     for cand in branded.candidates:
         renders = {}
         for ratio, render in cand.renders.items():
@@ -228,27 +235,31 @@ def final_creatives_value(
                 )
             short = min(image.size)
             checks = evaluate_creative(
-                image,
-                report,
-                variants[cand.index],
-                pack.rules,
-                copy.line_breaking,
-                copy.direction,
-                logos,
-                max(rules.min_width_px, round(short * rules.min_width_ratio)),
-                round(short * rules.max_width_ratio),
-                rules.clear_space,
-                palette,
-                font_resolver=fonts,
-                max_upscale=kit.product_imagery.max_upscale,
-                copy_sources=copy.sources,
-                copy_warnings=copy.warnings,
+                CreativeContext(
+                    image=image,
+                    report=report,
+                    copy=variants[cand.index],
+                    rules=pack.rules,
+                    line_breaking=copy.line_breaking,
+                    direction=copy.direction,
+                    logo=LogoRules(
+                        artwork=logos,
+                        min_px=max(rules.min_width_px, round(short * rules.min_width_ratio)),
+                        max_px=round(short * rules.max_width_ratio),
+                        clear_space=rules.clear_space,
+                    ),
+                    palette_hex=palette,
+                    font_resolver=fonts,
+                    max_upscale=kit.product_imagery.max_upscale,
+                    copy_sources=copy.sources,
+                    copy_warnings=copy.warnings,
+                )
             )
             outcomes.setdefault(cand.index, {})[ratio] = checks
             name = candidate_file(ratio, cand.index, "png")
             value.put_image(name, hold(name, image))
             renders[ratio] = report.model_copy(
-                update={"file": name, "compliance": [c.model_dump(mode="json") for c in checks]}
+                update={"file": name, "compliance": [c.model_dump(mode="json") for c in checks.values()]}
             )
         value.candidates.append(
             FinalCandidate(index=cand.index, seed=cand.seed, style=cand.style, renders=renders)
@@ -290,7 +301,7 @@ def selection_value(
                     "compliance": compliance_signal(report.compliance),
                 }
             )
-            if any(not o["passed"] and o["severity"] == "ERROR" for o in report.compliance):
+            if any(blocks_selection(o) for o in report.compliance):
                 compliant[cand.index] = False
             if finals.credentials.get(report.file, {}).get("blocked"):  # content_credentials, ai_disclosure
                 compliant[cand.index] = False
@@ -347,7 +358,7 @@ def blocked_reason(finals: FinalCreatives) -> str:
     for cand in finals.candidates:
         for report in cand.renders.values():
             for outcome in report.compliance:
-                if outcome["passed"] or outcome["severity"] != "ERROR":
+                if not blocks_selection(outcome):
                     continue
                 counts[outcome["check"]] = counts.get(outcome["check"], 0) + 1
                 errors = [f for f in outcome["findings"] if f["severity"] == "ERROR"]

@@ -33,14 +33,8 @@ from creative_assets_tests.pipeline_helpers import pipeline_defs, register, run_
 from resources.alerts import AlertRouter, build_alert_router
 from resources.providers import OfflineImageProvider
 from resources.storage import LocalCreativeStorage
-from sensors.alerts import (
-    check_failure_alert_sensor,
-    error_text,
-    range_units,
-    run_failure_alert_sensor,
-    run_partitions,
-    scope,
-)
+from sensors.alerts import check_failure_alert_sensor, error_text, run_failure_alert_sensor, scope
+from sensors.run_scope import range_units, run_partitions
 
 UNIT = "summer-splash-2026.de-DE.sparkling-water"
 RUN_ID = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
@@ -478,6 +472,40 @@ def test_run_failure_sensor_alerts_every_sink(tmp_path, sinks_env, caplog):
         assert expected in mail.body, expected
     assert "RuntimeError: image service quota exhausted" in mail.body
     assert PASSWORD not in caplog.text and TOKEN not in caplog.text
+
+
+def test_a_run_launched_from_the_ui_alerts_too(tmp_path, sinks_env):
+    """Regression: the sensor watched creative_pipeline and campaign_rollup only, so a UI
+    materialization or backfill (the implicit asset job) that failed alerted nobody. Evaluated as the
+    daemon does (a tick over the instance's run-failure events, job matching included)."""
+    http, _ = sinks_env
+    storage = LocalCreativeStorage(root=str(tmp_path / "storage"))
+    brief = small_brief(tmp_path, locales=("de-DE",), candidates=1)
+    with dg.instance_for_test() as instance:
+        keys = register(storage, brief, instance)
+        defs = pipeline_defs(storage, image_provider=ExplodingImageProvider())
+        resources = {"alerts": build_alert_router()}
+        with dg.build_sensor_context(instance=instance, resources=resources, definitions=defs) as context:
+            cursor = run_failure_alert_sensor.evaluate_tick(context).cursor  # starts from now
+        ui_job = defs.resolve_implicit_global_asset_job_def()
+        result = ui_job.execute_in_process(
+            instance=instance,
+            partition_key=keys[0],
+            asset_selection=[
+                dg.AssetKey(k) for k in ("unit_brief", "locale_context_pack", "image_candidates")
+            ],
+            raise_on_error=False,
+        )
+        assert not result.success and result.dagster_run.job_name == "__ASSET_JOB"
+        with dg.build_sensor_context(
+            instance=instance, cursor=cursor, resources=resources, definitions=defs
+        ) as context:
+            run_failure_alert_sensor.evaluate_tick(context)
+    (hook,) = http.on("/hook")
+    payload = hook.json()
+    assert payload["kind"] == "run_failure" and payload["job"] == "__ASSET_JOB"
+    assert payload["run_id"] == result.run_id and payload["units"] == [keys[0]]
+    assert payload["campaign"] == "summer-splash-2026" and payload["stage"] == "image_candidates"
 
 
 def test_error_text_unwraps_user_code_errors():

@@ -17,8 +17,8 @@ from creative_assets.cli import main
 from creative_assets.identity import db
 from creative_assets.identity.archive import archive_day
 from creative_assets.identity.store import IdentityStore
-from creative_assets.partitions import UnitKey
 from creative_assets.review.decisions import append_event, new_event
+from creative_assets.units import UnitKey
 from resources.identity import IdentityDatabase
 from resources.storage import LocalCreativeStorage
 from sensors.audit import audit_archive_sensor

@@ -8,12 +8,14 @@ import pytest
 import yaml
 
 from creative_assets.brief_store import current_brief
-from creative_assets.partitions import UnitKey, campaigns, creative_units
+from creative_assets.layout import PENDING_PREFIX
+from creative_assets.partitions import campaigns, creative_units
+from creative_assets.stage_store import read_stage
+from creative_assets.units import UnitKey
 from creative_assets_tests.pipeline_helpers import pipeline_defs, small_brief
 from resources.brand_kits import BrandKitLibrary
 from resources.inbox import BriefInbox
-from resources.io_manager import read_stage
-from sensors.brief_inbox import PENDING_PREFIX, brief_inbox_sensor
+from sensors.brief_inbox import brief_inbox_sensor
 
 
 def _upload_folder(client, bucket, folder: Path, prefix: str) -> None:
@@ -259,6 +261,58 @@ def test_rollup_catches_up_with_every_finished_campaign_in_one_tick(instance):
         c: f"rollup:{c}:{run_id}" for c, run_id in last.items()
     }
     assert not tick(result.cursor).run_requests, "nothing new: nothing requested"
+
+
+def test_rollup_covers_runs_launched_from_the_ui_and_backfills(instance):
+    """Regression: only creative_pipeline runs with a campaign tag were rolled up, so a UI
+    materialization or backfill (the implicit asset job, no campaign tag) never refreshed the
+    campaign summary. Their campaigns come from the unit partitions they targeted."""
+    from sensors.brief_inbox import campaign_rollup_sensor
+
+    @dg.op
+    def noop():
+        return None
+
+    @dg.job(name="__ASSET_JOB")
+    def ui_job():
+        noop()
+
+    @dg.job(name="campaign_rollup")
+    def rollup_job():
+        noop()
+
+    units = [
+        "spring-2026.en-US.soda",
+        "spring-2026.de-DE.soda",
+        "summer-2026.en-US.soda",
+        "autumn-2026.en-US.soda",
+    ]
+    instance.add_dynamic_partitions("creative_units", units)
+    instance.add_dynamic_partitions("campaigns", ["spring-2026", "summer-2026", "autumn-2026"])
+
+    def tick(cursor):
+        with dg.build_sensor_context(instance=instance, cursor=cursor) as context:
+            return campaign_rollup_sensor(context)
+
+    first = tick(None)
+    single = ui_job.execute_in_process(
+        instance=instance, tags={"dagster/partition": "autumn-2026.en-US.soda"}
+    ).run_id
+    backfill = ui_job.execute_in_process(  # a backfill range across two campaigns
+        instance=instance,
+        tags={
+            "dagster/asset_partition_range_start": "spring-2026.de-DE.soda",
+            "dagster/asset_partition_range_end": "summer-2026.en-US.soda",
+            "dagster/backfill": "abcdefgh",
+        },
+    ).run_id
+    rollup_job.execute_in_process(instance=instance, tags={"dagster/partition": "spring-2026"})  # no loop
+    result = tick(first.cursor)
+    assert {r.partition_key: r.run_key for r in result.run_requests} == {
+        "spring-2026": f"rollup:spring-2026:{backfill}",
+        "summer-2026": f"rollup:summer-2026:{backfill}",
+        "autumn-2026": f"rollup:autumn-2026:{single}",
+    }
 
 
 def test_brief_waits_for_images_still_uploading(tmp_path, instance, s3_storage, s3_client, bucket):

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from creative_assets.cli import main
-from creative_assets.partitions import contiguous_batches
+from creative_assets.units import contiguous_batches
 from creative_assets_tests.helpers import SUMMER, TRAIL
 from creative_assets_tests.pipeline_helpers import small_brief
 

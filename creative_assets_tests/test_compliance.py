@@ -9,6 +9,8 @@ from creative_assets.brand_kit import load_brand_kit
 from creative_assets.compliance import (
     CHECKS,
     LOGO_MIN_SCORE,
+    CreativeContext,
+    LogoRules,
     check_brand_colours,
     check_copy_terms,
     check_glyphs,
@@ -77,10 +79,18 @@ def creative(kit):
 def _evaluate(image, report, kit, logos, copy=COPY, rules=RULES):
     lo, hi = _limits(kit, image.size)
     palette = [*kit.palette.brand_colours(), kit.palette.neutral_light, kit.palette.neutral_dark]
-    outcomes = evaluate_creative(
-        image, report, copy, rules, "spaces", "ltr", logos, lo, hi, kit.logo_placement.clear_space, palette
+    return evaluate_creative(
+        CreativeContext(
+            image=image,
+            report=report,
+            copy=copy,
+            rules=rules,
+            line_breaking="spaces",
+            direction="ltr",
+            logo=LogoRules(logos, lo, hi, kit.logo_placement.clear_space),
+            palette_hex=palette,
+        )
     )
-    return {o.check: o for o in outcomes}
 
 
 # -- 1. copy terms --------------------------------------------------------------------------------

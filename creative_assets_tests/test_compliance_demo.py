@@ -3,10 +3,10 @@
 import dagster as dg
 import yaml
 
-from creative_assets.partitions import UnitKey
+from creative_assets.stage_store import read_stage
+from creative_assets.units import UnitKey
 from creative_assets_tests.helpers import EXAMPLES
 from creative_assets_tests.pipeline_helpers import pipeline_defs, register, run_range
-from resources.io_manager import read_stage
 from resources.storage import LocalCreativeStorage
 
 
@@ -58,7 +58,7 @@ def test_compliant_example_passes_every_blocking_check(tmp_path):
         keys = register(storage, brief, instance)
         assert run_range(pipeline_defs(storage), instance, keys[0], keys[-1]).success
     finals = read_stage(storage, UnitKey.parse(keys[0]), "final")
-    from creative_assets.checks import BLOCKING_CHECKS
+    from creative_assets.compliance import BLOCKING_CHECKS
 
     for cand in finals.candidates:
         for report in cand.renders.values():

@@ -10,11 +10,11 @@ import dagster as dg
 import yaml
 
 from creative_assets.assets.rollup import summarise_campaign
-from creative_assets.partitions import UnitKey
 from creative_assets.review.service import ReviewService
+from creative_assets.stage_store import read_stage
+from creative_assets.units import UnitKey
 from creative_assets_tests.pipeline_helpers import pipeline_defs, register, run_range, small_brief
 from resources.alerts import AlertRouter
-from resources.io_manager import read_stage
 from resources.storage import LocalCreativeStorage
 from sensors.alerts import check_alerts_for_run
 

@@ -21,8 +21,11 @@ from creative_assets import credentials as c2
 from creative_assets.brand_kit import load_brand_kit
 from creative_assets.credentials_ca import CAFiles, init_test_ca
 from creative_assets.disclosure import credentials_verdict
-from creative_assets.partitions import UnitKey, creative_units
+from creative_assets.layout import files_prefix
+from creative_assets.partitions import creative_units
 from creative_assets.review.service import ReviewError, ReviewService
+from creative_assets.stage_store import read_manifest, read_stage
+from creative_assets.units import UnitKey
 from creative_assets_tests.pipeline_helpers import (
     pipeline_defs,
     register,
@@ -32,7 +35,6 @@ from creative_assets_tests.pipeline_helpers import (
     small_brief,
 )
 from resources.credentials import ContentCredentials
-from resources.io_manager import files_prefix, read_manifest, read_stage
 from resources.storage import LocalCreativeStorage
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,10 +14,11 @@ import dagster as dg
 import pytest
 
 from creative_assets.inbox import ingest_brief
+from creative_assets.layout import check_key, display_key, unsafe_key_reason
 from creative_assets_tests.pipeline_helpers import small_brief
 from resources.brand_kits import BrandKitLibrary
 from resources.inbox import BriefInbox
-from resources.storage import LocalCreativeStorage, check_key, display_key, unsafe_key_reason
+from resources.storage import LocalCreativeStorage
 from sensors.brief_inbox import brief_inbox_sensor
 
 HOSTILE_KEYS = ["inbox/evil\\dir/brief.yaml", "inbox//summer/brief.yaml", "inbox/./x/brief.yaml"]

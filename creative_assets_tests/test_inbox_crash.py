@@ -20,7 +20,8 @@ import pytest
 import yaml
 
 from creative_assets.brief_store import current_brief
-from creative_assets.inbox import PENDING_PREFIX, rejected_folder
+from creative_assets.inbox import rejected_folder
+from creative_assets.layout import PENDING_PREFIX
 from creative_assets.partitions import campaigns, creative_units
 from creative_assets_tests.pipeline_helpers import small_brief
 from resources.brand_kits import BrandKitLibrary

@@ -14,14 +14,14 @@ from dagster._core.utils import make_new_run_id
 from creative_assets.brand_kit import brand_kits_dir
 from creative_assets.brief import load_brief
 from creative_assets.brief_store import register_brief
-from creative_assets.partitions import UnitKey
+from creative_assets.layout import delivery_manifest_key, stage_prefix
 from creative_assets.regeneration import plan_regeneration
-from creative_assets.review.delivery import delivery_manifest_key
 from creative_assets.review.service import ReviewService
+from creative_assets.stage_store import read_stage
+from creative_assets.units import UnitKey
 from creative_assets_tests.helpers import EXAMPLES
 from creative_assets_tests.pipeline_helpers import pipeline_defs, register, run_range, small_brief
 from resources.brand_kits import BrandKitLibrary
-from resources.io_manager import read_stage, stage_prefix
 from resources.storage import LocalCreativeStorage
 from sensors.nightly import build_nightly_schedule, stage_code_versions
 

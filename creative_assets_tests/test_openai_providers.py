@@ -7,10 +7,10 @@ import dagster as dg
 import pytest
 import yaml
 
-from creative_assets.partitions import UnitKey
+from creative_assets.stage_store import read_stage
+from creative_assets.units import UnitKey
 from creative_assets_tests.openai_server import FakeOpenAI
 from creative_assets_tests.pipeline_helpers import pipeline_defs, register, run_range, small_brief
-from resources.io_manager import read_stage
 from resources.openai_providers import (
     OpenAIContextProvider,
     OpenAICopyProvider,

@@ -1,6 +1,6 @@
 import pytest
 
-from creative_assets.partitions import UnitKey, unit_keys_for
+from creative_assets.units import UnitKey, unit_keys_for
 
 
 def test_unit_key_round_trips():

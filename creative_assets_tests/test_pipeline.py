@@ -9,7 +9,8 @@ from PIL import Image
 
 from creative_assets.assets.rollup import campaign_summary
 from creative_assets.jobs import unit_stages
-from creative_assets.partitions import UnitKey
+from creative_assets.stage_store import read_stage
+from creative_assets.units import UnitKey
 from creative_assets_tests.pipeline_helpers import (
     pipeline_defs,
     pipeline_resources,
@@ -17,7 +18,6 @@ from creative_assets_tests.pipeline_helpers import (
     run_range,
     small_brief,
 )
-from resources.io_manager import read_stage
 
 
 @pytest.fixture(scope="module")
@@ -277,3 +277,42 @@ def test_units_dropped_by_a_new_brief_version_refuse_to_rebuild(materialized, tm
         and "v2" in failure.step_failure_data.error.message
     )
     assert storage.exists(f"{UnitKey.parse(dropped).storage_prefix}/selected/manifest.json"), "outputs kept"
+
+
+def test_check_results_show_per_partition_in_the_ui(materialized):
+    """Regression: the checks' Partitions tab showed every unit Missing. The UI resolves a partition's
+    status from the event log's per-partition check records (``AssetCheckState``, from
+    ``get_asset_check_partition_info``): Passed/Failed only when the latest evaluation targets the
+    partition's latest materialization; an evaluation without a target counts as Missing."""
+    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+    from dagster._core.storage.asset_check_state import AssetCheckExecutionResolvedStatus, AssetCheckState
+
+    from creative_assets.compliance import REGISTRY
+
+    _, keys, instance, _ = materialized
+    check_keys = [dg.AssetCheckKey(dg.AssetKey("final_creatives"), check.name) for check in REGISTRY]
+    infos = instance.event_log_storage.get_asset_check_partition_info(check_keys, partition_keys=keys)
+    by_key = {(info.check_key.name, info.partition_key): info for info in infos}
+    finished = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}
+    for check in REGISTRY:
+        for key in keys:
+            info = by_key[(check.name, key)]
+            assert info.latest_execution_status in finished, (check.name, key)
+            assert info.latest_target_materialization_storage_id is not None, (check.name, key)
+            assert info.is_current, (check.name, key, info)
+    # what the GraphQL layer builds from those records (AssetCheckState): every unit Passed or Failed
+    from dagster._core.definitions.partitions.context import partition_loading_context
+
+    from creative_assets.partitions import creative_units
+
+    resolved = {AssetCheckExecutionResolvedStatus.SUCCEEDED, AssetCheckExecutionResolvedStatus.FAILED}
+    with partition_loading_context(dynamic_partitions_store=instance):
+        for check_key in check_keys:
+            state = AssetCheckState.empty().with_updates(
+                check_key, creative_units, [i for i in infos if i.check_key == check_key], {}
+            )
+            shown = set()
+            for status in resolved:
+                subset = state.subsets[status]
+                shown |= set(subset.subset_value.get_partition_keys()) if not subset.is_empty else set()
+            assert set(keys) <= shown, (check_key.name, set(keys) - shown)

@@ -12,9 +12,7 @@ import pytest
 import yaml
 from PIL import Image, ImageDraw
 
-from creative_assets.checks import BLOCKING_CHECKS
-from creative_assets.compliance import CHECKS, MIN_PRODUCT_SHARE, check_product_share
-from creative_assets.partitions import UnitKey
+from creative_assets.compliance import BLOCKING_CHECKS, CHECKS, MIN_PRODUCT_SHARE, check_product_share
 from creative_assets.render import candidates as candidates_module
 from creative_assets.render.candidates import prepare_supplied_product
 from creative_assets.render.product_mask import (
@@ -24,9 +22,10 @@ from creative_assets.render.product_mask import (
     product_visibility,
 )
 from creative_assets.render.scenes import cutout_product
+from creative_assets.stage_store import read_stage
 from creative_assets.stages import FinalCreatives, ImageCandidates
+from creative_assets.units import UnitKey
 from creative_assets_tests.pipeline_helpers import pipeline_defs, register, run_range, small_brief
-from resources.io_manager import read_stage
 from resources.storage import LocalCreativeStorage
 
 

@@ -16,10 +16,10 @@ import yaml
 from creative_assets.cli import main
 from creative_assets.jobs import RUN_RETRY_TAGS, creative_pipeline, transient_retry_policy, unit_stages
 from creative_assets.local_instance import CONFIG_HEADER, LAUNCHER_TAG, write_local_config
-from creative_assets.partitions import UnitKey
+from creative_assets.stage_store import read_stage
+from creative_assets.units import UnitKey
 from creative_assets_tests.helpers import EXAMPLES, REPO
 from creative_assets_tests.pipeline_helpers import pipeline_resources, register, run_range, small_brief
-from resources.io_manager import read_stage
 from resources.providers import OfflineImageProvider
 from resources.storage import LocalCreativeStorage
 

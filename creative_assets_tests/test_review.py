@@ -8,12 +8,20 @@ import json
 import dagster as dg
 import pytest
 
-from creative_assets.partitions import UnitKey
+from creative_assets.assets.rollup import campaign_summary
+from creative_assets.jobs import unit_stages
+from creative_assets.layout import delivery_file_key, delivery_manifest_key
 from creative_assets.review.decisions import journal_since, replay, review_state, unit_events
-from creative_assets.review.delivery import delivery_file_key, delivery_manifest_key
 from creative_assets.review.service import ReviewError, ReviewService
-from creative_assets_tests.pipeline_helpers import pipeline_defs, register, run_range, small_brief
-from resources.io_manager import read_stage
+from creative_assets.stage_store import read_stage
+from creative_assets.units import UnitKey
+from creative_assets_tests.pipeline_helpers import (
+    pipeline_defs,
+    pipeline_resources,
+    register,
+    run_range,
+    small_brief,
+)
 from resources.storage import LocalCreativeStorage
 from sensors.review import review_decision_sensor
 
@@ -98,6 +106,37 @@ def test_approve_alternate_publishes_exact_bytes_then_rematerialization_withdraw
     after = service.unit(unit)
     assert after.status == "needs_review" and "withdrawn" in after.note
     assert json.loads(storage.read_text(f"approved/{unit.campaign_id}/index.json"))["units"] == []
+
+
+def test_only_regenerated_creatives_withdraw_an_approval_not_an_earlier_stage(reviewed):
+    """The withdrawal policy point (assets.common.withdraw_approval): rewriting an earlier stage
+    leaves the delivered pixels alone, a new selection takes the delivery down."""
+    storage, instance, _defs, units = reviewed
+    unit = units[0]
+    service = ReviewService(storage)
+    selected = service.unit(unit).selected
+    service.approve(unit, "Ana Reviewer", selected.content_hash)
+    assert storage.exists(delivery_manifest_key(unit))
+
+    def materialize(stage: str) -> None:
+        result = dg.materialize(
+            [*unit_stages, campaign_summary],
+            selection=[stage],
+            partition_key=str(unit),
+            instance=instance,
+            resources=pipeline_resources(storage),
+        )
+        assert result.success
+
+    materialize("localized_copy")
+    assert storage.exists(delivery_manifest_key(unit)), "an earlier stage alone changes no delivered pixel"
+    assert review_state(storage, unit).approval is not None
+
+    materialize("selected_creative")
+    assert not storage.exists(delivery_manifest_key(unit))
+    state = review_state(storage, unit)
+    assert state.approval is None and state.last.action == "withdraw"
+    assert state.last.comment.startswith("selected_creative re-materialized in run")
 
 
 def test_revision_request_regenerates_through_the_sensor_with_feedback(reviewed):
@@ -185,7 +224,8 @@ def test_replay_is_order_based_and_withdrawals_only_cancel_their_approval():
 
 
 def test_a_damaged_decision_file_is_reported_and_skipped_never_stuck(tmp_path):
-    from creative_assets.review.decisions import JOURNAL_PREFIX, DamagedEvent, append_event, new_event
+    from creative_assets.layout import JOURNAL_PREFIX
+    from creative_assets.review.decisions import DamagedEvent, append_event, new_event
 
     storage = LocalCreativeStorage(root=str(tmp_path / "storage"))
     unit = UnitKey("c-1", "en-US", "p-1")

@@ -33,10 +33,10 @@ import pytest
 from creative_assets.brief import load_brief
 from creative_assets.brief_store import register_brief
 from creative_assets.identity.store import IdentityStore
-from creative_assets.partitions import UnitKey
+from creative_assets.layout import delivery_file_key, delivery_manifest_key
 from creative_assets.review.decisions import unit_events
-from creative_assets.review.delivery import delivery_file_key, delivery_manifest_key
 from creative_assets.review.service import ReviewService
+from creative_assets.units import UnitKey
 from creative_assets_tests.helpers import TRAIL
 from creative_assets_tests.pipeline_helpers import pipeline_defs, register, run_range, small_brief
 from creative_assets_tests.review_helpers import PASSWORD, populate, staged_kits

@@ -10,11 +10,11 @@ import numpy as np
 import yaml
 from PIL import Image
 
-from creative_assets.partitions import UnitKey
 from creative_assets.render.phash import NEAR_DUPLICATE_BITS, hamming, phash
 from creative_assets.review.service import ReviewService
+from creative_assets.stage_store import read_stage
+from creative_assets.units import UnitKey
 from creative_assets_tests.pipeline_helpers import pipeline_defs, register, run_range, small_brief
-from resources.io_manager import read_stage
 from resources.storage import LocalCreativeStorage
 from sensors.review import review_decision_sensor
 

@@ -19,19 +19,18 @@ from creative_assets.assets.rollup import summarise_campaign
 from creative_assets.brief import load_brief
 from creative_assets.brief_store import register_brief
 from creative_assets.jobs import unit_stages
-from creative_assets.partitions import UnitKey
+from creative_assets.layout import GENERATIONS, stage_prefix
 from creative_assets.review.decisions import append_event, new_event
-from creative_assets.stages import SelectedCreative
-from creative_assets_tests.pipeline_helpers import pipeline_resources, register, small_brief
-from resources.io_manager import (
-    GENERATIONS,
+from creative_assets.stage_store import (
     StageIntegrityError,
     collect_generations,
     read_manifest,
     read_stage,
-    stage_prefix,
     write_stage,
 )
+from creative_assets.stages import SelectedCreative
+from creative_assets.units import UnitKey
+from creative_assets_tests.pipeline_helpers import pipeline_resources, register, small_brief
 from resources.storage import LocalCreativeStorage
 
 UNIT = UnitKey.parse("crash-test.en-US.can")

@@ -1,6 +1,7 @@
 import pytest
 
-from resources.storage import check_key, content_type_for
+from creative_assets.layout import check_key
+from resources.storage import content_type_for
 
 
 def test_write_is_atomic_and_listable(storage):

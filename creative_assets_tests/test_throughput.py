@@ -8,7 +8,7 @@ import pytest
 
 from creative_assets.assets.common import prefetch
 from creative_assets.credentials import unsigned_content
-from creative_assets.partitions import UnitKey
+from creative_assets.units import UnitKey
 from creative_assets_tests.helpers import is_generation_copy, without_generations
 from creative_assets_tests.openai_server import FakeOpenAI
 from creative_assets_tests.pipeline_helpers import pipeline_defs, register, run_range

@@ -5,12 +5,14 @@ from __future__ import annotations
 import dagster as dg
 from pydantic import Field
 
+from creative_assets.layout import INBOX_PREFIX, REJECTED_PREFIX
+
 
 class BriefInbox(dg.ConfigurableResource):
     """Settings of the brief inbox (prefixes are inside the ``storage`` root/bucket)."""
 
-    prefix: str = Field("inbox/", description="Drop briefs (and their images) under this prefix.")
-    rejected_prefix: str = Field("rejected/", description="Invalid briefs land here beside error.json.")
+    prefix: str = Field(INBOX_PREFIX, description="Drop briefs (and their images) under this prefix.")
+    rejected_prefix: str = Field(REJECTED_PREFIX, description="Invalid briefs land here beside error.json.")
     max_briefs_per_tick: int = Field(
         50,
         ge=1,

@@ -43,6 +43,7 @@ from creative_assets.brand_kit import BrandKit
 from creative_assets.context_pack import build_context_pack
 from creative_assets.copywriting import brief_copy
 from creative_assets.input_policy import strip_disallowed
+from creative_assets.layout import openai_chat_cache_key, openai_image_cache_keys
 from creative_assets.prompts import (
     API_SIZES,
     COPY_SCHEMA,
@@ -323,8 +324,7 @@ class OpenAIImageProvider(ImageProvider):
         )
 
     def _fetch(self, kind: str, cache_key: str, prompt: str, size: str, product_png: bytes | None):
-        png_key = f"cache/openai/images/{cache_key}.png"
-        meta_key = f"cache/openai/images/{cache_key}.json"
+        png_key, meta_key = openai_image_cache_keys(cache_key)
         if self.storage.exists(meta_key) and self.storage.exists(png_key):
             meta = json.loads(self.storage.read_text(meta_key))
             return self.storage.read_bytes(png_key), {
@@ -387,7 +387,7 @@ def _chat(
 ) -> tuple[dict, dict]:
     """A structured-output chat completion, cached; returns (parsed object, call record)."""
     cache_key = _key({"kind": "chat", "model": model, "messages": messages, "schema": schema, "seed": seed})
-    key = f"cache/openai/chat/{cache_key}.json"
+    key = openai_chat_cache_key(cache_key)
     if storage.exists(key):
         cached = json.loads(storage.read_text(key))
         return cached["result"], {**cached["call"], "cached": True, "cost_usd": 0.0, "latency_s": 0.0}

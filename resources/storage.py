@@ -1,7 +1,8 @@
 """Creative storage: a local folder or an S3 bucket behind one interface (hooli's FileSystem pattern).
 
-Keys are POSIX-style relative paths (``campaigns/summer-splash-2026/en-US/...``). The same keys and
-layout are used by both implementations, so switching storage is configuration, not code.
+Both implement the domain's ``Storage`` protocol (creative_assets/storage_protocol.py). Keys are
+POSIX-style relative paths built by creative_assets/layout.py (which also judges their safety); the
+same keys are used by both implementations, so switching storage is configuration, not code.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dagster_aws.s3 import S3Resource
 from pydantic import Field, PrivateAttr
 
 from creative_assets.input_policy import TooLargeError, UnsafeFileError, read_regular_file
+from creative_assets.layout import check_key, display_key, listed_key
 
 CONTENT_TYPES = {
     ".png": "image/png",
@@ -38,61 +40,9 @@ def content_type_for(key: str) -> str:
     return CONTENT_TYPES.get(suffix) or mimetypes.guess_type(key)[0] or "application/octet-stream"
 
 
-#: S3's own limit on a key, in UTF-8 bytes.
-MAX_KEY_BYTES = 1024
-
-
-def unsafe_key_reason(key: str) -> str | None:
-    """Why ``key`` is not a safe storage key (one the whole platform can use as it is), or None.
-
-    Safe keys are relative POSIX paths of non-empty segments, none of them ``.`` or ``..``, with no
-    backslash, control character or invalid UTF-8 (a local folder name with a non-UTF-8 byte is
-    listed with surrogate escapes), at most 1024 UTF-8 bytes."""
-    if not key:
-        return "it is empty"
-    if key.startswith("/"):
-        return "it starts with '/'"
-    if "\\" in key:
-        return "it contains a backslash"
-    if any(0xD800 <= ord(c) <= 0xDFFF for c in key):
-        return "it is not valid UTF-8"
-    if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in key):
-        return "it contains a control character"
-    parts = key.split("/")
-    if "" in parts:
-        return "it has an empty path segment ('//', as `aws s3 cp .../inbox//x/` makes)"
-    if "." in parts or ".." in parts:
-        return "it has a '.' or '..' path segment"
-    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
-        return f"it is longer than {MAX_KEY_BYTES} bytes"
-    return None
-
-
-def display_key(key: str) -> str:
-    """A key as printable text for logs and reports, whatever it holds (invalid UTF-8 as ``\\xff``,
-    control characters escaped)."""
-    text = key.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
-
-
-def check_key(key: str) -> str:
-    """Reject keys that could escape the storage root (see :func:`unsafe_key_reason`)."""
-    reason = unsafe_key_reason(key)
-    if reason:
-        raise ValueError(f"unsafe storage key {display_key(key)[:200]!r}: {reason}")
-    return key
-
-
-def _listed_key(key: str) -> str:
-    """A key exactly as ``list_keys`` returned it, for :meth:`read_listed`/:meth:`delete_listed`:
-    anything but a key that could leave the root."""
-    if not key or key.startswith("/") or ".." in key.replace("\\", "/").split("/") or "\x00" in key:
-        raise ValueError(f"storage key {display_key(key)[:200]!r} could leave the storage root")
-    return key
-
-
 class CreativeStorage(dg.ConfigurableResource, ABC):
-    """Where every stage's files live. Implementations: local folder, S3 bucket."""
+    """Where every stage's files live: the domain's ``storage_protocol.Storage`` as a Dagster
+    resource. Implementations: local folder, S3 bucket. Keys are built by ``layout.py`` only."""
 
     @abstractmethod
     def write_bytes(self, key: str, data: bytes, content_type: str | None = None) -> str:
@@ -178,10 +128,10 @@ class LocalCreativeStorage(CreativeStorage):
         return self._read(self._path(key), max_bytes)
 
     def read_listed(self, key: str, max_bytes: int) -> bytes:
-        return self._read(Path(self.root).resolve() / _listed_key(key), max_bytes)
+        return self._read(Path(self.root).resolve() / listed_key(key), max_bytes)
 
     def delete_listed(self, key: str) -> None:
-        (Path(self.root).resolve() / _listed_key(key)).unlink(missing_ok=True)
+        (Path(self.root).resolve() / listed_key(key)).unlink(missing_ok=True)
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
@@ -270,10 +220,10 @@ class S3CreativeStorage(CreativeStorage):
         return self._get(self._key(key), max_bytes)
 
     def read_listed(self, key: str, max_bytes: int) -> bytes:
-        return self._get(self._raw_key(_listed_key(key)), max_bytes)
+        return self._get(self._raw_key(listed_key(key)), max_bytes)
 
     def delete_listed(self, key: str) -> None:
-        self._client().delete_object(Bucket=self.bucket, Key=self._raw_key(_listed_key(key)))
+        self._client().delete_object(Bucket=self.bucket, Key=self._raw_key(listed_key(key)))
 
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError

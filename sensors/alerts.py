@@ -1,7 +1,8 @@
 """Failure alerts: failed runs and failed ERROR-severity compliance checks, sent through ``alerts``.
 
-``run_failure_alert_sensor`` fires once per failed run of the pipeline or rollup job: which units
-(from the run's partition tags), which stage (the failed step = the asset), why (the step's error)
+``run_failure_alert_sensor`` fires once per failed run of any job of the code location (the pipeline,
+the rollup, the UI's implicit asset job and backfills): which units (from the run's partition tags,
+``sensors/run_scope.py``), which stage (the failed step = the asset), why (the step's error)
 and a link to the run.
 
 ``check_failure_alert_sensor`` reports failed ERROR-severity evaluations of the compliance checks on
@@ -29,15 +30,12 @@ from typing import Any
 import dagster as dg
 
 from creative_assets.alerts import Alert, cap_alerts, truncate
-from creative_assets.assets.finals import COMPLIANCE_CHECKS
+from creative_assets.assets.compliance_checks import CHECK_SPECS
 from creative_assets.dagster_compat import FailedTick, failed_ticks_since
-from creative_assets.jobs import CAMPAIGN_TAG, VERSION_TAG, campaign_rollup, creative_pipeline
-from creative_assets.partitions import UnitKey, creative_units
+from creative_assets.jobs import CAMPAIGN_TAG, VERSION_TAG
 from resources.alerts import AlertRouter
+from sensors.run_scope import ordered_units, parse_unit, run_partitions
 
-PARTITION_TAG = "dagster/partition"
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 #: Dagster's wrappers around the error raised by user code: the alert reports the cause.
 WRAPPER_ERRORS = frozenset({"DagsterExecutionStepExecutionError", "DagsterUserCodeExecutionError"})
 #: Run-status events after which a run's check evaluations are final.
@@ -46,38 +44,12 @@ ENDED = (
     dg.DagsterEventType.RUN_FAILURE,
     dg.DagsterEventType.RUN_CANCELED,
 )
-CHECKED_ASSETS = frozenset(spec.asset_key for spec in COMPLIANCE_CHECKS)
+CHECKED_ASSETS = frozenset(spec.asset_key for spec in CHECK_SPECS)
 RUNS_PER_TICK = 50
 FINDINGS_PER_ALERT = 20
 
 
 # --------------------------------------------------------------------------- what a run covered
-
-
-def range_units(start: str, end: str, ordered: Sequence[str]) -> list[str]:
-    """The keys from ``start`` to ``end`` inclusive, in partition order (both ends if unknown)."""
-    try:
-        first, last = ordered.index(start), ordered.index(end)
-    except ValueError:
-        return list(dict.fromkeys([start, end]))
-    return list(ordered[first : last + 1])
-
-
-def run_partitions(tags: Mapping[str, str], ordered_units: Callable[[], Sequence[str]]) -> list[str]:
-    """The partition keys a run targets, from its tags (a single key or a range of units)."""
-    if tags.get(PARTITION_TAG):
-        return [tags[PARTITION_TAG]]
-    start, end = tags.get(RANGE_START_TAG), tags.get(RANGE_END_TAG)
-    if start and end:
-        return range_units(start, end, ordered_units())
-    return []
-
-
-def parse_unit(key: str) -> UnitKey | None:
-    try:
-        return UnitKey.parse(key)
-    except ValueError:
-        return None
 
 
 def scope(tags: Mapping[str, str], partitions: Sequence[str]) -> dict[str, Any]:
@@ -151,19 +123,17 @@ def run_failure_alert(
     )
 
 
-def _ordered_units(instance: dg.DagsterInstance) -> Callable[[], Sequence[str]]:
-    return lambda: list(instance.get_dynamic_partitions(creative_units.name))
-
-
 @dg.run_failure_sensor(
-    monitored_jobs=[creative_pipeline, campaign_rollup],
+    # no monitored_jobs: every job of this code location, so runs launched from the UI (the implicit
+    # asset job __ASSET_JOB) and backfills alert too, not only creative_pipeline and campaign_rollup
     monitor_all_code_locations=False,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Alerts (webhook, Slack, email, log) when a pipeline or rollup run fails: campaign, "
+    description="Alerts (webhook, Slack, email, log) when any run of this code location fails (pipeline, "
+    "rollup, UI materializations and backfills): campaign, "
     "locales, products, the failed stage, its error and a link to the run.",
 )
 def run_failure_alert_sensor(context: dg.RunFailureSensorContext, alerts: AlertRouter) -> None:
-    """Sends one alert per failed run of creative_pipeline or campaign_rollup through the ``alerts``
+    """Sends one alert per failed run of the code location (any job) through the ``alerts``
     resource. A failing sink is logged; the other sinks still get the alert."""
     run = context.dagster_run
     url = alerts.run_url(run.run_id)
@@ -172,7 +142,7 @@ def run_failure_alert_sensor(context: dg.RunFailureSensorContext, alerts: AlertR
             run,
             context.failure_event,
             context.get_step_failure_events(),
-            _ordered_units(context.instance),
+            ordered_units(context.instance),
             url,
         )
     except Exception as exc:  # details unavailable: still say that the run failed, and where

@@ -27,8 +27,9 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
+from creative_assets import layout
 from creative_assets.brief_store import current_brief
-from creative_assets.inbox import PENDING_PREFIX, Accepted, Deferred, Rejected, inbox_briefs, ingest_brief
+from creative_assets.inbox import Accepted, Deferred, Rejected, inbox_briefs, ingest_brief
 from creative_assets.jobs import (
     CAMPAIGN_TAG,
     VERSION_TAG,
@@ -37,12 +38,15 @@ from creative_assets.jobs import (
     pipeline_run_tags,
     range_tags,
 )
-from creative_assets.partitions import campaigns, contiguous_batches, creative_units
+from creative_assets.layout import display_key
+from creative_assets.partitions import campaigns, creative_units
+from creative_assets.units import contiguous_batches
 from resources.brand_kits import BrandKitLibrary
 from resources.inbox import BriefInbox
-from resources.storage import CreativeStorage, display_key
+from resources.storage import CreativeStorage
+from sensors.run_scope import ordered_units, run_campaigns
 
-__all__ = ["PENDING_PREFIX", "brief_inbox_sensor", "campaign_rollup_sensor"]
+__all__ = ["brief_inbox_sensor", "campaign_rollup_sensor"]
 
 #: A marker whose version is still not live after this long is set aside (e.g. its brief was
 #: replaced in the inbox by one for another campaign), so it cannot wait forever.
@@ -113,7 +117,7 @@ def brief_inbox_sensor(
         context.log.info(f"{stopped}; the remaining briefs wait for the next tick")
 
     # 3. emit partitions and runs for every pending marker (new or left by an interrupted tick)
-    markers = list(storage.list_keys(PENDING_PREFIX))
+    markers = list(storage.list_keys(layout.PENDING_PREFIX))
     result = _requests_for(context, storage, markers, inbox)
     context.log.info(
         f"tick: {accepted} accepted, {rejected} rejected, {unchanged} unchanged, {deferred} waiting for "
@@ -144,9 +148,9 @@ def _note_accepted(context: dg.SensorEvaluationContext, outcome: Accepted) -> No
 
 def _set_aside(context: dg.SensorEvaluationContext, storage: CreativeStorage, key: str, why: str) -> None:
     """Keep a marker that cannot be emitted for inspection without blocking the later ones."""
-    context.log.error(f"pending marker {storage.uri(key)} {why}; moved to _inbox/broken/")
+    context.log.error(f"pending marker {storage.uri(key)} {why}; moved to {layout.BROKEN_PREFIX}/")
     with contextlib.suppress(FileNotFoundError):
-        storage.write_bytes(key.replace(PENDING_PREFIX, "_inbox/broken", 1), storage.read_bytes(key))
+        storage.write_bytes(layout.broken_marker_key(key), storage.read_bytes(key))
     storage.delete(key)
 
 
@@ -230,13 +234,17 @@ ROLLUP_EVENTS_PER_TICK = 2000
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Refreshes campaign_summary after successful batches: one rollup per campaign for every "
-    "campaign whose creative_pipeline runs succeeded since the last tick.",
+    "campaign whose units a run materialized successfully since the last tick (pipeline runs, UI "
+    "materializations and backfills alike).",
 )
 def campaign_rollup_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     """A regular sensor over the instance's RUN_SUCCESS events, cursor = the last event's storage id:
     each tick batches *every* campaign that finished since the previous one into one rollup request
     per campaign (a run-status sensor stops at its first result, so a backlog of N successes took N
-    ticks). The first tick starts at the latest success; history is not replayed."""
+    ticks). Every job counts, not only creative_pipeline: a run launched from the UI (the implicit
+    asset job) or by a backfill carries no campaign tag, so its campaigns come from the unit
+    partitions it targeted (``run_scope.run_campaigns``). The first tick starts at the latest
+    success; history is not replayed."""
     instance = context.instance
     if context.cursor is None:
         latest = instance.fetch_run_status_changes(dg.DagsterEventType.RUN_SUCCESS, limit=1).cursor
@@ -255,14 +263,15 @@ def campaign_rollup_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResu
         return dg.SensorResult(skip_reason="no successful runs since the last tick", cursor=cursor)
     records = {
         r.dagster_run.run_id: r.dagster_run
-        for r in instance.get_run_records(
-            filters=dg.RunsFilter(run_ids=run_ids, job_name=creative_pipeline.name)
-        )
+        for r in instance.get_run_records(filters=dg.RunsFilter(run_ids=run_ids))
     }
+    ordered = ordered_units(instance)
     last_run: dict[str, str] = {}  # campaign -> its latest successful run in this batch
     for run_id in run_ids:  # in the order the runs succeeded
-        campaign = records[run_id].tags.get(CAMPAIGN_TAG) if run_id in records else None
-        if campaign:  # runs launched by hand carry no campaign tag: nothing to roll up
+        run = records.get(run_id)
+        if run is None or run.job_name == campaign_rollup.name:
+            continue
+        for campaign in run_campaigns(run.tags, ordered):
             last_run[campaign] = run_id
     known = set(instance.get_dynamic_partitions(campaigns.name))
     runs = []

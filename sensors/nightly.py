@@ -23,12 +23,13 @@ from creative_assets.assets.common import UNITS_PER_RUN
 from creative_assets.dagster_compat import latest_failed_tick
 from creative_assets.jobs import CAMPAIGN_TAG, creative_pipeline, pipeline_run_tags, range_tags, unit_stages
 from creative_assets.locales import knowledge_base_version
-from creative_assets.partitions import contiguous_batches, creative_units
+from creative_assets.partitions import creative_units
 from creative_assets.regeneration import plan_regeneration
+from creative_assets.units import contiguous_batches
 from resources.brand_kits import BrandKitLibrary
 from resources.storage import CreativeStorage
-from sensors.alerts import run_partitions
 from sensors.review import TRIGGER_TAG
+from sensors.run_scope import run_partitions
 
 NIGHTLY_NAME = "nightly_regeneration"
 NIGHT_TAG = "creative_assets/night"

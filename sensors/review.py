@@ -16,9 +16,10 @@ import dagster as dg
 
 from creative_assets.assets.common import UNITS_PER_RUN
 from creative_assets.jobs import CAMPAIGN_TAG, creative_pipeline, range_tags
-from creative_assets.partitions import UnitKey, contiguous_batches, creative_units
+from creative_assets.partitions import creative_units
 from creative_assets.review.decisions import DamagedEvent, ReviewEvent, journal_since, review_state
-from resources.io_manager import read_stage
+from creative_assets.stage_store import read_stage
+from creative_assets.units import UnitKey, contiguous_batches
 from resources.storage import CreativeStorage
 
 REVISION_TAG = "creative_assets/revision_of"

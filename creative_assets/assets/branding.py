@@ -3,9 +3,10 @@
 import dagster as dg
 
 from creative_assets.assets.common import contact_sheet, for_each_unit, stage_asset_kwargs, thumbnail
-from creative_assets.partitions import UnitKey
-from creative_assets.stages import BrandedCandidates, ImageCandidates, UnitBrief, encode_image, ratio_dir
+from creative_assets.layout import ratio_dir
+from creative_assets.stages import BrandedCandidates, ImageCandidates, UnitBrief, encode_image
 from creative_assets.unit_work import brand_candidates
+from creative_assets.units import UnitKey
 from resources.brand_kits import BrandKitLibrary
 
 

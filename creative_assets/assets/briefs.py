@@ -4,10 +4,10 @@ import dagster as dg
 
 from creative_assets.assets.common import for_each_unit, stage_asset_kwargs
 from creative_assets.brief_store import require_brief
-from creative_assets.partitions import UnitKey
 from creative_assets.review.decisions import review_state
 from creative_assets.stages import UnitBrief
 from creative_assets.unit_work import unit_brief_value
+from creative_assets.units import UnitKey
 from resources.brand_kits import BrandKitLibrary
 from resources.storage import CreativeStorage
 

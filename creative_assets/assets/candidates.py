@@ -16,7 +16,6 @@ from creative_assets.assets.common import (
     thumbnail,
 )
 from creative_assets.feedback import interpret_feedback
-from creative_assets.partitions import UnitKey
 from creative_assets.render.candidates import plan_candidates
 from creative_assets.render.fonts import font_for_role
 from creative_assets.stages import (
@@ -26,6 +25,7 @@ from creative_assets.stages import (
     encode_image,
 )
 from creative_assets.unit_work import candidate_file, candidate_record, product_input
+from creative_assets.units import UnitKey
 from resources.brand_kits import BrandKitLibrary
 from resources.providers import ImageProvider
 from resources.storage import CreativeStorage

@@ -12,12 +12,14 @@ import dagster as dg
 from PIL import Image
 
 from creative_assets.execution import worker_metadata
-from creative_assets.partitions import UnitKey, creative_units
+from creative_assets.layout import generation_prefix
+from creative_assets.partitions import creative_units
 from creative_assets.queues import QUEUE_TAG, stage_queue
+from creative_assets.review.delivery import withdraw
 from creative_assets.settings import choice
 from creative_assets.stages import StageValue
 from creative_assets.transient import is_transient
-from resources.io_manager import generation_prefix
+from creative_assets.units import UnitKey
 from resources.storage import CreativeStorage
 
 V = TypeVar("V", bound=StageValue)
@@ -72,6 +74,18 @@ def for_each_unit(
             context.log.debug(f"{context.asset_key.to_user_string()} {n}/{len(keys)} {key} in {elapsed:.2f}s")
         out[key] = value
     return out
+
+
+def withdraw_approval(context: dg.AssetExecutionContext, storage: CreativeStorage, unit: UnitKey) -> None:
+    """The one policy point for approvals and regeneration: an approval covers exact pixels, so a
+    unit whose creatives are regenerated (``final_creatives``, ``motion_creatives``, or
+    ``selected_creative`` choosing again) loses its delivery at the start of that unit's step, never carried over to different
+    pixels. Rewriting an earlier stage alone changes no delivered pixel; the approval's fingerprint
+    sends it back to review instead (review/approvals.py, approval_cascade_sensor)."""
+    reason = f"{context.asset_key.to_user_string()} re-materialized in run {context.run.run_id}"
+    withdrawal = withdraw(storage, unit, reason)
+    if withdrawal is not None:
+        context.log.warning(f"{unit}: approval {withdrawal.withdraws} withdrawn; the unit needs review again")
 
 
 def prefetch(keys: Sequence[str], fetch: Callable[[UnitKey], R], workers: int) -> dict[str, tuple[R, float]]:

@@ -3,8 +3,8 @@
 import dagster as dg
 
 from creative_assets.assets.common import call_metadata, for_each_unit, prefetch, stage_asset_kwargs
-from creative_assets.partitions import UnitKey
 from creative_assets.stages import ContextPack, UnitBrief
+from creative_assets.units import UnitKey
 from resources.brand_kits import BrandKitLibrary
 from resources.providers import ContextProvider
 

@@ -21,19 +21,18 @@ import hashlib
 import dagster as dg
 
 from creative_assets import credentials as c2
-from creative_assets.assets.common import check_evaluation
 from creative_assets.brand_kit import BrandKit
+from creative_assets.compliance import CHECKS_BY_NAME, UNIT_CHECKS, UnitCredentials
 from creative_assets.disclosure import (
     UnitInputs,
     Verdict,
     ai_label_for,
-    credentials_verdict,
-    disclosure_verdict,
     kit_credit,
     unit_provenance,
     with_ai_label,
 )
-from creative_assets.partitions import UnitKey, creative_units
+from creative_assets.layout import files_prefix
+from creative_assets.stage_store import read_manifest
 from creative_assets.stages import (
     BrandedCandidates,
     ContextPack,
@@ -42,28 +41,9 @@ from creative_assets.stages import (
     LocalizedCopy,
     UnitBrief,
 )
+from creative_assets.units import UnitKey
 from resources.credentials import CredentialsStatus
-from resources.io_manager import files_prefix, read_manifest
 from resources.storage import CreativeStorage
-
-CREDENTIAL_CHECK_DESCRIPTIONS = {
-    "content_credentials": "Every final read back with the C2PA reader: signature valid, hash binding matches "
-    "the pixels, declared actions, digital source type, ingredient hashes and claims match what the "
-    "pipeline did. WARN when credentials are disabled; ERROR in production (CREATIVE_ASSETS_CREDENTIALS=required).",
-    "ai_disclosure": "Where the market's legal notes require a visible AI label (knowledge base ai_label) and "
-    "the imagery is AI-generated, the label is rendered in the legal line of every final and fits.",
-}
-
-CREDENTIAL_CHECKS = [
-    dg.AssetCheckSpec(
-        name,
-        asset="final_creatives",
-        partitions_def=creative_units,
-        blocking=False,  # contained per unit: selected_creative blocks the unit (module docstring)
-        description=description + " Blocks the unit's selection.",
-    )
-    for name, description in CREDENTIAL_CHECK_DESCRIPTIONS.items()
-]
 
 
 class UnitSigning:
@@ -96,6 +76,7 @@ class UnitSigning:
         self.provenance = unit_provenance(brief, raw, branded, self.inputs, run_id, self.ai_label)
         self.credit, self.copyright = kit_credit(kit)
         self.disclosure: Verdict | None = None
+        self.finals: FinalCreatives | None = None
         #: file -> (SHA-256 of the sealed bytes, their verification)
         self.verified: dict[str, tuple[str, c2.Verification]] = {}
 
@@ -131,6 +112,18 @@ class UnitSigning:
             return result
         return self.verify(name, data)
 
+    def checked(self, verifications: dict[str, c2.Verification] | None = None) -> UnitCredentials:
+        """What the unit-scope checks judge (after :meth:`finish`), with the read-back verifications."""
+        if self.finals is None:
+            raise RuntimeError("UnitSigning.finish has not run")
+        return UnitCredentials(
+            provenance=self.provenance,
+            finals=self.finals,
+            verifications=verifications or {},
+            disabled=self.status.disabled,
+            required=self.status.required,
+        )
+
     def describe(self) -> str:
         """One line for the materialization's metadata."""
         if self.status.key is None:
@@ -155,7 +148,9 @@ class UnitSigning:
             }
             for name, prov in self.provenance.items()
         }
-        self.disclosure = disclosure_verdict(self.provenance, value)
+        #: the unit's manifest without pixels, for the unit-scope checks after the step's output is stored
+        self.finals = FinalCreatives.model_validate(value.model_dump())
+        self.disclosure = CHECKS_BY_NAME["ai_disclosure"].function(self.checked())
         unlabelled = {f["file"]: f["problem"] for f in self.disclosure.failing}
         for name, record in value.credentials.items():
             reasons = []
@@ -178,26 +173,23 @@ class UnitSigning:
         self.inputs = None  # the ingredient bytes are not needed past signing (batched steps)
 
 
-def credential_evaluations(
+def credential_verdicts(
     context: dg.AssetExecutionContext,
     storage: CreativeStorage,
     status: CredentialsStatus,
     units: dict[str, UnitSigning],
-):
-    """Read every stored final back and verify it; one evaluation per unit and check."""
+) -> dict[str, dict[str, Verdict]]:
+    """partition key -> the unit-scope checks' verdicts (registry ``scope="unit"``): every stored final
+    read back from the generation the IO manager just made live and verified."""
     selected = {key.name for key in context.selected_asset_check_keys}
+    out: dict[str, dict[str, Verdict]] = {}
     for partition_key, signing in units.items():
-        verdicts: dict[str, Verdict] = {}
-        if "content_credentials" in selected:
-            results = {}
-            if status.key is not None:
-                # the generation the IO manager just made live (resources/io_manager.py)
-                manifest = read_manifest(storage, signing.unit, "final") or {}
-                prefix = files_prefix(signing.unit, "final", manifest)
-                for name in signing.provenance:
-                    results[name] = signing.verification(name, storage.read_bytes(f"{prefix}/{name}"))
-            verdicts["content_credentials"] = credentials_verdict(results, status.disabled, status.required)
-        if "ai_disclosure" in selected and signing.disclosure is not None:
-            verdicts["ai_disclosure"] = signing.disclosure
-        for name, verdict in verdicts.items():
-            yield check_evaluation(context, name, verdict, partition_key)
+        verifications = {}
+        if status.key is not None and "content_credentials" in selected:
+            manifest = read_manifest(storage, signing.unit, "final") or {}
+            prefix = files_prefix(signing.unit, "final", manifest)
+            for name in signing.provenance:
+                verifications[name] = signing.verification(name, storage.read_bytes(f"{prefix}/{name}"))
+        checked = signing.checked(verifications)
+        out[partition_key] = {c.name: c.function(checked) for c in UNIT_CHECKS if c.name in selected}
+    return out

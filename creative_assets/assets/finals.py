@@ -3,17 +3,16 @@
 import dagster as dg
 
 from creative_assets.assets.common import (
-    check_evaluation,
     contact_sheet,
     file_links,
     for_each_unit,
     stage_asset_kwargs,
     thumbnail,
+    withdraw_approval,
 )
-from creative_assets.assets.credentials_step import CREDENTIAL_CHECKS, UnitSigning, credential_evaluations
-from creative_assets.checks import BLOCKING_CHECKS, DESCRIPTIONS, unit_verdicts
-from creative_assets.compliance import CHECKS
-from creative_assets.partitions import UnitKey, creative_units
+from creative_assets.assets.compliance_checks import CHECK_SPECS, check_results
+from creative_assets.assets.credentials_step import UnitSigning, credential_verdicts
+from creative_assets.compliance import unit_verdicts
 from creative_assets.stages import (
     BrandedCandidates,
     ContextPack,
@@ -23,28 +22,15 @@ from creative_assets.stages import (
     encode_image,
 )
 from creative_assets.unit_work import candidate_file, final_creatives_value
+from creative_assets.units import UnitKey
 from resources.brand_kits import BrandKitLibrary
 from resources.credentials import ContentCredentials
 from resources.storage import CreativeStorage
 
-COMPLIANCE_CHECKS = [
-    dg.AssetCheckSpec(
-        name,
-        asset="final_creatives",
-        partitions_def=creative_units,
-        # Not Dagster-blocking: a blocking check fails the whole batched step (up to 24 units) for
-        # one doomed unit. The checks in BLOCKING_CHECKS block *that unit's* selection instead:
-        # selected_creative records it as blocked and selects every other unit (README "Checks").
-        blocking=False,
-        description=DESCRIPTIONS[name] + (" Blocks the unit's selection." if name in BLOCKING_CHECKS else ""),
-    )
-    for name in CHECKS
-]
-
 
 @dg.asset(
     **stage_asset_kwargs("final", "4", {"pillow", "png", "c2pa"}),
-    check_specs=COMPLIANCE_CHECKS + CREDENTIAL_CHECKS,
+    check_specs=CHECK_SPECS,
 )
 def final_creatives(
     context: dg.AssetExecutionContext,
@@ -67,6 +53,7 @@ def final_creatives(
 
     def build(unit: UnitKey):
         key = str(unit)
+        withdraw_approval(context, storage, unit)
         # popped: the unit's decoded branded pixels are freed once it is done (batched steps)
         brief, branded, copy = unit_brief[key], branded_candidates.pop(key), localized_copy[key]
         pack = locale_context_pack[key]
@@ -125,20 +112,12 @@ def final_creatives(
         }
 
     yield dg.Output(for_each_unit(context, build))
-    # One evaluation per unit and check, recorded against the unit's partition even in batched runs.
-    # An ERROR verdict (no compliant candidate) does not fail the step: the failure is contained to the
-    # unit, which selected_creative records as blocked; the other units are selected in the same run.
-    selected = {key.name for key in context.selected_asset_check_keys}
-    for partition_key, verdicts in verdicts_by_unit.items():
-        for name, verdict in verdicts.items():
-            if name not in selected:
-                continue
-            yield check_evaluation(context, name, verdict, partition_key)
-    # Content Credentials: every stored final read back and verified (contained per unit, like
-    # compliance: selected_creative never selects a file whose credential is blocked)
-    yield from credential_evaluations(context, storage, status, signing_by_unit)
-    for spec in (
-        COMPLIANCE_CHECKS + CREDENTIAL_CHECKS
-    ):  # the step's check outputs (the evaluations above carry the results)
-        if spec.name in selected:
-            yield dg.Output(None, output_name=spec.get_python_identifier())
+    # Once the output is stored (its materializations recorded): one evaluation per unit and check,
+    # recorded against the unit's partition even in batched runs. An ERROR verdict (no compliant
+    # candidate) does not fail the step: the failure is contained to the unit, which
+    # selected_creative records as blocked; the other units are selected in the same run. The
+    # Content Credentials checks read every stored final back and verify it.
+    credentials_by_unit = credential_verdicts(context, storage, status, signing_by_unit)
+    yield from check_results(
+        context, {key: {**verdicts_by_unit[key], **credentials_by_unit[key]} for key in verdicts_by_unit}
+    )

@@ -3,11 +3,17 @@ motion, made from the final stills' layout plans, with video checks read back fr
 
 import dagster as dg
 
-from creative_assets.assets.common import check_evaluation, file_links, for_each_unit, stage_asset_kwargs
+from creative_assets.assets.common import (
+    check_evaluation,
+    file_links,
+    for_each_unit,
+    stage_asset_kwargs,
+    withdraw_approval,
+)
 from creative_assets.checks import UnitVerdict
 from creative_assets.motion import motion_value
 from creative_assets.motion_checks import DESCRIPTIONS, VIDEO_CHECKS
-from creative_assets.partitions import UnitKey, creative_units
+from creative_assets.partitions import creative_units
 from creative_assets.scoring import ScoringWeights
 from creative_assets.stages import (
     BrandedCandidates,
@@ -18,6 +24,7 @@ from creative_assets.stages import (
     UnitBrief,
 )
 from creative_assets.unit_work import selection_value
+from creative_assets.units import UnitKey
 from resources.brand_kits import BrandKitLibrary
 from resources.storage import CreativeStorage
 
@@ -88,6 +95,8 @@ def motion_creatives(
 
     def build(unit: UnitKey):
         key = str(unit)
+        # an approval covers exact files: new videos for the unit take its delivery down, as new stills do
+        withdraw_approval(context, storage, unit)
         brief, finals = unit_brief[key], final_creatives.pop(key)
         kit = brand_kits.load(brief.brand)
         # the pick selected_creative will make from the same finals (default weights, same rejections)

@@ -3,12 +3,13 @@
 import dagster as dg
 import pandas as pd
 
+from creative_assets import layout
 from creative_assets.assets.common import GROUP
 from creative_assets.assets.selection import selected_creative
 from creative_assets.brief_store import require_brief, unit_fingerprint
 from creative_assets.partitions import campaigns
+from creative_assets.stage_store import read_manifest, read_stage
 from creative_assets.stages import SelectedCreative
-from resources.io_manager import read_manifest, read_stage
 from resources.storage import CreativeStorage
 
 
@@ -102,9 +103,11 @@ def campaign_summary(context: dg.AssetExecutionContext, storage: CreativeStorage
     re-runs it alone. Written as summary.csv and summary.json next to the creatives."""
     campaign_id = context.partition_key
     table = summarise_campaign(storage, campaign_id)
-    csv_key = f"campaigns/{campaign_id}/summary.csv"
+    csv_key = layout.campaign_file(campaign_id, "summary.csv")
     storage.write_text(csv_key, table.to_csv(index=False))
-    storage.write_text(f"campaigns/{campaign_id}/summary.json", table.to_json(orient="records", indent=2))
+    storage.write_text(
+        layout.campaign_file(campaign_id, "summary.json"), table.to_json(orient="records", indent=2)
+    )
     done = int((table["status"] == "selected").sum()) if "status" in table else 0
     blocked = sorted(table.loc[table["status"] == "blocked", "unit"]) if "status" in table else []
     if blocked:
@@ -161,13 +164,13 @@ def compliance_table(storage: CreativeStorage, campaign_id: str) -> pd.DataFrame
                 selected=cand.index == best,
             )
             findings = []
-            for position, check in enumerate(CHECKS):
+            for check in CHECKS:
                 worst = "pass"
                 for ratio, report in cand.renders.items():
-                    if position >= len(report.compliance):
+                    outcome = report.compliance_by_check().get(check)
+                    if outcome is None:
                         worst = "not run"
                         continue
-                    outcome = report.compliance[position]
                     if not outcome["passed"]:
                         worst = "ERROR" if outcome["severity"] == "ERROR" or worst == "ERROR" else "WARN"
                         findings += [f"{ratio} {f['message']}" for f in outcome["findings"]]
@@ -196,7 +199,7 @@ def campaign_compliance_report(
     ratios), the measured text contrast, score, rank and the findings; written as compliance.csv."""
     campaign_id = context.partition_key
     table = compliance_table(storage, campaign_id)
-    key = f"campaigns/{campaign_id}/compliance.csv"
+    key = layout.campaign_file(campaign_id, "compliance.csv")
     storage.write_text(key, table.to_csv(index=False))
     from creative_assets.compliance import CHECKS
 

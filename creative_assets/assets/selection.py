@@ -3,8 +3,13 @@
 import dagster as dg
 from pydantic import Field
 
-from creative_assets.assets.common import file_links, for_each_unit, stage_asset_kwargs, thumbnail
-from creative_assets.partitions import UnitKey
+from creative_assets.assets.common import (
+    file_links,
+    for_each_unit,
+    stage_asset_kwargs,
+    thumbnail,
+    withdraw_approval,
+)
 from creative_assets.scoring import ScoringWeights
 from creative_assets.stages import (
     FinalCreatives,
@@ -14,6 +19,7 @@ from creative_assets.stages import (
     UnitBrief,
 )
 from creative_assets.unit_work import selection_value
+from creative_assets.units import UnitKey
 from resources.brand_kits import BrandKitLibrary
 from resources.storage import CreativeStorage
 
@@ -43,6 +49,7 @@ def selected_creative(
 
     def build(unit: UnitKey):
         key = str(unit)
+        withdraw_approval(context, storage, unit)
         # popped: the unit's decoded finals are freed once it is done (batched steps)
         finals, brief = final_creatives.pop(key), unit_brief[key]
         kit = brand_kits.load(brief.brand)

@@ -13,27 +13,21 @@ import hashlib
 import json
 from datetime import date, datetime, timedelta, timezone
 
-from creative_assets import audit
+from creative_assets import audit, layout
 from creative_assets.brief_store import current_brief
 from creative_assets.identity.store import IdentityStore
-from creative_assets.partitions import UnitKey
 from creative_assets.review.decisions import DamagedEvent, journal_since
-from resources.storage import CreativeStorage
-
-ARCHIVE_PREFIX = "audit/daily"
-
-
-def day_key(day: date) -> str:
-    return f"{ARCHIVE_PREFIX}/{day.isoformat()}.jsonl"
+from creative_assets.storage_protocol import Storage
+from creative_assets.units import UnitKey
 
 
-def archive_day(store: IdentityStore, storage: CreativeStorage, day: date) -> dict:
+def archive_day(store: IdentityStore, storage: Storage, day: date) -> dict:
     """Write ``day``'s records (and the summary) to storage; returns the summary."""
     since = f"{day.isoformat()}T00:00:00.000000Z"
     until = f"{(day + timedelta(days=1)).isoformat()}T00:00:00.000000Z"
     records = store.audit_records(since=since, until=until)
     body = audit.to_json_lines(records)
-    storage.write_text(day_key(day), body, "application/x-ndjson")
+    storage.write_text(layout.audit_day_key(day), body, "application/x-ndjson")
     summary = {
         "day": day.isoformat(),
         "count": len(records),
@@ -44,13 +38,11 @@ def archive_day(store: IdentityStore, storage: CreativeStorage, day: date) -> di
         "sha256": hashlib.sha256(body.encode()).hexdigest(),
         "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    storage.write_text(f"{ARCHIVE_PREFIX}/{day.isoformat()}.json", json.dumps(summary, indent=2))
+    storage.write_text(layout.audit_day_summary_key(day), json.dumps(summary, indent=2))
     return summary
 
 
-def archive_pending(
-    store: IdentityStore, storage: CreativeStorage, after: date | None, today: date
-) -> list[date]:
+def archive_pending(store: IdentityStore, storage: Storage, after: date | None, today: date) -> list[date]:
     """Archive every completed day after ``after`` (None: from the first record) before ``today``."""
     if after is None:
         first = store.audit_records(limit=1)
@@ -67,7 +59,7 @@ def archive_pending(
 
 
 def record_system_events(
-    store: IdentityStore, storage: CreativeStorage, after_key: str | None, limit: int = 500
+    store: IdentityStore, storage: Storage, after_key: str | None, limit: int = 500
 ) -> str | None:
     """Audit the decisions the pipeline takes by itself (withdrawals on re-materialization), read from
     the review journal after ``after_key``; returns the new cursor. People's decisions are audited by
@@ -95,11 +87,11 @@ def record_system_events(
     return last
 
 
-def compare_with_archive(store: IdentityStore, storage: CreativeStorage) -> list[audit.ChainProblem]:
+def compare_with_archive(store: IdentityStore, storage: Storage) -> list[audit.ChainProblem]:
     """Every record of the daily copies in storage that the database no longer holds as it was: finds
     a chain rewritten from some record on (which ``verify`` alone cannot see: it is self-consistent)."""
     problems: list[audit.ChainProblem] = []
-    for key in storage.list_keys(ARCHIVE_PREFIX):
+    for key in storage.list_keys(layout.AUDIT_ARCHIVE_PREFIX):
         if not key.endswith(".jsonl"):
             continue
         copy = [json.loads(line) for line in storage.read_text(key).splitlines() if line.strip()]

@@ -39,15 +39,15 @@ from creative_assets.identity.config import IdentitySettings
 from creative_assets.identity.passwords import PasswordPolicyError, verify_password
 from creative_assets.identity.roles import BRAND_ROLES, Permission, Principal
 from creative_assets.identity.store import IdentityError, IdentityStore
-from creative_assets.partitions import UnitKey
+from creative_assets.layout import ratio_dir
 from creative_assets.review import approvals
 from creative_assets.review.approvals import ApprovalRefused
 from creative_assets.review.decisions import DamagedEvent
 from creative_assets.review.delivery import delivered_manifest
 from creative_assets.review.service import Actor, ReviewError, ReviewService, UnitView
 from creative_assets.slugs import is_slug
-from creative_assets.stages import ratio_dir
-from resources.storage import CreativeStorage
+from creative_assets.storage_protocol import Storage
+from creative_assets.units import UnitKey
 
 SESSION_COOKIE = "ca_review_session"
 OIDC_STATE_COOKIE = "ca_oidc_state"
@@ -144,7 +144,7 @@ def _client_ip(request: Request) -> str:
 
 
 def create_app(
-    storage: CreativeStorage,
+    storage: Storage,
     identity: IdentityStore,
     settings: IdentitySettings,
     *,

@@ -22,16 +22,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from creative_assets.partitions import UnitKey
-from resources.storage import CreativeStorage
+from creative_assets import layout
+from creative_assets.storage_protocol import Storage
+from creative_assets.units import UnitKey
 
-JOURNAL_PREFIX = "reviews/_journal"
 Action = Literal["approve", "request_changes", "reopen", "withdraw"]
 Status = Literal["not_generated", "needs_review", "approved", "changes_requested"]
-
-
-def review_prefix(unit: UnitKey) -> str:
-    return f"reviews/{unit.campaign_id}/{unit.locale}/{unit.product_id}"
 
 
 class ReviewEvent(BaseModel):
@@ -68,7 +64,7 @@ class ReviewEvent(BaseModel):
 
     @property
     def key(self) -> str:
-        return f"{review_prefix(UnitKey.parse(self.unit))}/events/{self.stamp}-{self.id}.json"
+        return layout.review_event_key(UnitKey.parse(self.unit), self.stamp, self.id)
 
     @property
     def stamp(self) -> str:
@@ -100,11 +96,11 @@ def new_event(unit: UnitKey, action: Action, actor: str, **fields) -> ReviewEven
     )
 
 
-def append_event(storage: CreativeStorage, event: ReviewEvent) -> str:
+def append_event(storage: Storage, event: ReviewEvent) -> str:
     """Write the event to the unit's log, then to the journal. Returns the event's key."""
     body = event.model_dump_json(indent=2)
     storage.write_text(event.key, body)
-    storage.write_text(f"{JOURNAL_PREFIX}/{event.stamp}-{event.id}.json", body)
+    storage.write_text(layout.journal_key(event.stamp, event.id), body)
     return event.key
 
 
@@ -112,27 +108,27 @@ class DamagedEvent(ValueError):
     """A decision file that is not a valid event (edited by hand, truncated by a broken copy)."""
 
 
-def read_event(storage: CreativeStorage, key: str) -> ReviewEvent:
+def read_event(storage: Storage, key: str) -> ReviewEvent:
     try:
         return ReviewEvent.model_validate_json(storage.read_text(key))
     except ValueError as exc:
         raise DamagedEvent(f"{storage.uri(key)} is not a valid review decision: {exc}") from exc
 
 
-def unit_events(storage: CreativeStorage, unit: UnitKey) -> list[ReviewEvent]:
+def unit_events(storage: Storage, unit: UnitKey) -> list[ReviewEvent]:
     """The unit's decisions, oldest first. A damaged file is an error naming it: the unit's revision
     and approval cannot be known without it."""
-    keys = storage.list_keys(f"{review_prefix(unit)}/events")
+    keys = storage.list_keys(layout.review_events_prefix(unit))
     return [read_event(storage, k) for k in keys if k.endswith(".json")]
 
 
 def journal_since(
-    storage: CreativeStorage, after_key: str | None, limit: int
+    storage: Storage, after_key: str | None, limit: int
 ) -> list[tuple[str, ReviewEvent | DamagedEvent]]:
     """Up to ``limit`` journal entries after ``after_key``, oldest first (the sensor's cursor). A
     damaged entry is returned as its error, so a reader can report it and move past it."""
     out: list[tuple[str, ReviewEvent | DamagedEvent]] = []
-    for key in storage.list_keys(JOURNAL_PREFIX, start_after=after_key):
+    for key in storage.list_keys(layout.JOURNAL_PREFIX, start_after=after_key):
         if not key.endswith(".json"):
             continue
         try:
@@ -176,5 +172,5 @@ def replay(unit: UnitKey, events: list[ReviewEvent]) -> ReviewState:
     return state
 
 
-def review_state(storage: CreativeStorage, unit: UnitKey) -> ReviewState:
+def review_state(storage: Storage, unit: UnitKey) -> ReviewState:
     return replay(unit, unit_events(storage, unit))

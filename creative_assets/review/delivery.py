@@ -20,26 +20,11 @@ import hashlib
 import json
 from datetime import datetime, timezone
 
+from creative_assets import layout
 from creative_assets.credentials import VerifyPolicy, check_deliverable
-from creative_assets.partitions import UnitKey
-from creative_assets.review.decisions import ReviewEvent, append_event, new_event, review_prefix
-from creative_assets.stages import ratio_dir
-from resources.storage import CreativeStorage
-
-DELIVERY_ROOT = "approved"
-
-
-def delivery_prefix(unit: UnitKey) -> str:
-    return f"{DELIVERY_ROOT}/{unit.campaign_id}/{unit.locale}/{unit.product_id}"
-
-
-def delivery_manifest_key(unit: UnitKey) -> str:
-    return f"{delivery_prefix(unit)}/manifest.json"
-
-
-def delivery_file_key(unit: UnitKey, ratio: str) -> str:
-    r = ratio_dir(ratio)
-    return f"{delivery_prefix(unit)}/{r}/{unit.campaign_id}_{unit.locale}_{unit.product_id}_{r}.png"
+from creative_assets.review.decisions import ReviewEvent, append_event, new_event
+from creative_assets.storage_protocol import Storage
+from creative_assets.units import UnitKey
 
 
 class StaleCreative(RuntimeError):
@@ -47,7 +32,7 @@ class StaleCreative(RuntimeError):
 
 
 def publish(
-    storage: CreativeStorage,
+    storage: Storage,
     unit: UnitKey,
     approval: ReviewEvent,
     sources: dict[str, str],
@@ -78,7 +63,7 @@ def publish(
         check_deliverable(data, source, signed.get(ratio, False), policy, claims)
         checked[ratio] = (source, data, digest)
     for ratio, (source, data, digest) in checked.items():
-        key = delivery_file_key(unit, ratio)
+        key = layout.delivery_file_key(unit, ratio)
         storage.write_bytes(key, data)
         delivered[ratio] = key
         # read back from the delivery: the credential arrived intact
@@ -100,33 +85,33 @@ def publish(
         "files": files,
         **details,
     }
-    storage.write_text(delivery_manifest_key(unit), json.dumps(manifest, ensure_ascii=False, indent=2))
+    storage.write_text(layout.delivery_manifest_key(unit), json.dumps(manifest, ensure_ascii=False, indent=2))
     rebuild_campaign_index(storage, unit.campaign_id)
     return delivered
 
 
-def delivered_manifest(storage: CreativeStorage, unit: UnitKey) -> dict | None:
+def delivered_manifest(storage: Storage, unit: UnitKey) -> dict | None:
     try:
-        return json.loads(storage.read_text(delivery_manifest_key(unit)))
+        return json.loads(storage.read_text(layout.delivery_manifest_key(unit)))
     except FileNotFoundError:
         return None
 
 
-def withdraw(
-    storage: CreativeStorage, unit: UnitKey, reason: str, actor: str = "system"
-) -> ReviewEvent | None:
+def withdraw(storage: Storage, unit: UnitKey, reason: str, actor: str = "system") -> ReviewEvent | None:
     """Take a unit's delivery down (if it has one): manifest first, so consumers stop treating the
     folder as approved, then the files move under the review log. Records a ``withdraw`` event."""
     manifest = delivered_manifest(storage, unit)
     if manifest is None:
         return None
     approval_id = manifest["approval"]["id"]
-    storage.delete(delivery_manifest_key(unit))
-    archive = f"{review_prefix(unit)}/withdrawn/{approval_id}"
-    for key in list(storage.list_keys(delivery_prefix(unit))):
-        storage.write_bytes(f"{archive}/{key[len(delivery_prefix(unit)) + 1 :]}", storage.read_bytes(key))
+    storage.delete(layout.delivery_manifest_key(unit))
+    archive = layout.withdrawn_prefix(unit, approval_id)
+    for key in list(storage.list_keys(layout.delivery_prefix(unit))):
+        storage.write_bytes(
+            f"{archive}/{key[len(layout.delivery_prefix(unit)) + 1 :]}", storage.read_bytes(key)
+        )
         storage.delete(key)
-    storage.write_text(f"{archive}/manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
+    storage.write_text(f"{archive}/{layout.MANIFEST}", json.dumps(manifest, ensure_ascii=False, indent=2))
     event = new_event(
         unit,
         "withdraw",
@@ -142,11 +127,11 @@ def withdraw(
     return event
 
 
-def rebuild_campaign_index(storage: CreativeStorage, campaign_id: str) -> dict:
+def rebuild_campaign_index(storage: Storage, campaign_id: str) -> dict:
     """``approved/<campaign>/index.json``: every unit whose delivery is complete, with its files."""
     units = []
-    for key in storage.list_keys(f"{DELIVERY_ROOT}/{campaign_id}"):
-        if key.endswith("/manifest.json") and key.count("/") == 4:
+    for key in storage.list_keys(layout.delivery_campaign_prefix(campaign_id)):
+        if layout.is_delivery_manifest(key):
             manifest = json.loads(storage.read_text(key))
             units.append(
                 {
@@ -165,6 +150,6 @@ def rebuild_campaign_index(storage: CreativeStorage, campaign_id: str) -> dict:
         "units": units,
     }
     storage.write_text(
-        f"{DELIVERY_ROOT}/{campaign_id}/index.json", json.dumps(index, ensure_ascii=False, indent=2)
+        layout.delivery_index_key(campaign_id), json.dumps(index, ensure_ascii=False, indent=2)
     )
     return index

@@ -19,11 +19,12 @@ from pathlib import Path
 
 from PIL import Image
 
+from creative_assets import layout
 from creative_assets.brand_kit import BrandKit, brand_kits_dir, load_brand_kit
 from creative_assets.brief_store import current_brief, unit_fingerprint
 from creative_assets.credentials import CredentialRefused, VerifyPolicy, check_deliverable
 from creative_assets.feedback import interpret_feedback
-from creative_assets.partitions import UnitKey
+from creative_assets.layout import delivery_file_key
 from creative_assets.render.phash import phash
 from creative_assets.review import approvals
 from creative_assets.review.approvals import ApprovalPolicy, ApprovalRefused, Decision, StageState
@@ -35,9 +36,10 @@ from creative_assets.review.decisions import (
     new_event,
     review_state,
 )
-from creative_assets.review.delivery import delivered_manifest, delivery_file_key, publish, withdraw
-from resources.io_manager import read_manifest
-from resources.storage import CreativeStorage
+from creative_assets.review.delivery import delivered_manifest, publish, withdraw
+from creative_assets.stage_store import read_manifest
+from creative_assets.storage_protocol import Storage
+from creative_assets.units import UnitKey
 
 #: stages whose manifests identify the creative a reviewer decides on (lineage in every decision)
 LINEAGE_STAGES = ("brief", "context", "raw", "branded", "copy", "final", "selected")
@@ -149,7 +151,7 @@ class CampaignView:
 class ReviewService:
     def __init__(
         self,
-        storage: CreativeStorage,
+        storage: Storage,
         credentials: VerifyPolicy | None = None,
         brand_kits: Path | None = None,
     ):
@@ -627,10 +629,8 @@ class ReviewService:
         return withdraw(self.storage, unit, "; ".join(reasons))
 
     def delivered_units(self) -> list[UnitKey]:
-        keys = self.storage.list_keys("approved")
-        return [
-            UnitKey(*k.split("/")[1:4]) for k in keys if k.endswith("/manifest.json") and k.count("/") == 4
-        ]
+        keys = self.storage.list_keys(layout.DELIVERY_ROOT)
+        return [UnitKey(*parts) for k in keys if (parts := layout.delivered_unit_parts(k))]
 
     def read_creative(self, unit: UnitKey, index: int, ratio: str) -> bytes:
         """The PNG of one candidate at one ratio: keys come from the manifests, never from the URL."""

@@ -1,48 +1,23 @@
-"""From per-creative compliance outcomes to one verdict per unit and check (pure functions).
+"""From per-creative outcomes to one verdict per unit and check (pure).
 
-A unit has N candidates, each rendered at every ratio; ``compliance.evaluate_creative`` judges each
+A unit has N candidates, each rendered at every ratio; ``registry.evaluate_creative`` judges each
 creative. Per unit and check:
 
 - **passed** when every creative passes;
-- otherwise **WARN** when at least one candidate has no ERROR finding in *any* check (it can be
-  delivered; candidates with ERROR findings are excluded from selection and listed);
-- **ERROR** when no candidate is free of ERROR findings: nothing compliant can be selected. ERROR
-  evaluations of blocking checks stop the run before ``selected_creative``.
+- otherwise **WARN** when at least one candidate has no blocking ERROR finding in *any* check (it can
+  be delivered; candidates with blocking ERROR findings are excluded from selection and listed);
+- **ERROR** when no candidate is free of blocking ERROR findings: nothing compliant can be selected
+  (``selected_creative`` records the unit as blocked).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from creative_assets.compliance import CHECKS, CheckOutcome
-
-#: Checks whose ERROR verdict blocks selection. Brand colour fit and copy source are advisory (WARN only).
-BLOCKING_CHECKS = frozenset(
-    {
-        "copy_terms",
-        "logo",
-        "text_legibility",
-        "safe_zones",
-        "glyph_coverage",
-        "text_over_product",
-        "source_resolution",
-        "product_share",
-    }
-)
-
-DESCRIPTIONS = {
-    "copy_terms": "Legal and banned terms (global, language, market, brand, campaign rules) in the copy.",
-    "logo": "Logo detected on the rendered pixels, at or above minimum size, legible (3:1), with clear space.",
-    "brand_colours": "Share of pixels within CIEDE2000 15 of the brand palette (advisory).",
-    "text_legibility": "WCAG AA contrast on the final pixels, minimum type sizes, no clipped or overflowing text.",
-    "safe_zones": "Text and logo outside the platform UI areas of each placement.",
-    "glyph_coverage": "Every character of the copy drawn by a real glyph (no tofu).",
-    "text_over_product": "No text block or CTA button on the product's visible pixels (placed product mask).",
-    "source_resolution": "Supplied product image not enlarged beyond the kit's product_imagery.max_upscale.",
-    "copy_source": "Machine-translated or untranslated (source-language) copy flagged for a native speaker (advisory).",
-    "product_share": "The product visibly on the creative: its placed pixels, minus logo and copy, at least 1.5% of the canvas.",
-}
+from creative_assets.compliance.outcome import CheckOutcome
+from creative_assets.compliance.registry import CHECKS, blocks_selection
 
 #: Figures where a larger number is worse (the others: smaller is worse).
 HIGHER_IS_WORSE = frozenset(
@@ -57,8 +32,19 @@ HIGHER_IS_WORSE = frozenset(
     }
 )
 
-#: per candidate index -> ratio -> outcomes (one per check, in CHECKS order)
-Outcomes = Mapping[int, Mapping[str, list[CheckOutcome]]]
+#: per candidate index -> ratio -> check name -> outcome
+Outcomes = Mapping[int, Mapping[str, Mapping[str, CheckOutcome]]]
+
+
+class UnitResult(Protocol):
+    """What one check says about one unit (a :class:`UnitVerdict`, or a unit-scope check's verdict):
+    what the Dagster evaluation of the unit's partition reports."""
+
+    passed: bool
+    severity: str
+    description: str
+    figures: Mapping[str, Any]
+    failing: Sequence[Any]
 
 
 @dataclass
@@ -72,28 +58,29 @@ class UnitVerdict:
 
 
 def blocked_candidates(outcomes: Outcomes) -> set[int]:
-    """Candidates with at least one ERROR finding in any check at any ratio."""
+    """Candidates with at least one blocking ERROR finding in any check at any ratio."""
     return {
         index
         for index, by_ratio in outcomes.items()
         for checks in by_ratio.values()
-        for outcome in checks
-        if not outcome.passed and outcome.severity == "ERROR"
+        for outcome in checks.values()
+        if blocks_selection(outcome)
     }
 
 
 def unit_verdicts(outcomes: Outcomes) -> dict[str, UnitVerdict]:
-    """One verdict per check for the unit (see module docstring for the rules)."""
+    """One verdict per per-creative check for the unit (see module docstring for the rules)."""
     blocked = blocked_candidates(outcomes)
     deliverable = sorted(set(outcomes) - blocked)
+    total = sum(len(by_ratio) for by_ratio in outcomes.values())
     verdicts = {}
-    for position, check in enumerate(CHECKS):
+    for check in CHECKS:
         failing: list[str] = []
         worst = "WARN"
         figures: dict[str, float] = {}
         for index in sorted(outcomes):
             for ratio, checks in outcomes[index].items():
-                outcome = checks[position]
+                outcome = checks[check]
                 for name, value in outcome.figures.items():  # the worst figure across creatives
                     worst_of = max if name in HIGHER_IS_WORSE else min
                     figures[name] = worst_of(figures.get(name, value), value)
@@ -103,7 +90,6 @@ def unit_verdicts(outcomes: Outcomes) -> dict[str, UnitVerdict]:
                     worst = "ERROR"
                 for finding in outcome.findings:
                     failing.append(f"candidate {index + 1} @ {ratio}: [{finding.severity}] {finding.message}")
-        total = sum(len(by_ratio) for by_ratio in outcomes.values())
         if not failing:
             verdicts[check] = UnitVerdict(check, True, "WARN", f"all {total} creatives pass", [], figures)
             continue
