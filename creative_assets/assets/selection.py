@@ -30,7 +30,7 @@ class SelectionConfig(dg.Config):
     weights: dict[str, float] = Field(default_factory=dict)
 
 
-@dg.asset(**stage_asset_kwargs("selected", "3", {"python", "png"}))
+@dg.asset(**stage_asset_kwargs("selected", "4", {"python", "png"}))
 def selected_creative(
     context: dg.AssetExecutionContext,
     config: SelectionConfig,
