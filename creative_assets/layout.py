@@ -256,6 +256,17 @@ def delivery_file_key(unit: UnitKey, ratio: str) -> str:
     return f"{delivery_prefix(unit)}/{r}/{unit.campaign_id}_{unit.locale}_{unit.product_id}_{r}.png"
 
 
+def delivery_motion_key(unit: UnitKey, name: str) -> str:
+    """A delivered motion file: ``motion/<campaign>_<locale>_<product>_<placement>.<ext>`` beside the
+    stills (``name``: ``<placement>.<ext>`` as the selection names it)."""
+    return f"{delivery_prefix(unit)}/motion/{unit.campaign_id}_{unit.locale}_{unit.product_id}_{name}"
+
+
+#: approval content keys of motion files start with this (``motion/<placement>.<ext>``); the others
+#: are output keys of stills
+MOTION_CONTENT_PREFIX = "motion/"
+
+
 def delivery_index_key(campaign_id: str) -> str:
     return f"{delivery_campaign_prefix(campaign_id)}/index.json"
 

@@ -42,9 +42,11 @@ MIN_LOGO_SHARE = 0.25
 SAFE_TILE = 16
 SAFE_TILE_DIFF = 32.0
 #: a marked element counts as shown when this share of its pixels is within VISIBLE_TOLERANCE levels
-#: of what the still shows there (lossy coding moves edges a little, never by much)
-VISIBLE_SHARE = 0.85
-VISIBLE_TOLERANCE = 48
+#: of luma of what the still shows there. Luma, because yuv420p keeps one colour sample per 2 x 2
+#: pixels: a thin coloured stroke loses its colour, never its lightness, and text reaches 4.5:1
+#: contrast (far more than the tolerance) in lightness against what it stands on.
+VISIBLE_SHARE = 0.8
+VISIBLE_TOLERANCE = 40
 BLACK_LUMA = 16.0
 BLANK_SPREAD = 3.0
 
@@ -83,15 +85,15 @@ class Mark:
     group: str = ""  # marks of one group count together (the logo, in place or on the end card)
 
     def sample(self, most: int = 6000) -> Mark:
+        """At most ``most`` of its pixels, colours turned to luma (see :data:`VISIBLE_TOLERANCE`)."""
         step = max(1, len(self.ys) // most)
         return Mark(
-            self.role,
-            self.text,
-            self.ys[::step],
-            self.xs[::step],
-            self.values[::step].astype(np.int16),
-            self.group,
+            self.role, self.text, self.ys[::step], self.xs[::step], _luma(self.values[::step]), self.group
         )
+
+
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    return rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
 
 
 @dataclass
@@ -159,7 +161,7 @@ def measure(data: bytes, reference: Reference, marks: list[Mark]) -> Evidence:
             if not len(mark.ys) or not inside.all():
                 evidence.shown[i].append(False)
                 continue
-            off = np.abs(frame[mark.ys, mark.xs].astype(np.int16) - mark.values).max(axis=1)
+            off = np.abs(_luma(frame[mark.ys, mark.xs]) - mark.values)
             evidence.shown[i].append(float((off <= VISIBLE_TOLERANCE).mean()) >= VISIBLE_SHARE)
         if index >= frames_planned:
             continue
