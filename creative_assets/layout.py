@@ -302,6 +302,12 @@ def openai_chat_cache_key(cache_key: str) -> str:
     return f"{OPENAI_CACHE_PREFIX}/chat/{cache_key}.json"
 
 
+def openai_video_keys(cache_key: str) -> tuple[str, str]:
+    """The cached MP4 of one Videos API job and its job record (state, progress, attempts, job id)."""
+    base = f"{OPENAI_CACHE_PREFIX}/videos/{cache_key}"
+    return f"{base}.mp4", f"{base}.json"
+
+
 def audit_day_key(day: date) -> str:
     """The daily copy of one day's audit records (JSON lines)."""
     return f"{AUDIT_ARCHIVE_PREFIX}/{day.isoformat()}.jsonl"
