@@ -9,7 +9,7 @@ final, and the poster of every video is that stored final. No Dagster, no storag
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -190,6 +190,7 @@ def make_video(
     duration_s: int | None = None,
     preset: str = "veryfast",
     expectations: VideoExpectations | None = None,
+    background_clip: bytes | None = None,
 ) -> tuple[bytes, MotionResult]:
     """Animate, encode (frames streamed into the encoder) and check one video of one still."""
     layers = still_layers(branded, report, copy, kit, loc)
@@ -208,6 +209,7 @@ def make_video(
         size=(target.width, target.height),
         fps=target.fps,
         duration_s=target.duration_s,
+        background_clip=background_clip,
     )
     data, encoding = encode_video(target, animator.frames, preset=preset, palette_reference=final)
     checks = evaluate_video(data, target, animator, expectations or VideoExpectations())
@@ -250,6 +252,18 @@ def blocking_failures(results: Sequence[MotionResult]) -> list[str]:
     ]
 
 
+ClipSource = Callable[[str, int, tuple[int, int]], "bytes | None"]
+
+
+def motion_prompt(image_prompt: str, placement: str, seconds: int) -> str:
+    """What a generative video provider is asked for: the candidate's own visual, slowly moving, with
+    no text or logos (the brand layers are composited over it, so the checks still hold)."""
+    return (
+        f"{image_prompt}. A {seconds}-second seamless loop for {placement}: slow camera push-in and "
+        "gentle parallax on the product, soft light movement; no text, no logos, no people's faces."
+    )
+
+
 def candidates_to_animate(
     finals: FinalCreatives, settings: MotionSettings, selected: SelectedCreative
 ) -> tuple[list[int], str]:
@@ -276,9 +290,13 @@ def motion_value(
     keys: Sequence[str],
     *,
     preset: str = "veryfast",
+    clip_for: ClipSource | None = None,
+    provider: str = "offline-animator",
 ) -> tuple[MotionCreatives, dict[str, bytes]]:
     """Stage 6b: a video per animated candidate and motion placement; returns the value and the
-    encoded files by name (held as bytes: frames are streamed, only the encoded file is in memory)."""
+    encoded files by name (held as bytes: frames are streamed, only the encoded file is in memory).
+    ``clip_for(prompt, seconds, (w, h))``: a generated background clip (a video provider), or None
+    for the offline push-in."""
     placements = motion_targets(keys, settings)
     value = MotionCreatives(unit=unit, final_generation=finals.stored_generation or "")
     if not placements:
@@ -301,6 +319,8 @@ def motion_value(
             duration = motion_duration(settings.duration_s, placement)
             value.duration_s = duration
             report = final.renders[placement.key]
+            prompt = motion_prompt(raw_c.prompt, placement.name, duration)
+            clip = clip_for(prompt, duration, (placement.width, placement.height)) if clip_for else None
             data, result = make_video(
                 placement,
                 index,
@@ -314,6 +334,7 @@ def motion_value(
                 duration_s=duration,
                 preset=preset,
                 expectations=expectations,
+                background_clip=clip,
             )
             files[result.file] = data
             value.files.append(
@@ -330,7 +351,7 @@ def motion_value(
                     duration_s=float(duration),
                     bytes=len(data),
                     sha256=hashlib.sha256(data).hexdigest(),
-                    provider="offline-animator",
+                    provider=provider if clip is not None else "offline-animator",
                     plan=result.plan.model_dump(mode="json"),
                     encoding=result.encoding,
                     checks=[c.model_dump(mode="json") for c in result.checks],

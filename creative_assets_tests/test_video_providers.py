@@ -159,3 +159,34 @@ def test_a_step_retried_mid_job_resumes_the_job_instead_of_buying_another(server
 def test_offline_animator_is_the_default_and_calls_nothing(storage):
     assert OfflineAnimator().background(storage, REQUEST) is None
     assert OfflineAnimator().provider_name == "offline-animator"
+
+
+def test_a_generated_clip_is_the_background_and_the_brand_layers_still_pass_their_checks(server, storage):
+    import numpy as np
+
+    from creative_assets.motion_checks import VideoExpectations, evaluate_video
+    from creative_assets.render.motion import Animator, timing_for
+    from creative_assets.video_encode import VideoTarget, encode_video
+    from creative_assets_tests.test_motion import H, W, still_fixture
+
+    clip, _ = provider(server).background(storage, REQUEST)
+    raw, branded, backing, final, logos, source = still_fixture()
+    animator = Animator(
+        raw,
+        branded,
+        backing,
+        final,
+        logos,
+        source,
+        timing_for("text-top"),
+        size=(W, H),
+        fps=10,
+        duration_s=6,
+        background_clip=clip,
+    )
+    hold = [animator.frame(i) for i in (30, 40)]  # both settled: the copy is in, the end card not yet
+    assert np.abs(hold[0].astype(int) - hold[1].astype(int)).mean() > 1  # the background moves
+    target = VideoTarget("mp4", W, H, 10, 6.0)
+    data, _ = encode_video(target, animator.frames)
+    results = evaluate_video(data, target, animator, VideoExpectations())
+    assert all(c.passed for c in results), [(c.check, [f.message for f in c.findings]) for c in results]

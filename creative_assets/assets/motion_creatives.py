@@ -4,6 +4,7 @@ motion, made from the final stills' layout plans, with video checks read back fr
 import dagster as dg
 
 from creative_assets.assets.common import (
+    call_metadata,
     check_evaluation,
     file_links,
     for_each_unit,
@@ -27,6 +28,7 @@ from creative_assets.unit_work import selection_value
 from creative_assets.units import UnitKey
 from resources.brand_kits import BrandKitLibrary
 from resources.storage import CreativeStorage
+from resources.video_providers import VideoProvider, VideoRequest
 
 VIDEO_CHECK_SPECS = [
     dg.AssetCheckSpec(
@@ -85,6 +87,7 @@ def motion_creatives(
     unit_brief: dict[str, UnitBrief],
     brand_kits: BrandKitLibrary,
     storage: CreativeStorage,
+    video_provider: VideoProvider,
 ):
     """Looping videos from the final stills' layout plans: the product pushes in, the copy appears
     line by line in reading order (right to left for RTL), the CTA lands last, an end card with the
@@ -99,6 +102,20 @@ def motion_creatives(
         withdraw_approval(context, storage, unit)
         brief, finals = unit_brief[key], final_creatives.pop(key)
         kit = brand_kits.load(brief.brand)
+        calls: list[dict] = []
+
+        def clip_for(prompt: str, seconds: int, size: tuple[int, int]) -> bytes | None:
+            # the provider renders at its own sizes: ask for the placement's orientation
+            request = VideoRequest(
+                prompt=prompt, seconds=seconds, size="720x1280" if size[1] > size[0] else "1280x720"
+            )
+            answer = video_provider.background(storage, request, context.log)
+            if answer is None:
+                return None
+            data, call = answer
+            calls.append(call)
+            return data
+
         # the pick selected_creative will make from the same finals (default weights, same rejections)
         selected = selection_value(unit, finals, kit, ScoringWeights(), finals.files_prefix, brief.rejected)
         value, files = motion_value(
@@ -112,7 +129,10 @@ def motion_creatives(
             selected,
             brief.aspect_ratios,
             preset=config.x264_preset,
+            clip_for=clip_for if video_provider.provider_name != "offline-animator" else None,
+            provider=video_provider.provider_name,
         )
+        value.calls = calls
         for name, data in files.items():
             value.put_image(name, data)
         verdicts_by_unit[key] = unit_video_verdicts(value)
@@ -122,6 +142,8 @@ def motion_creatives(
             "duration_s": value.duration_s,
             "video_bytes": sum(f.bytes for f in value.files),
             "all_videos_pass": all(f.passed for f in value.files),
+            "video_provider": video_provider.provider_name,
+            **call_metadata(value.calls),
         }
         if value.skipped:
             metadata["skipped"] = value.skipped

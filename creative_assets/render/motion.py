@@ -276,6 +276,7 @@ class Animator:
         size: tuple[int, int],
         fps: int,
         duration_s: float,
+        background_clip: bytes | None = None,
     ):
         W, H = size
         sw, sh = final.size
@@ -333,6 +334,8 @@ class Animator:
         self.end_card_backdrop = np.empty_like(self.end_card)
         self.end_card_backdrop[:] = np.array(hex_to_rgb(self.end_colour), np.uint8)
         self._first: tuple[np.ndarray, np.ndarray] | None = None
+        #: a generated clip (resources/video_providers.py) replaces the push-in as the moving background
+        self.clip = _ClipFrames(background_clip, size, fps) if background_clip is not None else None
         self.plan = self._plan(end_logo_box, end_cta_box)
 
     # -- the end card -------------------------------------------------------------------------------
@@ -471,15 +474,16 @@ class Animator:
             round(_progress(t, tm.cta.start, tm.cta.enter), 4),
             round(ease(tm.end_card.easing, _progress(t, tm.end_card.start, tm.end_card.crossfade)), 4),
             round(ease("ease-in-out-cubic", _progress(t, 1 - tm.loop.crossfade, tm.loop.crossfade)), 4),
+            index if self.clip is not None else None,  # a clip moves on every frame
         )
 
     def _main(self, state: tuple, marks: bool) -> np.ndarray:
         tm = self.timing
-        scale, backing, lines, cta, _, _ = state
-        if scale == 1.0 and backing >= 1:  # settled: the still's backing layer as it is
+        scale, backing, lines, cta, _, _, clip_index = state
+        if clip_index is None and scale == 1.0 and backing >= 1:  # settled: the still's backing layer
             frame = (self.backing if marks else self.settled_backdrop).copy()
         else:
-            frame = self._background(scale)
+            frame = self._background(scale) if clip_index is None else self.clip.frame(clip_index)
             self.accent.paint(frame)
             self.backing_patch.paint(frame, backing)
             if marks:
@@ -549,6 +553,45 @@ class Animator:
     def frames(self) -> Iterator[np.ndarray]:
         for index in range(self.frames_total):
             yield self.frame(index)
+
+
+class _ClipFrames:
+    """A provider's clip as the background: output frame ``i`` at ``fps`` is the clip's frame at the
+    same time (looping when the clip is shorter), scaled to cover ``size``. Decoded one frame at a
+    time, in order; asking for an earlier frame decodes again from the start."""
+
+    def __init__(self, data: bytes, size: tuple[int, int], fps: int):
+        from creative_assets.video_probe import iter_frames, probe
+
+        info = probe(data)
+        if not info.frames:
+            raise ValueError("the provider's clip has no frames")
+        self._data, self._iter_frames = data, iter_frames
+        self.size, self.fps = size, fps
+        self.source_fps, self.source_frames = info.fps or fps, info.frames
+        self._it = None
+        self._at = -1
+        self._frame: np.ndarray | None = None
+
+    def frame(self, index: int) -> np.ndarray:
+        want = int(index * self.source_fps / self.fps) % self.source_frames
+        if self._it is None or want < self._at:
+            self._it, self._at = self._iter_frames(self._data), -1
+        while self._at < want:
+            raw = next(self._it)
+            self._at += 1
+            if self._at == want:
+                self._frame = self._cover(raw)
+        assert self._frame is not None
+        return self._frame.copy()
+
+    def _cover(self, raw: np.ndarray) -> np.ndarray:
+        im = Image.fromarray(raw)
+        W, H = self.size
+        scale = max(W / im.width, H / im.height)
+        w, h = im.width * scale, im.height * scale
+        box = ((w - W) / 2 / scale, (h - H) / 2 / scale, (w + W) / 2 / scale, (h + H) / 2 / scale)
+        return np.asarray(im.resize(self.size, Image.Resampling.BILINEAR, box=box))
 
 
 def _blend(a: np.ndarray, b: np.ndarray, w: float) -> np.ndarray:
