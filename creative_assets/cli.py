@@ -223,8 +223,24 @@ def run_brief(path: str, loaded, storage, instance, defs, units_per_run: int) ->
     table = summarise_campaign(storage, record.campaign_id)
     _print_table(table)
     print(f"Creatives: {storage.uri(f'campaigns/{record.campaign_id}')}")
+    _print_videos(table)
     print(f"Summary:   {storage.uri(f'campaigns/{record.campaign_id}/summary.csv')}")
     return failed + _print_blocked(table) + (0 if rollup.success else 1)
+
+
+def _print_videos(table) -> None:
+    """Where the selected videos are: one line per kind of file, with an example."""
+    if table.empty or "videos" not in table:
+        return
+    files = [f for cell in table["videos"].dropna() for f in str(cell).split()]
+    if not files:
+        print("Videos:    none (no selected unit has a placement that plays motion)")
+        return
+    kinds: dict[str, list[str]] = {}
+    for f in files:
+        kinds.setdefault(f.rsplit("/", 1)[-1], []).append(f)
+    for name, found in sorted(kinds.items()):
+        print(f"Videos:    {len(found)} x {name} in <locale>/<product>/selected/motion/, e.g. {found[0]}")
 
 
 def _print_blocked(table) -> int:
