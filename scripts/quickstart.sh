@@ -10,7 +10,8 @@ out="${CREATIVE_ASSETS_ROOT:-$ROOT/var/storage}"
 .venv/bin/creative-assets credentials init
 .venv/bin/creative-assets run examples/summer-splash-2026/brief.yaml examples/trail-ready-2026/brief.yaml --out "$out"
 echo
-echo "Open the creatives in $out/campaigns/ (selected/ holds the pick per unit, final/ every candidate)."
+echo "Open the creatives in $out/campaigns/ (selected/ holds the pick per unit, final/ every candidate;"
+echo "  selected/motion/ the pick's videos for the placements that play motion, motion_creatives/ all of them)."
 echo "See the graph and lineage: .venv/bin/dagster dev -w workspace.yaml  (DAGSTER_HOME=$DAGSTER_HOME)"
 echo "Inspect a final's Content Credential: .venv/bin/creative-assets credentials show $out/campaigns/<campaign>/<locale>/<product>/selected/1x1.png"
 echo "Review them (approve, or request changes): .venv/bin/creative-assets review  -> http://127.0.0.1:8081"
