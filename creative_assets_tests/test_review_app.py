@@ -448,7 +448,15 @@ def test_every_route_declares_a_permission_and_refuses_every_role_without_it(app
     every persona lacking its permission, and lets the others past the guard."""
     storage, _units, *_ = site
     unit = unit_of(site, "en-US", "mango-mint")
-    params = {"unit": str(unit), "campaign": CAMPAIGN_A, "brand": BRAND_A, "candidate": "1", "ratio": "1x1"}
+    selected = ReviewService(storage).unit(unit).selected  # the candidate whose videos exist
+    params = {
+        "unit": str(unit),
+        "campaign": CAMPAIGN_A,
+        "brand": BRAND_A,
+        "candidate": str(selected.index + 1),
+        "ratio": "1x1",
+        "name": selected.motion[0]["name"],
+    }
     declared = {}
     for route in app.routes:
         spec = getattr(route, "spec", None)
@@ -982,3 +990,24 @@ def test_a_new_brand_kit_or_brief_version_sends_approvals_back_and_the_sensor_wi
     assert json.loads(storage.read_text(delivery_manifest_key(unit)))["approval"]["id"] != stale
     assert [e.action for e in unit_events(storage, unit)][-3:] == ["withdraw", "approve", "approve"]
     assert sensor().skip_reason, "the new delivery is current"
+
+
+# -- motion ----------------------------------------------------------------------------------------
+def test_the_unit_page_plays_the_selected_videos_with_the_still_as_poster(app, site):
+    storage, *_ = site
+    unit = unit_of(site, "en-US", "mango-mint")
+    best = ReviewService(storage).unit(unit).selected
+    [video] = [m for m in best.motion if m["container"] == "mp4"]
+    client = sign_in(app)
+    page = client.get(f"/units/{unit}").text
+    n = best.index + 1
+    src = f"/units/{unit}/motion/{n}/{video['name']}"
+    poster = f"/units/{unit}/creative/{n}/{ratio_dir(video['poster'])}.png?w=600"
+    tag = re.search(r"<video[^>]*>", page, re.S).group(0)
+    assert f'src="{src}"' in tag and f'poster="{poster}"' in tag and "loop" in tag and "muted" in tag
+    r = client.get(src)
+    assert r.status_code == 200 and r.headers["content-type"] == "video/mp4"
+    assert r.content == storage.read_bytes(video["key"])
+    assert client.get(poster).status_code == 200  # the poster is the candidate's still
+    assert client.get(src, headers={"if-none-match": r.headers["etag"]}).status_code == 304
+    assert client.get(f"/units/{unit}/motion/{n}/no-such.mp4").status_code == 404
