@@ -24,7 +24,7 @@ Thai), ``max(1.0 s, characters / 7)``: about 7 characters per second. Pure: no D
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from pydantic import BaseModel
@@ -121,17 +121,6 @@ class Reference:
         raise NotImplementedError
 
 
-def _unsafe_mask(size: tuple[int, int], safe: Box) -> np.ndarray:
-    """Per 16 px tile (tile grid shape): True where the tile lies wholly outside the safe box."""
-    W, H = size
-    ty, tx = -(-H // SAFE_TILE), -(-W // SAFE_TILE)
-    ys = np.arange(ty) * SAFE_TILE
-    xs = np.arange(tx) * SAFE_TILE
-    outside_y = (ys + SAFE_TILE <= safe[1]) | (ys >= safe[3])
-    outside_x = (xs + SAFE_TILE <= safe[0]) | (xs >= safe[2])
-    return outside_y[:, None] | outside_x[None, :]
-
-
 def _tile_means(diff: np.ndarray, tile: int) -> np.ndarray:
     H, W = diff.shape
     ty, tx = -(-H // tile), -(-W // tile)
@@ -140,14 +129,44 @@ def _tile_means(diff: np.ndarray, tile: int) -> np.ndarray:
     return padded.reshape(ty, tile, tx, tile).mean(axis=(1, 3))
 
 
+def _unsafe_regions(size: tuple[int, int], safe: Box) -> list[Box]:
+    """The pixel regions made of whole 16 px tiles outside the safe box : the bands above and below it, and the strips beside it."""
+    W, H = size
+    r0, r1 = safe[1] // SAFE_TILE, -(-safe[3] // SAFE_TILE)
+    c0, c1 = safe[0] // SAFE_TILE, -(-safe[2] // SAFE_TILE)
+    y0, y1, x0, x1 = r0 * SAFE_TILE, min(H, r1 * SAFE_TILE), c0 * SAFE_TILE, min(W, c1 * SAFE_TILE)
+    regions = [(0, 0, W, y0), (0, y1, W, H), (0, y0, x0, y1), (x1, y0, W, y1)]
+    return [r for r in regions if r[2] > r[0] and r[3] > r[1]]
+
+
+def _first_bad_tile(frame: np.ndarray, backdrop: np.ndarray, regions: list[Box]) -> tuple[Box, float] | None:
+    """The first 16 px tile of ``regions`` whose mean difference to the backdrop (every second pixel
+    of every second row, the largest of the three channels) is over :data:`SAFE_TILE_DIFF`."""
+    for x0, y0, x1, y1 in regions:
+        a, b = frame[y0:y1:2, x0:x1:2], backdrop[y0:y1:2, x0:x1:2]
+        diff = (np.maximum(a, b) - np.minimum(a, b)).max(axis=2)  # |a - b| without leaving uint8
+        means = _tile_means(diff.astype(np.float32), SAFE_TILE // 2)
+        bad = np.argwhere(means > SAFE_TILE_DIFF)
+        if len(bad):
+            ty, tx = (int(v) for v in bad[0])
+            tile = (
+                x0 + tx * SAFE_TILE,
+                y0 + ty * SAFE_TILE,
+                x0 + tx * SAFE_TILE + SAFE_TILE,
+                y0 + ty * SAFE_TILE + SAFE_TILE,
+            )
+            return tile, round(float(means[ty, tx]), 1)
+    return None
+
+
 def measure(data: bytes, reference: Reference, marks: list[Mark]) -> Evidence:
-    """Decode every frame once and measure it against the reference. Differences to the backdrop are
-    taken on every second pixel of every second row (8 x 8 samples per 16 px tile)."""
-    info = probe(data)
+    """Decode every frame once and measure it against the reference: blank/black, each mark's
+    visibility, and (outside the safe box only) the difference to the backdrop."""
+    info = probe(data, decode=False)
     evidence = Evidence(probe=info, fps=info.fps or 1.0)
     evidence.shown = {i: [] for i in range(len(marks))}
     sampled = [m.sample() for m in marks]
-    unsafe = None
+    regions = None
     frames_planned = reference.plan.frames  # type: ignore[attr-defined]
     for index, frame in enumerate(iter_frames(data)):
         evidence.frames += 1
@@ -169,15 +188,13 @@ def measure(data: bytes, reference: Reference, marks: list[Mark]) -> Evidence:
         if backdrop.shape != frame.shape:
             evidence.safe_violations.append((index, (0, 0, W, H), 255.0))
             continue
-        if unsafe is None:
-            unsafe = _unsafe_mask((W, H), reference.safe_box)
-        a, b = frame[::2, ::2].astype(np.int16), backdrop[::2, ::2].astype(np.int16)
-        means = _tile_means(np.abs(a - b).max(axis=2).astype(np.float32), SAFE_TILE // 2)
-        bad = np.argwhere(unsafe & (means > SAFE_TILE_DIFF))
-        if len(bad):
-            ty, tx = (int(v) for v in bad[0])
-            box = (tx * SAFE_TILE, ty * SAFE_TILE, tx * SAFE_TILE + SAFE_TILE, ty * SAFE_TILE + SAFE_TILE)
-            evidence.safe_violations.append((index, box, round(float(means[ty, tx]), 1)))
+        if regions is None:
+            regions = _unsafe_regions((W, H), reference.safe_box)
+        bad = _first_bad_tile(frame, backdrop, regions)
+        if bad is not None:
+            evidence.safe_violations.append((index, *bad))
+    # the frame count is the decoded one (the container's own count is metadata)
+    evidence.probe = replace(info, frames=evidence.frames)
     return evidence
 
 

@@ -69,8 +69,10 @@ def is_faststart(data: bytes) -> bool:
     return "moov" in kinds and "mdat" in kinds and kinds.index("moov") < kinds.index("mdat")
 
 
-def probe(data: bytes) -> VideoProbe:
-    """The file's container, codec, pixel format, size, rate, frame count and duration, as decoded."""
+def probe(data: bytes, *, decode: bool = True) -> VideoProbe:
+    """The file's container, codec, pixel format, size, rate, frame count and duration, as decoded
+    (``decode=False``: frame count and duration from the container's metadata, for a caller that
+    decodes every frame itself)."""
     kind = _sniff(data)
     if kind == "webp":
         return _probe_webp(data)
@@ -81,7 +83,13 @@ def probe(data: bytes) -> VideoProbe:
         audio = container.streams.audio[0] if container.streams.audio else None
         count = 0
         last_end = Fraction(0)
-        for frame in container.decode(stream):
+        if not decode:
+            count = stream.frames
+            if stream.duration is not None and stream.time_base is not None:
+                last_end = Fraction(stream.duration) * stream.time_base
+            elif container.duration:
+                last_end = Fraction(container.duration, 1_000_000)
+        for frame in container.decode(stream) if decode else ():
             count += 1
             if frame.pts is not None and frame.time_base is not None:
                 end = frame.pts * frame.time_base + (frame.duration or 0) * frame.time_base

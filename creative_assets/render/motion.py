@@ -506,11 +506,11 @@ class Animator:
             self.cta.paint(frame, min(1.0, cta * 2), round(self.cta_rise_px * (1 - e)))
         return frame
 
-    def _compose(self, index: int, marks: bool) -> np.ndarray:
+    def _compose(self, index: int, marks: bool, copy: bool = True) -> np.ndarray:
         state = self._state(index)
         cached = self._cache.get(marks)
         if cached is not None and cached[0] == state:
-            return cached[1].copy()
+            return cached[1].copy() if copy else cached[1]
         w_end, w_loop = state[4], state[5]
         card = self.end_card if marks else self.end_card_backdrop
         if w_end >= 1:
@@ -522,7 +522,7 @@ class Animator:
         if w_loop > 0:
             frame = _blend(frame, self._first_frame(marks), w_loop)
         self._cache[marks] = (state, frame)
-        return frame.copy()
+        return frame.copy() if copy else frame
 
     def _first_frame(self, marks: bool) -> np.ndarray:
         if self._first is None:
@@ -535,8 +535,9 @@ class Animator:
         return self._compose(index, True)
 
     def backdrop(self, index: int) -> np.ndarray:
-        """Frame ``index`` without text, CTA and logo (what may show outside the safe zone)."""
-        return self._compose(index, False)
+        """Frame ``index`` without text, CTA and logo (what may show outside the safe zone); read-only
+        (the animator's own cached array)."""
+        return self._compose(index, False, copy=False)
 
     def marks(self) -> list[Mark]:
         """What the checks look for in every frame: each text line, the CTA, and the logo in its
@@ -595,7 +596,10 @@ class _ClipFrames:
 
 
 def _blend(a: np.ndarray, b: np.ndarray, w: float) -> np.ndarray:
-    return (a.astype(np.float32) * (1 - w) + b.astype(np.float32) * w + 0.5).astype(np.uint8)
+    """``a`` cross-faded ``w`` of the way to ``b`` (8-bit weights, integer arithmetic)."""
+    k = np.uint16(round(w * 256))
+    out = a.astype(np.uint16) * (np.uint16(256) - k) + b.astype(np.uint16) * k + np.uint16(128)
+    return (out >> 8).astype(np.uint8)
 
 
 def readable_on(colour: str) -> str:
