@@ -117,6 +117,9 @@ class Reference:
     def backdrop(self, index: int) -> np.ndarray:  # pragma: no cover - protocol
         raise NotImplementedError
 
+    def backdrop_samples(self, index: int, regions: list[Box]) -> list[np.ndarray]:  # pragma: no cover
+        raise NotImplementedError
+
     def marks(self) -> list[Mark]:  # pragma: no cover - protocol
         raise NotImplementedError
 
@@ -129,7 +132,7 @@ def _tile_means(diff: np.ndarray, tile: int) -> np.ndarray:
     return padded.reshape(ty, tile, tx, tile).mean(axis=(1, 3))
 
 
-def _unsafe_regions(size: tuple[int, int], safe: Box) -> list[Box]:
+def unsafe_regions(size: tuple[int, int], safe: Box) -> list[Box]:
     """The pixel regions made of whole 16 px tiles outside the safe box : the bands above and below it, and the strips beside it."""
     W, H = size
     r0, r1 = safe[1] // SAFE_TILE, -(-safe[3] // SAFE_TILE)
@@ -139,11 +142,14 @@ def _unsafe_regions(size: tuple[int, int], safe: Box) -> list[Box]:
     return [r for r in regions if r[2] > r[0] and r[3] > r[1]]
 
 
-def _first_bad_tile(frame: np.ndarray, backdrop: np.ndarray, regions: list[Box]) -> tuple[Box, float] | None:
-    """The first 16 px tile of ``regions`` whose mean difference to the backdrop (every second pixel
-    of every second row, the largest of the three channels) is over :data:`SAFE_TILE_DIFF`."""
-    for x0, y0, x1, y1 in regions:
-        a, b = frame[y0:y1:2, x0:x1:2], backdrop[y0:y1:2, x0:x1:2]
+def _first_bad_tile(
+    frame: np.ndarray, samples: list[np.ndarray], regions: list[Box]
+) -> tuple[Box, float] | None:
+    """The first 16 px tile of ``regions`` whose mean difference to the backdrop (``samples``: every
+    second pixel of every second row of each region; the largest of the three channels) is over
+    :data:`SAFE_TILE_DIFF`."""
+    for (x0, y0, x1, y1), b in zip(regions, samples, strict=True):
+        a = frame[y0:y1:2, x0:x1:2]
         diff = (np.maximum(a, b) - np.minimum(a, b)).max(axis=2)  # |a - b| without leaving uint8
         means = _tile_means(diff.astype(np.float32), SAFE_TILE // 2)
         bad = np.argwhere(means > SAFE_TILE_DIFF)
@@ -184,13 +190,12 @@ def measure(data: bytes, reference: Reference, marks: list[Mark]) -> Evidence:
             evidence.shown[i].append(float((off <= VISIBLE_TOLERANCE).mean()) >= VISIBLE_SHARE)
         if index >= frames_planned:
             continue
-        backdrop = reference.backdrop(index)
-        if backdrop.shape != frame.shape:
+        if (reference.plan.width, reference.plan.height) != (W, H):  # type: ignore[attr-defined]
             evidence.safe_violations.append((index, (0, 0, W, H), 255.0))
             continue
         if regions is None:
-            regions = _unsafe_regions((W, H), reference.safe_box)
-        bad = _first_bad_tile(frame, backdrop, regions)
+            regions = unsafe_regions((W, H), reference.safe_box)
+        bad = _first_bad_tile(frame, reference.backdrop_samples(index, regions), regions)
         if bad is not None:
             evidence.safe_violations.append((index, *bad))
     # the frame count is the decoded one (the container's own count is metadata)

@@ -33,7 +33,7 @@ import yaml
 from PIL import Image
 from pydantic import BaseModel, ConfigDict
 
-from creative_assets.motion_checks import Mark
+from creative_assets.motion_checks import Mark, unsafe_regions
 from creative_assets.render.color import contrast_ratio, hex_to_rgb, relative_luminance
 from creative_assets.render.layout import Box
 from creative_assets.render.text import ink_boxes
@@ -321,6 +321,7 @@ class Animator:
         ]
         self._cache: dict[bool, tuple[tuple, np.ndarray]] = {}
         self._zoom_cache: tuple[float, np.ndarray] | None = None
+        self._samples: dict[int, list[np.ndarray]] = {}
         self.lines = [
             (role, text, _Patch(self.final, self.backing, box(ink))) for role, text, ink in source.lines
         ]
@@ -552,8 +553,23 @@ class Animator:
         return out
 
     def frames(self) -> Iterator[np.ndarray]:
+        """Every frame in order. While the product pushes in, the backdrop of each frame is sampled
+        too (its zoomed background is at hand): the safe-zone check reads those samples instead of
+        zooming the background again (:meth:`backdrop_samples`)."""
+        regions = unsafe_regions(self.size, self.safe_box)
         for index in range(self.frames_total):
-            yield self.frame(index)
+            frame = self.frame(index)
+            if self.clip is None and self._state(index)[0] != 1.0:
+                self._samples[index] = _sample(self.backdrop(index), regions)
+            yield frame
+
+    def backdrop_samples(self, index: int, regions: list[Box]) -> list[np.ndarray]:
+        """Every second pixel of every second row of the backdrop in each of ``regions`` (the tiles
+        outside the safe box), from the samples :meth:`frames` kept, or made now."""
+        kept = self._samples.pop(index, None)
+        if kept is not None and regions == unsafe_regions(self.size, self.safe_box):
+            return kept
+        return _sample(self.backdrop(index), regions)
 
 
 class _ClipFrames:
@@ -593,6 +609,10 @@ class _ClipFrames:
         w, h = im.width * scale, im.height * scale
         box = ((w - W) / 2 / scale, (h - H) / 2 / scale, (w + W) / 2 / scale, (h + H) / 2 / scale)
         return np.asarray(im.resize(self.size, Image.Resampling.BILINEAR, box=box))
+
+
+def _sample(image: np.ndarray, regions: list[Box]) -> list[np.ndarray]:
+    return [image[y0:y1:2, x0:x1:2].copy() for x0, y0, x1, y1 in regions]
 
 
 def _blend(a: np.ndarray, b: np.ndarray, w: float) -> np.ndarray:
