@@ -437,7 +437,7 @@ class SelectedMotion(BaseModel):
     file: str  # name inside selected/ (motion/<placement>-<ratio>.<ext>)
     poster: str  # name inside selected/ of the still that is its poster frame
     placement: str
-    ratio: str
+    ratio: str  # output key of the poster still
     container: str
     width: int
     height: int
@@ -476,7 +476,7 @@ class MotionFile(BaseModel):
 
     candidate: int
     placement: str
-    ratio: str
+    ratio: str  # the output key of the still it animates (a placement name, or a legacy ratio)
     file: str  # name inside the stage folder
     poster: str  # storage key of the matching final still (the video's poster frame)
     container: str
