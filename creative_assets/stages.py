@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from creative_assets.brand_kit import WordRule
 from creative_assets.brief import LocalizedText, MotionSettings, Product
+from creative_assets.render.export import PlacementExport
 from creative_assets.render.layout import Box, Layout
 from creative_assets.render.product_mask import ProductFootprint, ProductVisibility
 
@@ -390,6 +391,8 @@ class FinalRender(BaseModel):
     #: covers the product), and how much of it the final still shows (the product_share check)
     product: ProductFootprint | None = None
     product_visible: ProductVisibility | None = None
+    #: the placement export of this creative (render/export.py): file, format, quality, bytes, PSNR
+    export: PlacementExport | None = None
     #: compliance.CheckOutcome dumps, one per per-creative check (each names its ``check``; read them
     #: by name, e.g. with ``compliance_by_check``, never by position)
     compliance: list[dict] = []

@@ -26,9 +26,12 @@ from creative_assets.compliance import (
     evaluate_creative,
 )
 from creative_assets.layout import ratio_dir
+from creative_assets.placements import Placement
 from creative_assets.render.branding import apply_branding
 from creative_assets.render.candidates import CandidatePlan, prepare_supplied_product
+from creative_assets.render.export import BudgetError, PlacementExport, export_extension, export_for_placement
 from creative_assets.render.finals import LocaleText, render_final
+from creative_assets.render.layout import placement_for_key
 from creative_assets.render.phash import NEAR_DUPLICATE_BITS, near_duplicate, phash
 from creative_assets.render.product_mask import box_footprint, product_visibility
 from creative_assets.review.decisions import ReviewState
@@ -191,6 +194,20 @@ def brand_palette(kit: BrandKit) -> list[str]:
     return [*kit.palette.brand_colours(), kit.palette.neutral_light, kit.palette.neutral_dark]
 
 
+def placement_export(
+    image: Image.Image, placement: Placement, key: str, index: int
+) -> tuple[str, bytes | None, PlacementExport | None]:
+    """The creative encoded for its placement's byte budget (render/export.py), named
+    ``export/<output>/candidate-N.<ext>``; (name, None, None) when no format fits at the minimum
+    quality (the ``placement_spec`` check then fails the creative)."""
+    try:
+        data, export = export_for_placement(image, placement)
+    except BudgetError:
+        return "", None, None
+    name = f"export/{candidate_file(key, index, export_extension(export.format))}"
+    return name, data, export.model_copy(update={"file": name})
+
+
 def final_creatives_value(
     unit: UnitKey,
     branded: BrandedCandidates,
@@ -234,6 +251,7 @@ def final_creatives_value(
                     }
                 )
             short = min(image.size)
+            export_name, data, export = placement_export(image, placement_for_key(ratio), ratio, cand.index)
             checks = evaluate_creative(
                 CreativeContext(
                     image=image,
@@ -253,13 +271,21 @@ def final_creatives_value(
                     max_upscale=kit.product_imagery.max_upscale,
                     copy_sources=copy.sources,
                     copy_warnings=copy.warnings,
+                    export_data=data,
+                    export=export,
                 )
             )
             outcomes.setdefault(cand.index, {})[ratio] = checks
             name = candidate_file(ratio, cand.index, "png")
             value.put_image(name, hold(name, image))
+            if data is not None:
+                value.put_image(export_name, data)
             renders[ratio] = report.model_copy(
-                update={"file": name, "compliance": [c.model_dump(mode="json") for c in checks.values()]}
+                update={
+                    "file": name,
+                    "export": export,
+                    "compliance": [c.model_dump(mode="json") for c in checks.values()],
+                }
             )
         value.candidates.append(
             FinalCandidate(index=cand.index, seed=cand.seed, style=cand.style, renders=renders)

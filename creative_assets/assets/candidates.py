@@ -51,7 +51,7 @@ def image_candidates(
         supplied = product_input(storage.read_bytes, brief, cutouts)
         product, cut_method, hashes = supplied.image, supplied.cut_method, supplied.hashes
         font = str(font_for_role(kit, "headline", "latin"))
-        return brief, pack, kit, product, cut_method, hashes, font, plan_candidates(brief, pack, kit)
+        return brief, pack, kit, product, cut_method, hashes, font, plan_candidates(brief, pack, kit, product)
 
     def draw(prepared, plan):
         brief, pack, kit, product, _, _, font, _ = prepared

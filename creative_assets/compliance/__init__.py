@@ -9,7 +9,7 @@ numpy, no Dagster).
 - :mod:`~creative_assets.compliance.verdicts`: per-creative outcomes reduced to one verdict per unit;
 - one module per check: ``copy_terms``, ``logo``, ``brand_colours``, ``text_legibility``,
   ``safe_zones``, ``glyph_coverage``, ``text_over_product``, ``source_resolution``, ``copy_source``,
-  ``product_share``, ``content_credentials``, ``ai_disclosure``.
+  ``product_share``, ``placement_spec``, ``product_hero``, ``content_credentials``, ``ai_disclosure``.
 """
 
 from creative_assets.compliance.brand_colours import check_brand_colours
@@ -19,6 +19,8 @@ from creative_assets.compliance.copy_terms import check_copy_terms, find_terms, 
 from creative_assets.compliance.glyph_coverage import FontResolver, check_glyphs, default_font_resolver
 from creative_assets.compliance.logo import LOGO_MIN_SCORE, LogoDetection, check_logo, detect_logo
 from creative_assets.compliance.outcome import CheckOutcome, Finding, Severity
+from creative_assets.compliance.placement_spec import check_placement_spec
+from creative_assets.compliance.product_hero import check_product_hero
 from creative_assets.compliance.product_share import MIN_PRODUCT_SHARE, check_product_share
 from creative_assets.compliance.registry import (
     BLOCKING_CHECKS,
@@ -69,6 +71,8 @@ __all__ = [
     "check_copy_terms",
     "check_glyphs",
     "check_logo",
+    "check_placement_spec",
+    "check_product_hero",
     "check_product_share",
     "check_safe_zones",
     "check_source_resolution",

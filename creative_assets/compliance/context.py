@@ -19,6 +19,7 @@ from PIL import Image
 from creative_assets.compliance.glyph_coverage import FontResolver
 from creative_assets.compliance.logo import LogoDetection, detect_logo
 from creative_assets.credentials import Provenance, Verification
+from creative_assets.render.export import PlacementExport
 from creative_assets.render.layout import Box
 from creative_assets.stages import CopyVariant, FinalCreatives, FinalRender, TermRuleRecord
 
@@ -51,6 +52,10 @@ class CreativeContext:
     max_upscale: float = 1.5
     copy_sources: Mapping[str, str] = field(default_factory=dict)
     copy_warnings: Sequence[str] = ()
+    #: the creative exported for its placement (render/export.py): the bytes and their record;
+    #: None when no accepted format fits the budget at the minimum quality
+    export_data: bytes | None = None
+    export: PlacementExport | None = None
 
     @property
     def short_side(self) -> int:

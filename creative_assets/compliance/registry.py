@@ -44,6 +44,8 @@ from creative_assets.compliance import (
     copy_terms,
     glyph_coverage,
     logo,
+    placement_spec,
+    product_hero,
     product_share,
     safe_zones,
     source_resolution,
@@ -128,6 +130,21 @@ REGISTRY: tuple[Check, ...] = (
         "canvas.",
         True,
         product_share.run,
+    ),
+    Check(
+        "placement_spec",
+        "The export meets its placement: pixel size, an accepted format, the byte budget and the measured "
+        "minimum quality (PSNR), read from the exported bytes.",
+        True,
+        placement_spec.run,
+    ),
+    Check(
+        "product_hero",
+        "The product is the hero: its visible pixels (placed mask minus logo and copy) cover at least the "
+        "placement class minimum (12% vertical, 8% landscape, 6% square and portrait, 3% banner) and sit "
+        "inside the placement's safe area.",
+        True,
+        product_hero.run,
     ),
     Check(
         "content_credentials",

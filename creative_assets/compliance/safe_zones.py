@@ -1,5 +1,6 @@
 """``safe_zones``: text ink boxes, the CTA button and the detected logo inside the safe area of the
-placement."""
+creative's placement (``creative_assets.placements``; a legacy ratio key maps to its default
+placement), mirrored for right-to-left locales."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ if TYPE_CHECKING:
 
 
 def safe_box(ratio: str, width: int, height: int, direction: str = "ltr") -> Box:
-    """The safe area of output key ``ratio``'s placement (``creative_assets.placements``) in pixels,
-    mirrored for right-to-left locales (platform UI moves to the other side in RTL apps)."""
+    """The safe area of output key ``ratio``'s placement in pixels, mirrored for right-to-left
+    locales (platform apps mirror their UI)."""
     box = placement_for_key(ratio).safe_area.box(width, height)
     return mirror_box(box, width) if direction == "rtl" else box
 

@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from creative_assets.brand_kit import BrandKit
+from creative_assets.compliance.logo import logo_surround_contrast
 from creative_assets.render.color import contrast_ratio, hex_to_rgb, relative_luminance
 from creative_assets.render.layout import Box, Layout
 from creative_assets.stages import LogoReport
@@ -38,28 +39,17 @@ def logo_contrast(logo: Image.Image, background: Image.Image, percentile: float 
     return float(np.percentile(ratios, percentile))
 
 
-def ring_contrast(
-    logo: Image.Image, image: Image.Image, box: Box, ring: int, percentile: float = 30.0
-) -> float:
-    """How well a logo placed at ``box`` reads against the ground *around* it: the ``percentile``-th
-    lowest WCAG contrast between the logo's median ink luminance and each pixel of a ``ring`` px wide
-    band around the box (what the compliance check's surround measure also looks at)."""
-    art = np.asarray(logo.convert("RGBA"), np.float64)
-    opaque = art[..., 3] > 128
-    if not opaque.any():
-        return 1.0
-    ink = float(np.median(relative_luminance(art[..., :3][opaque])))
-    W, H = image.size
-    x0, y0, x1, y1 = box
-    outer = (max(0, x0 - ring), max(0, y0 - ring), min(W, x1 + ring), min(H, y1 + ring))
-    region = np.asarray(image.convert("RGB").crop(outer), np.float64)
-    keep = np.ones(region.shape[:2], bool)
-    keep[y0 - outer[1] : y1 - outer[1], x0 - outer[0] : x1 - outer[0]] = False
-    if not keep.any():
-        return 21.0
-    under = relative_luminance(region[keep])
-    ratios = (np.maximum(ink, under) + 0.05) / (np.minimum(ink, under) + 0.05)
-    return float(np.percentile(ratios, percentile))
+def _surround(image: Image.Image, art: Image.Image, box: Box, kit: BrandKit) -> float:
+    """The logo check's surround contrast for ``art`` drawn at ``box`` (measured on a trial paste of
+    the neighbourhood, so the ink pixels are the logo's)."""
+    ring = max(4, round(kit.logo_placement.clear_space * art.height))
+    x0, y0 = max(0, box[0] - ring), max(0, box[1] - ring)
+    region = image.crop((x0, y0, min(image.width, box[2] + ring), min(image.height, box[3] + ring))).convert(
+        "RGB"
+    )
+    region.paste(art, (box[0] - x0, box[1] - y0), art)
+    local = (box[0] - x0, box[1] - y0, box[2] - x0, box[3] - y0)
+    return logo_surround_contrast(region, art, local, kit.logo_placement.clear_space)
 
 
 def _variant_names(kit: BrandKit) -> list[str]:
@@ -83,9 +73,9 @@ def place_logo(image: Image.Image, layout: Layout, kit: BrandKit) -> LogoReport:
         )
         ax = x0 if layout.logo_corner.endswith("left") else x1 - art.width
         placed_box = (ax, y0, ax + art.width, y0 + art.height)
-        ring = max(2, round(kit.logo_placement.clear_space * art.height / 3))
-        # it must read on the pixels under it and on the ground around it
-        c = min(logo_contrast(art, image.crop(placed_box)), ring_contrast(art, image, placed_box, ring))
+        # it must read on the pixels under it and on the ground around it: the same surround measure
+        # the logo compliance check applies to the final pixels
+        c = min(logo_contrast(art, image.crop(placed_box)), _surround(image, art, placed_box, kit))
         # prefer the full-colour artwork whenever it reads
         if variant == "primary" and c >= LOGO_MIN_CONTRAST:
             best = (c, variant, art)

@@ -8,20 +8,24 @@ have a place to go.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from creative_assets.brand_kit import BrandKit
 from creative_assets.feedback import FeedbackDirectives, interpret_feedback
-from creative_assets.render.layout import Box, Layout, layout_variants, plan_layout
+from creative_assets.placements import product_share_min
+from creative_assets.render.layout import Box, Layout, layout_variants, placement_for_key, plan_layout
 from creative_assets.render.product_mask import ProductFootprint
 from creative_assets.render.scenes import (
     STYLES,
     ScenePalette,
     compose_scene,
     cutout_product,
+    packaging_for,
     render_generated_product,
     scene_palette,
     to_8bit,
@@ -51,19 +55,87 @@ def kit_templates(kit: BrandKit) -> dict[str, Template]:
     return templates_for(Path(kit.root) if kit.root else None)
 
 
-def template_rotation(unit: UnitBrief, key: str, templates: dict[str, Template]) -> tuple[str, ...]:
+#: Width / height of the drawn product per packaging shape (render/scenes.render_generated_product),
+#: and the share of its bounding box the product fills (a round badge fills pi/4 of its square).
+GENERATED_SHAPES: dict[str, tuple[float, float]] = {
+    "can": (0.42, 0.93),
+    "bottle": (0.36, 0.80),
+    "box": (0.78, 0.95),
+    "badge": (1.0, 0.785),
+}
+SUPPLIED_FILL = 0.85  # a packshot without alpha (kept whole): its pixels in its bounding box
+#: Expected share must clear the class minimum by this factor: copy and logo may cover a little
+SHARE_MARGIN = 1.1
+PLACE_FILL = 0.92  # render/scenes.place_product scales the product to 92% of its box
+
+
+def product_shape(unit: UnitBrief, supplied: Image.Image | None) -> tuple[float, float]:
+    """(aspect, fill) of the product the candidates will place: the supplied cut-out, else the
+    packaging shape the offline renderer draws for the product's text."""
+    if supplied is not None:
+        alpha = np.asarray(supplied.getchannel("A")) >= 128 if supplied.mode == "RGBA" else None
+        fill = float(alpha.mean()) if alpha is not None and alpha.size else SUPPLIED_FILL
+        return supplied.width / max(1, supplied.height), fill
+    return GENERATED_SHAPES[packaging_for(unit.product.description, unit.product.name)]
+
+
+def expected_product_share(layout: Layout, shape: tuple[float, float]) -> float:
+    """The share of the canvas a product of ``shape`` covers when placed in ``layout.product_box``."""
+    aspect, fill = shape
+    bw, bh = layout.product_box[2] - layout.product_box[0], layout.product_box[3] - layout.product_box[1]
+    pw = min(bw * PLACE_FILL, bh * PLACE_FILL * aspect)
+    return pw * (pw / aspect) * fill / (layout.width * layout.height)
+
+
+def template_rotation(
+    unit: UnitBrief,
+    key: str,
+    templates: dict[str, Template],
+    share_of: Callable[[str], float] | None = None,
+) -> tuple[str, ...]:
     """The templates candidates rotate through at output ``key``: those serving its placement,
-    restricted to the brief's ``templates:`` when it names any (and one of them serves it)."""
+    restricted to the brief's ``templates:`` when it names any (and one of them serves it). With
+    ``share_of`` (template -> expected product share), templates that cannot show this product at
+    its placement class's minimum share drop out (the product is the hero); if none can, the one
+    that shows it largest stays."""
     serving = layout_variants(key, templates)
-    named = tuple(t for t in unit.templates if t in serving)
-    return named or serving
+    rotation = tuple(t for t in unit.templates if t in serving) or serving
+    if share_of is None:
+        return rotation
+    minimum = product_share_min(placement_for_key(key))
+    shares = {t: share_of(t) for t in rotation}
+    keep = tuple(t for t in rotation if shares[t] >= minimum * SHARE_MARGIN)
+    return keep or (max(rotation, key=shares.__getitem__),)
 
 
-def plan_candidates(unit: UnitBrief, pack: ContextPack, kit: BrandKit) -> list[CandidatePlan]:
-    """One plan per candidate: distinct style/palette/layout, mirrored for right-to-left locales."""
+def plan_candidates(
+    unit: UnitBrief, pack: ContextPack, kit: BrandKit, product: Image.Image | None = None
+) -> list[CandidatePlan]:
+    """One plan per candidate: distinct style/palette/layout, mirrored for right-to-left locales.
+    ``product``: the supplied cut-out (None: the product is drawn); templates that cannot show it at
+    the placement's minimum product share are left out of the rotation."""
     aspect = logo_aspect(kit)
     rules = kit.logo_placement
     templates = kit_templates(kit)
+    shape = product_shape(unit, product)
+
+    def layout_for(ratio: str, variant: str) -> Layout:
+        return plan_layout(
+            ratio,
+            tuple(unit.sizes[ratio]),
+            variant,
+            pack.direction,
+            logo_aspect=aspect,
+            logo_corner=rules.preferred_corner.value,
+            logo_min_ratio=rules.min_width_ratio,
+            logo_max_ratio=rules.max_width_ratio,
+            logo_min_px=rules.min_width_px,
+            clear_space=rules.clear_space,
+            mirror_logo_for_rtl=rules.mirror_for_rtl,
+            logo_allow_plate=rules.allow_plate,
+            templates=templates,
+        )
+
     product_seed = unit.product_seed()
     # a revision: reviewer feedback picks styles, ground and layout (creative_assets/feedback.py);
     # every revision also rotates the style order and the layout variants. It moves away from what
@@ -81,7 +153,9 @@ def plan_candidates(unit: UnitBrief, pack: ContextPack, kit: BrandKit) -> list[C
     rejected_combos = {(r.style, ratio, v) for r in rejected for ratio, v in r.layouts.items()}
     allowed: dict[str, tuple[str, ...]] = {}
     for ratio in unit.aspect_ratios:
-        variants = template_rotation(unit, ratio, templates)
+        variants = template_rotation(
+            unit, ratio, templates, lambda t, r=ratio: expected_product_share(layout_for(r, t), shape)
+        )
         asked = tuple(t for t in directives.templates if t in layout_variants(ratio, templates))
         if asked:  # "use the text-bottom template": that template, wherever it serves the placement
             variants = asked
@@ -105,24 +179,7 @@ def plan_candidates(unit: UnitBrief, pack: ContextPack, kit: BrandKit) -> list[C
             emphasis = 0
         elif directives.ground == "brand":
             emphasis = 1 + index % 2
-        layouts = {}
-        for ratio in unit.aspect_ratios:
-            variant = chosen[ratio]
-            layouts[ratio] = plan_layout(
-                ratio,
-                tuple(unit.sizes[ratio]),
-                variant,
-                pack.direction,
-                logo_aspect=aspect,
-                logo_corner=rules.preferred_corner.value,
-                logo_min_ratio=rules.min_width_ratio,
-                logo_max_ratio=rules.max_width_ratio,
-                logo_min_px=rules.min_width_px,
-                clear_space=rules.clear_space,
-                mirror_logo_for_rtl=rules.mirror_for_rtl,
-                logo_allow_plate=rules.allow_plate,
-                templates=templates,
-            )
+        layouts = {ratio: layout_for(ratio, chosen[ratio]) for ratio in unit.aspect_ratios}
         plans.append(
             CandidatePlan(
                 index=index,
@@ -156,7 +213,9 @@ def _style_and_layouts(
             rotated = variants[offset % len(variants) :] + variants[: offset % len(variants)]
             fresh = [v for v in rotated if (candidate_style, ratio, v) not in rejected_combos]
             fallback = [
-                v for v in layout_variants(ratio) if (candidate_style, ratio, v) not in rejected_combos
+                v
+                for v in layout_variants(ratio, templates)
+                if (candidate_style, ratio, v) not in rejected_combos
             ]
             chosen[ratio] = (fresh or fallback or rotated)[0]
             if not (fresh or fallback):

@@ -173,7 +173,7 @@ class TextPlan:
 HEADLINE_MIN, HEADLINE_LONG_MIN = 0.045, 0.036
 SUBLINE_SIZES = (0.05, 0.03)
 SUBLINE_LONG_MIN = 0.025  # a long product name may shrink this far (compliance minimum: 0.024)
-SUBLINE_MAX_LINES = 2
+SUBLINE_MAX_LINES = 2  # default; a template's subline.max_lines overrides it (Layout.subline_max_lines)
 CTA_SIZES = (0.042, 0.026, 0.024)
 DISCLAIMER_SIZES = (0.022, 0.017)
 
@@ -246,7 +246,7 @@ def plan_text(
             sub_max,
             min_size,
             loc,
-            max_lines=SUBLINE_MAX_LINES,
+            max_lines=layout.subline_max_lines,
         )
 
     sub = fit_sub(sub_h, round(short * SUBLINE_SIZES[1]))
@@ -265,7 +265,7 @@ def plan_text(
             round(short * SUBLINE_LONG_MIN),
             round(short * SUBLINE_LONG_MIN),
             loc,
-            max_lines=SUBLINE_MAX_LINES,
+            max_lines=layout.subline_max_lines,
         )
         if need.fits:  # refit the headline a little smaller to make the room
             shorter = (hb[0], hb[1], hb[2], hb[3] - (need.height - sub_h))

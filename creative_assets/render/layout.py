@@ -81,6 +81,8 @@ class Layout(BaseModel):
     product_treatments: tuple[str, ...] = ("cutout", "full-bleed")
     logo_variant: str = "auto"
     logo_plate: bool = True
+    #: lines the sub-line (product name) may take: the template's ``subline.max_lines`` (default 2)
+    subline_max_lines: int = 2
 
     @property
     def short_side(self) -> int:
@@ -88,12 +90,15 @@ class Layout(BaseModel):
 
     @property
     def type_base(self) -> int:
-        """The length type sizes are fractions of: the short side, except on strip and tower banners
-        (728x90, 160x600), where the short side would give unreadable type."""
+        """The length type sizes are fractions of: the short side, except on banners, whose short
+        side would give unreadable type: a strip (728x90, 320x50) sizes type from two thirds of its
+        length, a tower (160x600) from its length / 2.2; the slot boxes then cap the size."""
         short, long = self.short_side, max(self.width, self.height)
         if self.placement_class != "banner":
             return short
-        return max(short, min(round(long / 3), round(short * 2.5)))
+        if self.width / self.height >= 2.5:
+            return max(short, round(long / 1.5))
+        return max(short, round(long / 2.2))
 
 
 def mirror_box(box: Box, width: int) -> Box:
@@ -195,6 +200,9 @@ def plan_layout(
 
     lw, lh = logo_size(short, logo_aspect, logo_min_ratio, logo_max_ratio, logo_min_px)
     pad = round(lh * clear_space)
+    if lw + 2 * pad > sx1 - sx0:  # a narrow banner: the logo and its clear space fit the safe width
+        lw = sx1 - sx0 - 2 * pad
+        lh = max(1, round(lw / logo_aspect))
     corner = _corner(slots.logo.anchor, logo_corner)
     top_logo = corner.startswith("top")
     ly0 = sy0 + pad if top_logo else sy1 - pad - lh
@@ -215,12 +223,25 @@ def plan_layout(
         band = lh + 2 * pad  # the logo with its clear space
         content = (sx0, sy0 + band, sx1, sy1) if top_logo else (sx0, sy0, sx1, sy1 - band)
 
-    product = _slot_box(slots.product, content, short)
-    headline = _slot_box(slots.headline, content, short)
-    subline = _slot_box(slots.subline, content, short)
-    cta = _slot_box(slots.cta, content, short)
-    legal = _slot_box(slots.legal, content, short)
-    badge = _slot_box(slots.badge, content, short) if slots.badge is not None else None
+    safe: Box = (sx0, sy0, sx1, sy1)
+    logo_clear: Box = (logo_box[0] - pad, logo_box[1] - pad, logo_box[2] + pad, logo_box[3] + pad)
+
+    def place(geom, avoid: tuple[Box, ...] = ()) -> Box:
+        """The slot in the whole safe area when it asks for that and stays clear of the logo and of
+        ``avoid`` (the text slots, for the product); else in the content area."""
+        if geom.frame == "safe":
+            box = _slot_box(geom, safe, short)
+            if not any(boxes_overlap(box, other) for other in (logo_clear, *avoid)):
+                return box
+        return _slot_box(geom, content, short)
+
+    headline = place(slots.headline)
+    subline = place(slots.subline)
+    cta = place(slots.cta)
+    legal = place(slots.legal)
+    badge = place(slots.badge) if slots.badge is not None else None
+    text_boxes = (headline, subline, legal, *(() if template.text.cta == "stacked" else (cta,)))
+    product = place(slots.product, text_boxes + ((badge,) if badge else ()))
     text_region = (
         min(headline[0], subline[0]),
         headline[1],
@@ -252,6 +273,7 @@ def plan_layout(
         legal_treatments=tuple(slots.legal.treatments),
         product_treatments=tuple(slots.product.treatments),
         logo_variant=slots.logo.variant,
+        subline_max_lines=slots.subline.max_lines or 2,
         logo_plate=logo_allow_plate and slots.logo.plate == "if-kit-allows",
     )
     if direction == "rtl" and template.rtl.mirror:

@@ -20,6 +20,7 @@ from creative_assets.render.candidates import kit_templates, logo_aspect
 from creative_assets.render.finals import LocaleText, render_final
 from creative_assets.render.fonts import BUNDLED_FONTS_DIR, font_for_role
 from creative_assets.render.layout import Layout, plan_layout
+from creative_assets.render.product_mask import product_visibility
 from creative_assets.render.scenes import compose_scene, render_generated_product, scene_palette
 from creative_assets.stages import CopyVariant, FinalRender
 
@@ -132,11 +133,17 @@ def render_creative(
         product, _ = render_generated_product(
             product_name, "slim can", pal, font, layout.product_box[3] - layout.product_box[1]
         )
-    scene, bbox, _ = compose_scene(
+    scene, bbox, footprint = compose_scene(
         placement.size, style, pal, seed, product, layout.product_box, layout.text_region
     )
     branded, logo = apply_branding(scene, layout, kit)
     image, report = render_final(branded, layout, sample.copy, kit, sample.locale, logo, bbox)
+    report = report.model_copy(
+        update={
+            "product": footprint,
+            "product_visible": product_visibility(footprint, branded, image, [logo.box]),
+        }
+    )
     return image, report, layout
 
 
@@ -195,19 +202,28 @@ def render_preview(
 
 
 def contact_sheet(
-    rows: list[list[tuple[str, Image.Image]]], title: str = "", cell_height: int = 420, gap: int = 16
+    rows: list[list[tuple[str, Image.Image]]],
+    title: str = "",
+    cell_height: int = 420,
+    gap: int = 16,
+    cell_width: int | None = None,
 ) -> Image.Image:
-    """A grid: each row a list of (label, image), every image scaled to ``cell_height``."""
+    """A grid: each row a list of (label, image). Every image is scaled to ``cell_height``, or, with
+    ``cell_width``, to fit inside a ``cell_width`` x ``cell_height`` cell (banners stay readable)."""
     label_h = 30
-    font, title_font = _label_font(18), _label_font(26)
-    scaled = [
-        [
-            (label, im.resize((max(1, round(im.width * cell_height / im.height)), cell_height)))
-            for label, im in row
-        ]
-        for row in rows
-    ]
-    width = max(sum(im.width for _, im in row) + gap * (len(row) + 1) for row in scaled)
+    font, title_font = _label_font(16), _label_font(26)
+
+    def fit(im: Image.Image) -> Image.Image:
+        scale = cell_height / im.height
+        if cell_width is not None:
+            scale = min(scale, cell_width / im.width)
+        return im.resize(
+            (max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.Resampling.LANCZOS
+        )
+
+    scaled = [[(label, fit(im)) for label, im in row] for row in rows]
+    widths = [[cell_width or im.width for _, im in row] for row in scaled]
+    width = max(sum(ws) + gap * (len(ws) + 1) for ws in widths)
     top = 50 if title else gap
     height = top + len(scaled) * (cell_height + label_h + gap) + gap
     sheet = Image.new("RGB", (width, height), (245, 245, 245))
@@ -215,11 +231,11 @@ def contact_sheet(
     if title:
         draw.text((gap, 12), title, fill=(20, 20, 20), font=title_font)
     y = top
-    for row in scaled:
+    for row, ws in zip(scaled, widths, strict=True):
         x = gap
-        for label, im in row:
+        for (label, im), w in zip(row, ws, strict=True):
             draw.text((x, y), label, fill=(40, 40, 40), font=font)
             sheet.paste(im, (x, y + label_h))
-            x += im.width + gap
+            x += w + gap
         y += cell_height + label_h + gap
     return sheet

@@ -13,8 +13,9 @@ A template declares:
 - ``slots``: ``background``, ``product``, ``logo``, ``headline``, ``subline``, ``cta``, ``legal``
   and an optional ``badge``. Every box is ``[x0, y0, x1, y1]`` in fractions of the **content
   area**: the placement's safe area minus the band the logo reserves (at the top when the logo sits
-  at the top, at the bottom otherwise). ``min_height`` / ``max_height`` clamp a box in fractions of
-  the canvas's short side, keeping its ``anchor`` edge; ``layer`` orders drawing;
+  at the top, at the bottom otherwise; ``frame: safe`` measures a box against the whole safe area
+  where it then stays clear of the logo). ``min_height`` / ``max_height`` clamp a box in fractions
+  of the canvas's short side, keeping its ``anchor`` edge; ``layer`` orders drawing;
 - each slot's allowed ``treatments``: text (``none``, ``gradient`` from the nearest canvas edge,
   ``panel`` in a brand colour, ``knockout``), logo (``variant`` and ``plate``), product
   (``cutout``, ``full-bleed``, ``framed``);
@@ -34,7 +35,15 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from creative_assets.errors import BriefError, Problem, problems_from_validation_error
 from creative_assets.placements import Placement, PlacementClass
@@ -66,16 +75,29 @@ class _Geometry(_Strict):
     min_height: ShortFraction | None = Field(None, description="Fraction of the canvas short side.")
     max_height: ShortFraction | None = Field(None, description="Fraction of the canvas short side.")
     anchor: Anchor = Field("top", description="Edge kept when min/max height clamp the box.")
+    frame: Literal["content", "safe"] = Field(
+        "content",
+        description="content: the box is relative to the content area (safe area minus the logo band); "
+        "safe: relative to the whole safe area, used only when the box then stays clear of the logo "
+        "(otherwise the content area is used).",
+    )
     layer: StrictInt = Field(1, ge=0, le=20, description="Drawing order: higher is drawn later.")
 
-    @model_validator(mode="after")
-    def _ordered(self):
-        x0, y0, x1, y1 = self.box
+    @field_validator("box")
+    @classmethod
+    def _ordered(cls, box):
+        x0, y0, x1, y1 = box
         if x1 <= x0 or y1 <= y0:
-            raise ValueError("box must be [x0, y0, x1, y1] with x0 < x1 and y0 < y1")
-        if self.min_height and self.max_height and self.min_height > self.max_height:
-            raise ValueError("min_height is larger than max_height")
-        return self
+            raise ValueError("must be [x0, y0, x1, y1] with x0 < x1 and y0 < y1")
+        return box
+
+    @field_validator("max_height")
+    @classmethod
+    def _max_not_below_min(cls, value, info):
+        low = info.data.get("min_height")
+        if value is not None and low is not None and low > value:
+            raise ValueError(f"is smaller than min_height ({low})")
+        return value
 
 
 class BackgroundSlot(_Strict):

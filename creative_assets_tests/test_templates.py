@@ -1,0 +1,126 @@
+"""Templates: every shipped template validates (schema and CLI); bad templates are refused naming the
+file and the field; brand-kit templates add to and override the built-ins; briefs and feedback
+choose templates; the rotation keeps only templates that make the product the hero."""
+
+import json
+
+import jsonschema
+import pytest
+import yaml
+
+from creative_assets.cli import main
+from creative_assets.errors import BriefError
+from creative_assets.feedback import interpret_feedback
+from creative_assets.placements import get_placement, product_share_min
+from creative_assets.render.candidates import expected_product_share, template_rotation
+from creative_assets.render.layout import plan_layout
+from creative_assets.templates import (
+    BUILTIN_DIR,
+    builtin_templates,
+    load_template_file,
+    template_json_schema,
+    templates_for,
+)
+
+GOOD = yaml.safe_load((BUILTIN_DIR / "text-side.yaml").read_text())
+
+
+def _write(folder, data, name=None, suffix=".yaml"):
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name or data['name']}{suffix}"
+    path.write_text(yaml.safe_dump(data) if suffix == ".yaml" else json.dumps(data))
+    return path
+
+
+def _problems(path) -> dict[str, str]:
+    with pytest.raises(BriefError) as info:
+        load_template_file(path)
+    assert str(path) in str(info.value)
+    return {p.field: p.message for p in info.value.problems}
+
+
+def test_every_shipped_template_validates_against_the_schema_and_the_cli(capsys):
+    schema = template_json_schema()
+    for path in sorted(BUILTIN_DIR.glob("*.yaml")):
+        jsonschema.validate(yaml.safe_load(path.read_text()), schema)
+        assert load_template_file(path).name == path.stem
+    assert main(["template", "validate"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"template {name!r}" in out for name in builtin_templates())
+    assert main(["validate", str(BUILTIN_DIR)]) == 0
+
+
+def test_bad_templates_name_the_file_and_the_field(tmp_path, capsys):
+    bad = json.loads(json.dumps(GOOD))
+    bad["serves"] = ["square", "round"]
+    bad["slots"]["headline"]["box"] = [0.0, 0.0, 1.4, 0.5]
+    bad["slots"]["cta"]["treatments"] = ["sparkle"]
+    bad["slots"]["legal"]["colour"] = "red"
+    problems = _problems(_write(tmp_path / "templates", bad))
+    assert "serves[1]" in problems
+    assert "slots.headline.box[2]" in problems
+    assert "slots.cta.treatments[0]" in problems
+    assert "not a known field" in problems["slots.legal.colour"]
+
+    overlap = json.loads(json.dumps(GOOD))
+    overlap["slots"]["product"]["box"] = [0.3, 0.0, 1.0, 1.0]
+    problems = _problems(_write(tmp_path / "templates", overlap))
+    assert "overlaps slots.headline.box" in problems["slots.product.box"]
+
+    inverted = json.loads(json.dumps(GOOD))
+    inverted["slots"]["subline"]["box"] = [0.5, 0.6, 0.2, 0.7]
+    assert "x0 < x1" in _problems(_write(tmp_path / "templates", inverted))["slots.subline.box"]
+
+    renamed = _write(tmp_path / "templates", GOOD, name="other-name")
+    assert "must match the file name" in _problems(renamed)["name"]
+
+    assert main(["validate", str(tmp_path / "templates")]) == 2
+    err = capsys.readouterr().err
+    assert "slots.subline.box" in err and "other-name.yaml" in err and "- name:" in err
+
+
+def test_json_templates_and_kit_templates_override_builtins(tmp_path):
+    kit = tmp_path / "kit"
+    custom = json.loads(json.dumps(GOOD)) | {"description": "kit version"}
+    _write(kit / "templates", custom, suffix=".json")
+    _write(kit / "templates", GOOD | {"name": "kit-only", "serves": ["square"]})
+    found = templates_for(kit)
+    assert found["text-side"].description == "kit version"
+    assert found["kit-only"].source.endswith("kit-only.yaml")
+    assert set(builtin_templates()) <= set(found)
+
+
+def test_feedback_can_ask_for_a_named_template():
+    names = tuple(builtin_templates())
+    asked = interpret_feedback("try the text-side-far template please", names)
+    assert asked.templates == ("text-side-far",) and asked.new_layout
+    assert interpret_feedback("use text-side", names).templates == ("text-side",)
+    assert interpret_feedback("another template", names).new_layout
+    assert interpret_feedback("make it bolder", names).templates == ()
+
+
+class _Unit:
+    def __init__(self, names=(), description="slim can", name="Citrus"):
+        self.templates = list(names)
+        self.product = type("P", (), {"description": description, "name": name})()
+
+
+def test_rotation_keeps_templates_that_make_the_product_the_hero_and_honours_the_brief():
+    templates = builtin_templates()
+    reels = get_placement("meta-reels")
+
+    def share(shape):
+        return lambda t: expected_product_share(
+            plan_layout("meta-reels", reels.size, t, templates=templates), shape
+        )
+
+    tall, wide = (0.42, 0.93), (1.0, 0.785)
+    tall_rotation = template_rotation(_Unit(), "meta-reels", templates, share(tall))
+    wide_rotation = template_rotation(_Unit(), "meta-reels", templates, share(wide))
+    assert "hero-stack" not in tall_rotation and "text-side" in tall_rotation
+    assert wide_rotation == ("hero-stack",)
+    for name in wide_rotation:
+        assert share(wide)(name) >= product_share_min(reels)
+    named = template_rotation(_Unit(["text-side", "text-top"]), "meta-reels", templates)
+    assert named == ("text-side",)  # text-top does not serve vertical placements
+    assert template_rotation(_Unit(["text-top"]), "meta-feed-square", templates) == ("text-top",)
