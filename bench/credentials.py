@@ -32,22 +32,22 @@ def measure_credentials(root: Path, work: Path, reps: int) -> dict:
     storage = LocalCreativeStorage(root=str(root))
     encode, sign, verify, added, per_ratio = [], [], [], [], {}
     finals = 0
-    for manifest in sorted(root.glob(stage_manifest_pattern("final"))):
+    for manifest in sorted(root.glob(stage_manifest_pattern("final_creatives"))):
         parts = manifest.relative_to(root).parts
         unit = UnitKey(parts[1], parts[2], parts[3])
-        brief = read_stage(storage, unit, "brief")
+        brief = read_stage(storage, unit, "unit_brief")
         signing = UnitSigning(
             unit,
             brief,
-            read_stage(storage, unit, "raw"),
-            read_stage(storage, unit, "branded"),
-            read_stage(storage, unit, "context"),
+            read_stage(storage, unit, "image_candidates"),
+            read_stage(storage, unit, "branded_candidates"),
+            read_stage(storage, unit, "locale_context_pack"),
             load_brand_kit(brief.brand),
             storage,
             status,
             "bench-run",
         )
-        final = read_stage(storage, unit, "final")  # its files: the live generation, hash-checked
+        final = read_stage(storage, unit, "final_creatives")  # its files: the live generation, hash-checked
         for name, prov in signing.provenance.items():
             data = final.image_bytes_stored(name)
             with Image.open(io.BytesIO(data)) as im:

@@ -90,7 +90,7 @@ def build_unit(storage, kits, unit: UnitKey, context_provider, image_provider, c
         candidates=[],
         input_hashes=hashes,
     )
-    for plan in plan_candidates(ub, pack, kit):
+    for plan in plan_candidates(ub, pack, kit, supplied):
         draft = image_provider.draw(ub, pack, kit, plan, supplied, font)
         record_ = candidate_record(plan, draft, supplied is not None, cut_method)
         for ratio, render in record_.renders.items():

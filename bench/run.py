@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.campaign import REPO, SMALL_SIZES, write_campaign
-from creative_assets import layout
+from creative_assets import layout, settings
 
 PY = sys.executable
-UNITS_PER_RUN = 24
 
 
 @dataclass
@@ -69,7 +68,7 @@ def final_hashes(root: Path) -> dict[str, str]:
     from creative_assets.credentials import unsigned_content
 
     out = {}
-    for manifest_path in sorted(root.glob(layout.stage_manifest_pattern("final"))):
+    for manifest_path in sorted(root.glob(layout.stage_manifest_pattern("final_creatives"))):
         manifest = json.loads(manifest_path.read_text())
         base = (
             manifest_path.parent / layout.GENERATIONS / manifest["generation"]
@@ -80,7 +79,7 @@ def final_hashes(root: Path) -> dict[str, str]:
         for name in sorted(manifest["files"]):
             if name.endswith(".png"):
                 data = unsigned_content((base / name).read_bytes(), "image/png")
-                out[f"{unit}/final/{name}"] = hashlib.sha256(data).hexdigest()
+                out[f"{unit}/final_creatives/{name}"] = hashlib.sha256(data).hexdigest()
     return out
 
 
@@ -110,7 +109,7 @@ def measure_cli(work: Path, brief: Path, log: Path, yaml_text: str, env_extra=No
     home.mkdir(parents=True)
     (home / "dagster.yaml").write_text(yaml_text)
     cmd = [PY, "-m", "creative_assets.cli", "run", str(brief), "--out", str(root)]
-    cmd += ["--units-per-run", str(UNITS_PER_RUN)]
+    cmd += ["--units-per-run", str(settings.units_per_run())]
     sample, _ = timed(cmd, _env(DAGSTER_HOME=str(home), **(env_extra or {})), log)
     return sample, final_hashes(root)
 
@@ -232,7 +231,7 @@ def measure_provider(work: Path, units: int, latency: float, limit: int, log: Pa
         if limit != 4:  # 4 is the resource's default pool limit
             env["CREATIVE_ASSETS_OPENAI_MAX_CONCURRENCY"] = str(limit)
         cmd = [PY, "-m", "creative_assets.cli", "run", str(brief), "--out", str(root)]
-        cmd += ["--units-per-run", str(UNITS_PER_RUN)]
+        cmd += ["--units-per-run", str(settings.units_per_run())]
         # the fake's pictures are random gradients: some fail the blocking logo check, which is fine here
         sample, _ = timed(cmd, _env(DAGSTER_HOME=str(home), **env), log, check=False)
         calls = len(server.requests)

@@ -24,10 +24,7 @@ from pathlib import Path
 
 from bench.campaign import write_campaign
 from bench.run import PY, REPO, BenchError, _env, final_hashes, postgres_yaml, timed
-
-
-def _batches(keys: list[str], size: int) -> list[tuple[str, str]]:
-    return [(keys[i], keys[min(i + size, len(keys)) - 1]) for i in range(0, len(keys), size)]
+from creative_assets.run_tags import unit_batches
 
 
 def _step_stats(home: Path) -> dict:
@@ -67,7 +64,7 @@ def measure_path(work: Path, brief: Path, pg, workers: int, units_per_run: int, 
         env.update(CREATIVE_ASSETS_EXECUTOR="celery", CREATIVE_ASSETS_CELERY_BROKER_URL=redis_url)
     _, out = timed([PY, "-m", "bench.worker", "register", str(brief), str(root)], env, log)
     keys = json.loads(out.strip().splitlines()[-1])["units"]
-    batches = _batches(keys, units_per_run)
+    batches = [(b.first, b.last) for b in unit_batches(keys, keys, size=units_per_run)]
     pool = CeleryWorkers(env, work) if workers else None
     try:
         if pool:

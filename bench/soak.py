@@ -198,9 +198,10 @@ def _account(home: Path, root: Path, valid: list[str], invalid: list[str]) -> di
     import dagster as dg
 
     from creative_assets.brief_store import current_brief
+    from creative_assets.run_tags import CAMPAIGN_TAG, RECOVERS_TAG
     from creative_assets.stage_store import read_manifest
     from resources.storage import LocalCreativeStorage
-    from sensors.recovery import RECOVERS_TAG, root_run_id
+    from sensors.recovery import root_run_id
 
     storage = LocalCreativeStorage(root=str(root))
     counts = Counter()
@@ -209,7 +210,7 @@ def _account(home: Path, root: Path, valid: list[str], invalid: list[str]) -> di
         runs = instance.get_runs(filters=dg.RunsFilter(job_name="creative_pipeline"))
         by_campaign: dict[str, list] = {}
         for run in runs:
-            by_campaign.setdefault(run.tags.get("creative_assets/campaign", ""), []).append(run)
+            by_campaign.setdefault(run.tags.get(CAMPAIGN_TAG, ""), []).append(run)
         counts["runs"] = len(runs)
         counts["run_retries"] = sum(1 for r in runs if r.tags.get("dagster/parent_run_id"))
         counts["run_recoveries"] = sum(1 for r in runs if r.tags.get(RECOVERS_TAG))
@@ -219,7 +220,7 @@ def _account(home: Path, root: Path, valid: list[str], invalid: list[str]) -> di
             chain = by_campaign.get(campaign, [])
             roots = {root_run_id(r) for r in chain}  # retries and recoveries belong to their root
             successes = [r for r in chain if r.status == dg.DagsterRunStatus.SUCCESS]
-            selected = read_manifest(storage, _unit(campaign), "selected")
+            selected = read_manifest(storage, _unit(campaign), "selected_creative")
             if record is None:
                 counts["lost"] += 1
                 problems.append(f"{campaign}: never registered")

@@ -47,7 +47,7 @@ def batch(first: str, last: str) -> int:
     import dagster as dg
 
     from creative_assets.execution import creative_pipeline_job, execute_pipeline
-    from creative_assets.jobs import range_tags
+    from creative_assets.run_tags import range_tags
 
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     with dg.DagsterInstance.get() as instance:

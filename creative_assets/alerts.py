@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import smtplib
 import ssl
@@ -37,7 +36,8 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from creative_assets.errors import Problem, field_path
+from creative_assets import settings
+from creative_assets.vocabulary import Problem, field_path, validation_problems
 
 AlertKind = Literal["run_failure", "check_failure", "tick_failure"]
 
@@ -539,20 +539,7 @@ def interpolate_env(
 
 
 def _problems(exc: ValidationError, prefix: tuple[object, ...]) -> list[Problem]:
-    problems = []
-    for err in exc.errors(include_url=False):
-        loc = (*prefix, *err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "is not a known field (check the spelling)"
-        elif err["type"] == "missing":
-            msg = "is required"
-        elif not any(part in SECRET_FIELDS for part in err["loc"]) and not isinstance(
-            err.get("input"), (dict, list)
-        ):
-            msg = f"{msg} (got {err.get('input')!r})"
-        problems.append(Problem(field_path(loc), msg))
-    return problems
+    return validation_problems(exc, prefix, secret_fields=SECRET_FIELDS)
 
 
 def parse_sinks(data: object, source: str) -> list[SinkConfig]:
@@ -608,7 +595,7 @@ def load_config_file(path: str | Path, env: Mapping[str, str] | None = None) -> 
         raise AlertConfigError(
             source, [Problem(where, f"is not valid YAML: {getattr(exc, 'problem', exc)}")]
         ) from None
-    data, problems = interpolate_env(data, os.environ if env is None else env)
+    data, problems = interpolate_env(data, settings.environment() if env is None else env)
     if problems:
         raise AlertConfigError(source, problems)
     return parse_sinks(data, source)

@@ -8,20 +8,21 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 from enum import Enum
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from creative_assets.errors import BriefError, Problem, problems_from_validation_error
+from creative_assets import settings
+from creative_assets.errors import BriefError, problems_from_validation_error
 from creative_assets.input_policy import shorten
 from creative_assets.review.approvals import ApprovalPolicy
 from creative_assets.slugs import SLUG_PATTERN
 from creative_assets.term_skeleton import term_folds_to_something
+from creative_assets.vocabulary import Problem, ScriptKey, Severity
 
 HEX_COLOUR = r"^#[0-9A-Fa-f]{6}$"
 
@@ -68,24 +69,9 @@ class Palette(_Strict):
         ]
 
 
-SCRIPT_KEYS = (
-    "default",
-    "latin",
-    "cyrillic",
-    "greek",
-    "arabic",
-    "hebrew",
-    "cjk",
-    "japanese",
-    "chinese_simplified",
-    "chinese_traditional",
-    "korean",
-    "thai",
-    "lao",
-    "khmer",
-    "myanmar",
-    "devanagari",
-)
+#: script keys a kit's font roles may name: the vocabulary's scripts, ``cjk`` for all CJK scripts at
+#: once and ``default`` for any other
+SCRIPT_KEYS = ("default", "cjk", *get_args(ScriptKey))
 
 
 class FontRole(_Strict):
@@ -154,17 +140,12 @@ class LogoPlacement(_Strict):
         return self
 
 
-class Severity(str, Enum):
-    warn = "WARN"
-    error = "ERROR"
-
-
 class WordRule(_Strict):
     """A banned word or claim, with the reason and whether it blocks delivery."""
 
     term: str = Field(min_length=1)
     reason: str = ""
-    severity: Severity = Severity.warn
+    severity: Severity = "WARN"
 
 
 class ProductImagery(_Strict):
@@ -244,7 +225,7 @@ def _decode_logo(path: str, mtime_ns: int) -> Image.Image:
 
 
 def brand_kits_dir() -> Path:
-    return Path(os.environ.get("CREATIVE_ASSETS_BRAND_KITS") or DEFAULT_BRAND_KITS_DIR)
+    return Path(settings.get("CREATIVE_ASSETS_BRAND_KITS") or DEFAULT_BRAND_KITS_DIR)
 
 
 def available_brand_kits(root: Path | None = None) -> list[str]:

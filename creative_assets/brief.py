@@ -33,7 +33,7 @@ from pydantic import (
 
 from creative_assets.brand_kit import BrandKit, WordRule, load_brand_kit
 from creative_assets.brief_parse import decode_brief_bytes, parse_document
-from creative_assets.errors import BriefError, Problem, problems_from_validation_error
+from creative_assets.errors import BriefError, problems_from_validation_error
 from creative_assets.input_policy import (
     MAX_ASSET_BYTES,
     MAX_ASSET_PIXELS,
@@ -59,6 +59,7 @@ from creative_assets.placements import (
 )
 from creative_assets.slugs import SLUG_MAX, SLUG_PATTERN, slug_problem
 from creative_assets.term_skeleton import term_folds_to_something
+from creative_assets.vocabulary import Problem
 
 #: Aspect ratios we render, with their default output size in pixels.
 #: Smallest shorter side of an output size. Measured (issue 11): at 256 and 320 px every creative

@@ -23,8 +23,9 @@ import re
 
 import yaml
 
-from creative_assets.errors import BriefError, Problem
+from creative_assets.errors import BriefError
 from creative_assets.input_policy import MAX_BRIEF_BYTES, MAX_NESTING, MAX_NODES, shorten
+from creative_assets.vocabulary import Problem
 
 
 class _Refused(Exception):

@@ -140,6 +140,12 @@ def current_brief(storage: Storage, campaign_id: str) -> BriefRecord | None:
     return _record_from_json(data)
 
 
+def registered_campaigns(storage: Storage) -> list[str]:
+    """Every campaign with a live brief version, sorted."""
+    found = (layout.brief_campaign_of(k) for k in storage.list_keys(layout.BRIEFS_ROOT))
+    return sorted({c for c in found if c})
+
+
 def require_brief(storage: Storage, campaign_id: str) -> BriefRecord:
     record = current_brief(storage, campaign_id)
     if record is None:

@@ -19,18 +19,17 @@ configuration in code and in one place.
 
 from __future__ import annotations
 
-import os
-
 from dagster_celery.executor import CeleryExecutor
 from dagster_celery.make_app import make_app
 from dagster_celery.tasks import create_task
 
 import creative_assets.definitions  # noqa: F401  (preload the code location before forking)
+from creative_assets import settings
 from creative_assets.execution import BROKER_ENV, backend_env, celery_config
 
 
 def _required(name: str) -> str:
-    value = os.environ.get(name, "").strip()
+    value = settings.get(name)
     if not value:
         raise RuntimeError(
             f"{name} is not set: the Celery worker needs the broker URL (e.g. redis://redis:6379/0)"

@@ -26,11 +26,12 @@ import os
 import re
 import sys
 import time
-import warnings
 from pathlib import Path
 
+from creative_assets import layout, settings
+from creative_assets.dagster_warnings import silence_chosen_api_warnings
 from creative_assets.errors import BriefError
-from creative_assets.units import contiguous_batches
+from creative_assets.run_tags import CAMPAIGN_TAG, VERSION_TAG, pipeline_run_tags, unit_batches
 
 
 def _print_problems(exc: BriefError) -> None:
@@ -85,19 +86,22 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def _prepare_environment(out: str | None) -> None:
-    from creative_assets.settings import default_dagster_home
-
+def _use_local_storage(out: str | None) -> None:
+    """``--out DIR``: this process's definitions store under DIR."""
     if out:
-        os.environ["CREATIVE_ASSETS_STORAGE"] = "local"
-        os.environ["CREATIVE_ASSETS_ROOT"] = str(Path(out).resolve())
+        settings.override("CREATIVE_ASSETS_STORAGE", "local")
+        settings.override("CREATIVE_ASSETS_ROOT", str(Path(out).resolve()))
+
+
+def _prepare_environment(out: str | None) -> None:
+    _use_local_storage(out)
     from creative_assets.local_instance import write_local_config
 
-    write_local_config(Path(os.environ.setdefault("DAGSTER_HOME", default_dagster_home())))
+    write_local_config(Path(settings.dagster_home()))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    if args.out and os.environ.get("CREATIVE_ASSETS_EXECUTOR", "").strip().lower() == "celery":
+    if args.out and settings.get("CREATIVE_ASSETS_EXECUTOR").lower() == "celery":
         print(
             "--out sets the storage root of this process only; with CREATIVE_ASSETS_EXECUTOR=celery the "
             "steps run on the workers: give them and this command the same CREATIVE_ASSETS_STORAGE "
@@ -110,7 +114,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from creative_assets.local_instance import fail_dead_cli_runs, may_have_runs
 
-    if may_have_runs(Path(os.environ["DAGSTER_HOME"])):  # a fresh local instance is not created here
+    if may_have_runs(Path(settings.dagster_home())):  # a fresh local instance is not created here
         with dg.DagsterInstance.get() as instance:
             for run_id in fail_dead_cli_runs(instance):
                 print(
@@ -155,14 +159,13 @@ def run_brief(path: str, loaded, storage, instance, defs, units_per_run: int) ->
     from creative_assets.assets.rollup import summarise_campaign
     from creative_assets.brief_store import register_brief
     from creative_assets.execution import execute_pipeline
-    from creative_assets.jobs import CAMPAIGN_TAG, VERSION_TAG, pipeline_run_tags, range_tags
     from creative_assets.local_instance import cli_run_tags
     from creative_assets.partitions import campaigns, creative_units
 
     record, created = register_brief(storage, loaded, Path(path).read_bytes())
     print(
         f"\n• brief {record.campaign_id} v{record.version} {'registered' if created else 'unchanged'} "
-        f"in {storage.uri('briefs/' + record.campaign_id)}"
+        f"in {storage.uri(layout.brief_prefix(record.campaign_id))}"
     )
     unit_keys = [str(u) for u in record.unit_keys()]
     existing = set(instance.get_dynamic_partitions(creative_units.name))
@@ -171,11 +174,13 @@ def run_brief(path: str, loaded, storage, instance, defs, units_per_run: int) ->
         instance.add_dynamic_partitions(creative_units.name, new_keys)
     if not instance.has_dynamic_partition(campaigns.name, record.campaign_id):
         instance.add_dynamic_partitions(campaigns.name, [record.campaign_id])
-    print(f"• {len(unit_keys)} creative units ({len(new_keys)} new) on instance {os.environ['DAGSTER_HOME']}")
+    print(f"• {len(unit_keys)} creative units ({len(new_keys)} new) on instance {settings.dagster_home()}")
 
     job = defs.resolve_job_def("creative_pipeline")
     ordered = instance.get_dynamic_partitions(creative_units.name)
-    batches = contiguous_batches(ordered, unit_keys, units_per_run)
+    batches = unit_batches(
+        ordered, unit_keys, {**cli_run_tags(), VERSION_TAG: str(record.version)}, size=units_per_run
+    )
     # Dagster's own log lines (with stack traces for failed steps) are for the Dagster UI, where the
     # run is: the CLI prints what failed, and why, itself.
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -183,20 +188,12 @@ def run_brief(path: str, loaded, storage, instance, defs, units_per_run: int) ->
     done = 0
     for n, batch in enumerate(batches, 1):
         t0 = time.perf_counter()
-        print(f"• run {n}/{len(batches)}: {len(batch)} unit(s) {batch[0]} … {batch[-1]}", flush=True)
-        result = execute_pipeline(  # in process, or on the Celery workers (CREATIVE_ASSETS_EXECUTOR)
-            job,
-            instance,
-            run_config=quiet,
-            tags={
-                **pipeline_run_tags(),
-                **cli_run_tags(),
-                **range_tags(batch[0], batch[-1]),
-                CAMPAIGN_TAG: record.campaign_id,
-                VERSION_TAG: str(record.version),
-            },
+        print(
+            f"• run {n}/{len(batches)}: {len(batch.units)} unit(s) {batch.first} … {batch.last}", flush=True
         )
-        done += len(batch)
+        # in process, or on the Celery workers (CREATIVE_ASSETS_EXECUTOR)
+        result = execute_pipeline(job, instance, run_config=quiet, tags=batch.tags)
+        done += len(batch.units)
         _print_check_findings(result)
         if result.success:
             print(
@@ -204,7 +201,7 @@ def run_brief(path: str, loaded, storage, instance, defs, units_per_run: int) ->
                 flush=True,
             )
         else:
-            failed += len(batch)
+            failed += len(batch.units)
             for event in result.all_events:
                 if event.is_step_failure:
                     print(f"  ✗ {event.step_key}: {_failure_reason(event)}", file=sys.stderr)
@@ -222,9 +219,9 @@ def run_brief(path: str, loaded, storage, instance, defs, units_per_run: int) ->
     )
     table = summarise_campaign(storage, record.campaign_id)
     _print_table(table)
-    print(f"Creatives: {storage.uri(f'campaigns/{record.campaign_id}')}")
+    print(f"Creatives: {storage.uri(layout.campaign_prefix(record.campaign_id))}")
     _print_videos(table)
-    print(f"Summary:   {storage.uri(f'campaigns/{record.campaign_id}/summary.csv')}")
+    print(f"Summary:   {storage.uri(layout.campaign_file(record.campaign_id, 'summary.csv'))}")
     return failed + _print_blocked(table) + (0 if rollup.success else 1)
 
 
@@ -262,15 +259,16 @@ def cmd_rerun(args: argparse.Namespace) -> int:
 
     from creative_assets.assets.rollup import summarise_campaign
     from creative_assets.definitions import build_definitions
-    from creative_assets.jobs import CAMPAIGN_TAG
     from creative_assets.partitions import creative_units
     from creative_assets.units import UnitKey
 
     defs = build_definitions()
-    storage = defs.resources["storage"].process_config_and_initialize()
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     bad = 0
-    with dg.DagsterInstance.get() as instance:
+    with (
+        defs.resources["storage"].process_config_and_initialize_cm() as storage,
+        dg.DagsterInstance.get() as instance,
+    ):
         known = set(instance.get_dynamic_partitions(creative_units.name))
         unknown = [u for u in args.units if u not in known]
         if unknown:
@@ -374,12 +372,10 @@ def _print_table(table) -> None:
 
 def cmd_review(args: argparse.Namespace) -> int:
     """Serve the review app on the pipeline's storage (README "Human review")."""
-    if args.out:
-        os.environ["CREATIVE_ASSETS_STORAGE"] = "local"
-        os.environ["CREATIVE_ASSETS_ROOT"] = str(Path(args.out).resolve())
+    _use_local_storage(args.out)
     import uvicorn
 
-    from creative_assets.definitions import build_storage
+    from creative_assets.definitions import build_storage, configured_credentials
     from creative_assets.identity.commands import open_store
     from creative_assets.identity.config import IdentitySettings
     from creative_assets.review.app import create_app
@@ -403,26 +399,41 @@ def cmd_review(args: argparse.Namespace) -> int:
         from creative_assets.identity.oidc import OIDCClient
 
         oidc = OIDCClient(settings.oidc, identity)
-    storage = build_storage().process_config_and_initialize()
-    print(f"Reviewing creatives in {storage.uri('campaigns')}\nOpen http://{args.host}:{args.port}/")
-    from resources.credentials import build_credentials
-
-    policy = build_credentials().process_config_and_initialize().verify_policy()  # C2PA: no key here
-    uvicorn.run(
-        create_app(storage, identity, settings, oidc=oidc, credentials=policy),
-        host=args.host,
-        port=args.port,
-        log_level="warning",
-    )
+    with (
+        build_storage().process_config_and_initialize_cm() as storage,
+        configured_credentials() as credentials,
+    ):
+        print(
+            f"Reviewing creatives in {storage.uri(layout.CAMPAIGNS_ROOT)}\nOpen http://{args.host}:{args.port}/"
+        )
+        policy = credentials.verify_policy()  # C2PA: no key here
+        uvicorn.run(
+            create_app(storage, identity, settings, oidc=oidc, credentials=policy),
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+        )
     return 0
+
+
+def cmd_migrate_layout(args: argparse.Namespace) -> int:
+    """Move stage folders written before stages had one name (docs/ARCHITECTURE.md "Storage layout")."""
+    if args.out:
+        os.environ["CREATIVE_ASSETS_STORAGE"] = "local"
+        os.environ["CREATIVE_ASSETS_ROOT"] = str(Path(args.out).resolve())
+    from creative_assets.definitions import build_storage
+    from creative_assets.layout_migration import migrate_layout
+
+    with build_storage().process_config_and_initialize_cm() as storage:
+        report = migrate_layout(storage)
+        print(f"✓ {storage.uri(layout.CAMPAIGNS_ROOT)}: {report.summary()}")
+    return 1 if report.conflicts else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     from creative_assets.credentials_cli import add_commands as add_credentials_commands
 
-    # Dagster flags features it considers beta/preview (backfill policies, partitioned checks) on
-    # every import; that is for the developers reading the code, not for someone running a brief.
-    warnings.filterwarnings("ignore", message=r".*is currently in (beta|preview)")
+    silence_chosen_api_warnings()  # the beta/preview Dagster APIs chosen on purpose (dagster_warnings.py)
     parser = argparse.ArgumentParser(prog="creative-assets", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser(
@@ -433,7 +444,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("run", help="register briefs and materialize all their creatives")
     p.add_argument("briefs", nargs="+", metavar="BRIEF")
     p.add_argument("--out", help="local storage folder (default: $CREATIVE_ASSETS_ROOT or var/storage)")
-    p.add_argument("--units-per-run", type=int, default=24, help="units batched into one run (default 24)")
+    p.add_argument(
+        "--units-per-run",
+        type=int,
+        default=settings.units_per_run(),
+        help=f"units batched into one run (default {settings.DEFAULT_UNITS_PER_RUN}, {settings.UNITS_PER_RUN_ENV})",
+    )
     p.add_argument(
         "--skip-preflight",
         action="store_true",
@@ -449,6 +465,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8081, help="port (default 8081)")
     p.set_defaults(func=cmd_review)
+    p = sub.add_parser("migrate-layout", help="rename stage folders written by an older version")
+    p.add_argument("--out", help="local storage folder (default: $CREATIVE_ASSETS_ROOT or var/storage)")
+    p.set_defaults(func=cmd_migrate_layout)
     p = sub.add_parser("schema", help="print the brief's JSON Schema")
     p.set_defaults(func=cmd_schema)
     add_credentials_commands(sub)  # credentials init | show (creative_assets/credentials_cli.py)

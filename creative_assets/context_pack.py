@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from creative_assets.brand_kit import BrandKit, WordRule
 from creative_assets.locales import LocaleInfo
-from creative_assets.stages import ContextPack, TermRuleRecord, UnitBrief
+from creative_assets.stages import LocaleContextPack, TermRuleRecord, UnitBrief
 
 
 def layered_rules(locale: LocaleInfo, kit: BrandKit, unit: UnitBrief) -> list[TermRuleRecord]:
@@ -28,7 +28,7 @@ def campaign_rules(
             TermRuleRecord(
                 term=rule.term,
                 reason=rule.reason or f"banned by the {kit.display_name} kit",
-                severity=rule.severity.value,
+                severity=rule.severity,
                 layer=f"brand:{kit.slug}",
             )
         )
@@ -37,7 +37,7 @@ def campaign_rules(
             TermRuleRecord(
                 term=rule.term,
                 reason=rule.reason or "banned by the campaign brief",
-                severity=rule.severity.value,
+                severity=rule.severity,
                 layer=f"campaign:{campaign_id}",
             )
         )
@@ -46,13 +46,13 @@ def campaign_rules(
 
 def build_context_pack(
     unit: UnitBrief, kit: BrandKit, locale: LocaleInfo, kb_version: str, provider: str
-) -> ContextPack:
+) -> LocaleContextPack:
     disclaimer = (
         (unit.localized.disclaimer if unit.localized and unit.localized.disclaimer else None)
         or unit.disclaimer
         or kit.required_disclaimer
     )
-    return ContextPack(
+    return LocaleContextPack(
         locale=locale.model_dump(mode="json"),
         brand_display_name=kit.display_name,
         tone_of_voice=kit.tone_of_voice,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from creative_assets.stages import ContextPack, CopyVariant, LocalizedCopy, UnitBrief
+from creative_assets.stages import CopyVariant, LocaleContextPack, LocalizedCopy, UnitBrief
 
 
-def brief_copy(unit: UnitBrief, pack: ContextPack, provider: str = "brief-copy") -> LocalizedCopy:
+def brief_copy(unit: UnitBrief, pack: LocaleContextPack, provider: str = "brief-copy") -> LocalizedCopy:
     """Headline and CTA from ``localized_messages`` for the unit's locale; where the brief gives none,
     the source-locale text is kept and a warning recorded. The sub-line is the product name (brand
     names are not translated). Every candidate gets the same copy."""

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from creative_assets import settings
+
 
 def add_commands(sub) -> None:
     p = sub.add_parser("credentials", help="C2PA Content Credentials: test CA, show a file's credential")
@@ -21,18 +23,18 @@ def add_commands(sub) -> None:
 
 
 def _configured_status():
-    from resources.credentials import build_credentials
+    from creative_assets.definitions import configured_credentials
 
-    return build_credentials().process_config_and_initialize().status()
+    with configured_credentials() as credentials:
+        return credentials.status()
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    import os
 
     from creative_assets.credentials_ca import init_test_ca
     from creative_assets.settings import default_credentials_dir
 
-    folder = Path(args.dir or os.environ.get("CREATIVE_ASSETS_C2PA_TEST_CA") or default_credentials_dir())
+    folder = Path(args.dir or settings.get("CREATIVE_ASSETS_C2PA_TEST_CA") or default_credentials_dir())
     ca, created = init_test_ca(folder, force=args.force)
     print(f"{'created' if created else 'kept the existing'} TEST CA in {ca.folder}")
     print(

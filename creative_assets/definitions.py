@@ -5,17 +5,27 @@ Read top to bottom: what the graph is, how it runs, and which implementation bac
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from creative_assets.assets.rollup import campaign_compliance_report, campaign_summary
+from creative_assets.assets.sources import SOURCES
 from creative_assets.identity.config import default_identity_url
-from creative_assets.jobs import campaign_rollup, creative_pipeline, unit_stages
+from creative_assets.jobs import (
+    campaign_rollup,
+    creative_pipeline,
+    observe_sources,
+    observe_sources_schedule,
+    unit_stages,
+)
 from creative_assets.layout import INBOX_PREFIX
-from creative_assets.settings import choice, default_storage_root, env_or_default, int_setting
+from creative_assets.settings import choice, default_storage_root, int_setting
 from resources.alerts import build_alert_router
 from resources.brand_kits import BrandKitLibrary
-from resources.credentials import build_credentials
+from resources.credentials import ContentCredentials, build_credentials
+from resources.env import env_or_default
 from resources.identity import IdentityDatabase
 from resources.inbox import BriefInbox
 from resources.io_manager import CreativeIOManager
@@ -39,8 +49,8 @@ from sensors.review import review_decision_sensor
 # -- the asset graph: one asset per pipeline stage, all partitioned by creative unit, plus the
 #    campaign rollup. Jobs (creative_assets/jobs.py) run in process, one process per run, unless
 #    CREATIVE_ASSETS_EXECUTOR=celery puts creative_pipeline's steps on Celery workers (execution.py).
-assets = [*unit_stages, campaign_summary, campaign_compliance_report]
-jobs = [creative_pipeline, campaign_rollup]
+assets = [*SOURCES, *unit_stages, campaign_summary, campaign_compliance_report]
+jobs = [creative_pipeline, campaign_rollup, observe_sources]
 
 # -- automation: briefs dropped in the inbox become partitions and runs; each finished batch
 #    refreshes its campaign's summary; review decisions are recorded and revision requests
@@ -59,6 +69,13 @@ sensors += [audit_archive_sensor, approval_cascade_sensor]
 
 
 # -- resources: the implementation is configuration (CREATIVE_ASSETS_STORAGE), not code -------------
+def configured_credentials() -> AbstractContextManager[ContentCredentials]:
+    """The ``credentials`` resource as configured, opened for a ``with`` block: for the CLI (the
+    review app's verification policy, ``credentials show``), which imports resources only through
+    here. Never ``process_config_and_initialize()``: see test_resource_lifetimes.py."""
+    return build_credentials().process_config_and_initialize_cm()
+
+
 def build_storage() -> CreativeStorage:
     if choice("CREATIVE_ASSETS_STORAGE", "local", ("local", "s3")) == "s3":
         return S3CreativeStorage(
@@ -132,7 +149,7 @@ def build_definitions() -> dg.Definitions:
         assets=assets,
         jobs=jobs,
         sensors=sensors,
-        schedules=[build_nightly_schedule()],
+        schedules=[build_nightly_schedule(), observe_sources_schedule],
         resources=build_resources(),
         executor=dg.in_process_executor,
     )

@@ -18,11 +18,12 @@ from creative_assets.credentials import (
     sha256,
     source_type,
 )
+from creative_assets.stage_registry import IMAGE_CANDIDATES
 from creative_assets.stages import (
     BrandedCandidates,
-    ContextPack,
     FinalCreatives,
     ImageCandidates,
+    LocaleContextPack,
     LocalizedCopy,
     UnitBrief,
 )
@@ -50,7 +51,7 @@ class UnitInputs:
             self.hashes[self.packshot[0]] = sha256(self.packshot[1])
             self.packshot_source = declared_source(self.packshot[1], self.packshot[0])
         for name, data in self.raw.items():
-            self.hashes[f"raw/{name}"] = sha256(data)
+            self.hashes[f"{IMAGE_CANDIDATES}/{name}"] = sha256(data)
         for name, data in self.logos.values():
             self.hashes[name] = sha256(data)
 
@@ -59,7 +60,7 @@ class UnitInputs:
         if ingredient.role == "packshot":
             return self.packshot[1]
         if ingredient.role == "candidate":
-            return self.raw[ingredient.key.removeprefix("raw/")]
+            return self.raw[ingredient.key.removeprefix(f"{IMAGE_CANDIDATES}/")]
         return next(data for name, data in self.logos.values() if name == ingredient.key)
 
 
@@ -73,7 +74,9 @@ def declared_source(data: bytes, name: str) -> str | None:
     return cred.source_type if cred.present and not cred.integrity_failures else None
 
 
-def ai_label_for(pack: ContextPack, raw: ImageCandidates, packshot_source: str | None = None) -> str | None:
+def ai_label_for(
+    pack: LocaleContextPack, raw: ImageCandidates, packshot_source: str | None = None
+) -> str | None:
     """The visible label the unit's market requires on AI imagery (knowledge base ``ai_label``),
     when the unit's imagery is AI (not for the brand's photos or purely algorithmic drawing)."""
     label = pack.locale.get("ai_label")
@@ -120,10 +123,10 @@ def unit_provenance(
             ingredients.append(
                 Ingredient(
                     "candidate",
-                    f"candidate: raw/{raw_file}",
+                    f"candidate: {IMAGE_CANDIDATES}/{raw_file}",
                     "image/jpeg",
-                    inputs.hashes[f"raw/{raw_file}"],
-                    f"raw/{raw_file}",
+                    inputs.hashes[f"{IMAGE_CANDIDATES}/{raw_file}"],
+                    f"{IMAGE_CANDIDATES}/{raw_file}",
                 )
             )
             logo_name = inputs.logos[render.logo.variant][0]

@@ -29,7 +29,7 @@ from typing import Any
 
 import dagster as dg
 
-from creative_assets.settings import choice, int_setting
+from creative_assets.settings import choice, int_setting, is_set
 
 EXECUTOR_ENV = "CREATIVE_ASSETS_EXECUTOR"
 BROKER_ENV = "CREATIVE_ASSETS_CELERY_BROKER_URL"
@@ -44,7 +44,7 @@ def executor_kind() -> str:
 
 def backend_env() -> str:
     """The variable holding the result backend URL: its own if set, else the broker's."""
-    return BACKEND_ENV if os.environ.get(BACKEND_ENV) else BROKER_ENV
+    return BACKEND_ENV if is_set(BACKEND_ENV) else BROKER_ENV
 
 
 def celery_config() -> dict[str, Any]:

@@ -42,12 +42,13 @@ from creative_assets.brief_store import (
     dropped_units,
     prepare_brief_version,
 )
-from creative_assets.errors import BriefError, Problem
+from creative_assets.errors import BriefError
 from creative_assets.input_policy import MAX_BRIEF_BYTES, TooLargeError, UnsafeFileError
 from creative_assets.layout import display_key, unsafe_key_reason
 from creative_assets.storage_protocol import Storage
 from creative_assets.transient import is_transient
 from creative_assets.units import UnitKey
+from creative_assets.vocabulary import Problem
 
 BRIEF_SUFFIXES = (".yaml", ".yml", ".json")
 

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from creative_assets import settings
+
 # -- limits ---------------------------------------------------------------------------------------
 
 #: A brief file (YAML or JSON) larger than this is refused before it is read.
@@ -212,7 +214,7 @@ class Budget:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Budget:
-        env = dict(os.environ if env is None else env)
+        env = dict(settings.environment() if env is None else env)
         fields: dict[str, object] = {}
         for name, key, kind in (
             ("max_calls", "CREATIVE_ASSETS_BRIEF_MAX_CALLS", int),

@@ -17,40 +17,38 @@ and deterministic ones are not repeated.
   it failed), from the failed steps on, but not a run whose steps failed for good.
 """
 
-import os
-
 import dagster as dg
 
-from creative_assets.assets.branding import branded_candidates
-from creative_assets.assets.briefs import unit_brief
-from creative_assets.assets.candidates import image_candidates
-from creative_assets.assets.context import locale_context_pack
-from creative_assets.assets.copy import localized_copy
-from creative_assets.assets.finals import final_creatives
+from creative_assets.assets.branded_candidates import branded_candidates
+from creative_assets.assets.final_creatives import final_creatives
+from creative_assets.assets.image_candidates import image_candidates
+from creative_assets.assets.locale_context_pack import locale_context_pack
+from creative_assets.assets.localized_copy import localized_copy
 from creative_assets.assets.motion_creatives import motion_creatives
 from creative_assets.assets.rollup import campaign_compliance_report, campaign_summary
-from creative_assets.assets.selection import selected_creative
+from creative_assets.assets.selected_creative import selected_creative
+from creative_assets.assets.sources import SOURCES
+from creative_assets.assets.unit_brief import unit_brief
 from creative_assets.execution import build_executor
+from creative_assets.run_tags import RUN_RETRY_TAGS
+from creative_assets.settings import float_setting, int_setting
+from creative_assets.stage_registry import STAGE_NAMES
 
-#: The unit stages in pipeline order, all partitioned by creative unit.
-unit_stages = [
-    unit_brief,
-    locale_context_pack,
-    image_candidates,
-    branded_candidates,
-    localized_copy,
-    final_creatives,
-    motion_creatives,
-    selected_creative,
-]
-
-#: run-level retries of a run whose process died (see the module docstring)
-MAX_RUN_RETRIES = 3
-RUN_RETRY_TAGS = {
-    "dagster/max_retries": str(MAX_RUN_RETRIES),
-    "dagster/retry_strategy": "FROM_FAILURE",
-    "dagster/retry_on_asset_or_op_failure": "false",
+#: The unit stage assets in pipeline order (stage_registry.STAGE_NAMES), all partitioned by creative unit.
+_STAGE_ASSETS = {
+    a.key.path[-1]: a
+    for a in (
+        unit_brief,
+        locale_context_pack,
+        image_candidates,
+        branded_candidates,
+        localized_copy,
+        final_creatives,
+        motion_creatives,
+        selected_creative,
+    )
 }
+unit_stages = [_STAGE_ASSETS[name] for name in STAGE_NAMES]
 
 
 def transient_retry_policy(retries: int | None = None, delay: float | None = None) -> dg.RetryPolicy | None:
@@ -58,9 +56,9 @@ def transient_retry_policy(retries: int | None = None, delay: float | None = Non
     (exponential, +-50 % jitter), i.e. an outage of up to about 7 minutes heals by itself.
     ``CREATIVE_ASSETS_STEP_RETRIES`` / ``CREATIVE_ASSETS_STEP_RETRY_DELAY_SECONDS`` change that
     (read when the code location loads); 0 retries switches step retries off."""
-    retries = int(os.environ.get("CREATIVE_ASSETS_STEP_RETRIES", "5")) if retries is None else retries
+    retries = int_setting("CREATIVE_ASSETS_STEP_RETRIES", 5, 0, 100) if retries is None else retries
     delay = (
-        float(os.environ.get("CREATIVE_ASSETS_STEP_RETRY_DELAY_SECONDS", "15")) if delay is None else delay
+        float_setting("CREATIVE_ASSETS_STEP_RETRY_DELAY_SECONDS", 15.0, 0, 3600) if delay is None else delay
     )
     if retries <= 0:
         return None
@@ -70,11 +68,6 @@ def transient_retry_policy(retries: int | None = None, delay: float | None = Non
 
 
 TRANSIENT_RETRY_POLICY = transient_retry_policy()
-
-
-def pipeline_run_tags() -> dict[str, str]:
-    """The retry tags of every run the sensors, the schedule and the CLI request."""
-    return dict(RUN_RETRY_TAGS)
 
 
 creative_pipeline = dg.define_asset_job(
@@ -94,10 +87,17 @@ campaign_rollup = dg.define_asset_job(
     description="Summary and compliance report of every unit of a campaign.",
 )
 
-CAMPAIGN_TAG = "creative_assets/campaign"
-VERSION_TAG = "creative_assets/brief_version"
-
-
-def range_tags(first: str, last: str) -> dict[str, str]:
-    """Run tags that target a contiguous range of creative-unit partitions."""
-    return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+#: Observes the external inputs (briefs, brand kits, knowledge base): new data versions mark the units
+#: built from the old ones stale in the UI (assets/sources.py).
+observe_sources = dg.define_asset_job(
+    "observe_sources",
+    selection=dg.AssetSelection.assets(*(source.key for source in SOURCES)),
+    executor_def=dg.in_process_executor,
+    description="Records the data version of every brief, brand kit and the locale knowledge base.",
+)
+observe_sources_schedule = dg.ScheduleDefinition(
+    job=observe_sources,
+    cron_schedule="*/15 * * * *",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Observes the pipeline's sources every 15 minutes.",
+)

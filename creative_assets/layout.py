@@ -188,18 +188,31 @@ def stage_manifest(
 # --- briefs -----------------------------------------------------------------------------------
 
 
+def brief_prefix(campaign_id: str) -> str:
+    """Every stored version of a campaign's brief, its pointer and its product images."""
+    return f"{BRIEFS_ROOT}/{campaign_id}"
+
+
 def brief_current_key(campaign_id: str) -> str:
     """The live version pointer of a campaign's brief (the commit point of a registration)."""
-    return f"{BRIEFS_ROOT}/{campaign_id}/current.json"
+    return f"{brief_prefix(campaign_id)}/current.json"
+
+
+def brief_campaign_of(key: str) -> str | None:
+    """The campaign whose live version pointer ``key`` is; None for any other key."""
+    parts = key.split("/")
+    if len(parts) == 3 and parts[0] == BRIEFS_ROOT and parts[2] == "current.json":
+        return parts[1]
+    return None
 
 
 def brief_version_prefix(campaign_id: str, version: int) -> str:
-    return f"{BRIEFS_ROOT}/{campaign_id}/v{version:04d}"
+    return f"{brief_prefix(campaign_id)}/v{version:04d}"
 
 
 def brief_asset_key(campaign_id: str, digest: str, suffix: str) -> str:
     """A product image, content-addressed (``suffix`` with its dot, lower case)."""
-    return f"{BRIEFS_ROOT}/{campaign_id}/assets/{digest}{suffix}"
+    return f"{brief_prefix(campaign_id)}/assets/{digest}{suffix}"
 
 
 # --- review and delivery ----------------------------------------------------------------------

@@ -16,11 +16,8 @@ from pathlib import Path
 import dagster as dg
 
 from creative_assets.dagster_compat import mark_run_failed
+from creative_assets.run_tags import HOST_TAG, LAUNCHER_TAG, PID_START_TAG, PID_TAG
 
-LAUNCHER_TAG = "creative_assets/launcher"
-HOST_TAG = "creative_assets/host"
-PID_TAG = "creative_assets/pid"
-PID_START_TAG = "creative_assets/pid_start"
 CONFIG_HEADER = "# Local instance: SQLite storage under this folder (see README)."
 LOCAL_CONFIG = f"""{CONFIG_HEADER} Written by creative-assets.
 # Run monitoring marks runs whose process died as failed (when dagster-daemon or `dagster dev`

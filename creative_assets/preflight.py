@@ -40,7 +40,6 @@ from typing import TYPE_CHECKING
 
 from creative_assets.compliance import find_terms
 from creative_assets.context_pack import campaign_rules
-from creative_assets.errors import Problem
 from creative_assets.locales import LocaleInfo, get_locale
 from creative_assets.render.candidates import kit_templates, prepare_supplied_product
 from creative_assets.render.finals import LocaleText, plan_text
@@ -55,6 +54,7 @@ from creative_assets.render.layout import layout_variants, plan_layout
 from creative_assets.render.segmentation import emoji_in
 from creative_assets.render.text import unrenderable
 from creative_assets.stages import CopyVariant
+from creative_assets.vocabulary import Problem
 
 if TYPE_CHECKING:
     from creative_assets.brand_kit import BrandKit

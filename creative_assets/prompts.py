@@ -12,7 +12,7 @@ import json
 from creative_assets.brand_kit import BrandKit
 from creative_assets.render.candidates import CandidatePlan
 from creative_assets.render.layout import Layout
-from creative_assets.stages import ContextPack, UnitBrief
+from creative_assets.stages import LocaleContextPack, UnitBrief
 
 #: API sizes per ratio (the closest the Images API offers; outputs are cover-cropped to our sizes).
 API_SIZES = {"1:1": "1024x1024", "4:5": "1024x1536", "9:16": "1024x1536", "16:9": "1536x1024"}
@@ -33,7 +33,12 @@ def _free_area(layout: Layout) -> str:
 
 
 def image_prompt(
-    unit: UnitBrief, pack: ContextPack, kit: BrandKit, plan: CandidatePlan, ratio: str, with_product: bool
+    unit: UnitBrief,
+    pack: LocaleContextPack,
+    kit: BrandKit,
+    plan: CandidatePlan,
+    ratio: str,
+    with_product: bool,
 ) -> str:
     """The prompt for one candidate at one ratio."""
     layout = plan.layouts[ratio]
@@ -79,7 +84,7 @@ COPY_SCHEMA = {
 
 
 def copy_messages(
-    unit: UnitBrief, pack: ContextPack, fields: list[str], image_data_url: str | None
+    unit: UnitBrief, pack: LocaleContextPack, fields: list[str], image_data_url: str | None
 ) -> list[dict]:
     """Chat messages asking for a faithful translation of the fields the brief did not localize."""
     loc = pack.locale
@@ -122,7 +127,7 @@ NOTES_SCHEMA = {
 }
 
 
-def context_messages(unit: UnitBrief, pack: ContextPack) -> list[dict]:
+def context_messages(unit: UnitBrief, pack: LocaleContextPack) -> list[dict]:
     """Ask for market- and product-specific creative guidance to add to the built-in context pack."""
     loc = pack.locale
     data = {

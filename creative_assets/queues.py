@@ -16,6 +16,8 @@ The queue of a step depends on the configured providers: with the offline provid
 
 from __future__ import annotations
 
+from creative_assets import stage_registry
+
 IMAGE = "image"
 PROVIDER = "provider"
 DEFAULT = "dagster"
@@ -24,19 +26,16 @@ QUEUES = (IMAGE, PROVIDER, DEFAULT)
 #: The op tag dagster-celery reads to route a step (dagster_celery.tags.DAGSTER_CELERY_QUEUE_TAG).
 QUEUE_TAG = "dagster-celery/queue"
 
-#: Storage stage name (``stage_asset_kwargs``) -> which provider it calls, if any.
-_PROVIDER_OF_STAGE = {"raw": "image", "context": "text", "copy": "text"}
-#: Stages that draw or render pixels whatever the provider.
-_RENDER_STAGES = {"branded", "final", "motion_creatives"}
-
 
 def stage_queue(stage: str, image_provider: str = "offline", text_provider: str = "offline") -> str:
-    """The queue for the step of the unit stage ``stage`` (``brief``, ``context``, ``raw``, ...)."""
-    kind = _PROVIDER_OF_STAGE.get(stage)
+    """The queue for the step of the unit stage ``stage`` (stage_registry: which provider it calls,
+    whether it renders)."""
+    entry = stage_registry.stage(stage)
+    kind = entry.provider
     if kind == "image":
         return PROVIDER if image_provider != "offline" else IMAGE
     if kind == "text":
         return PROVIDER if text_provider != "offline" else DEFAULT
-    if stage in _RENDER_STAGES:
+    if entry.renders:
         return IMAGE
     return DEFAULT

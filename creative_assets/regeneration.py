@@ -30,14 +30,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from creative_assets.brief_store import BriefRecord, current_brief, unit_fingerprint
+from creative_assets.brief_store import BriefRecord, current_brief, registered_campaigns, unit_fingerprint
 from creative_assets.review.decisions import review_state
+from creative_assets.stage_registry import (
+    FINAL_CREATIVES,
+    LOCALE_CONTEXT_PACK,
+    SELECTED_CREATIVE,
+    STAGE_NAMES,
+    UNIT_BRIEF,
+)
 from creative_assets.stage_store import read_manifest
 from creative_assets.storage_protocol import Storage
 from creative_assets.units import UnitKey
 
 #: the unit stages in pipeline order (storage folder names)
-STAGE_ORDER = ("brief", "context", "raw", "branded", "copy", "final", "selected")
+STAGE_ORDER = STAGE_NAMES
 REASONS = (
     "missing",
     "brief_changed",
@@ -81,8 +88,7 @@ def blocking_failure(final_value: dict) -> str:
 
 
 def live_campaigns(storage: Storage) -> list[BriefRecord]:
-    ids = sorted({k.split("/")[1] for k in storage.list_keys("briefs") if k.endswith("/current.json")})
-    return [r for r in (current_brief(storage, c) for c in ids) if r is not None]
+    return [r for r in (current_brief(storage, c) for c in registered_campaigns(storage)) if r is not None]
 
 
 def _manifests(storage: Storage, unit: UnitKey) -> dict[str, dict]:
@@ -109,26 +115,26 @@ def unit_plan(
     details: list[str] = []
     missing = [s for s in STAGE_ORDER if s not in manifests]
     blocked = ""
-    if missing == ["selected"]:  # a run that failed after its finals (before containment)
-        blocked = blocking_failure(manifests["final"]["value"])
+    if missing == [SELECTED_CREATIVE]:  # a run that failed after its finals (before containment)
+        blocked = blocking_failure(manifests[FINAL_CREATIVES]["value"])
     if missing and not blocked:
         return UnitPlan(unit, ("missing",), (f"no output for {', '.join(missing)}",))
-    selection = manifests.get("selected", {}).get("value", {})
+    selection = manifests.get(SELECTED_CREATIVE, {}).get("value", {})
     if not missing and selection.get("status") == "blocked":
         # contained: the run succeeded and recorded the unit blocked, with no selection
-        blocked = blocking_failure(manifests["final"]["value"])
+        blocked = blocking_failure(manifests[FINAL_CREATIVES]["value"])
         if not blocked:  # not a compliance ERROR the same seed would repeat: try again
             reason = selection.get("blocked_reason") or "no candidate could be selected"
             return UnitPlan(unit, ("missing",), (f"selection blocked: {reason}",))
     stages = [s for s in STAGE_ORDER if s in manifests]
-    brief = manifests["brief"]["value"]
+    brief = manifests[UNIT_BRIEF]["value"]
     if brief.get("input_fingerprint") != unit_fingerprint(record, unit):
         reasons.append("brief_changed")
         details.append(f"generated from brief v{brief.get('brief_version')}, live is v{record.version}")
     if kit_fingerprint is not None and brief.get("brand_fingerprint") != kit_fingerprint:
         reasons.append("brand_kit_changed")
         details.append(f"brand kit {brief.get('brand_fingerprint')} -> {kit_fingerprint}")
-    used_rules = manifests["context"]["value"].get("knowledge_base_version")
+    used_rules = manifests[LOCALE_CONTEXT_PACK]["value"].get("knowledge_base_version")
     if used_rules != knowledge_base_version:
         reasons.append("rules_changed")
         details.append(f"knowledge base {used_rules} -> {knowledge_base_version}")

@@ -13,8 +13,8 @@ from PIL import Image, ImageFilter
 from pydantic import BaseModel, ConfigDict, Field
 
 from creative_assets.render.color import palette_fit, relative_luminance
-from creative_assets.render.layout import Box
 from creative_assets.stages import FinalRender
+from creative_assets.vocabulary import Box
 
 
 class ScoringWeights(BaseModel):

@@ -1,15 +1,21 @@
-"""Deployment settings from the environment (documented in README "Configuration").
+"""Deployment settings: the one module that reads the process environment (README "Configuration").
 
-Only *which implementation* is chosen here; values that can change per process (paths, bucket,
-credentials) stay ``EnvVar``s resolved at run time, so they are never baked in at load time.
+Every other module asks here: typed, bounded getters with the variable's name in the error. Values
+a resource needs at run time (paths, bucket, credentials) stay Dagster ``EnvVar``s in the resources'
+config (``resources/env.py`` decides which are set), so they are never baked in at load time; what
+is read here is what must be known when the code location loads (which implementation, batch size,
+retries, the nightly cron). Pure: no Dagster, no resources.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
-import dagster as dg
+#: units per run: UI backfills (BackfillPolicy), sensors, the nightly schedule, the CLI, the benchmark
+DEFAULT_UNITS_PER_RUN = 24
+UNITS_PER_RUN_ENV = "CREATIVE_ASSETS_UNITS_PER_RUN"
 
 
 def project_root() -> Path:
@@ -31,9 +37,24 @@ def default_dagster_home() -> str:
     return str(project_root() / "var" / "dagster_home")
 
 
-def env_or_default(name: str, default: str | None) -> str | dg.EnvVar | None:
-    """``EnvVar(name)`` when the variable is set (resolved at run time), else the default value."""
-    return dg.EnvVar(name) if os.environ.get(name) else default
+def environment() -> Mapping[str, str]:
+    """The process environment, for parsers that take a mapping (identity, alerts, budget) so their
+    tests can pass their own."""
+    return os.environ
+
+
+def get(name: str, default: str = "") -> str:
+    """A variable's value, stripped; ``default`` when it is unset or blank."""
+    return os.environ.get(name, "").strip() or default
+
+
+def is_set(name: str) -> bool:
+    return bool(os.environ.get(name))
+
+
+def override(name: str, value: str) -> None:
+    """Set a variable for this process (the CLI's ``--out`` points the definitions at a folder)."""
+    os.environ[name] = value
 
 
 def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
@@ -43,16 +64,40 @@ def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
+def flag(name: str, default: bool) -> bool:
+    """``0``/``false``/``no``/``off`` are false, anything else set is true."""
+    raw = get(name).lower()
+    return default if not raw else raw not in ("0", "false", "no", "off")
+
+
 def int_setting(name: str, default: int, low: int, high: int) -> int:
     """A bounded integer setting. (Not an ``EnvVar``: pydantic would check the bounds against the
     unresolved placeholder and refuse any value at load time.)"""
-    raw = os.environ.get(name, "").strip()
+    return _bounded(name, default, low, high, int, "a whole number")
+
+
+def float_setting(name: str, default: float, low: float, high: float) -> float:
+    return _bounded(name, default, low, high, float, "a number")
+
+
+def _bounded(name: str, default, low, high, parse, kind: str):
+    raw = get(name)
     if not raw:
         return default
     try:
-        value = int(raw)
+        value = parse(raw)
     except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a whole number") from None
+        raise ValueError(f"{name}={raw!r} is not {kind}") from None
     if not low <= value <= high:
         raise ValueError(f"{name}={value} is outside {low}..{high}")
     return value
+
+
+def units_per_run() -> int:
+    """Units batched into one run (``CREATIVE_ASSETS_UNITS_PER_RUN``, default 24)."""
+    return int_setting(UNITS_PER_RUN_ENV, DEFAULT_UNITS_PER_RUN, 1, 500)
+
+
+def dagster_home() -> str:
+    """``DAGSTER_HOME``, defaulting (and set for this process) to ``var/dagster_home``."""
+    return os.environ.setdefault("DAGSTER_HOME", default_dagster_home())

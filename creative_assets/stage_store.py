@@ -26,9 +26,9 @@ import hashlib
 import json
 from datetime import datetime, timedelta, timezone
 
-from creative_assets import layout
+from creative_assets import layout, stage_registry
 from creative_assets.review.decisions import unit_events
-from creative_assets.stages import STAGE_TYPES, StageValue, generation_time
+from creative_assets.stages import StageValue, generation_time
 from creative_assets.storage_protocol import Storage
 from creative_assets.units import UnitKey
 
@@ -94,7 +94,7 @@ def read_stage(storage: Storage, unit: UnitKey, stage: str) -> StageValue:
             f"stage {stage!r} of unit {unit} has not been materialized: "
             f"no {storage.uri(layout.manifest_key(unit, stage))}"
         )
-    value = STAGE_TYPES[manifest["stage"]].model_validate(manifest["value"])
+    value = stage_registry.stage(manifest["stage"]).value_type.model_validate(manifest["value"])
     base = layout.files_prefix(unit, stage, manifest)
     expected = manifest.get("files", {})
 
@@ -152,8 +152,8 @@ def _protected_generations(storage: Storage, unit: UnitKey, stage: str, candidat
     """Of ``candidates``, the generations an approval was made from (its lineage names the run that
     wrote them) and, for final creatives, the one the live selection ranks."""
     protected: set[str] = set()
-    if stage == "final":
-        selected = read_manifest(storage, unit, "selected")
+    if stage == stage_registry.FINAL_CREATIVES:
+        selected = read_manifest(storage, unit, "selected_creative")
         if selected and selected.get("value", {}).get("final_generation"):
             protected.add(selected["value"]["final_generation"])
     approved_runs = {e.lineage.get(stage) for e in unit_events(storage, unit) if e.action == "approve"}

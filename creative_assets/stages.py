@@ -20,8 +20,9 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 from creative_assets.brand_kit import WordRule
 from creative_assets.brief import LocalizedText, MotionSettings, Product
 from creative_assets.render.export import PlacementExport
-from creative_assets.render.layout import Box, Layout
+from creative_assets.render.layout import Layout
 from creative_assets.render.product_mask import ProductFootprint, ProductVisibility
+from creative_assets.vocabulary import Box, Direction, LineBreaking, Severity
 
 Reader = Callable[[str], bytes]
 
@@ -43,6 +44,7 @@ class StageValue(BaseModel):
     """Base class: manifest fields plus images held in memory or read lazily from storage."""
 
     model_config = ConfigDict(frozen=False, extra="forbid")
+    #: the stage name: asset key, storage folder and assets/ module (stage_registry.py)
     STAGE: ClassVar[str]
 
     _payloads: dict[str, Image.Image | bytes] = PrivateAttr(default_factory=dict)
@@ -160,7 +162,7 @@ class RejectedCreative(BaseModel):
 class UnitBrief(StageValue):
     """The brief as it applies to one creative unit (campaign x locale x product)."""
 
-    STAGE: ClassVar[str] = "brief"
+    STAGE: ClassVar[str] = "unit_brief"
     unit: str
     campaign_id: str
     campaign_name: str
@@ -220,14 +222,14 @@ class UnitBrief(StageValue):
 class TermRuleRecord(BaseModel):
     term: str
     reason: str = ""
-    severity: Literal["WARN", "ERROR"] = "WARN"
+    severity: Severity = "WARN"
     layer: str  # global | language:xx | market:xx-YY | brand:<slug> | campaign:<id>
 
 
-class ContextPack(StageValue):
+class LocaleContextPack(StageValue):
     """Everything locale- and brand-specific a copywriter or designer needs for this unit."""
 
-    STAGE: ClassVar[str] = "context"
+    STAGE: ClassVar[str] = "locale_context_pack"
     locale: dict  # LocaleInfo, as JSON
     brand_display_name: str
     tone_of_voice: str
@@ -240,7 +242,7 @@ class ContextPack(StageValue):
     calls: list[dict] = []  # API call accounting (see resources/openai_providers.py)
 
     @property
-    def direction(self) -> Literal["ltr", "rtl"]:
+    def direction(self) -> Direction:
         return self.locale["direction"]
 
 
@@ -274,7 +276,7 @@ class ImageCandidate(BaseModel):
 class ImageCandidates(StageValue):
     """N visibly different candidate visuals per unit, each drawn at every ratio."""
 
-    STAGE: ClassVar[str] = "raw"
+    STAGE: ClassVar[str] = "image_candidates"
     provider: str
     model: str
     seed_supported: bool = True
@@ -317,7 +319,7 @@ class BrandedCandidate(BaseModel):
 class BrandedCandidates(StageValue):
     """Candidates with the brand applied: accent device and logo per the kit's placement rules."""
 
-    STAGE: ClassVar[str] = "branded"
+    STAGE: ClassVar[str] = "branded_candidates"
     brand: str
     brand_fingerprint: str
     candidates: list[BrandedCandidate]
@@ -337,12 +339,12 @@ class CopyVariant(BaseModel):
 class LocalizedCopy(StageValue):
     """Short copy per candidate in the unit's locale, with where each string came from."""
 
-    STAGE: ClassVar[str] = "copy"
+    STAGE: ClassVar[str] = "localized_copy"
     locale: str
     language_code: str
-    direction: Literal["ltr", "rtl"]
+    direction: Direction
     script: str
-    line_breaking: Literal["spaces", "cjk", "thai"]
+    line_breaking: LineBreaking
     provider: str
     model: str
     variants: list[CopyVariant]
@@ -412,7 +414,7 @@ class FinalCandidate(BaseModel):
 class FinalCreatives(StageValue):
     """Every candidate at every ratio with copy, CTA and legal line: the exportable creatives."""
 
-    STAGE: ClassVar[str] = "final"
+    STAGE: ClassVar[str] = "final_creatives"
     locale: str
     candidates: list[FinalCandidate]
     #: file -> what its Content Credential declares (creative_assets/disclosure.py); {} when disabled
@@ -435,10 +437,10 @@ class ScoredCandidate(BaseModel):
 
 
 class SelectedMotion(BaseModel):
-    """A video of the selected candidate, copied into ``selected/`` beside its poster still."""
+    """A video of the selected candidate, copied into ``selected_creative/`` beside its poster still."""
 
-    file: str  # name inside selected/ (motion/<placement>-<ratio>.<ext>)
-    poster: str  # name inside selected/ of the still that is its poster frame
+    file: str  # name inside selected_creative/ (motion/<placement>-<ratio>.<ext>)
+    poster: str  # name inside selected_creative/ of the still that is its poster frame
     placement: str
     ratio: str  # output key of the poster still
     container: str
@@ -452,9 +454,9 @@ class SelectedMotion(BaseModel):
 
 
 class SelectedCreative(StageValue):
-    """The best candidate per unit (copied to ``selected/<ratio>.png``) and the ranked alternates."""
+    """The best candidate per unit (copied to ``selected_creative/<ratio>.png``) and the ranked alternates."""
 
-    STAGE: ClassVar[str] = "selected"
+    STAGE: ClassVar[str] = "selected_creative"
     unit: str
     best: int  # the top-ranked candidate (when blocked: the best non-compliant one, not delivered)
     files: dict[str, str]  # ratio -> file name inside selected/ (empty when blocked)
@@ -522,18 +524,3 @@ class MotionCreatives(StageValue):
 
     def for_candidate(self, index: int) -> list[MotionFile]:
         return [f for f in self.files if f.candidate == index]
-
-
-STAGE_TYPES: dict[str, type[StageValue]] = {
-    cls.STAGE: cls
-    for cls in (
-        UnitBrief,
-        ContextPack,
-        ImageCandidates,
-        BrandedCandidates,
-        LocalizedCopy,
-        FinalCreatives,
-        MotionCreatives,
-        SelectedCreative,
-    )
-}

@@ -74,3 +74,23 @@ def postgres_server():
 def postgres_url(postgres_server) -> str:
     """`postgresql+psycopg2://dagster:dagster@127.0.0.1:<port>/dagster` on the session's server."""
     return postgres_server.url
+
+
+@pytest.fixture(autouse=True)
+def _clean_dagster_context():
+    """Each test starts with a usable Dagster definitions context.
+
+    Dagster keeps the current definitions-state storage in a context variable that an instance sets
+    on `__enter__` and restores on `__exit__`. An instance exited late (from a garbage-collected
+    init context, see test_resource_lifetimes.py) restores a storage whose instance is already
+    disposed, and the next `Definitions` load then fails with "Attempted to resolve undefined
+    DagsterInstance weakref". Product code never does this; a dead storage left by an earlier
+    test is cleared here so that one test's garbage cannot fail another.
+    """
+    from dagster._core.storage.defs_state.base import DefsStateStorage, _current_storage
+
+    storage = DefsStateStorage.get()
+    ref = getattr(storage, "_instance_weakref", None)
+    if storage is not None and (ref is None or ref() is None):
+        _current_storage.set(None)
+    yield

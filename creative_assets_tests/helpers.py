@@ -12,7 +12,7 @@ _GENERATION = re.compile(r"\d{8}T\d{12}Z-[0-9a-f]{8}")
 
 
 def without_generations(text: str) -> str:
-    """Stage keys and manifests with their generation ids blanked (``…/final/gen/*/1x1/…``), so
+    """Stage keys and manifests with their generation ids blanked (``…/final_creatives/gen/*/1x1/…``), so
     outputs of two runs can be compared: each materialization writes its own generation folder."""
     return _GENERATION.sub("*", text)
 

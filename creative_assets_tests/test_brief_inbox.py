@@ -79,15 +79,15 @@ def test_dropped_brief_becomes_creatives_in_the_bucket(tmp_path, instance, s3_st
     assert _run(instance, s3_storage, request).success
     for unit in units:
         c, loc, p = unit.split(".")
-        selected = read_stage(s3_storage, UnitKey.parse(unit), "selected")
+        selected = read_stage(s3_storage, UnitKey.parse(unit), "selected_creative")
         for ratio in ("1x1", "9x16", "16x9"):
             key = f"tenant-a/{selected.file_key(ratio + '.png')}"
             head = s3_client.head_object(Bucket=bucket, Key=key)
             assert head["ContentType"] == "image/png" and head["ContentLength"] > 10_000
         manifest = json.loads(
-            s3_client.get_object(Bucket=bucket, Key=f"tenant-a/campaigns/{c}/{loc}/{p}/final/manifest.json")[
-                "Body"
-            ].read()
+            s3_client.get_object(
+                Bucket=bucket, Key=f"tenant-a/campaigns/{c}/{loc}/{p}/final_creatives/manifest.json"
+            )["Body"].read()
         )
         assert len(manifest["value"]["candidates"]) == 2
     # metadata links to the objects (s3 URI and a presigned URL)

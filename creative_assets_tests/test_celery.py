@@ -27,6 +27,7 @@ from dagster_aws.s3 import S3Resource
 from bench.campaign import SMALL_SIZES, write_campaign
 from creative_assets import credentials as c2
 from creative_assets.queues import stage_queue
+from creative_assets.stage_registry import STAGE_NAMES
 from creative_assets_tests.celery_workers import CeleryWorkers
 from creative_assets_tests.helpers import REPO, is_generation_copy, without_generations
 from creative_assets_tests.pipeline_helpers import pipeline_defs, register, run_range, session_test_ca
@@ -39,15 +40,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.celery]
 UNITS = 2
 #: short, so the whole-worker kill below is redelivered within the test; far above any step here
 VISIBILITY_S = 20
-STAGES = {
-    "unit_brief": "brief",
-    "locale_context_pack": "context",
-    "image_candidates": "raw",
-    "branded_candidates": "branded",
-    "localized_copy": "copy",
-    "final_creatives": "final",
-    "selected_creative": "selected",
-}
+STAGES = STAGE_NAMES  # step key = asset key = stage (stage_registry)
 
 
 @pytest.fixture(scope="module")
@@ -241,7 +234,7 @@ def test_batch_on_celery_workers_matches_in_process_and_ran_in_the_workers(stack
     celery_out = comparable(objects(stack, "celery/campaigns/"), "celery")
     images = [k for k in reference if k.endswith((".png", ".jpg"))]
     assert len(images) >= UNITS * 3 * 2 * 3  # raw, branded, final: 2 candidates x 3 ratios per unit
-    finals = [k for k in images if "/final/" in k or "/selected/" in k]
+    finals = [k for k in images if "/final_creatives/" in k or "/selected_creative/" in k]
     assert len(finals) == UNITS * 3 * 3 and all("content" in reference[k] for k in finals)  # all signed
     assert sorted(celery_out) == sorted(reference)
     differing = [k for k in reference if celery_out[k] != reference[k]]
@@ -270,7 +263,7 @@ def test_batch_on_celery_workers_matches_in_process_and_ran_in_the_workers(stack
         # each step went to the queue its kind of work calls for
         submitted = engine_messages(instance, run.run_id, "Submitting celery task for step")
         queues = {e.step_key: e.user_message.rsplit('"', 2)[-2] for e in submitted}
-        assert queues == {step: stage_queue(stage) for step, stage in STAGES.items()}
+        assert queues == {step: stage_queue(step) for step in STAGES}
         assert set(queues.values()) == {"image", "dagster"}
         executed = engine_messages(instance, run.run_id, "Executing steps")
         assert {e.step_key for e in executed} == set(STAGES)
@@ -369,6 +362,6 @@ def test_killed_pool_process_and_killed_worker_are_redelivered_and_the_run_compl
 
     # the re-run wrote the same bytes again (manifests name the new run)
     out = objects(stack, "celery/campaigns/")
-    manifests = [json.loads(v) for k, v in out.items() if k.endswith("final/manifest.json")]
+    manifests = [json.loads(v) for k, v in out.items() if k.endswith("final_creatives/manifest.json")]
     assert manifests and all(m["run_id"] == run_id for m in manifests)
     assert comparable(out, "celery") == reference

@@ -51,7 +51,9 @@ def test_run_produces_creatives_and_is_idempotent(tmp_path, monkeypatch, capsys)
     assert main(["run", str(brief), "--out", str(out), "--units-per-run", "3"]) == 0
     printed = capsys.readouterr().out
     assert "4 creative units (4 new)" in printed and "run 2/2" in printed
-    selected = sorted(p.relative_to(out).as_posix() for p in out.glob("campaigns/*/*/*/selected/gen/*/*.png"))
+    selected = sorted(
+        p.relative_to(out).as_posix() for p in out.glob("campaigns/*/*/*/selected_creative/gen/*/*.png")
+    )
     assert len(selected) == 4 * 3
     assert (out / "campaigns/summer-splash-2026/summary.csv").is_file()
     # second run: same brief version, no new partitions

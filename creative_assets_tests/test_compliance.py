@@ -24,9 +24,10 @@ from creative_assets.compliance import (
 )
 from creative_assets.placements import get_placement
 from creative_assets.render.branding import apply_branding
+from creative_assets.render.export import export_for_placement
 from creative_assets.render.finals import LocaleText, render_final
 from creative_assets.render.fonts import BUNDLED_FONTS_DIR, load_font
-from creative_assets.render.layout import plan_layout
+from creative_assets.render.layout import placement_for_key, plan_layout
 from creative_assets.stages import CopyVariant, TermRuleRecord, TextBlockReport
 
 KIT = "aurora-beverages"
@@ -76,9 +77,11 @@ def creative(kit):
     return render_final(branded, layout, COPY, kit, EN, logo, layout.product_box)
 
 
-def _evaluate(image, report, kit, logos, copy=COPY, rules=RULES):
+def _evaluate(image, report, kit, logos, copy=COPY, rules=RULES, exported=None):
     lo, hi = _limits(kit, image.size)
     palette = [*kit.palette.brand_colours(), kit.palette.neutral_light, kit.palette.neutral_dark]
+    # the placement export, as the final stage makes it before the checks
+    data, export = exported or export_for_placement(image, placement_for_key(report.ratio))
     return evaluate_creative(
         CreativeContext(
             image=image,
@@ -89,6 +92,8 @@ def _evaluate(image, report, kit, logos, copy=COPY, rules=RULES):
             direction="ltr",
             logo=LogoRules(logos, lo, hi, kit.logo_placement.clear_space),
             palette_hex=palette,
+            export_data=data,
+            export=export,
         )
     )
 
@@ -369,9 +374,10 @@ def test_unknown_font_file_is_an_error():
 def test_evaluate_creative_prefixes_where_with_the_ratio_and_is_fast(creative, kit, logos):
     image, report = creative
     bad = COPY.model_copy(update={"headline": "The cure for summer"})
-    _evaluate(image, report, kit, logos, copy=bad)  # warm caches (fonts, glyph probes)
+    exported = export_for_placement(image, placement_for_key(report.ratio))  # made by the stage, not timed
+    _evaluate(image, report, kit, logos, copy=bad, exported=exported)  # warm caches (fonts, glyph probes)
     start = time.perf_counter()
-    outcomes = _evaluate(image, report, kit, logos, copy=bad)
+    outcomes = _evaluate(image, report, kit, logos, copy=bad, exported=exported)
     elapsed = time.perf_counter() - start
     print(f"evaluate_creative on 1080x1920: {elapsed * 1000:.0f} ms")
     assert outcomes["copy_terms"].findings[0].where == "9:16 headline"

@@ -24,10 +24,10 @@ def test_banned_word_and_vanishing_logo_fail_and_block_selection(tmp_path):
         result = run_range(pipeline_defs(storage), instance, keys[0], keys[-1], raise_on_error=False)
         assert result.success  # contained: the unit is blocked, the run is not failed
         prefix = UnitKey.parse(keys[0]).storage_prefix
-        assert storage.exists(f"{prefix}/final/manifest.json"), "creatives kept"
-        selected = read_stage(storage, UnitKey.parse(keys[0]), "selected")
+        assert storage.exists(f"{prefix}/final_creatives/manifest.json"), "creatives kept"
+        selected = read_stage(storage, UnitKey.parse(keys[0]), "selected_creative")
         assert selected.status == "blocked" and selected.files == {}
-        assert not [k for k in storage.list_keys(f"{prefix}/selected") if k.endswith(".png")]
+        assert not [k for k in storage.list_keys(f"{prefix}/selected_creative/") if k.endswith(".png")]
 
         def evaluation(check):
             key = dg.AssetCheckKey(dg.AssetKey("final_creatives"), check)
@@ -57,7 +57,7 @@ def test_compliant_example_passes_every_blocking_check(tmp_path):
     with dg.instance_for_test() as instance:
         keys = register(storage, brief, instance)
         assert run_range(pipeline_defs(storage), instance, keys[0], keys[-1]).success
-    finals = read_stage(storage, UnitKey.parse(keys[0]), "final")
+    finals = read_stage(storage, UnitKey.parse(keys[0]), "final_creatives")
     from creative_assets.compliance import BLOCKING_CHECKS
 
     for cand in finals.candidates:

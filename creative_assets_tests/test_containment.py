@@ -43,16 +43,16 @@ def test_a_doomed_unit_is_blocked_alone_and_every_good_unit_is_selected_in_the_s
         assert result.success  # one run, all four units: the doomed one does not fail the batch
 
         for key in good:
-            value = read_stage(storage, UnitKey.parse(key), "selected")
+            value = read_stage(storage, UnitKey.parse(key), "selected_creative")
             assert value.status == "selected" and value.files
             # the live manifest names the generation the selected files are in
             assert storage.exists(value.file_key("1x1.png"))
-        blocked = read_stage(storage, UnitKey.parse(doomed), "selected")
+        blocked = read_stage(storage, UnitKey.parse(doomed), "selected_creative")
         assert blocked.status == "blocked" and blocked.files == {}
         assert "copy_terms" in blocked.blocked_reason and "cure" in blocked.blocked_reason
         assert not storage.exists(blocked.file_key("1x1.png"))
         # no selected image in any generation of the blocked unit
-        selected_prefix = f"{UnitKey.parse(doomed).storage_prefix}/selected/"
+        selected_prefix = f"{UnitKey.parse(doomed).storage_prefix}/selected_creative/"
         assert not [k for k in storage.list_keys(selected_prefix) if k.endswith(".png")]
 
         # its check is ERROR (recorded on its own partition); the good units' checks are not
@@ -76,7 +76,7 @@ def test_a_doomed_unit_is_blocked_alone_and_every_good_unit_is_selected_in_the_s
         assert view.status == "blocked" and "copy_terms" in view.blocked_reason
 
         # re-running only it is one run of one partition: the good units are not touched again
-        before = {k: read_stage(storage, UnitKey.parse(k), "selected").model_dump() for k in good}
+        before = {k: read_stage(storage, UnitKey.parse(k), "selected_creative").model_dump() for k in good}
         rerun = (
             pipeline_defs(storage)
             .resolve_job_def("creative_pipeline")
@@ -84,7 +84,9 @@ def test_a_doomed_unit_is_blocked_alone_and_every_good_unit_is_selected_in_the_s
         )
         assert rerun.success
         assert {e.partition for e in rerun.all_events if e.is_step_materialization} == {doomed}
-        assert before == {k: read_stage(storage, UnitKey.parse(k), "selected").model_dump() for k in good}
+        assert before == {
+            k: read_stage(storage, UnitKey.parse(k), "selected_creative").model_dump() for k in good
+        }
 
 
 def test_the_review_app_refuses_to_approve_a_blocked_unit_but_regenerates_it(tmp_path):
@@ -163,12 +165,12 @@ def test_glyph_coverage_finds_the_kit_s_own_font_files(tmp_path):
         instance.add_dynamic_partitions(campaigns.name, [record.campaign_id])
         defs = pipeline_defs(storage, brand_kits=BrandKitLibrary(root=str(kits)))
         assert run_range(defs, instance, key, key).success
-    finals = read_stage(storage, UnitKey.parse(key), "final")
+    finals = read_stage(storage, UnitKey.parse(key), "final_creatives")
     report = finals.candidates[0].renders["1:1"]
     assert report.blocks[0].font == "AuroraDisplay-Bold.ttf"  # rendered with the kit's font
     glyphs = next(o for o in report.compliance if o["check"] == "glyph_coverage")
     assert glyphs["passed"], glyphs["findings"]
-    assert read_stage(storage, UnitKey.parse(key), "selected").status == "selected"
+    assert read_stage(storage, UnitKey.parse(key), "selected_creative").status == "selected"
 
 
 def test_cli_names_the_blocked_unit_and_reruns_only_it(tmp_path, monkeypatch, capsys):
@@ -189,10 +191,10 @@ def test_cli_names_the_blocked_unit_and_reruns_only_it(tmp_path, monkeypatch, ca
     assert f"re-run it alone: creative-assets rerun {doomed}" in err
     good = LocalCreativeStorage(root=str(out))
     good_key = UnitKey.parse(f"summer-splash-2026.en-US.{generated['id']}")
-    before = read_stage(good, good_key, "selected").model_dump()
+    before = read_stage(good, good_key, "selected_creative").model_dump()
 
     assert main(["rerun", doomed, "--out", str(out)]) == 1  # re-run alone; still blocked (same brief)
     captured = capsys.readouterr()
     assert f"✓ {doomed}: run" in captured.out and "blocked" in captured.err
-    assert read_stage(good, good_key, "selected").model_dump() == before  # the good unit untouched
+    assert read_stage(good, good_key, "selected_creative").model_dump() == before  # the good unit untouched
     assert main(["rerun", "summer-splash-2026.en-US.nope", "--out", str(out)]) == 2

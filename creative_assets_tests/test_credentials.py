@@ -52,8 +52,8 @@ def _live_prefix(storage, unit: UnitKey, stage: str) -> str:
 
 
 def _finals(storage, unit: UnitKey) -> dict[str, bytes]:
-    manifest = read_manifest(storage, unit, "final")
-    prefix = files_prefix(unit, "final", manifest)
+    manifest = read_manifest(storage, unit, "final_creatives")
+    prefix = files_prefix(unit, "final_creatives", manifest)
     return {name: storage.read_bytes(f"{prefix}/{name}") for name in manifest["files"]}
 
 
@@ -97,7 +97,7 @@ def signed_run(tmp_path_factory):
         supplied = next(
             UnitKey.parse(k)
             for k in keys
-            if read_stage(storage, UnitKey.parse(k), "brief").product_asset_keys
+            if read_stage(storage, UnitKey.parse(k), "unit_brief").product_asset_keys
         )
         generated = next(UnitKey.parse(k) for k in keys if UnitKey.parse(k) != supplied)
         yield {
@@ -127,7 +127,7 @@ def test_every_final_of_the_run_verifies(signed_run):
             assert result.passed, (key, name, result.problems)
             assert result.credential.trusted and result.credential.state == "Trusted"
         # selected/ holds byte copies: the same credential
-        selected = read_stage(storage, unit, "selected")
+        selected = read_stage(storage, unit, "selected_creative")
         for ratio, name in selected.files.items():
             best = next(s for s in selected.ranking if s.index == selected.best)
             assert storage.read_bytes(selected.file_key(name)) == storage.read_bytes(best.files[ratio])
@@ -162,10 +162,10 @@ def test_generated_product_declares_a_generative_source_and_a_packshot_creative_
 def test_ingredient_hashes_equal_the_stored_inputs(signed_run):
     storage = signed_run["storage"]
     unit = signed_run["supplied"]
-    brief = read_stage(storage, unit, "brief")
+    brief = read_stage(storage, unit, "unit_brief")
     kit = load_brand_kit(brief.brand)
-    raw_manifest = json.loads(storage.read_text(f"{unit.storage_prefix}/raw/manifest.json"))
-    final = read_stage(storage, unit, "final")
+    raw_manifest = json.loads(storage.read_text(f"{unit.storage_prefix}/image_candidates/manifest.json"))
+    final = read_stage(storage, unit, "final_creatives")
     for name, data in _finals(storage, unit).items():
         cred = c2.read_credential(data, "image/png")
         hashes = cred.ingredient_hashes()
@@ -240,7 +240,9 @@ def test_a_final_broken_after_signing_fails_the_check_and_is_not_selected(signed
         return one_pixel_changed(signed) if name == "16x9/candidate-1.png" else signed
 
     monkeypatch.setattr(credentials_step.c2, "sign_file", sign_then_corrupt)
-    selected_before = storage.read_text(f"{signed_run['supplied'].storage_prefix}/selected/manifest.json")
+    selected_before = storage.read_text(
+        f"{signed_run['supplied'].storage_prefix}/selected_creative/manifest.json"
+    )
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(creative_units.name, signed_run["keys"])
         defs = pipeline_defs(storage)
@@ -257,14 +259,14 @@ def test_a_final_broken_after_signing_fails_the_check_and_is_not_selected(signed
         assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
         assert "16x9/candidate-1.png" in check.description and "dataHash" in check.description
     # the selection is not the broken final: the unit (one candidate) is blocked, with no files
-    selected = read_stage(storage, signed_run["supplied"], "selected")
+    selected = read_stage(storage, signed_run["supplied"], "selected_creative")
     assert selected.status == "blocked" and selected.files == {}
     assert "content_credentials" in selected.blocked_reason and "dataHash" in selected.blocked_reason
     assert (
-        storage.read_text(f"{signed_run['supplied'].storage_prefix}/selected/manifest.json")
+        storage.read_text(f"{signed_run['supplied'].storage_prefix}/selected_creative/manifest.json")
         != selected_before
     )
-    finals = read_stage(storage, signed_run["supplied"], "final")
+    finals = read_stage(storage, signed_run["supplied"], "final_creatives")
     assert finals.credentials["16x9/candidate-1.png"]["blocked"]
     assert not finals.credentials["1x1/candidate-1.png"]["blocked"]
 
@@ -290,10 +292,10 @@ def test_a_broken_credential_blocks_only_its_unit_in_a_batched_run(signed_run, t
         assert result.success
         checks = _latest_checks(instance, "content_credentials")
         assert not checks[str(supplied)].passed and checks[str(generated)].passed
-    blocked = read_stage(storage, supplied, "selected")
+    blocked = read_stage(storage, supplied, "selected_creative")
     assert blocked.status == "blocked" and blocked.files == {}
     assert "content_credentials" in blocked.blocked_reason
-    chosen = read_stage(storage, generated, "selected")
+    chosen = read_stage(storage, generated, "selected_creative")
     assert chosen.status == "selected" and chosen.files
     for ratio, name in chosen.files.items():
         data = storage.read_bytes(chosen.file_key(name))
@@ -331,8 +333,8 @@ def test_a_final_with_a_broken_credential_is_not_delivered(signed_run, tmp_path)
     file whose credential does not verify is refused, and nothing is published."""
     storage = _copy_storage(signed_run, tmp_path)
     unit = signed_run["supplied"]
-    stage = f"{unit.storage_prefix}/final"
-    prefix = _live_prefix(storage, unit, "final")  # the live generation's folder
+    stage = f"{unit.storage_prefix}/final_creatives"
+    prefix = _live_prefix(storage, unit, "final_creatives")  # the live generation's folder
     name = "1x1/candidate-1.png"
     for broken in (one_pixel_changed, lambda d: c2.unsigned_content(d, "image/png")):
         data = broken(storage.read_bytes(f"{prefix}/{name}"))
@@ -368,7 +370,7 @@ def test_openai_generated_declares_trained_media_and_china_shows_the_ai_label(tm
         labels = _latest_checks(instance, "ai_disclosure")
     for key in keys:
         unit = UnitKey.parse(key)
-        supplied = bool(read_stage(storage, unit, "brief").product_asset_keys)
+        supplied = bool(read_stage(storage, unit, "unit_brief").product_asset_keys)
         data = _finals(storage, unit)["1x1/candidate-1.png"]
         result = c2.verify(data, "image/png", None, _anchors(), require_trust=True)
         assert result.passed, result.problems
@@ -376,7 +378,7 @@ def test_openai_generated_declares_trained_media_and_china_shows_the_ai_label(tm
         assert cred.source_type == (c2.COMPOSITE_WITH_TRAINED if supplied else c2.TRAINED)
         assert cred.actions[0]["softwareAgent"] == {"name": "openai-images", "version": "gpt-image-1"}
         assert cred.assertion(c2.WORK_ASSERTION)["ai_label"] == "AI生成"
-        report = read_stage(storage, unit, "final").candidates[0].renders["1:1"]
+        report = read_stage(storage, unit, "final_creatives").candidates[0].renders["1:1"]
         legal = next(b for b in report.blocks if b.role == "disclaimer")
         assert legal.text.startswith("AI生成") and legal.fits
         assert labels[key].passed and labels[key].metadata["figures"].data["labelled"] == 1
@@ -416,7 +418,7 @@ def test_a_production_run_without_a_certificate_blocks_every_unit_and_selects_no
         check = _latest_checks(instance, "content_credentials")[keys[0]]
         assert not check.passed and "configuration error" in check.description
     for key in keys:
-        selected = read_stage(storage, UnitKey.parse(key), "selected")
+        selected = read_stage(storage, UnitKey.parse(key), "selected_creative")
         assert selected.status == "blocked" and selected.files == {}
         assert "content_credentials" in selected.blocked_reason
         assert "configuration error" in selected.blocked_reason
@@ -588,7 +590,7 @@ def test_review_app_shows_a_content_credentials_panel(signed_run, tmp_path):
     panel = page[page.index("<h2>Content Credentials</h2>") : page.index('id="credentials"') + 6000]
     assert panel.count("TEST-SIGNED") == 3 and panel.count(">valid<") == 3 and panel.count(">trusted<") == 3
     assert "composite" in panel and "c2pa.created, c2pa.placed, c2pa.placed, c2pa.edited" in panel
-    key = f"{_live_prefix(storage, unit, 'final')}/1x1/candidate-1.png"
+    key = f"{_live_prefix(storage, unit, 'final_creatives')}/1x1/candidate-1.png"
     storage.write_bytes(key, one_pixel_changed(storage.read_bytes(key)))
     page = client.get(f"/units/{unit}").text
     assert ">broken<" in page and "dataHash.mismatch" in page

@@ -83,11 +83,11 @@ def test_brief_dropped_in_bucket_becomes_creatives(tmp_path, s3_endpoint, s3_cli
         def selected_complete():  # every unit's live selection and its three PNGs
             keys = objects("drop/campaigns/")
             for u in units:
-                manifest = f"drop/campaigns/summer-splash-2026/{u}/selected/manifest.json"
+                manifest = f"drop/campaigns/summer-splash-2026/{u}/selected_creative/manifest.json"
                 if manifest not in keys:
                     return False
                 body = json.loads(s3_client.get_object(Bucket=bucket, Key=manifest)["Body"].read())
-                gen = f"drop/campaigns/summer-splash-2026/{u}/selected/gen/{body['generation']}"
+                gen = f"drop/campaigns/summer-splash-2026/{u}/selected_creative/gen/{body['generation']}"
                 if not {f"{gen}/{r}.png" for r in ("1x1", "9x16", "16x9")} <= keys:
                     return False
             return True

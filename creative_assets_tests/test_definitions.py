@@ -97,3 +97,38 @@ def test_openai_limits_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("CREATIVE_ASSETS_OPENAI_MAX_CONCURRENCY", "four")
     with pytest.raises(ValueError, match="not a whole number"):
         build_openai()
+
+
+def test_loading_the_code_location_prints_no_beta_or_preview_warnings():
+    """Silenced in one place (creative_assets/dagster_warnings.py), only for the APIs chosen there."""
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-W", "default", "-c", "import creative_assets.definitions"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+    )
+    assert "BetaWarning" not in done.stderr and "PreviewWarning" not in done.stderr, done.stderr[-2000:]
+
+
+def test_only_the_chosen_apis_are_silenced():
+    import warnings
+
+    from creative_assets.dagster_warnings import silence_chosen_api_warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        silence_chosen_api_warnings()
+        warnings.warn(
+            "Parameter `backfill_policy` of function `asset` is currently in beta, and ...", stacklevel=1
+        )
+        warnings.warn("Parameter `other` of function `asset` is currently in beta, and ...", stacklevel=1)
+    assert [str(w.message) for w in caught] == [
+        "Parameter `other` of function `asset` is currently in beta, and ..."
+    ]

@@ -15,6 +15,7 @@ from creative_assets.execution import (
     worker_metadata,
 )
 from creative_assets.queues import DEFAULT, IMAGE, PROVIDER, QUEUE_TAG, stage_queue
+from creative_assets.stage_registry import STAGE_NAMES
 
 
 def test_default_is_in_process_and_needs_no_broker(monkeypatch):
@@ -76,20 +77,20 @@ def test_redelivery_settings(monkeypatch):
 
 
 def test_queue_of_each_stage_follows_the_work_it_does():
-    offline = {s: stage_queue(s) for s in ("brief", "context", "raw", "branded", "copy", "final", "selected")}
+    offline = {s: stage_queue(s) for s in STAGE_NAMES}
     assert offline == {
-        "brief": DEFAULT,
-        "context": DEFAULT,
-        "raw": IMAGE,  # the offline provider draws the scenes
-        "branded": IMAGE,
-        "copy": DEFAULT,
-        "final": IMAGE,
-        "selected": DEFAULT,
+        "unit_brief": DEFAULT,
+        "locale_context_pack": DEFAULT,
+        "image_candidates": IMAGE,  # the offline provider draws the scenes
+        "branded_candidates": IMAGE,
+        "localized_copy": DEFAULT,
+        "final_creatives": IMAGE,
+        "selected_creative": DEFAULT,
     }
-    assert stage_queue("raw", image_provider="openai") == PROVIDER
-    assert stage_queue("context", text_provider="openai") == PROVIDER
-    assert stage_queue("copy", text_provider="openai") == PROVIDER
-    assert stage_queue("final", image_provider="openai", text_provider="openai") == IMAGE
+    assert stage_queue("image_candidates", image_provider="openai") == PROVIDER
+    assert stage_queue("locale_context_pack", text_provider="openai") == PROVIDER
+    assert stage_queue("localized_copy", text_provider="openai") == PROVIDER
+    assert stage_queue("final_creatives", image_provider="openai", text_provider="openai") == IMAGE
 
 
 def test_pipeline_steps_carry_their_queue_tag():

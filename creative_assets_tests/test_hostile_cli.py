@@ -49,7 +49,7 @@ def test_hidden_banned_word_fails_the_run_in_words_not_a_traceback(tmp_path):
     assert "creative-assets rerun" in run.stderr
     for noise in ("Traceback", 'File "', "dagster._core", "Stack Trace"):
         assert noise not in run.stderr + run.stdout + validate.stdout + validate.stderr, noise
-    assert not list((tmp_path / "out").glob("campaigns/*/*/*/selected/**/*.png"))  # nothing selected
+    assert not list((tmp_path / "out").glob("campaigns/*/*/*/selected_creative/**/*.png"))  # nothing selected
 
 
 def _hostile_files(tmp_path):

@@ -29,12 +29,13 @@ NIGHT = datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc)
 
 
 def evaluate(schedule, instance, storage, kits_root=""):
-    context = dg.build_schedule_context(
+    # a with block: the context opens its own instance from the ref and must close it
+    with dg.build_schedule_context(
         instance=instance,
         scheduled_execution_time=NIGHT,
         resources={"storage": storage, "brand_kits": BrandKitLibrary(root=kits_root)},
-    )
-    return schedule(context)
+    ) as context:
+        return schedule(context)
 
 
 def units_of(requests, ordered):
@@ -107,7 +108,7 @@ def test_nightly_regenerates_exactly_what_changed(tmp_path):
         view = service.unit(revision)
         service.request_changes(revision, "Ben", view.selected.content_hash, "more minimal")
         missing = units[2]
-        storage.delete(f"{stage_prefix(missing, 'selected')}/manifest.json")
+        storage.delete(f"{stage_prefix(missing, 'selected_creative')}/manifest.json")
         plans = {
             str(p.unit): set(p.reasons)
             for p in plan_regeneration(
@@ -115,7 +116,7 @@ def test_nightly_regenerates_exactly_what_changed(tmp_path):
                 code_versions=stage_code_versions(),
                 kit_fingerprint=lambda slug: BrandKitLibrary().load(slug).fingerprint(),
                 knowledge_base_version=json.loads(
-                    storage.read_text(f"{stage_prefix(units[0], 'context')}/manifest.json")
+                    storage.read_text(f"{stage_prefix(units[0], 'locale_context_pack')}/manifest.json")
                 )["value"]["knowledge_base_version"],
             )
         }
@@ -147,9 +148,15 @@ def test_nightly_regenerates_exactly_what_changed(tmp_path):
 @pytest.mark.parametrize(
     ("reason", "tamper"),
     [
-        ("code_changed", lambda s, u: edit_manifest(s, u, "final", code_version="0")),
-        ("rules_changed", lambda s, u: edit_manifest(s, u, "context", value__knowledge_base_version="old")),
-        ("out_of_order", lambda s, u: edit_manifest(s, u, "raw", written_at="2999-01-01T00:00:00+00:00")),
+        ("code_changed", lambda s, u: edit_manifest(s, u, "final_creatives", code_version="0")),
+        (
+            "rules_changed",
+            lambda s, u: edit_manifest(s, u, "locale_context_pack", value__knowledge_base_version="old"),
+        ),
+        (
+            "out_of_order",
+            lambda s, u: edit_manifest(s, u, "image_candidates", written_at="2999-01-01T00:00:00+00:00"),
+        ),
     ],
 )
 def test_code_rules_and_partial_reruns_are_detected(tmp_path, reason, tamper):
@@ -176,7 +183,7 @@ def test_brand_kit_edits_regenerate_the_brand_units(tmp_path):
         run_range(defs, instance, keys[0], keys[-1])
         assert isinstance(evaluate(build_nightly_schedule(), instance, storage, str(kits)), dg.SkipReason)
         brand = json.loads(
-            storage.read_text(f"{stage_prefix(UnitKey.parse(keys[0]), 'brief')}/manifest.json")
+            storage.read_text(f"{stage_prefix(UnitKey.parse(keys[0]), 'unit_brief')}/manifest.json")
         )
         kit_yaml = kits / brand["value"]["brand"] / "brand.yaml"
         edited = kit_yaml.read_text().replace("tagline: Sparkle on.", "tagline: Sparkle on, always.", 1)
@@ -233,7 +240,7 @@ def test_a_deterministic_failure_is_not_repeated_until_an_input_changes(tmp_path
         keys = register(storage, brief, instance, preflight=False)
         # contained: the run succeeds and records the unit with the blocking ERROR as blocked
         assert run_range(pipeline_defs(storage), instance, keys[0], keys[-1], raise_on_error=False).success
-        statuses = [read_stage(storage, UnitKey.parse(k), "selected").status for k in keys]
+        statuses = [read_stage(storage, UnitKey.parse(k), "selected_creative").status for k in keys]
         assert "blocked" in statuses
         skipped = evaluate(schedule, instance, storage)
         assert isinstance(skipped, dg.SkipReason), "the same seed would give the same blocking ERROR"

@@ -72,15 +72,15 @@ def test_full_brief_through_the_openai_providers(tmp_path, server):
         assert len(_paths(server, "/v1/images/edits")) == 2 * 2 * 2  # 2 locales x 2 candidates x 2 ratios
         assert len(_paths(server, "/v1/images/generations")) == 2 * 2 * 2
         ja = UnitKey.parse(next(k for k in keys if ".ja-JP." in k))
-        copy = read_stage(storage, ja, "copy")
+        copy = read_stage(storage, ja, "localized_copy")
         assert copy.machine_translated and "machine-translated" in copy.sources["message"]
         assert any(r.get("vision_images") for r in _paths(server, "/v1/chat/completions"))
-        en = read_stage(storage, UnitKey.parse(keys[0]), "copy")
+        en = read_stage(storage, UnitKey.parse(keys[0]), "localized_copy")
         assert not en.machine_translated and not en.calls  # the brief's own copy, no call
-        raw = read_stage(storage, ja, "raw")
+        raw = read_stage(storage, ja, "image_candidates")
         assert raw.provider == "openai-images" and not raw.seed_supported
         assert "Sparkling Citrus" in raw.candidates[0].prompt and "DATA" in raw.candidates[0].prompt
-        finals = read_stage(storage, ja, "final")
+        finals = read_stage(storage, ja, "final_creatives")
         assert {r.ratio for c in finals.candidates for r in c.renders.values()} == {"1:1", "9:16"}
         record = instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=dg.AssetKey("image_candidates"), asset_partitions=[str(ja)]),
@@ -187,7 +187,7 @@ def test_retried_answers_the_provider_produced_are_paid_per_unit_and_campaign(tm
         )
         assert result.success
         (unit,) = keys
-        calls = read_stage(storage, UnitKey.parse(unit), "raw").calls
+        calls = read_stage(storage, UnitKey.parse(unit), "image_candidates").calls
         assert len(calls) == 4 and server.pending_faults == 0
         produced = server.answers_produced
         assert produced == 4 + 5

@@ -45,7 +45,7 @@ def test_every_unit_has_every_candidate_at_every_ratio(materialized):
     assert len(keys) == 6
     for key in keys:
         unit = UnitKey.parse(key)
-        finals = read_stage(storage, unit, "final")
+        finals = read_stage(storage, unit, "final_creatives")
         assert len(finals.candidates) == 2
         for cand in finals.candidates:
             assert set(cand.renders) == {"1:1", "9:16", "16:9"}
@@ -59,7 +59,7 @@ def test_every_unit_has_every_candidate_at_every_ratio(materialized):
 def test_text_is_never_clipped_and_always_readable(materialized):
     storage, keys, _, _ = materialized
     for key in keys:
-        finals = read_stage(storage, UnitKey.parse(key), "final")
+        finals = read_stage(storage, UnitKey.parse(key), "final_creatives")
         for cand in finals.candidates:
             for report in cand.renders.values():
                 for block in report.blocks:
@@ -75,12 +75,12 @@ def test_text_is_never_clipped_and_always_readable(materialized):
 
 def test_locale_copy_and_direction(materialized):
     storage, keys, _, _ = materialized
-    ar = read_stage(storage, UnitKey.parse(next(k for k in keys if ".ar-AE." in k)), "copy")
-    ja = read_stage(storage, UnitKey.parse(next(k for k in keys if ".ja-JP." in k)), "copy")
+    ar = read_stage(storage, UnitKey.parse(next(k for k in keys if ".ar-AE." in k)), "localized_copy")
+    ja = read_stage(storage, UnitKey.parse(next(k for k in keys if ".ja-JP." in k)), "localized_copy")
     assert ar.direction == "rtl" and ja.direction == "ltr"
     assert any("\u0600" <= ch <= "\u06ff" for ch in ar.variants[0].headline)
     assert ja.line_breaking == "cjk"
-    finals = read_stage(storage, UnitKey.parse(next(k for k in keys if ".ar-AE." in k)), "final")
+    finals = read_stage(storage, UnitKey.parse(next(k for k in keys if ".ar-AE." in k)), "final_creatives")
     report = finals.candidates[0].renders["1:1"]
     headline = next(b for b in report.blocks if b.role == "headline")
     # right-to-left: the headline hugs the right edge of its column
@@ -90,7 +90,7 @@ def test_locale_copy_and_direction(materialized):
 def test_candidates_differ_and_supplied_products_are_reused(materialized):
     storage, keys, _, _ = materialized
     for key in keys:
-        raw = read_stage(storage, UnitKey.parse(key), "raw")
+        raw = read_stage(storage, UnitKey.parse(key), "image_candidates")
         a = np.asarray(raw.image(raw.candidates[0].renders["1:1"].file).convert("L").resize((64, 64)), float)
         b = np.asarray(raw.image(raw.candidates[1].renders["1:1"].file).convert("L").resize((64, 64)), float)
         diff = np.abs(a - b).mean()
@@ -104,14 +104,14 @@ def test_selected_is_a_byte_copy_of_the_best_final(materialized):
     storage, keys, _, _ = materialized
     for key in keys:
         unit = UnitKey.parse(key)
-        selected = read_stage(storage, unit, "selected")
+        selected = read_stage(storage, unit, "selected_creative")
         assert [s.rank for s in selected.ranking] == [1, 2]
         assert selected.ranking[0].score >= selected.ranking[1].score
         best = selected.ranking[0]
         for ratio, name in selected.files.items():
             copied = storage.read_bytes(selected.file_key(name))
             assert copied == storage.read_bytes(best.files[ratio])
-        manifest = json.loads(storage.read_text(f"{unit.storage_prefix}/selected/manifest.json"))
+        manifest = json.loads(storage.read_text(f"{unit.storage_prefix}/selected_creative/manifest.json"))
         assert manifest["value"]["best"] == selected.best
         assert set(manifest["value"]["ranking"][0]["breakdown"]) >= {"legibility", "logo", "brand_colour_fit"}
 
@@ -169,7 +169,7 @@ def test_single_unit_rerun_is_deterministic(materialized, tmp_path):
             unit_stages, partition_key=keys[-1], instance=instance, resources=pipeline_resources(other)
         )
         assert result.success
-    ours, theirs = read_stage(storage, unit, "final"), read_stage(other, unit, "final")
+    ours, theirs = read_stage(storage, unit, "final_creatives"), read_stage(other, unit, "final_creatives")
     for cand in ours.candidates:
         for report in cand.renders.values():
             # each storage resolves the file through its own live generation (their folders differ)
@@ -192,7 +192,7 @@ def test_single_unit_rerun_is_deterministic(materialized, tmp_path):
 def test_rematerializing_one_stage_keeps_the_rest(materialized):
     storage, keys, instance, _ = materialized
     unit = UnitKey.parse(keys[0])
-    before = storage.read_bytes(f"{unit.storage_prefix}/raw/manifest.json")
+    before = storage.read_bytes(f"{unit.storage_prefix}/image_candidates/manifest.json")
     result = dg.materialize(
         [*unit_stages, campaign_summary],
         selection=["final_creatives"],
@@ -201,7 +201,7 @@ def test_rematerializing_one_stage_keeps_the_rest(materialized):
         resources=pipeline_resources(storage),
     )
     assert result.success
-    assert storage.read_bytes(f"{unit.storage_prefix}/raw/manifest.json") == before
+    assert storage.read_bytes(f"{unit.storage_prefix}/image_candidates/manifest.json") == before
 
 
 def _check_records(instance, check: str) -> dict[str, object]:
@@ -224,7 +224,7 @@ def test_compliance_checks_are_recorded_per_unit_in_batched_runs(materialized):
             for key in keys:
                 evaluation = latest[key].event.dagster_event.event_specific_data
                 assert evaluation.passed, (check, key, evaluation.description)
-    finals = read_stage(storage, UnitKey.parse(keys[0]), "final")
+    finals = read_stage(storage, UnitKey.parse(keys[0]), "final_creatives")
     report = finals.candidates[0].renders["1:1"]
     assert [c["check"] for c in report.compliance] == list(CHECKS)
 
@@ -276,7 +276,9 @@ def test_units_dropped_by_a_new_brief_version_refuse_to_rebuild(materialized, tm
         "mango-mint" in failure.step_failure_data.error.message
         and "v2" in failure.step_failure_data.error.message
     )
-    assert storage.exists(f"{UnitKey.parse(dropped).storage_prefix}/selected/manifest.json"), "outputs kept"
+    assert storage.exists(f"{UnitKey.parse(dropped).storage_prefix}/selected_creative/manifest.json"), (
+        "outputs kept"
+    )
 
 
 def test_check_results_show_per_partition_in_the_ui(materialized):

@@ -153,9 +153,9 @@ def dark_run(tmp_path_factory):
 def test_dark_16_bit_packshot_is_on_every_creative(dark_run):
     storage, unit, result = dark_run
     assert result.success
-    raw = read_stage(storage, unit, "raw")
+    raw = read_stage(storage, unit, "image_candidates")
     assert isinstance(raw, ImageCandidates)
-    finals = read_stage(storage, unit, "final")
+    finals = read_stage(storage, unit, "final_creatives")
     assert isinstance(finals, FinalCreatives)
     for render in finals.candidates[0].renders.values():
         assert render.product is not None and render.product.source == "measured"
@@ -183,7 +183,7 @@ def test_a_vanished_product_fails_the_blocking_check_and_blocks_the_unit(tmp_pat
     storage, unit, result = _run(tmp_path, raise_on_error=False)
     # blocking per unit (containment, issue 13): the run goes on, the unit's selection is blocked
     assert result.success
-    finals = read_stage(storage, unit, "final")
+    finals = read_stage(storage, unit, "final_creatives")
     outcomes = [c for r in finals.candidates[0].renders.values() for c in r.compliance]
     share = [c for c in outcomes if c["check"] == "product_share"]
     assert share and all(not c["passed"] and c["severity"] == "ERROR" for c in share)
@@ -195,15 +195,15 @@ def test_a_vanished_product_fails_the_blocking_check_and_blocks_the_unit(tmp_pat
         if e.check_name == "product_share" and e.partition == str(unit)
     ]
     assert checks and not checks[0].passed and checks[0].severity == dg.AssetCheckSeverity.ERROR
-    selected = read_stage(storage, unit, "selected")
+    selected = read_stage(storage, unit, "selected_creative")
     assert selected.status == "blocked" and selected.files == {}
     assert "product_share" in selected.blocked_reason
-    assert not list(storage.list_keys(f"{unit.storage_prefix}/selected/1x1"))
+    assert not list(storage.list_keys(f"{unit.storage_prefix}/selected_creative/1x1"))
 
 
 def test_check_without_a_footprint_or_with_an_estimate_is_not_judged(dark_run):
     storage, unit, _ = dark_run
-    render = next(iter(read_stage(storage, unit, "final").candidates[0].renders.values()))
+    render = next(iter(read_stage(storage, unit, "final_creatives").candidates[0].renders.values()))
     assert check_product_share(render.model_copy(update={"product_visible": None})).passed
     estimated = render.product_visible.model_copy(update={"source": "estimated", "visible_share": 0.0})
     assert check_product_share(render.model_copy(update={"product_visible": estimated})).passed

@@ -14,8 +14,9 @@ import dagster as dg
 import yaml
 
 from creative_assets.cli import main
-from creative_assets.jobs import RUN_RETRY_TAGS, creative_pipeline, transient_retry_policy, unit_stages
-from creative_assets.local_instance import CONFIG_HEADER, LAUNCHER_TAG, write_local_config
+from creative_assets.jobs import creative_pipeline, transient_retry_policy, unit_stages
+from creative_assets.local_instance import CONFIG_HEADER, write_local_config
+from creative_assets.run_tags import LAUNCHER_TAG, RUN_RETRY_TAGS
 from creative_assets.stage_store import read_stage
 from creative_assets.units import UnitKey
 from creative_assets_tests.helpers import EXAMPLES, REPO
@@ -149,7 +150,7 @@ def test_transient_failures_are_retried_with_backoff_and_deterministic_ones_are_
 
     # storage down for two writes of image_candidates: the step is retried and the run succeeds
     storage = FlakyStorage(root=str(tmp_path / "storage"))
-    FlakyStorage.state = {"flaky": "/raw/", "fail_writes": 2}
+    FlakyStorage.state = {"flaky": "/image_candidates/", "fail_writes": 2}
     brief = small_brief(tmp_path, locales=("en-US",), candidates=1)
     with dg.instance_for_test() as instance:
         keys = register(storage, brief, instance)
@@ -191,7 +192,7 @@ def test_a_blocking_compliance_error_is_not_retried(tmp_path):
         result = run_range(_fast_retry_defs(storage), instance, keys[0], keys[-1], raise_on_error=False)
         # contained (issue 13): the blocking ERROR blocks its unit and the run succeeds, once
         assert result.success
-        selections = [read_stage(storage, UnitKey.parse(k), "selected") for k in keys]
+        selections = [read_stage(storage, UnitKey.parse(k), "selected_creative") for k in keys]
         blocked = [s for s in selections if s.status == "blocked"]
         assert blocked and all(s.files == {} for s in blocked)
         assert all("copy_terms" in s.blocked_reason and "cure" in s.blocked_reason for s in blocked)

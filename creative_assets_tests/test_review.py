@@ -13,6 +13,7 @@ from creative_assets.jobs import unit_stages
 from creative_assets.layout import delivery_file_key, delivery_manifest_key
 from creative_assets.review.decisions import journal_since, replay, review_state, unit_events
 from creative_assets.review.service import ReviewError, ReviewService
+from creative_assets.stage_registry import STAGE_NAMES
 from creative_assets.stage_store import read_stage
 from creative_assets.units import UnitKey
 from creative_assets_tests.pipeline_helpers import (
@@ -55,7 +56,7 @@ def test_listing_shows_campaign_units_and_ranked_candidates(reviewed):
     for ratio, key in view.selected.files.items():
         assert view.selected.content[ratio] == sha(storage, key)
     assert view.selected.copy["headline"]
-    assert set(view.lineage) == {"brief", "context", "raw", "branded", "copy", "final", "selected"}
+    assert set(view.lineage) == set(STAGE_NAMES)
     assert all(view.lineage.values()), "every stage manifest records the run that wrote it"
 
 
@@ -144,8 +145,8 @@ def test_revision_request_regenerates_through_the_sensor_with_feedback(reviewed)
     unit = units[1]
     service = ReviewService(storage)
     before = service.unit(unit)
-    old_brief = read_stage(storage, unit, "brief")
-    old_raw = read_stage(storage, unit, "raw")
+    old_brief = read_stage(storage, unit, "unit_brief")
+    old_raw = read_stage(storage, unit, "image_candidates")
     event = service.request_changes(
         unit, "Ben", before.selected.content_hash, "Cleaner and more minimal, please"
     )
@@ -169,10 +170,10 @@ def test_revision_request_regenerates_through_the_sensor_with_feedback(reviewed)
 
     execution = defs.resolve_job_def("creative_pipeline").execute_in_process(instance=instance, tags=run.tags)
     assert execution.success
-    brief = read_stage(storage, unit, "brief")
+    brief = read_stage(storage, unit, "unit_brief")
     assert (brief.revision, brief.feedback, brief.revision_decision) == (1, event.comment, event.id)
     assert brief.product_seed() == old_brief.product_seed(), "the first revision keeps the seed"
-    raw = read_stage(storage, unit, "raw")
+    raw = read_stage(storage, unit, "image_candidates")
     assert {c.style for c in raw.candidates} == {"studio"}, "'minimal'/'clean' pick the studio style"
     assert {c.style for c in old_raw.candidates} != {"studio"}
     assert "revision 1 feedback" in raw.candidates[0].prompt
@@ -194,7 +195,7 @@ def test_revision_request_regenerates_through_the_sensor_with_feedback(reviewed)
         .execute_in_process(instance=instance, tags=run2.tags)
         .success
     )
-    brief2 = read_stage(storage, unit, "brief")
+    brief2 = read_stage(storage, unit, "unit_brief")
     assert brief2.revision == 2 and brief2.product_seed() != old_brief.product_seed()
     history = [e.action for e in unit_events(storage, unit)]
     assert history == ["request_changes", "request_changes"]

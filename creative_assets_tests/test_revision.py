@@ -52,7 +52,7 @@ def test_revision_moves_away_from_the_rejected_creative(tmp_path):
             before = service.unit(unit)
             shown = before.selected
             rejected_files.append({r: storage.read_bytes(k) for r, k in shown.files.items()})
-            old_final = read_stage(storage, unit, "final")
+            old_final = read_stage(storage, unit, "final_creatives")
             old_cand = next(c for c in old_final.candidates if c.index == shown.index)
             event = service.request_changes(unit, "Ana", shown.content_hash, FEEDBACK)
             assert event.phash and event.style == old_cand.style
@@ -70,7 +70,7 @@ def test_revision_moves_away_from_the_rejected_creative(tmp_path):
 
             after = service.unit(unit)
             assert after.revision == revision and after.status == "needs_review"
-            ub = read_stage(storage, unit, "brief")
+            ub = read_stage(storage, unit, "unit_brief")
             assert [r.decision for r in ub.rejected][-1] == event.id and len(ub.rejected) == revision
             # never the rejected pixels, not even nearly: every earlier rejection, at every ratio
             for ratio, key_ in after.selected.files.items():
@@ -82,7 +82,7 @@ def test_revision_moves_away_from_the_rejected_creative(tmp_path):
                     assert hamming(new_hash, old_hash) > NEAR_DUPLICATE_BITS, (revision, ratio)
             # the words it understands changed the result: clean -> studio, lighter -> light ground,
             # different layout -> none of the rejected layouts
-            raw = read_stage(storage, unit, "raw")
+            raw = read_stage(storage, unit, "image_candidates")
             combos = {(r.style, ratio, v) for r in ub.rejected for ratio, v in r.layouts.items()}
             if revision == 1:
                 assert {c.style for c in raw.candidates} == {"studio"}
@@ -122,13 +122,13 @@ def test_selection_skips_a_near_copy_of_a_rejected_creative():
         )
     kit = load_brand_kit("aurora-beverages")
     unit = UnitKey("c-1", "en-US", "p-1")
-    plain_pick = selection_value(unit, finals, kit, ScoringWeights(), "final")
+    plain_pick = selection_value(unit, finals, kit, ScoringWeights(), "final_creatives")
     best = plain_pick.best
     # the reviewer rejected the best one; its re-encoded, slightly shifted copy still counts as it
     shifted = finals.image(f"1x1/candidate-{best + 1}.png").transform(
         (1080, 1080), Image.Transform.AFFINE, (1, 0, 2, 0, 1, 1)
     )
     rejected = RejectedCreative(decision="d1", phash={"1:1": phash(shifted)})
-    again = selection_value(unit, finals, kit, ScoringWeights(), "final", [rejected])
+    again = selection_value(unit, finals, kit, ScoringWeights(), "final_creatives", [rejected])
     assert again.best != best and again.status == "selected"
     assert next(s for s in again.ranking if s.index == best).repeats_rejected

@@ -6,9 +6,11 @@ import pytest
 
 
 def test_objects_have_content_types_and_stable_uris(s3_storage, s3_client, bucket):
-    uri = s3_storage.write_bytes("campaigns/c/en-US/p/final/1x1/candidate-1.png", b"\x89PNG fake")
-    assert uri == f"s3://{bucket}/tenant-a/campaigns/c/en-US/p/final/1x1/candidate-1.png"
-    head = s3_client.head_object(Bucket=bucket, Key="tenant-a/campaigns/c/en-US/p/final/1x1/candidate-1.png")
+    uri = s3_storage.write_bytes("campaigns/c/en-US/p/final_creatives/1x1/candidate-1.png", b"\x89PNG fake")
+    assert uri == f"s3://{bucket}/tenant-a/campaigns/c/en-US/p/final_creatives/1x1/candidate-1.png"
+    head = s3_client.head_object(
+        Bucket=bucket, Key="tenant-a/campaigns/c/en-US/p/final_creatives/1x1/candidate-1.png"
+    )
     assert head["ContentType"] == "image/png"
     s3_storage.write_text("campaigns/c/summary.csv", "a,b\n")
     head = s3_client.head_object(Bucket=bucket, Key="tenant-a/campaigns/c/summary.csv")

@@ -90,8 +90,8 @@ def any_storage(request, storage):
 
 def _consistent(storage) -> SelectedCreative:
     """Read the live generation and check every file against its manifest."""
-    value = read_stage(storage, UNIT, "selected")
-    manifest = read_manifest(storage, UNIT, "selected")
+    value = read_stage(storage, UNIT, "selected_creative")
+    manifest = read_manifest(storage, UNIT, "selected_creative")
     for name, entry in manifest["files"].items():
         data = storage.read_bytes(value.file_key(name))
         assert hashlib.sha256(data).hexdigest() == entry["sha256"], f"{name} does not match the manifest"
@@ -121,10 +121,10 @@ def test_a_crash_during_a_rewrite_leaves_the_previous_generation_whole(any_stora
 
 def test_a_damaged_file_is_refused_not_mixed_in(storage):
     write_stage(storage, UNIT, _selection((10, 10, 10), best=0))
-    value = read_stage(storage, UNIT, "selected")
+    value = read_stage(storage, UNIT, "selected_creative")
     storage.write_bytes(value.file_key("1x1.png"), _png((99, 99, 99)))
-    with pytest.raises(StageIntegrityError, match="does not match the selected manifest"):
-        read_stage(storage, UNIT, "selected").image("1x1.png")
+    with pytest.raises(StageIntegrityError, match="does not match the selected_creative manifest"):
+        read_stage(storage, UNIT, "selected_creative").image("1x1.png")
 
 
 def test_superseded_generations_are_collected_after_the_grace_period_approved_kept(storage):
@@ -132,18 +132,24 @@ def test_superseded_generations_are_collected_after_the_grace_period_approved_ke
     for n, run in enumerate(runs):
         write_stage(storage, UNIT, _selection((n * 50, 0, 0), best=0), {"run_id": run})
     gens = sorted(
-        {k.split("/")[6] for k in storage.list_keys(f"{stage_prefix(UNIT, 'selected')}/{GENERATIONS}")}
+        {
+            k.split("/")[6]
+            for k in storage.list_keys(f"{stage_prefix(UNIT, 'selected_creative')}/{GENERATIONS}")
+        }
     )
     assert len(gens) == 3, "within the grace period every generation is kept"
     append_event(
         storage, new_event(UNIT, "approve", "ana", candidate=0, lineage={"selected": "run-approved"})
     )
-    live = read_manifest(storage, UNIT, "selected")["generation"]
+    live = read_manifest(storage, UNIT, "selected_creative")["generation"]
     later = datetime.now(timezone.utc) + timedelta(hours=25)
-    deleted = collect_generations(storage, UNIT, "selected", keep=live, now=later)
+    deleted = collect_generations(storage, UNIT, "selected_creative", keep=live, now=later)
     assert deleted == [gens[1]], "the superseded, unapproved generation goes"
     left = sorted(
-        {k.split("/")[6] for k in storage.list_keys(f"{stage_prefix(UNIT, 'selected')}/{GENERATIONS}")}
+        {
+            k.split("/")[6]
+            for k in storage.list_keys(f"{stage_prefix(UNIT, 'selected_creative')}/{GENERATIONS}")
+        }
     )
     assert left == [gens[0], gens[2]]
     _consistent(storage)
@@ -182,7 +188,7 @@ def test_summary_does_not_report_a_selection_of_an_older_version_as_selected(tmp
         path.write_text(yaml.safe_dump(data, allow_unicode=True))
         assert register_brief(storage, load_brief(path))[0].version == 2
         unit = UnitKey.parse(key)
-        DiesOnKeys.die_on = {f"{stage_prefix(unit, 'selected')}/manifest.json"}
+        DiesOnKeys.die_on = {f"{stage_prefix(unit, 'selected_creative')}/manifest.json"}
         try:
             with pytest.raises(Crash):
                 dg.materialize(
@@ -194,8 +200,8 @@ def test_summary_does_not_report_a_selection_of_an_older_version_as_selected(tmp
         assert list(table["status"]) == ["outdated"], table.to_dict("records")
         assert "re-made after this selection" in table["status_detail"][0]
         # the old selection is still whole (its files are the ones its manifest hashes)
-        old = read_stage(storage, unit, "selected")
-        manifest = read_manifest(storage, unit, "selected")
+        old = read_stage(storage, unit, "selected_creative")
+        manifest = read_manifest(storage, unit, "selected_creative")
         for name, entry in manifest["files"].items():
             assert hashlib.sha256(storage.read_bytes(old.file_key(name))).hexdigest() == entry["sha256"]
         # once a run completes, the unit is selected again

@@ -5,13 +5,13 @@ from resources.storage import content_type_for
 
 
 def test_write_is_atomic_and_listable(storage):
-    uri = storage.write_bytes("campaigns/c/en-US/p/final/1x1/candidate-1.png", b"png")
+    uri = storage.write_bytes("campaigns/c/en-US/p/final_creatives/1x1/candidate-1.png", b"png")
     assert uri.startswith("file://")
-    assert storage.read_bytes("campaigns/c/en-US/p/final/1x1/candidate-1.png") == b"png"
-    storage.write_text("campaigns/c/en-US/p/final/manifest.json", "{}")
+    assert storage.read_bytes("campaigns/c/en-US/p/final_creatives/1x1/candidate-1.png") == b"png"
+    storage.write_text("campaigns/c/en-US/p/final_creatives/manifest.json", "{}")
     assert list(storage.list_keys("campaigns/c")) == [
-        "campaigns/c/en-US/p/final/1x1/candidate-1.png",
-        "campaigns/c/en-US/p/final/manifest.json",
+        "campaigns/c/en-US/p/final_creatives/1x1/candidate-1.png",
+        "campaigns/c/en-US/p/final_creatives/manifest.json",
     ]
     folder = storage.local_path("campaigns/c/en-US/p/final")
     assert not [p for p in folder.rglob("*") if p.name.endswith(".part")]

@@ -124,3 +124,28 @@ def test_rotation_keeps_templates_that_make_the_product_the_hero_and_honours_the
     named = template_rotation(_Unit(["text-side", "text-top"]), "meta-reels", templates)
     assert named == ("text-side",)  # text-top does not serve vertical placements
     assert template_rotation(_Unit(["text-top"]), "meta-feed-square", templates) == ("text-top",)
+
+
+def test_brief_templates_are_known_and_serve_every_output(brief_dir):
+    from creative_assets.brief import load_brief
+
+    data = yaml.safe_load((brief_dir / "brief.yaml").read_text())
+    data.pop("aspect_ratios", None)
+    data["placements"] = ["meta-feed-square", "meta-reels"]
+    data["templates"] = ["text-sid", "text-top"]
+    (brief_dir / "brief.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
+    with pytest.raises(BriefError) as info:
+        load_brief(brief_dir / "brief.yaml")
+    problems = {p.field: p.message for p in info.value.problems}
+    assert "did you mean text-side" in problems["templates[0]"]
+    data["templates"] = ["text-top"]
+    (brief_dir / "brief.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
+    with pytest.raises(BriefError) as info:
+        load_brief(brief_dir / "brief.yaml")
+    (problem,) = [p for p in info.value.problems if p.field == "templates"]
+    assert (
+        "none of the named templates serves meta-reels" in problem.message and "text-side" in problem.message
+    )
+    data["templates"] = ["text-top", "text-side"]
+    (brief_dir / "brief.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
+    assert load_brief(brief_dir / "brief.yaml").brief.templates == ["text-top", "text-side"]

@@ -8,7 +8,6 @@ always on. Sinks are built when an alert is sent, never at import time, so secre
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 import dagster as dg
@@ -30,8 +29,8 @@ from creative_assets.alerts import (
     run_url,
     split_addresses,
 )
-from creative_assets.errors import Problem
-from creative_assets.settings import env_or_default
+from creative_assets.vocabulary import Problem
+from resources.env import env_int_or_none, env_or_default
 
 #: resource field -> the environment variable build_alert_router() reads it from
 ENV_NAMES = {
@@ -185,7 +184,7 @@ def build_alert_router() -> AlertRouter:
         webhook_token=env_or_default(ENV_NAMES["webhook_token"], None),
         slack_webhook_url=env_or_default(ENV_NAMES["slack_webhook_url"], None),
         smtp_host=env_or_default(ENV_NAMES["smtp_host"], None),
-        smtp_port=dg.EnvVar.int(port) if os.environ.get(port) else None,
+        smtp_port=env_int_or_none(port),
         smtp_security=env_or_default(ENV_NAMES["smtp_security"], "starttls"),
         smtp_username=env_or_default(ENV_NAMES["smtp_username"], None),
         smtp_password=env_or_default(ENV_NAMES["smtp_password"], None),

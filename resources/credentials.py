@@ -161,7 +161,8 @@ def _is_test(chain: bytes) -> bool:
 
 def build_credentials() -> ContentCredentials:
     """The signer as the environment configures it (definitions.py and the review app)."""
-    from creative_assets.settings import default_credentials_dir, env_or_default
+    from creative_assets.settings import default_credentials_dir
+    from resources.env import env_or_default
 
     return ContentCredentials(
         mode=env_or_default("CREATIVE_ASSETS_CREDENTIALS", "auto"),

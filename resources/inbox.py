@@ -29,4 +29,3 @@ class BriefInbox(dg.ConfigurableResource):
         le=3600,
         description="A brief whose images are missing waits this long for them to arrive.",
     )
-    units_per_run: int = Field(24, ge=1, le=500, description="Units batched into one run.")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dagster as dg
 from pydantic import Field
 
+from creative_assets import stage_registry
 from creative_assets.stage_store import DEFAULT_GRACE_HOURS, read_stage, write_stage
 from creative_assets.stages import StageValue
 from creative_assets.units import UnitKey
@@ -46,7 +47,6 @@ class CreativeIOManager(dg.ConfigurableIOManager):
             )
 
     def load_input(self, context: dg.InputContext) -> dict[str, StageValue]:
-        stage = context.upstream_output.definition_metadata.get("stage") if context.upstream_output else None
-        if not stage:
-            raise ValueError(f"asset {context.asset_key.to_user_string()} declares no 'stage' metadata")
+        # the upstream asset's name is its stage's storage folder (stage_registry: one name per stage)
+        stage = stage_registry.stage(context.asset_key.path[-1]).name
         return {pk: read_stage(self.storage, UnitKey.parse(pk), stage) for pk in context.asset_partition_keys}

@@ -53,7 +53,7 @@ from creative_assets.prompts import (
     image_prompt,
 )
 from creative_assets.render.candidates import CandidatePlan
-from creative_assets.stages import BrandedCandidates, ContextPack, LocalizedCopy, UnitBrief
+from creative_assets.stages import BrandedCandidates, LocaleContextPack, LocalizedCopy, UnitBrief
 from resources.providers import CandidateDraft, ContextProvider, CopyProvider, ImageProvider
 from resources.storage import CreativeStorage
 
@@ -282,7 +282,7 @@ class OpenAIImageProvider(ImageProvider):
     def draw(
         self,
         unit: UnitBrief,
-        pack: ContextPack,
+        pack: LocaleContextPack,
         kit: BrandKit,
         plan: CandidatePlan,
         product: Image.Image | None,
@@ -455,7 +455,7 @@ class OpenAICopyProvider(CopyProvider):
     def parallelism(self) -> int:
         return self.openai.worker_threads
 
-    def write(self, unit: UnitBrief, pack: ContextPack, branded: BrandedCandidates) -> LocalizedCopy:
+    def write(self, unit: UnitBrief, pack: LocaleContextPack, branded: BrandedCandidates) -> LocalizedCopy:
         base = brief_copy(unit, pack, self.provider_name)
         fields = [f for f in ("message", "cta") if "untranslated" in base.sources.get(f, "")]
         if not fields:
@@ -524,7 +524,7 @@ class OpenAIContextProvider(ContextProvider):
     def parallelism(self) -> int:
         return self.openai.worker_threads
 
-    def build(self, unit: UnitBrief, kit: BrandKit) -> ContextPack:
+    def build(self, unit: UnitBrief, kit: BrandKit) -> LocaleContextPack:
         from creative_assets.locales import get_locale, knowledge_base_version
 
         pack = build_context_pack(

@@ -18,9 +18,9 @@ from creative_assets.brand_kit import BrandKit
 from creative_assets.context_pack import build_context_pack
 from creative_assets.copywriting import brief_copy
 from creative_assets.render.candidates import CandidatePlan, offline_prompt, render_offline_candidate
-from creative_assets.render.layout import Box
 from creative_assets.render.product_mask import ProductFootprint
-from creative_assets.stages import BrandedCandidates, ContextPack, LocalizedCopy, UnitBrief
+from creative_assets.stages import BrandedCandidates, LocaleContextPack, LocalizedCopy, UnitBrief
+from creative_assets.vocabulary import Box
 
 
 @dataclass
@@ -52,7 +52,7 @@ class ContextProvider(dg.ConfigurableResource, ABC):
         return 1
 
     @abstractmethod
-    def build(self, unit: UnitBrief, kit: BrandKit) -> ContextPack: ...
+    def build(self, unit: UnitBrief, kit: BrandKit) -> LocaleContextPack: ...
 
 
 class BuiltinContextProvider(ContextProvider):
@@ -62,7 +62,7 @@ class BuiltinContextProvider(ContextProvider):
     def provider_name(self) -> str:
         return "builtin-knowledge-base"
 
-    def build(self, unit: UnitBrief, kit: BrandKit) -> ContextPack:
+    def build(self, unit: UnitBrief, kit: BrandKit) -> LocaleContextPack:
         from creative_assets.locales import get_locale, knowledge_base_version
 
         return build_context_pack(
@@ -94,7 +94,7 @@ class ImageProvider(dg.ConfigurableResource, ABC):
     def draw(
         self,
         unit: UnitBrief,
-        pack: ContextPack,
+        pack: LocaleContextPack,
         kit: BrandKit,
         plan: CandidatePlan,
         product: Image.Image | None,
@@ -117,7 +117,7 @@ class OfflineImageProvider(ImageProvider):
     def draw(
         self,
         unit: UnitBrief,
-        pack: ContextPack,
+        pack: LocaleContextPack,
         kit: BrandKit,
         plan: CandidatePlan,
         product: Image.Image | None,
@@ -147,7 +147,9 @@ class CopyProvider(dg.ConfigurableResource, ABC):
         return 1
 
     @abstractmethod
-    def write(self, unit: UnitBrief, pack: ContextPack, branded: BrandedCandidates) -> LocalizedCopy: ...
+    def write(
+        self, unit: UnitBrief, pack: LocaleContextPack, branded: BrandedCandidates
+    ) -> LocalizedCopy: ...
 
 
 class BriefCopyProvider(CopyProvider):
@@ -157,5 +159,5 @@ class BriefCopyProvider(CopyProvider):
     def provider_name(self) -> str:
         return "brief-copy"
 
-    def write(self, unit: UnitBrief, pack: ContextPack, branded: BrandedCandidates) -> LocalizedCopy:
+    def write(self, unit: UnitBrief, pack: LocaleContextPack, branded: BrandedCandidates) -> LocalizedCopy:
         return brief_copy(unit, pack, self.provider_name)

@@ -3,7 +3,7 @@ right-to-left locale, with the per-placement checks measured on each creative.
 
     python scripts/contact_sheet.py [--out docs/contact-sheets] [--brief examples/summer-splash-2026/brief.yaml ...]
 
-For each brief and locale it writes ``<out>/<campaign>-<locale>.png`` (a grid of all placements,
+For each brief and locale it writes ``<out>/<campaign>-<locale>.jpg`` (a grid of all placements,
 each labelled with its template, visible product share and export size) and prints one line per
 creative with the measured ``product_hero``, ``placement_spec``, ``safe_zones``, ``text_over_product``
 and ``text_legibility`` outcomes. The creatives are drawn through the same functions the offline
@@ -31,11 +31,18 @@ from creative_assets.compliance import (  # noqa: E402
 )
 from creative_assets.locales import get_locale  # noqa: E402
 from creative_assets.placements import load_placements  # noqa: E402
-from creative_assets.render.candidates import kit_templates, prepare_supplied_product  # noqa: E402
+from creative_assets.render.candidates import (  # noqa: E402
+    expected_product_share,
+    kit_templates,
+    logo_aspect,
+    prepare_supplied_product,
+    product_shape,
+    template_rotation,
+)
 from creative_assets.render.export import export_for_placement  # noqa: E402
 from creative_assets.render.finals import LocaleText  # noqa: E402
 from creative_assets.render.fonts import font_for_role  # noqa: E402
-from creative_assets.render.layout import layout_variants  # noqa: E402
+from creative_assets.render.layout import plan_layout  # noqa: E402
 from creative_assets.render.preview import Sample, contact_sheet, render_creative  # noqa: E402
 from creative_assets.render.scenes import render_generated_product, scene_palette  # noqa: E402
 from creative_assets.stages import CopyVariant  # noqa: E402
@@ -52,6 +59,14 @@ def _pick_locales(tags: list[str]) -> list[str]:
         kind = "rtl" if info.direction == "rtl" else ("cjk" if info.line_breaking == "cjk" else "latin")
         chosen.setdefault(kind, tag)
     return [chosen[k] for k in SCRIPT_ORDER if k in chosen]
+
+
+class _Unit:
+    """What the rotation reads of a unit: its product and the brief's templates (none named)."""
+
+    def __init__(self, product):
+        self.product = product
+        self.templates: list[str] = []
 
 
 def _sample(brief, kit, tag: str, product) -> Sample:
@@ -84,7 +99,6 @@ def render_brief(
         for placement in load_placements().values():
             if placements and placement.name not in placements:
                 continue
-            template = layout_variants(placement.name, templates)[0]
             if supplied:
                 art, _ = prepare_supplied_product(loaded.assets[product.id][0][1])
             else:
@@ -93,6 +107,16 @@ def render_brief(
                 art, _ = render_generated_product(
                     product.name, product.description, pal, font, placement.height
                 )
+            # the first template of the candidates' rotation: those that can make this product the hero
+            shape = product_shape(_Unit(product), art if supplied else None)
+            template = template_rotation(
+                _Unit(product),
+                placement.name,
+                templates,
+                lambda t, p=placement, shape=shape: expected_product_share(
+                    plan_layout(p.name, p.size, t, logo_aspect=logo_aspect(kit), templates=templates), shape
+                ),
+            )[0]
             image, report, layout = render_creative(kit, template, placement, sample, product=art)
             data, export = export_for_placement(image, placement)
             text_boxes = {b.role: b.ink_bbox for b in report.blocks}
@@ -122,9 +146,9 @@ def render_brief(
             cell_height=cell,
             cell_width=round(cell * 1.4),
         )
-        target = out / f"{brief.campaign_id}-{tag}.png"
+        target = out / f"{brief.campaign_id}-{tag}.jpg"
         target.parent.mkdir(parents=True, exist_ok=True)
-        sheet.save(target, optimize=True)
+        sheet.save(target, quality=85)
         print(f"wrote {target}")
     return ok
 

@@ -32,7 +32,7 @@ import dagster as dg
 from creative_assets.alerts import Alert, cap_alerts, truncate
 from creative_assets.assets.compliance_checks import CHECK_SPECS
 from creative_assets.dagster_compat import FailedTick, failed_ticks_since
-from creative_assets.jobs import CAMPAIGN_TAG, VERSION_TAG
+from creative_assets.run_tags import CAMPAIGN_TAG, VERSION_TAG
 from resources.alerts import AlertRouter
 from sensors.run_scope import ordered_units, parse_unit, run_partitions
 
@@ -162,7 +162,7 @@ def run_failure_alert_sensor(context: dg.RunFailureSensorContext, alerts: AlertR
 
 
 def findings_of(evaluation: dg.AssetCheckEvaluation) -> list[str]:
-    """The findings listed in the evaluation's metadata (see assets/finals.py), capped."""
+    """The findings listed in the evaluation's metadata (see assets/final_creatives.py), capped."""
     value = evaluation.metadata.get("findings")
     items = [str(f) for f in (getattr(value, "data", None) or [])]
     count_value = evaluation.metadata.get("findings_count")

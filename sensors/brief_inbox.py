@@ -30,17 +30,11 @@ import dagster as dg
 from creative_assets import layout
 from creative_assets.brief_store import current_brief
 from creative_assets.inbox import Accepted, Deferred, Rejected, inbox_briefs, ingest_brief
-from creative_assets.jobs import (
-    CAMPAIGN_TAG,
-    VERSION_TAG,
-    campaign_rollup,
-    creative_pipeline,
-    pipeline_run_tags,
-    range_tags,
-)
+from creative_assets.jobs import campaign_rollup, creative_pipeline
 from creative_assets.layout import display_key
 from creative_assets.partitions import campaigns, creative_units
-from creative_assets.units import contiguous_batches
+from creative_assets.run_requests import unit_run_requests
+from creative_assets.run_tags import CAMPAIGN_TAG, VERSION_TAG, pipeline_run_tags
 from resources.brand_kits import BrandKitLibrary
 from resources.inbox import BriefInbox
 from resources.storage import CreativeStorage
@@ -200,14 +194,12 @@ def _requests_for(
             known_campaigns.add(campaign)
             new_campaigns.append(campaign)
         tags = {CAMPAIGN_TAG: campaign, VERSION_TAG: str(version)}
-        for batch in contiguous_batches(ordered, spec["changed"], inbox.units_per_run):
-            runs.append(
-                dg.RunRequest(
-                    run_key=f"{campaign}:v{version}:{batch[0]}:{batch[-1]}",
-                    job_name=creative_pipeline.name,
-                    tags={**pipeline_run_tags(), **tags, **range_tags(batch[0], batch[-1])},
-                )
-            )
+        runs += unit_run_requests(
+            ordered,
+            spec["changed"],
+            lambda batch, c=campaign, v=version: f"{c}:v{v}:{batch.first}:{batch.last}",
+            tags,
+        )
         if not spec["changed"]:  # e.g. a version that only drops units: refresh the summary
             runs.append(
                 dg.RunRequest(

@@ -13,37 +13,30 @@ run keys) instead of leaving the work for the next night; failed ticks are also 
 (``sensors/alerts.py``).
 """
 
-import os
-from collections import Counter
 from datetime import datetime, timezone
 
 import dagster as dg
 
-from creative_assets.assets.common import UNITS_PER_RUN
+from creative_assets import settings
 from creative_assets.dagster_compat import latest_failed_tick
-from creative_assets.jobs import CAMPAIGN_TAG, creative_pipeline, pipeline_run_tags, range_tags, unit_stages
+from creative_assets.jobs import creative_pipeline, unit_stages
 from creative_assets.locales import knowledge_base_version
 from creative_assets.partitions import creative_units
 from creative_assets.regeneration import plan_regeneration
-from creative_assets.units import contiguous_batches
+from creative_assets.run_requests import unit_run_requests
+from creative_assets.run_tags import NIGHT_TAG, REASONS_TAG, TRIGGER_TAG
 from resources.brand_kits import BrandKitLibrary
 from resources.storage import CreativeStorage
-from sensors.review import TRIGGER_TAG
 from sensors.run_scope import run_partitions
 
 NIGHTLY_NAME = "nightly_regeneration"
-NIGHT_TAG = "creative_assets/night"
 DEFAULT_CRON = "0 2 * * *"
 DEFAULT_TIMEZONE = "UTC"
 
 
 def stage_code_versions() -> dict[str, str]:
-    """stage folder name -> the code version of the asset that writes it."""
-    out = {}
-    for asset in unit_stages:
-        spec = next(iter(asset.specs))
-        out[spec.metadata["stage"]] = spec.code_version or ""
-    return out
+    """stage (asset name = storage folder) -> the code version of the asset that writes it."""
+    return {spec.key.path[-1]: spec.code_version or "" for asset in unit_stages for spec in asset.specs}
 
 
 #: runs in these states will (re)build their units anyway: the nightly does not queue more for them
@@ -117,23 +110,13 @@ def nightly_runs(
                 f"{skipped_blocked} blocked by a deterministic failure"
             )
         return dg.SkipReason(why)
-    runs = []
-    for batch in contiguous_batches(known, list(reasons), UNITS_PER_RUN):
-        why = Counter(r for u in batch for r in reasons[u])
-        runs.append(
-            dg.RunRequest(
-                run_key=f"nightly:{stamp}:{batch[0]}:{batch[-1]}",
-                job_name=creative_pipeline.name,
-                tags={
-                    **pipeline_run_tags(),
-                    **range_tags(batch[0], batch[-1]),
-                    CAMPAIGN_TAG: batch[0].split(".")[0],
-                    TRIGGER_TAG: "nightly",
-                    NIGHT_TAG: stamp,
-                    "creative_assets/reasons": ",".join(sorted(why)),
-                },
-            )
-        )
+    runs = unit_run_requests(
+        known,
+        list(reasons),
+        lambda batch: f"nightly:{stamp}:{batch.first}:{batch.last}",
+        {TRIGGER_TAG: "nightly", NIGHT_TAG: stamp},
+        lambda units: {REASONS_TAG: ",".join(sorted({r for u in units for r in reasons[u]}))},
+    )
     log.info(
         f"{len(reasons)} unit(s) in {len(runs)} run(s); skipped {skipped_busy} already queued or running, "
         f"{skipped_blocked} blocked"
@@ -147,13 +130,9 @@ def night_stamp(when: datetime | None) -> str:
 
 def build_nightly_schedule() -> dg.ScheduleDefinition:
     """The schedule, with cron, timezone and default status from the environment."""
-    cron = os.environ.get("CREATIVE_ASSETS_NIGHTLY_CRON", "").strip() or DEFAULT_CRON
-    timezone = os.environ.get("CREATIVE_ASSETS_NIGHTLY_TIMEZONE", "").strip() or DEFAULT_TIMEZONE
-    enabled = os.environ.get("CREATIVE_ASSETS_NIGHTLY_ENABLED", "1").strip().lower() not in (
-        "0",
-        "false",
-        "no",
-    )
+    cron = settings.get("CREATIVE_ASSETS_NIGHTLY_CRON", DEFAULT_CRON)
+    timezone = settings.get("CREATIVE_ASSETS_NIGHTLY_TIMEZONE", DEFAULT_TIMEZONE)
+    enabled = settings.flag("CREATIVE_ASSETS_NIGHTLY_ENABLED", True)
 
     @dg.schedule(
         name=NIGHTLY_NAME,

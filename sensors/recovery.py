@@ -17,27 +17,29 @@ import time
 
 import dagster as dg
 
-from creative_assets.jobs import MAX_RUN_RETRIES, campaign_rollup, creative_pipeline
+from creative_assets.jobs import campaign_rollup, creative_pipeline
+from creative_assets.run_tags import (
+    MAX_RUN_RETRIES,
+    PARTITION_TAG,
+    PREFIX,
+    RANGE_TAG_PREFIX,
+    RECOVERS_TAG,
+    RECOVERY_NUMBER_TAG,
+    ROOT_RUN_ID_TAG,
+    ROOT_TAG,
+    RUN_RETRY_TAGS,
+)
 
 GRACE_SECONDS = 60.0
 MAX_RECOVERIES = MAX_RUN_RETRIES
-RECOVERS_TAG = "creative_assets/recovers"
-ROOT_TAG = "creative_assets/root_run_id"
-RECOVERY_NUMBER_TAG = "creative_assets/recovery_number"
 #: tags a fresh run keeps from the run it replaces (what to build and why); Dagster's own are dropped
-KEPT_PREFIXES = (
-    "creative_assets/",
-    "dagster/asset_partition_range_",
-    "dagster/partition",
-    "dagster/max_retries",
-)
-KEPT_PREFIXES += ("dagster/retry_strategy", "dagster/retry_on_asset_or_op_failure")
+KEPT_PREFIXES = (PREFIX, RANGE_TAG_PREFIX, PARTITION_TAG, *RUN_RETRY_TAGS)
 JOBS = (creative_pipeline.name, campaign_rollup.name)
 
 
 def root_run_id(run: dg.DagsterRun) -> str:
     """The first run of a chain of retries and recoveries."""
-    return run.tags.get(ROOT_TAG) or run.tags.get("dagster/root_run_id") or run.run_id
+    return run.tags.get(ROOT_TAG) or run.tags.get(ROOT_RUN_ID_TAG) or run.run_id
 
 
 def died(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:

@@ -14,16 +14,15 @@ The cursor is the last journal key read; it is committed with the run requests.
 
 import dagster as dg
 
-from creative_assets.assets.common import UNITS_PER_RUN
-from creative_assets.jobs import CAMPAIGN_TAG, creative_pipeline, range_tags
+from creative_assets.jobs import creative_pipeline
 from creative_assets.partitions import creative_units
 from creative_assets.review.decisions import DamagedEvent, ReviewEvent, journal_since, review_state
+from creative_assets.run_requests import unit_run_requests
+from creative_assets.run_tags import REVISION_TAG, TRIGGER_TAG
 from creative_assets.stage_store import read_stage
-from creative_assets.units import UnitKey, contiguous_batches
+from creative_assets.units import UnitKey
 from resources.storage import CreativeStorage
 
-REVISION_TAG = "creative_assets/revision_of"
-TRIGGER_TAG = "creative_assets/trigger"
 MAX_EVENTS_PER_TICK = 500
 
 
@@ -54,7 +53,7 @@ def decision_observation(event: ReviewEvent, event_uri: str) -> dg.AssetObservat
 
 def generated_revision(storage: CreativeStorage, unit: UnitKey) -> int:
     try:
-        return read_stage(storage, unit, "brief").revision
+        return read_stage(storage, unit, "unit_brief").revision
     except FileNotFoundError:
         return -1
 
@@ -84,7 +83,6 @@ def review_decision_sensor(context: dg.SensorEvaluationContext, storage: Creativ
         observations.append(decision_observation(event, storage.uri(key)))
         if event.action == "request_changes":
             requested.setdefault(event.unit, []).append(event.id)
-    runs = []
     pending = {}
     for unit_key, ids in requested.items():
         unit = UnitKey.parse(unit_key)
@@ -92,19 +90,16 @@ def review_decision_sensor(context: dg.SensorEvaluationContext, storage: Creativ
         if wanted > generated_revision(storage, unit):
             pending[unit_key] = (wanted, ids)
     ordered = context.instance.get_dynamic_partitions(creative_units.name)
-    for batch in contiguous_batches(ordered, list(pending), UNITS_PER_RUN):
-        ids = [i for u in batch for i in pending[u][1]]
-        runs.append(
-            dg.RunRequest(
-                run_key="revision:" + ":".join(sorted(ids)),
-                job_name=creative_pipeline.name,
-                tags={
-                    **range_tags(batch[0], batch[-1]),
-                    CAMPAIGN_TAG: UnitKey.parse(batch[0]).campaign_id,
-                    TRIGGER_TAG: "review",
-                    REVISION_TAG: ",".join(sorted(ids))[:200],
-                },
-            )
-        )
+
+    def decision_ids(units) -> list[str]:
+        return sorted(i for u in units for i in pending[u][1])
+
+    runs = unit_run_requests(
+        ordered,
+        list(pending),
+        lambda batch: "revision:" + ":".join(decision_ids(batch.units)),
+        {TRIGGER_TAG: "review"},
+        lambda units: {REVISION_TAG: ",".join(decision_ids(units))[:200]},
+    )
     context.log.info(f"{len(observations)} decision(s) recorded, {len(runs)} revision run(s) requested")
     return dg.SensorResult(run_requests=runs, asset_events=observations, cursor=entries[-1][0])

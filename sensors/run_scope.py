@@ -8,13 +8,9 @@ from collections.abc import Callable, Mapping, Sequence
 
 import dagster as dg
 
-from creative_assets.jobs import CAMPAIGN_TAG
 from creative_assets.partitions import creative_units
+from creative_assets.run_tags import CAMPAIGN_TAG, PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from creative_assets.units import UnitKey
-
-PARTITION_TAG = "dagster/partition"
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 def range_units(start: str, end: str, ordered: Sequence[str]) -> list[str]:

@@ -16,7 +16,7 @@ from creative_assets.layout import generation_prefix
 from creative_assets.partitions import creative_units
 from creative_assets.queues import QUEUE_TAG, stage_queue
 from creative_assets.review.delivery import withdraw
-from creative_assets.settings import choice
+from creative_assets.settings import choice, units_per_run
 from creative_assets.stages import StageValue
 from creative_assets.transient import is_transient
 from creative_assets.units import UnitKey
@@ -26,8 +26,7 @@ V = TypeVar("V", bound=StageValue)
 R = TypeVar("R")
 
 #: Units per run when Dagster backfills (one step handles the whole range; README "Operations").
-UNITS_PER_RUN = 24
-BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=UNITS_PER_RUN)
+BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=units_per_run())
 GROUP = "creatives"
 IO_MANAGER_KEY = "creative_io_manager"
 
@@ -35,8 +34,10 @@ IO_MANAGER_KEY = "creative_io_manager"
 def stage_asset_kwargs(
     stage: str, code_version: str, kinds: set[str], pool: str | None = None
 ) -> dict[str, Any]:
-    """Arguments every unit-stage asset shares. ``pool`` bounds how many steps call one provider at once;
-    the op tag routes the step to its Celery queue when the celery executor runs it (queues.py)."""
+    """Arguments every unit-stage asset shares. ``stage`` (stage_registry) is the asset's name, so the
+    asset key, the storage folder and the module are the same word. ``pool`` bounds how many steps
+    call one provider at once; the op tag routes the step to its Celery queue when the celery executor
+    runs it (queues.py)."""
     queue = stage_queue(
         stage,
         image_provider=choice("CREATIVE_ASSETS_IMAGE_PROVIDER", "offline", ("offline", "openai")),
@@ -47,7 +48,7 @@ def stage_asset_kwargs(
         "op_tags": {QUEUE_TAG: queue},
         "partitions_def": creative_units,
         "io_manager_key": IO_MANAGER_KEY,
-        "metadata": {"stage": stage},
+        "name": stage,
         "group_name": GROUP,
         "code_version": code_version,
         "kinds": kinds,
@@ -124,29 +125,6 @@ def deterministic_failures(unit: str | None = None):
             metadata={"error_type": type(exc).__name__, "retried": False},
             allow_retries=False,
         ) from exc
-
-
-def check_evaluation(
-    context: dg.AssetExecutionContext, name: str, verdict: Any, partition_key: str
-) -> dg.AssetCheckEvaluation:
-    """One partition's result of one check (a ``Verdict``: passed, severity, description, figures,
-    failing). Recorded against the unit's partition even in batched runs, and never Dagster-blocking:
-    an ERROR is contained to its unit, which ``selected_creative`` records as blocked. The one place
-    that builds ``AssetCheckEvaluation(partition=...)``, a preview API in Dagster 1.13."""
-    return dg.AssetCheckEvaluation(
-        asset_key=context.asset_key,
-        check_name=name,
-        passed=verdict.passed,
-        severity=dg.AssetCheckSeverity.ERROR if verdict.severity == "ERROR" else dg.AssetCheckSeverity.WARN,
-        description=verdict.description,
-        metadata={
-            "figures": dg.MetadataValue.json(verdict.figures),
-            "findings": dg.MetadataValue.json(verdict.failing[:50]),
-            "findings_count": len(verdict.failing),
-        },
-        partition=partition_key,
-        blocking=False,
-    )
 
 
 def call_metadata(calls: list[dict]) -> dict[str, Any]:

@@ -35,9 +35,9 @@ from creative_assets.layout import files_prefix
 from creative_assets.stage_store import read_manifest
 from creative_assets.stages import (
     BrandedCandidates,
-    ContextPack,
     FinalCreatives,
     ImageCandidates,
+    LocaleContextPack,
     LocalizedCopy,
     UnitBrief,
 )
@@ -55,7 +55,7 @@ class UnitSigning:
         brief: UnitBrief,
         raw: ImageCandidates,
         branded: BrandedCandidates,
-        pack: ContextPack,
+        pack: LocaleContextPack,
         kit: BrandKit,
         storage: CreativeStorage,
         status: CredentialsStatus,
@@ -186,8 +186,8 @@ def credential_verdicts(
     for partition_key, signing in units.items():
         verifications = {}
         if status.key is not None and "content_credentials" in selected:
-            manifest = read_manifest(storage, signing.unit, "final") or {}
-            prefix = files_prefix(signing.unit, "final", manifest)
+            manifest = read_manifest(storage, signing.unit, "final_creatives") or {}
+            prefix = files_prefix(signing.unit, "final_creatives", manifest)
             for name in signing.provenance:
                 verifications[name] = signing.verification(name, storage.read_bytes(f"{prefix}/{name}"))
         checked = signing.checked(verifications)

@@ -5,13 +5,13 @@ import dagster as dg
 
 from creative_assets.assets.common import (
     call_metadata,
-    check_evaluation,
     file_links,
     for_each_unit,
     stage_asset_kwargs,
     withdraw_approval,
 )
-from creative_assets.checks import UnitVerdict
+from creative_assets.assets.compliance_checks import check_results
+from creative_assets.compliance import UnitVerdict
 from creative_assets.motion import motion_value
 from creative_assets.motion_checks import DESCRIPTIONS, VIDEO_CHECKS
 from creative_assets.partitions import creative_units
@@ -154,11 +154,4 @@ def motion_creatives(
         return value, metadata
 
     yield dg.Output(for_each_unit(context, build))
-    selected = {key.name for key in context.selected_asset_check_keys}
-    for partition_key, verdicts in verdicts_by_unit.items():
-        for name, verdict in verdicts.items():
-            if name in selected:
-                yield check_evaluation(context, name, verdict, partition_key)
-    for spec in VIDEO_CHECK_SPECS:
-        if spec.name in selected:
-            yield dg.Output(None, output_name=spec.get_python_identifier())
+    yield from check_results(context, verdicts_by_unit, context.asset_key, VIDEO_CHECK_SPECS)

@@ -5,9 +5,10 @@ import pandas as pd
 
 from creative_assets import layout
 from creative_assets.assets.common import GROUP
-from creative_assets.assets.selection import selected_creative
+from creative_assets.assets.selected_creative import selected_creative
 from creative_assets.brief_store import require_brief, unit_fingerprint
 from creative_assets.partitions import campaigns
+from creative_assets.stage_registry import STAGES
 from creative_assets.stage_store import read_manifest, read_stage
 from creative_assets.stages import SelectedCreative
 from resources.storage import CreativeStorage
@@ -17,7 +18,7 @@ def unit_api_usage(storage: CreativeStorage, unit) -> dict[str, float]:
     """Provider spend of a unit's latest materializations (context, images, copy): the estimated
     cost and the answers paid for, retried ones included (resources/openai_providers.py)."""
     cost, answers = 0.0, 0
-    for stage in ("context", "raw", "copy"):
+    for stage in (s.name for s in STAGES if s.provider):
         manifest = read_manifest(storage, unit, stage)
         if manifest is None:
             continue
@@ -37,14 +38,14 @@ def selection_status(storage: CreativeStorage, record, unit, selected: SelectedC
     """``selected`` when the unit's selection was made from the live brief and the live finals,
     else ``outdated`` with the reason (a newer brief version or newer finals are not selected yet:
     a run is pending, running or failed)."""
-    brief = read_manifest(storage, unit, "brief")
+    brief = read_manifest(storage, unit, "unit_brief")
     if brief is None or brief["value"].get("input_fingerprint") != unit_fingerprint(record, unit):
         made = brief["value"].get("brief_version") if brief else "?"
         return "outdated", f"made from brief v{made}, live is v{record.version}"
-    final = read_manifest(storage, unit, "final")
+    final = read_manifest(storage, unit, "final_creatives")
     if selected.final_generation and final and final.get("generation") != selected.final_generation:
         return "outdated", "the final creatives were re-made after this selection"
-    selected_manifest = read_manifest(storage, unit, "selected") or {}
+    selected_manifest = read_manifest(storage, unit, "selected_creative") or {}
     if selected_manifest.get("written_at", "") < brief.get("written_at", ""):
         return "outdated", "the unit brief was re-made after this selection"
     return "selected", ""
@@ -58,7 +59,7 @@ def summarise_campaign(storage: CreativeStorage, campaign_id: str) -> pd.DataFra
     for unit in record.unit_keys():
         row = {"unit": str(unit), "locale": unit.locale, "product": unit.product_id}
         try:
-            selected = read_stage(storage, unit, "selected")
+            selected = read_stage(storage, unit, "selected_creative")
         except FileNotFoundError:
             rows.append({**row, "status": "missing"})
             continue
@@ -143,11 +144,11 @@ def compliance_table(storage: CreativeStorage, campaign_id: str) -> pd.DataFrame
     rows = []
     for unit in record.unit_keys():
         try:
-            finals = read_stage(storage, unit, "final")
+            finals = read_stage(storage, unit, "final_creatives")
         except FileNotFoundError:
             continue
         try:
-            selected = read_stage(storage, unit, "selected")
+            selected = read_stage(storage, unit, "selected_creative")
             ranking = {s.index: s for s in selected.ranking}
             best = selected.best
         except FileNotFoundError:

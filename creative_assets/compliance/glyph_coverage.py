@@ -122,28 +122,27 @@ def check_glyphs(
                 wrong_face.append(ch)
             else:
                 fallback += 1
+        problems = []
         if tofu:
-            chars_missing += len(tofu)
-            findings.append(
-                Finding(
-                    check="glyph_coverage",
-                    severity="ERROR",
-                    message=f"{block.role} '{text}': no glyph in {block.font} or any fallback font for "
-                    f"{len(tofu)} character(s): {_codes(tofu)} (drawn as boxes)",
-                    where=block.role,
-                )
+            problems.append(
+                f"no glyph in {block.font} or any fallback font for {len(tofu)} character(s): "
+                f"{_codes(tofu)} (drawn as boxes)"
             )
         if wrong_face:
-            chars_missing += len(wrong_face)
-            findings.append(
-                Finding(
-                    check="glyph_coverage",
-                    severity="ERROR",
-                    message=f"{block.role} '{text}': {block.font} has no glyph for {len(wrong_face)} {main} "
-                    f"character(s): {_codes(wrong_face[:12])}{' ...' if len(wrong_face) > 12 else ''}",
-                    where=block.role,
-                )
+            problems.append(
+                f"{block.font} has no glyph for {len(wrong_face)} {main} character(s): "
+                f"{_codes(wrong_face[:12])}{' ...' if len(wrong_face) > 12 else ''}"
             )
+        chars_missing += len(tofu) + len(wrong_face)
+        findings += [
+            Finding(
+                check="glyph_coverage",
+                severity="ERROR",
+                message=f"{block.role} '{text}': {problem}",
+                where=block.role,
+            )
+            for problem in problems
+        ]
     figures = {
         "coverage": 1.0 - chars_missing / chars_total if chars_total else 1.0,
         "fallback_chars": fallback,

@@ -7,13 +7,10 @@ exceptions are listed in :data:`creative_assets.compliance.verdicts.HIGHER_IS_WO
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal
 
 from pydantic import BaseModel
 
-from creative_assets.render.layout import Box
-
-Severity = Literal["WARN", "ERROR"]
+from creative_assets.vocabulary import Box, Severity
 
 
 class Finding(BaseModel):

@@ -1,5 +1,5 @@
 """The one list of compliance checks. Everything else is generated from it: the Dagster asset check
-specs of ``final_creatives`` (``assets/finals.py``), the per-unit evaluations, the outcomes stored in
+specs of ``final_creatives`` (``assets/final_creatives.py``), the per-unit evaluations, the outcomes stored in
 each render report (``FinalRender.compliance``), what blocks a unit's selection, the columns of the
 campaign compliance report and the checks the alert sensor watches. Pure: no Dagster.
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import socket
 import sys
 from datetime import datetime, timezone
 
+from creative_assets import layout, settings
 from creative_assets.identity.config import IdentitySettings
 from creative_assets.identity.passwords import PasswordPolicyError, generate_password
 from creative_assets.identity.store import IdentityError, IdentityStore
 
-ACTOR = f"cli:{os.environ.get('USER', 'unknown')}"
+ACTOR = f"cli:{settings.get('USER', 'unknown')}"
 #: "from where" of a command's audit records: the host it ran on
 WHERE = f"cli@{socket.gethostname()}"
 
@@ -145,13 +145,13 @@ def cmd_audit(args: argparse.Namespace) -> int:
         from creative_assets.definitions import build_storage
         from creative_assets.identity.archive import archive_day, archive_pending
 
-        storage = build_storage().process_config_and_initialize()
-        if args.day:
-            days = [datetime.fromisoformat(args.day).date()]
-            archive_day(store, storage, days[0])
-        else:
-            days = archive_pending(store, storage, None, datetime.now(timezone.utc).date())
-        print(f"✓ archived {len(days)} day(s) to {storage.uri('audit/daily')}")
+        with build_storage().process_config_and_initialize_cm() as storage:
+            if args.day:
+                days = [datetime.fromisoformat(args.day).date()]
+                archive_day(store, storage, days[0])
+            else:
+                days = archive_pending(store, storage, None, datetime.now(timezone.utc).date())
+            print(f"✓ archived {len(days)} day(s) to {storage.uri(layout.AUDIT_ARCHIVE_PREFIX)}")
         return 0
     if args.audit_command == "verify":
         problems = store.verify_audit()
@@ -159,7 +159,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
             from creative_assets.definitions import build_storage
             from creative_assets.identity.archive import compare_with_archive
 
-            problems += compare_with_archive(store, build_storage().process_config_and_initialize())
+            with build_storage().process_config_and_initialize_cm() as storage:
+                problems += compare_with_archive(store, storage)
         count = store.audit_records(limit=1, newest_first=True)
         if problems:
             for p in problems:

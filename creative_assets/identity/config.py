@@ -8,29 +8,17 @@ resource, an ``EnvVar``.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from creative_assets import settings
 from creative_assets.identity.roles import ALL_BRANDS, BRAND_ROLES, Role, parse_role
 
 
 def default_identity_url() -> str:
-    from creative_assets.settings import project_root
-
-    return f"sqlite:///{project_root() / 'var' / 'identity.sqlite'}"
-
-
-def _float(name: str, default: float, low: float, high: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    value = float(raw)
-    if not low <= value <= high:
-        raise ValueError(f"{name}={value} is outside {low}..{high}")
-    return value
+    return f"sqlite:///{settings.project_root() / 'var' / 'identity.sqlite'}"
 
 
 @dataclass(frozen=True)
@@ -96,7 +84,7 @@ class IdentitySettings:
 
     @classmethod
     def from_env(cls) -> IdentitySettings:
-        env = os.environ
+        env = settings.environment()
         oidc = None
         if env.get("CREATIVE_ASSETS_OIDC_ISSUER"):
             missing = [
@@ -119,8 +107,8 @@ class IdentitySettings:
         return cls(
             db_url=env.get("CREATIVE_ASSETS_IDENTITY_DB_URL") or default_identity_url(),
             db_schema=env.get("CREATIVE_ASSETS_IDENTITY_DB_SCHEMA") or "identity",
-            session_hours=_float("CREATIVE_ASSETS_SESSION_HOURS", 12.0, 0.05, 24 * 7),
-            idle_minutes=_float("CREATIVE_ASSETS_SESSION_IDLE_MINUTES", 30.0, 1, 24 * 60),
+            session_hours=settings.float_setting("CREATIVE_ASSETS_SESSION_HOURS", 12.0, 0.05, 24 * 7),
+            idle_minutes=settings.float_setting("CREATIVE_ASSETS_SESSION_IDLE_MINUTES", 30.0, 1, 24 * 60),
             secure_cookie=env.get("CREATIVE_ASSETS_REVIEW_SECURE_COOKIE", "") == "1",
             local_login=env.get("CREATIVE_ASSETS_LOCAL_LOGIN", "1") != "0",
             oidc=oidc,

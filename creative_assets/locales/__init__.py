@@ -41,8 +41,8 @@ from pydantic import (
     model_validator,
 )
 
-from creative_assets.errors import field_path
 from creative_assets.slugs import is_locale_tag
+from creative_assets.vocabulary import Direction, LineBreaking, ScriptKey, Severity, validation_problems
 
 __all__ = [
     "KNOWLEDGE_PATH",
@@ -64,25 +64,6 @@ __all__ = [
 #: The built-in knowledge base.
 KNOWLEDGE_PATH = Path(__file__).with_name("knowledge.yaml")
 
-ScriptKey = Literal[
-    "latin",
-    "cyrillic",
-    "greek",
-    "arabic",
-    "hebrew",
-    "japanese",
-    "chinese_simplified",
-    "chinese_traditional",
-    "korean",
-    "thai",
-    "lao",
-    "khmer",
-    "myanmar",
-    "devanagari",
-]
-Direction = Literal["ltr", "rtl"]
-LineBreaking = Literal["spaces", "cjk", "thai"]
-Severity = Literal["WARN", "ERROR"]
 
 _RTL_SCRIPTS = frozenset({"arabic", "hebrew"})
 _LINE_BREAKING_BY_SCRIPT: dict[str, str] = {
@@ -338,18 +319,11 @@ class UnknownLocaleError(ValueError):
         super().__init__(message)
 
 
-def _problems(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[str]:
-    problems = []
-    for err in exc.errors(include_url=False):
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "is not a known field (check the spelling; see docs/LOCALES.md)"
-        elif err["type"] == "missing":
-            msg = "is required"
-        elif "input" in err and not isinstance(err["input"], (dict, list)):
-            msg = f"{msg} (got {err['input']!r})"
-        problems.append(f"{field_path(prefix + tuple(err['loc']))}: {msg}")
-    return problems
+def _problems(exc: ValidationError) -> list[str]:
+    return [
+        f"{p.field}: {p.message}"
+        for p in validation_problems(exc, unknown_hint="check the spelling; see docs/LOCALES.md")
+    ]
 
 
 # ---------------------------------------------------------------------------- loading

@@ -31,7 +31,7 @@ from creative_assets.render.scenes import (
     to_8bit,
     variation_plan,
 )
-from creative_assets.stages import ContextPack, UnitBrief
+from creative_assets.stages import LocaleContextPack, UnitBrief
 from creative_assets.templates import Template, templates_for
 
 
@@ -109,7 +109,7 @@ def template_rotation(
 
 
 def plan_candidates(
-    unit: UnitBrief, pack: ContextPack, kit: BrandKit, product: Image.Image | None = None
+    unit: UnitBrief, pack: LocaleContextPack, kit: BrandKit, product: Image.Image | None = None
 ) -> list[CandidatePlan]:
     """One plan per candidate: distinct style/palette/layout, mirrored for right-to-left locales.
     ``product``: the supplied cut-out (None: the product is drawn); templates that cannot show it at
@@ -152,8 +152,11 @@ def plan_candidates(
     # a style drawn in a layout it was rejected in comes out as nearly the same picture
     rejected_combos = {(r.style, ratio, v) for r in rejected for ratio, v in r.layouts.items()}
     allowed: dict[str, tuple[str, ...]] = {}
+    #: per output, the templates that can make this product the hero (the fallback when a layout
+    #: a reviewer rejected would repeat: never a template that shrinks the product below the floor)
+    pool: dict[str, tuple[str, ...]] = {}
     for ratio in unit.aspect_ratios:
-        variants = template_rotation(
+        variants = pool[ratio] = template_rotation(
             unit, ratio, templates, lambda t, r=ratio: expected_product_share(layout_for(r, t), shape)
         )
         asked = tuple(t for t in directives.templates if t in layout_variants(ratio, templates))
@@ -172,7 +175,7 @@ def plan_candidates(
             allowed,
             rejected_combos,
             styles,
-            templates,
+            pool,
         )
         emphasis = variation["emphasis"]
         if directives.ground == "light":
@@ -199,7 +202,7 @@ def _style_and_layouts(
     allowed: dict[str, tuple[str, ...]],
     rejected_combos: set[tuple[str | None, str, str]],
     preferred: tuple[str, ...],
-    templates: dict[str, Template],
+    pool: dict[str, tuple[str, ...]],
 ) -> tuple[str, dict[str, str]]:
     """The candidate's style and per-ratio layout variant: its planned ones, unless that repeats a
     (style, ratio, layout) a reviewer rejected; then another allowed variant, then (only if every
@@ -212,11 +215,7 @@ def _style_and_layouts(
         for ratio, variants in allowed.items():
             rotated = variants[offset % len(variants) :] + variants[: offset % len(variants)]
             fresh = [v for v in rotated if (candidate_style, ratio, v) not in rejected_combos]
-            fallback = [
-                v
-                for v in layout_variants(ratio, templates)
-                if (candidate_style, ratio, v) not in rejected_combos
-            ]
+            fallback = [v for v in pool[ratio] if (candidate_style, ratio, v) not in rejected_combos]
             chosen[ratio] = (fresh or fallback or rotated)[0]
             if not (fresh or fallback):
                 break

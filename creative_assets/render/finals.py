@@ -392,6 +392,7 @@ def render_final(
             panel_box = _grow(
                 _union([text_area, button] if stacked_cta else [text_area]), round(short * 0.035), (W, H)
             )
+            panel_box = _clear_of_logo(panel_box, text_area, layout.logo_box)
             _panel(image, panel_box, pal, short)
             colour, ratio = legible_colour(image, text_colours, regions)
 
@@ -502,9 +503,31 @@ def _edge_scrim(image: Image.Image, text_area: Box, layout: Layout, pal) -> None
     else:
         h_ramp = np.clip(((x1 + fade) - xs) / fade, 0, 1)
     pad = round(short * 0.03)
-    v_ramp = np.clip(np.minimum(ys - (y0 - pad - feather), (y1 + pad + feather) - ys) / feather, 0, 1)
+    # the band never reaches the logo's clear space (the logo was chosen for the ground it sits on)
+    _, ly0, _, ly1 = layout.logo_box
+    clear = round((ly1 - ly0) * 0.5)
+    top, bottom = y0 - pad - feather, y1 + pad + feather
+    if ly1 <= y0:
+        top = max(top, ly1 + clear)
+    elif ly0 >= y1:
+        bottom = min(bottom, ly0 - clear)
+    rise, fall = max(1, (y0 - pad) - top), max(1, bottom - (y1 + pad))
+    v_ramp = np.clip(np.minimum((ys - top) / rise, (bottom - ys) / fall), 0, 1)
     alpha = (0.86 * 255 * v_ramp[:, None] * h_ramp[None, :]).astype(np.uint8)
     image.paste(Image.new("RGB", image.size, wash), (0, 0), Image.fromarray(alpha, "L"))
+
+
+def _clear_of_logo(box: Box, text_area: Box, logo: Box) -> Box:
+    """``box`` shortened so it stays out of the logo's clear space (above or below the text)."""
+    clear = round((logo[3] - logo[1]) * 0.5)
+    x0, y0, x1, y1 = box
+    if not (x0 < logo[2] + clear and logo[0] - clear < x1):
+        return box
+    if logo[3] <= text_area[1]:
+        y0 = max(y0, min(text_area[1], logo[3] + clear))
+    elif logo[1] >= text_area[3]:
+        y1 = min(y1, max(text_area[3], logo[1] - clear))
+    return (x0, y0, x1, y1)
 
 
 def _panel(image: Image.Image, box: Box, pal, short: int) -> None:
@@ -529,7 +552,9 @@ def _accent_rule(
     y = head_box[1] - round(short * 0.02) - h
     x = head_box[0] if direction == "ltr" else head_box[2] - w
     logo = layout.logo_box
-    if y < 0 or (y <= logo[3] + round(short * 0.01) and x < logo[2] and x + w > logo[0]):
+    if y < layout.safe_box[1]:  # never into the platform UI band above the safe area
+        return
+    if y <= logo[3] + round(short * 0.01) and x < logo[2] and x + w > logo[0]:
         return
     ImageDraw.Draw(image).rounded_rectangle(
         (x, y, x + w, y + h), radius=h // 2, fill=hex_to_rgb(kit.palette.accent)

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Literal
 
 from PIL import ImageFont, features
 
+from creative_assets import settings
+
 if TYPE_CHECKING:
     from creative_assets.brand_kit import BrandKit
 
@@ -110,7 +112,7 @@ SCRIPT_PROBES: dict[str, str] = {
 
 
 def _env_font_dirs() -> list[Path]:
-    raw = os.environ.get(FONT_DIRS_ENV, "")
+    raw = settings.get(FONT_DIRS_ENV)
     return [Path(p).expanduser() for p in raw.split(os.pathsep) if p.strip()]
 
 

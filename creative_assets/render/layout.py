@@ -23,8 +23,7 @@ from creative_assets.placements import (
     get_placement,
 )
 from creative_assets.templates import Template, builtin_templates, templates_serving
-
-Box = tuple[int, int, int, int]
+from creative_assets.vocabulary import Box
 
 
 def placement_for_key(key: str) -> Placement:

@@ -198,6 +198,7 @@ def render_preview(
         [panels],
         title=f"{kit.display_name} - template {template} - {placement.label}",
         cell_height=panel_height,
+        cell_width=round(panel_height * 1.4) if placement.aspect > 1.4 else None,
     )
 
 

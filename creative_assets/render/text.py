@@ -58,14 +58,12 @@ from creative_assets.render.segmentation import (
     line_breaks,
     word_boundaries,
 )
+from creative_assets.vocabulary import Box, Direction, LineBreaking
 
 log = logging.getLogger(__name__)
 
 Align = Literal["start", "center", "end"]
-Direction = Literal["ltr", "rtl"]
-LineBreaking = Literal["spaces", "cjk", "thai"]
 VAlign = Literal["top", "center", "bottom"]
-Box = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)

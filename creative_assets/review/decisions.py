@@ -20,9 +20,10 @@ import secrets
 from datetime import datetime, timezone
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from creative_assets import layout
+from creative_assets.stage_registry import current_name
 from creative_assets.storage_protocol import Storage
 from creative_assets.units import UnitKey
 
@@ -61,6 +62,12 @@ class ReviewEvent(BaseModel):
     #: approvals: ratio -> delivery key of the published file
     delivered: dict[str, str] = Field(default_factory=dict)
     withdraws: str | None = None  # the approval a withdrawal invalidates
+
+    @field_validator("lineage", mode="before")
+    @classmethod
+    def _stage_names(cls, lineage: dict) -> dict:
+        """Events recorded before the stage rename name stages by their old folders ("final")."""
+        return {current_name(stage): run for stage, run in (lineage or {}).items()}
 
     @property
     def key(self) -> str:

@@ -21,7 +21,7 @@ from PIL import Image
 
 from creative_assets import layout
 from creative_assets.brand_kit import BrandKit, brand_kits_dir, load_brand_kit
-from creative_assets.brief_store import current_brief, unit_fingerprint
+from creative_assets.brief_store import current_brief, registered_campaigns, unit_fingerprint
 from creative_assets.credentials import CredentialRefused, VerifyPolicy, check_deliverable
 from creative_assets.feedback import interpret_feedback
 from creative_assets.layout import delivery_file_key
@@ -37,12 +37,13 @@ from creative_assets.review.decisions import (
     review_state,
 )
 from creative_assets.review.delivery import delivered_manifest, publish, withdraw
+from creative_assets.stage_registry import FINAL_CREATIVES, SELECTED_CREATIVE, STAGE_NAMES, UNIT_BRIEF
 from creative_assets.stage_store import read_manifest
 from creative_assets.storage_protocol import Storage
 from creative_assets.units import UnitKey
 
 #: stages whose manifests identify the creative a reviewer decides on (lineage in every decision)
-LINEAGE_STAGES = ("brief", "context", "raw", "branded", "copy", "final", "selected")
+LINEAGE_STAGES = STAGE_NAMES
 MAX_FEEDBACK = 2000
 MAX_NAME = 80
 
@@ -198,11 +199,8 @@ class ReviewService:
 
     # -- reading ---------------------------------------------------------------------------------
     def campaigns(self) -> list[CampaignView]:
-        ids = sorted(
-            {k.split("/")[1] for k in self.storage.list_keys("briefs") if k.endswith("/current.json")}
-        )
         out = []
-        for campaign_id in ids:
+        for campaign_id in registered_campaigns(self.storage):
             record = current_brief(self.storage, campaign_id)
             if record is None:
                 continue
@@ -265,14 +263,14 @@ class ReviewService:
         brand = brief_record.brief.brand if brief_record else ""
         kit, kit_fingerprint = self._kit(brand) if brand else (None, "")
         policy = kit.approvals if kit else ApprovalPolicy()
-        selected = self._manifest(unit, "selected")
-        final = self._manifest(unit, "final") if selected else None
+        selected = self._manifest(unit, "selected_creative")
+        final = self._manifest(unit, "final_creatives") if selected else None
         made_from = (selected or {}).get("value", {}).get("final_generation")
         if final and made_from and final.get("generation") != made_from:
             # the finals were rewritten after this selection: show (and let reviewers decide on) the
             # generation the selection ranked, never its files with the newer manifest's hashes
-            final = self._manifest(unit, "final", made_from)
-        brief = self._manifest(unit, "brief") if selected else None
+            final = self._manifest(unit, "final_creatives", made_from)
+        brief = self._manifest(unit, "unit_brief") if selected else None
         if not (selected and final and brief):
             return UnitView(
                 unit=unit,
@@ -283,7 +281,7 @@ class ReviewService:
                 policy=policy,
                 stages=approvals.stage_states(policy, [], ""),
             )
-        copy = self._manifest(unit, "copy")
+        copy = self._manifest(unit, "localized_copy")
         variants = {v["candidate"]: v for v in (copy or {}).get("value", {}).get("variants", [])}
         final_files = final["files"]
         by_index = {c["index"]: c for c in final["value"]["candidates"]}
@@ -323,7 +321,7 @@ class ReviewService:
             brief_version=value.get("brief_version"),
             direction=(copy or {}).get("value", {}).get("direction", "ltr"),
             candidates=candidates,
-            lineage={"selected": selected.get("run_id", ""), "final": final.get("run_id", "")},
+            lineage={SELECTED_CREATIVE: selected.get("run_id", ""), FINAL_CREATIVES: final.get("run_id", "")},
             brand=brand,
             policy=policy,
         )
@@ -334,7 +332,7 @@ class ReviewService:
                 for ratio, record in c.credentials.items():
                     record["live"] = self._read_credential(c.files[ratio])
             for stage in LINEAGE_STAGES:
-                manifest = {"selected": selected, "final": final, "brief": brief}.get(stage)
+                manifest = {SELECTED_CREATIVE: selected, FINAL_CREATIVES: final, UNIT_BRIEF: brief}.get(stage)
                 manifest = manifest or self._manifest(unit, stage) or {}
                 view.lineage[stage] = manifest.get("run_id", "")
         view.delivery = delivered_manifest(self.storage, unit)
@@ -383,7 +381,9 @@ class ReviewService:
         if approval is not None and not missing:
             chosen = next((c for c in view.candidates if c.index == approval.candidate), None)
             same_pixels = chosen is not None and chosen.content == approval.content
-            same_lineage = all(approval.lineage.get(s) == view.lineage.get(s) for s in ("final", "selected"))
+            same_lineage = all(
+                approval.lineage.get(s) == view.lineage.get(s) for s in (FINAL_CREATIVES, SELECTED_CREATIVE)
+            )
             if (
                 view.delivery
                 and view.delivery["approval"]["id"] == approval.id
@@ -621,7 +621,7 @@ class ReviewService:
                 "the creative is approved and delivered: reopen a stage first to request changes", 409
             )
         self._check_transition(view, "request_changes", stage)
-        final = (self._manifest(unit, "final") or {}).get("value", {})
+        final = (self._manifest(unit, "final_creatives") or {}).get("value", {})
         rendered = next((c for c in final.get("candidates", []) if c["index"] == shown.index), {})
         if view.delivery is not None:
             withdraw(self.storage, unit, f"changes requested by {reviewer}", actor=reviewer)
@@ -694,7 +694,7 @@ def _fingerprint(view: UnitView, kit: str, inputs: str | None) -> str:
     body = json.dumps(
         {
             "candidates": sorted(c.content_hash for c in view.candidates),
-            "lineage": [view.lineage.get("final", ""), view.lineage.get("selected", "")],
+            "lineage": [view.lineage.get(FINAL_CREATIVES, ""), view.lineage.get(SELECTED_CREATIVE, "")],
             "brief_version": view.brief_version,
             "inputs": inputs,
             "revision": view.revision,

@@ -82,7 +82,10 @@ def test_safe_area_mirrors_for_rtl_and_slots_mirror_by_the_template_rules():
                 "safe_box",
             ):
                 assert getattr(rtl, field) == mirror_box(getattr(ltr, field), p.width), (key, variant, field)
-            assert rtl.logo_corner == "top-right" and ltr.logo_corner == "top-left"
+            flip = {"top-left": "top-right", "top-right": "top-left"}
+            assert rtl.logo_corner == flip[ltr.logo_corner]
+            anchor = builtin_templates()[variant].slots.logo.anchor
+            assert ltr.logo_corner == ("top-left" if anchor in ("kit", "top-start") else "top-right")
             kept = plan_layout(key, p.size, variant, "rtl", mirror_logo_for_rtl=False)
             if builtin_templates()[variant].rtl.logo == "kit":  # the kit decides: the logo stays put
                 assert kept.logo_box == ltr.logo_box and kept.headline_box == rtl.headline_box

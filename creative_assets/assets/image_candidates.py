@@ -19,8 +19,8 @@ from creative_assets.feedback import interpret_feedback
 from creative_assets.render.candidates import plan_candidates
 from creative_assets.render.fonts import font_for_role
 from creative_assets.stages import (
-    ContextPack,
     ImageCandidates,
+    LocaleContextPack,
     UnitBrief,
     encode_image,
 )
@@ -31,11 +31,11 @@ from resources.providers import ImageProvider
 from resources.storage import CreativeStorage
 
 
-@dg.asset(**stage_asset_kwargs("raw", "3", {"pillow", "python"}, pool="image_generation"))
+@dg.asset(**stage_asset_kwargs("image_candidates", "3", {"pillow", "python"}, pool="image_generation"))
 def image_candidates(
     context: dg.AssetExecutionContext,
     unit_brief: dict[str, UnitBrief],
-    locale_context_pack: dict[str, ContextPack],
+    locale_context_pack: dict[str, LocaleContextPack],
     image_provider: ImageProvider,
     brand_kits: BrandKitLibrary,
     storage: CreativeStorage,
@@ -127,7 +127,7 @@ def image_candidates(
             **file_links(
                 storage,
                 unit,
-                "raw",
+                "image_candidates",
                 candidates[0].renders[first_ratio].file,
                 "first_candidate",
                 value.generation,

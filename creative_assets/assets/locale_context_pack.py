@@ -3,23 +3,23 @@
 import dagster as dg
 
 from creative_assets.assets.common import call_metadata, for_each_unit, prefetch, stage_asset_kwargs
-from creative_assets.stages import ContextPack, UnitBrief
+from creative_assets.stages import LocaleContextPack, UnitBrief
 from creative_assets.units import UnitKey
 from resources.brand_kits import BrandKitLibrary
 from resources.providers import ContextProvider
 
 
-@dg.asset(**stage_asset_kwargs("context", "1", {"python", "json"}, pool="text_generation"))
+@dg.asset(**stage_asset_kwargs("locale_context_pack", "1", {"python", "json"}, pool="text_generation"))
 def locale_context_pack(
     context: dg.AssetExecutionContext,
     unit_brief: dict[str, UnitBrief],
     context_provider: ContextProvider,
     brand_kits: BrandKitLibrary,
-) -> dict[str, ContextPack]:
+) -> dict[str, LocaleContextPack]:
     """Language, script, direction, tone, culture do/don't, legal notes and the layered banned-term
     rules (global -> language -> market -> brand -> campaign) for the unit's locale."""
 
-    def fetch(unit: UnitKey) -> ContextPack:
+    def fetch(unit: UnitKey) -> LocaleContextPack:
         brief = unit_brief[str(unit)]
         return context_provider.build(brief, brand_kits.load(brief.brand))
 

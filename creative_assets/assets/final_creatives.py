@@ -15,8 +15,8 @@ from creative_assets.assets.credentials_step import UnitSigning, credential_verd
 from creative_assets.compliance import unit_verdicts
 from creative_assets.stages import (
     BrandedCandidates,
-    ContextPack,
     ImageCandidates,
+    LocaleContextPack,
     LocalizedCopy,
     UnitBrief,
     encode_image,
@@ -29,14 +29,14 @@ from resources.storage import CreativeStorage
 
 
 @dg.asset(
-    **stage_asset_kwargs("final", "4", {"pillow", "png", "c2pa"}),
+    **stage_asset_kwargs("final_creatives", "4", {"pillow", "png", "c2pa"}),
     check_specs=CHECK_SPECS,
 )
 def final_creatives(
     context: dg.AssetExecutionContext,
     branded_candidates: dict[str, BrandedCandidates],
     localized_copy: dict[str, LocalizedCopy],
-    locale_context_pack: dict[str, ContextPack],
+    locale_context_pack: dict[str, LocaleContextPack],
     unit_brief: dict[str, UnitBrief],
     image_candidates: dict[str, ImageCandidates],
     brand_kits: BrandKitLibrary,
@@ -103,7 +103,7 @@ def final_creatives(
             **file_links(
                 storage,
                 unit,
-                "final",
+                "final_creatives",
                 first.renders[brief.aspect_ratios[0]].file,
                 "first_creative",
                 value.generation,

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from creative_assets.assets.common import for_each_unit, stage_asset_kwargs
+from creative_assets.assets.sources import SOURCES
 from creative_assets.brief_store import require_brief
 from creative_assets.review.decisions import review_state
 from creative_assets.stages import UnitBrief
@@ -12,7 +13,7 @@ from resources.brand_kits import BrandKitLibrary
 from resources.storage import CreativeStorage
 
 
-@dg.asset(**stage_asset_kwargs("brief", "2", {"python", "json"}))
+@dg.asset(**stage_asset_kwargs("unit_brief", "2", {"python", "json"}), deps=SOURCES)
 def unit_brief(
     context: dg.AssetExecutionContext, storage: CreativeStorage, brand_kits: BrandKitLibrary
 ) -> dict[str, UnitBrief]:

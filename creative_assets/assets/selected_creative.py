@@ -30,7 +30,7 @@ class SelectionConfig(dg.Config):
     weights: dict[str, float] = Field(default_factory=dict)
 
 
-@dg.asset(**stage_asset_kwargs("selected", "4", {"python", "png"}))
+@dg.asset(**stage_asset_kwargs("selected_creative", "4", {"python", "png"}))
 def selected_creative(
     context: dg.AssetExecutionContext,
     config: SelectionConfig,
@@ -80,7 +80,9 @@ def selected_creative(
             "videos": len(value.motion),
             **({"motion_notes": "; ".join(value.motion_notes)} if value.motion_notes else {}),
             "ranking": dg.MetadataValue.md(_ranking_table(value)),
-            **file_links(storage, unit, "selected", value.files[first_ratio], "selected", value.generation),
+            **file_links(
+                storage, unit, "selected_creative", value.files[first_ratio], "selected", value.generation
+            ),
             "preview": thumbnail(finals.image(best.renders[first_ratio].file), 240),
         }
 

@@ -3,16 +3,16 @@
 import dagster as dg
 
 from creative_assets.assets.common import call_metadata, for_each_unit, prefetch, stage_asset_kwargs
-from creative_assets.stages import BrandedCandidates, ContextPack, LocalizedCopy, UnitBrief
+from creative_assets.stages import BrandedCandidates, LocaleContextPack, LocalizedCopy, UnitBrief
 from creative_assets.units import UnitKey
 from resources.providers import CopyProvider
 
 
-@dg.asset(**stage_asset_kwargs("copy", "1", {"python", "json"}, pool="text_generation"))
+@dg.asset(**stage_asset_kwargs("localized_copy", "1", {"python", "json"}, pool="text_generation"))
 def localized_copy(
     context: dg.AssetExecutionContext,
     unit_brief: dict[str, UnitBrief],
-    locale_context_pack: dict[str, ContextPack],
+    locale_context_pack: dict[str, LocaleContextPack],
     branded_candidates: dict[str, BrandedCandidates],
     copy_provider: CopyProvider,
 ) -> dict[str, LocalizedCopy]:

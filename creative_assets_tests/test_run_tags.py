@@ -1,0 +1,42 @@
+"""Unit batching and run tags: one helper for every sensor, the schedule, the CLI and the benchmark."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from creative_assets import run_tags
+from creative_assets.run_requests import unit_run_requests
+from creative_assets.run_tags import CAMPAIGN_TAG, RANGE_END_TAG, RANGE_START_TAG, unit_batches
+
+ORDERED = [f"c-{c}.en-US.p{n}" for c in (1, 2) for n in range(5)]
+
+
+def test_batches_are_contiguous_bounded_and_tagged():
+    wanted = [ORDERED[i] for i in (0, 1, 2, 4, 5, 6)]  # a gap at 3: two ranges in campaign 1
+    batches = unit_batches(ORDERED, wanted, {"x": "1"}, lambda units: {"n": str(len(units))}, size=2)
+    assert [b.units for b in batches] == [
+        (ORDERED[0], ORDERED[1]),
+        (ORDERED[2],),
+        (ORDERED[4], ORDERED[5]),
+        (ORDERED[6],),
+    ]
+    first = batches[0].tags
+    assert first[RANGE_START_TAG] == ORDERED[0] and first[RANGE_END_TAG] == ORDERED[1]
+    assert first[CAMPAIGN_TAG] == "c-1" and first["x"] == "1" and first["n"] == "2"
+    assert batches[3].tags[CAMPAIGN_TAG] == "c-2"
+    assert all(run_tags.RUN_RETRY_TAGS.items() <= b.tags.items() for b in batches)
+
+
+def test_the_batch_size_is_the_units_per_run_setting(monkeypatch):
+    monkeypatch.setenv("CREATIVE_ASSETS_UNITS_PER_RUN", "3")
+    assert [len(b.units) for b in unit_batches(ORDERED, ORDERED)] == [3, 3, 3, 1]
+    monkeypatch.delenv("CREATIVE_ASSETS_UNITS_PER_RUN")
+    assert [len(b.units) for b in unit_batches(ORDERED, ORDERED)] == [10]
+
+
+def test_run_requests_carry_the_batch_tags_and_key():
+    [request] = unit_run_requests(ORDERED, ORDERED[:3], lambda b: f"k:{b.first}:{b.last}", {"t": "v"})
+    assert isinstance(request, dg.RunRequest)
+    assert request.job_name == "creative_pipeline"
+    assert request.run_key == f"k:{ORDERED[0]}:{ORDERED[2]}"
+    assert request.tags["t"] == "v" and request.tags[RANGE_END_TAG] == ORDERED[2]
