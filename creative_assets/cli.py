@@ -237,7 +237,9 @@ def _print_videos(table) -> None:
     for f in files:
         kinds.setdefault(f.rsplit("/", 1)[-1], []).append(f)
     for name, found in sorted(kinds.items()):
-        print(f"Videos:    {len(found)} x {name} in <locale>/<product>/selected_creative/motion/, e.g. {found[0]}")
+        print(
+            f"Videos:    {len(found)} x {name} in <locale>/<product>/selected_creative/motion/, e.g. {found[0]}"
+        )
 
 
 def _print_blocked(table) -> int:
