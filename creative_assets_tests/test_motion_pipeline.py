@@ -57,7 +57,7 @@ def sha(data: bytes) -> str:
 def test_every_motion_placement_gets_its_file_probed_from_storage(motion_run):
     storage, _instance, _defs, unit, _result = motion_run
     motion = read_stage(storage, unit, "motion_creatives")
-    finals = read_stage(storage, unit, "final")
+    finals = read_stage(storage, unit, "final_creatives")
     assert motion.final_generation == finals.stored_generation
     names = sorted(f.file.split("/", 1)[1] for f in motion.files)
     assert names == ["meta-reels.mp4", "tiktok-in-feed.mp4"]
@@ -95,7 +95,7 @@ def test_video_checks_are_recorded_per_unit(motion_run):
 
 def test_selection_carries_byte_copies_of_the_chosen_candidates_videos(motion_run):
     storage, _instance, _defs, unit, _result = motion_run
-    selected = read_stage(storage, unit, "selected")
+    selected = read_stage(storage, unit, "selected_creative")
     motion = read_stage(storage, unit, "motion_creatives")
     assert motion.candidates == [selected.best]  # by default only the pick is animated
     assert sorted(m.file for m in selected.motion) == ["motion/meta-reels.mp4", "motion/tiktok-in-feed.mp4"]
