@@ -2,7 +2,8 @@
 table and write ``bench/results/<timestamp>.{md,json}`` (see docs/BENCHMARKS.md).
 
 ``python -m bench ingest [--briefs 500]``: inbox acceptance rate (briefs per minute) of the sensor.
-``python -m bench soak [--briefs 300 --invalid 30 --kills 8]``: kill -9 soak test (bench/soak.py)."""
+``python -m bench soak [--briefs 300 --invalid 30 --kills 8]``: kill -9 soak test (bench/soak.py).
+``python -m bench motion [--seconds 6,10,15]``: CPU seconds per second of 1080x1920 video, peak RSS."""
 
 from __future__ import annotations
 
@@ -272,6 +273,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.soak import main as soak
 
         return soak(raw[1:])
+    if raw[:1] == ["motion"]:  # python -m bench motion --help
+        from bench.motion import main as motion
+
+        return motion(raw[1:])
     if raw[:1] == ["ingest"]:  # python -m bench ingest --help
         from bench.sensor import main as ingest
 

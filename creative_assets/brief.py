@@ -152,6 +152,27 @@ class CampaignTerm(WordRule):
     reason: Annotated[str, StringConstraints(max_length=200)] = ""
 
 
+class MotionSettings(_Strict):
+    """Motion creatives of the campaign (README "Motion creatives")."""
+
+    enabled: bool = Field(True, description="Render motion for every placement that plays it.")
+    duration_s: Literal[6, 10, 15] | None = Field(
+        None, description="Length of every video in seconds; default: each placement's own (6 s)."
+    )
+    classes: list[Literal["square", "portrait", "vertical", "landscape", "banner"]] = Field(
+        default_factory=lambda: ["vertical", "banner"],
+        max_length=5,
+        description="Placement classes that get motion, among the placements that accept it: vertical "
+        "video (Reels, Stories, TikTok, Shorts: MP4) and display banners (animated WebP) by default.",
+    )
+    gif: bool = Field(False, description="Also a GIF for display banners, for buyers that still ask for one.")
+    candidates: Literal["selected", "all"] = Field(
+        "selected",
+        description="'selected': only the candidate the selection will pick (the default, to keep a run's "
+        "time in budget); 'all': every candidate, so a reviewer can swap with motion.",
+    )
+
+
 class Brief(_Strict):
     """A campaign brief."""
 
@@ -203,6 +224,7 @@ class Brief(_Strict):
     seed: StrictInt | None = Field(
         None, ge=0, lt=2**31, description="Base seed; derived from campaign_id if absent."
     )
+    motion: MotionSettings = Field(default_factory=MotionSettings)
     start_date: IsoDate | None = Field(None, description="ISO date, e.g. 2026-06-01.")
     end_date: IsoDate | None = Field(None, description="ISO date, e.g. 2026-08-31.")
 

@@ -162,6 +162,8 @@ def unit_fingerprint(record: BriefRecord, unit: UnitKey) -> str:
     of a brief that give a unit the same fingerprint produce the same creatives for it."""
     brief = record.brief
     campaign_wide = brief.model_dump(mode="json", exclude={"locales", "products", "localized_messages"})
+    if brief.motion == type(brief.motion)():  # briefs without motion settings keep their fingerprint
+        campaign_wide.pop("motion")
     product = next(p for p in brief.products if p.id == unit.product_id)
     localized = brief.localized_messages.get(unit.locale)
     payload = {

@@ -341,6 +341,7 @@ def run_brief(
     summary = storage.uri(layout.campaign_file(record.campaign_id, "summary.csv"))
     _print_table(table, not_built)
     print(f"Creatives: {creatives}")
+    _print_videos(table)
     print(f"Summary:   {summary}")
     report.update(
         units=_unit_rows(table, not_built),
@@ -383,6 +384,23 @@ def _detail(row, not_built: dict[str, str]) -> str:
     if status == "not_built":
         return not_built.get(row["unit"], "no selection yet: the unit has not run, or its run failed")
     return ""
+
+
+def _print_videos(table) -> None:
+    """Where the selected videos are: one line per kind of file, with an example."""
+    if table.empty or "videos" not in table:
+        return
+    files = [f for cell in table["videos"].dropna() for f in str(cell).split()]
+    if not files:
+        print("Videos:    none (no selected unit has a placement that plays motion)")
+        return
+    kinds: dict[str, list[str]] = {}
+    for f in files:
+        kinds.setdefault(f.rsplit("/", 1)[-1], []).append(f)
+    for name, found in sorted(kinds.items()):
+        print(
+            f"Videos:    {len(found)} x {name} in <locale>/<product>/selected_creative/motion/, e.g. {found[0]}"
+        )
 
 
 def _print_blocked(table) -> int:

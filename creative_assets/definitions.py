@@ -37,6 +37,7 @@ from resources.openai_providers import (
 )
 from resources.providers import BriefCopyProvider, BuiltinContextProvider, OfflineImageProvider
 from resources.storage import CreativeStorage, LocalCreativeStorage, S3CreativeStorage
+from resources.video_providers import OfflineAnimator, OpenAIVideoProvider
 from sensors.alerts import check_failure_alert_sensor, run_failure_alert_sensor, tick_failure_alert_sensor
 from sensors.approvals import approval_cascade_sensor
 from sensors.audit import audit_archive_sensor
@@ -106,10 +107,12 @@ def build_openai() -> OpenAIResource:
 
 
 def build_providers(storage: CreativeStorage) -> dict[str, object]:
-    """Offline by default; OpenAI-compatible where CREATIVE_ASSETS_IMAGE_PROVIDER / _TEXT_PROVIDER say so."""
+    """Offline by default; OpenAI-compatible where CREATIVE_ASSETS_IMAGE_PROVIDER / _TEXT_PROVIDER /
+    _VIDEO_PROVIDER say so."""
     image = choice("CREATIVE_ASSETS_IMAGE_PROVIDER", "offline", ("offline", "openai"))
     text = choice("CREATIVE_ASSETS_TEXT_PROVIDER", "offline", ("offline", "openai"))
-    openai = build_openai() if "openai" in (image, text) else None
+    video = choice("CREATIVE_ASSETS_VIDEO_PROVIDER", "offline", ("offline", "openai"))
+    openai = build_openai() if "openai" in (image, text, video) else None
     image_model = env_or_default("CREATIVE_ASSETS_OPENAI_IMAGE_MODEL", "gpt-image-1")
     text_model = env_or_default("CREATIVE_ASSETS_OPENAI_TEXT_MODEL", "gpt-4o-mini")
     return {
@@ -122,6 +125,11 @@ def build_providers(storage: CreativeStorage) -> dict[str, object]:
         "context_provider": OpenAIContextProvider(openai=openai, storage=storage, model=text_model)
         if text == "openai"
         else BuiltinContextProvider(),
+        "video_provider": OpenAIVideoProvider(
+            openai=openai, model=env_or_default("CREATIVE_ASSETS_VIDEO_MODEL", "sora-2")
+        )
+        if video == "openai"
+        else OfflineAnimator(),
     }
 
 

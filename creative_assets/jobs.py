@@ -24,6 +24,7 @@ from creative_assets.assets.final_creatives import final_creatives
 from creative_assets.assets.image_candidates import image_candidates
 from creative_assets.assets.locale_context_pack import locale_context_pack
 from creative_assets.assets.localized_copy import localized_copy
+from creative_assets.assets.motion_creatives import motion_creatives
 from creative_assets.assets.rollup import campaign_compliance_report, campaign_summary
 from creative_assets.assets.selected_creative import selected_creative
 from creative_assets.assets.sources import SOURCES
@@ -43,6 +44,7 @@ _STAGE_ASSETS = {
         branded_candidates,
         localized_copy,
         final_creatives,
+        motion_creatives,
         selected_creative,
     )
 }

@@ -280,6 +280,17 @@ def delivery_file_key(unit: UnitKey, ratio: str) -> str:
     return f"{delivery_prefix(unit)}/{r}/{unit.campaign_id}_{unit.locale}_{unit.product_id}_{r}.png"
 
 
+def delivery_motion_key(unit: UnitKey, name: str) -> str:
+    """A delivered motion file: ``motion/<campaign>_<locale>_<product>_<placement>.<ext>`` beside the
+    stills (``name``: ``<placement>.<ext>`` as the selection names it)."""
+    return f"{delivery_prefix(unit)}/motion/{unit.campaign_id}_{unit.locale}_{unit.product_id}_{name}"
+
+
+#: approval content keys of motion files start with this (``motion/<placement>.<ext>``); the others
+#: are output keys of stills
+MOTION_CONTENT_PREFIX = "motion/"
+
+
 def delivery_index_key(campaign_id: str) -> str:
     return f"{delivery_campaign_prefix(campaign_id)}/index.json"
 
@@ -368,6 +379,12 @@ def openai_image_cache_keys(cache_key: str) -> tuple[str, str]:
 
 def openai_chat_cache_key(cache_key: str) -> str:
     return f"{OPENAI_CACHE_PREFIX}/chat/{cache_key}.json"
+
+
+def openai_video_keys(cache_key: str) -> tuple[str, str]:
+    """The cached MP4 of one Videos API job and its job record (state, progress, attempts, job id)."""
+    base = f"{OPENAI_CACHE_PREFIX}/videos/{cache_key}"
+    return f"{base}.mp4", f"{base}.json"
 
 
 def audit_day_key(day: date) -> str:

@@ -21,6 +21,7 @@ from creative_assets.stages import (
     ImageCandidates,
     LocaleContextPack,
     LocalizedCopy,
+    MotionCreatives,
     SelectedCreative,
     StageValue,
     UnitBrief,
@@ -33,7 +34,8 @@ class Stage:
     draws pixels whatever the provider, and its storage folder before the rename."""
 
     value_type: type[StageValue]
-    legacy_folder: str
+    #: None for a stage added after the rename (it was always stored under its name)
+    legacy_folder: str | None
     provider: Literal["image", "text"] | None = None
     renders: bool = False
 
@@ -50,12 +52,14 @@ STAGES: tuple[Stage, ...] = (
     Stage(BrandedCandidates, "branded", renders=True),
     Stage(LocalizedCopy, "copy", provider="text"),
     Stage(FinalCreatives, "final", renders=True),
+    # added after the rename: stored under its own name in either layout, nothing to migrate
+    Stage(MotionCreatives, None, renders=True),
     Stage(SelectedCreative, "selected"),
 )
 STAGE_NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)
 BY_NAME: Mapping[str, Stage] = {s.name: s for s in STAGES}
 #: legacy storage folder -> stage name
-LEGACY_FOLDERS: Mapping[str, str] = {s.legacy_folder: s.name for s in STAGES}
+LEGACY_FOLDERS: Mapping[str, str] = {s.legacy_folder: s.name for s in STAGES if s.legacy_folder}
 
 UNIT_BRIEF = UnitBrief.STAGE
 LOCALE_CONTEXT_PACK = LocaleContextPack.STAGE
@@ -63,6 +67,7 @@ IMAGE_CANDIDATES = ImageCandidates.STAGE
 BRANDED_CANDIDATES = BrandedCandidates.STAGE
 LOCALIZED_COPY = LocalizedCopy.STAGE
 FINAL_CREATIVES = FinalCreatives.STAGE
+MOTION_CREATIVES = MotionCreatives.STAGE
 SELECTED_CREATIVE = SelectedCreative.STAGE
 
 

@@ -18,7 +18,7 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from creative_assets.brand_kit import WordRule
-from creative_assets.brief import LocalizedText, Product
+from creative_assets.brief import LocalizedText, MotionSettings, Product
 from creative_assets.render.export import PlacementExport
 from creative_assets.render.layout import Layout
 from creative_assets.render.product_mask import ProductFootprint, ProductVisibility
@@ -179,6 +179,7 @@ class UnitBrief(StageValue):
     banned_words: list[WordRule] = []
     visual_direction: str = ""
     candidates: int
+    motion: MotionSettings = MotionSettings()
     #: output keys: placement names (creative_assets/placements.py), or legacy ratios such as
     #: ``9:16`` that render their documented default placement
     aspect_ratios: list[str]
@@ -435,6 +436,23 @@ class ScoredCandidate(BaseModel):
     files: dict[str, str]  # ratio -> storage key of the final creative
 
 
+class SelectedMotion(BaseModel):
+    """A video of the selected candidate, copied into ``selected_creative/`` beside its poster still."""
+
+    file: str  # name inside selected_creative/ (motion/<placement>-<ratio>.<ext>)
+    poster: str  # name inside selected_creative/ of the still that is its poster frame
+    placement: str
+    ratio: str  # output key of the poster still
+    container: str
+    width: int
+    height: int
+    fps: int
+    duration_s: float
+    bytes: int
+    sha256: str
+    source: str  # storage key of the file in motion_creatives
+
+
 class SelectedCreative(StageValue):
     """The best candidate per unit (copied to ``selected_creative/<ratio>.png``) and the ranked alternates."""
 
@@ -450,3 +468,59 @@ class SelectedCreative(StageValue):
     blocked_reason: str = ""
     #: the final_creatives generation the selection was made from (its files are in ``ranking``)
     final_generation: str = ""
+    #: the selected candidate's videos that pass their checks (byte copies), and why any is missing
+    motion: list[SelectedMotion] = []
+    motion_notes: list[str] = []
+
+
+# -- 6b. motion creatives --------------------------------------------------------------------------
+
+
+class MotionFile(BaseModel):
+    """One looping video of one candidate at one placement that plays motion."""
+
+    candidate: int
+    placement: str
+    ratio: str  # the output key of the still it animates (a placement name, or a legacy ratio)
+    file: str  # name inside the stage folder
+    poster: str  # storage key of the matching final still (the video's poster frame)
+    container: str
+    width: int
+    height: int
+    fps: int
+    duration_s: float
+    bytes: int
+    sha256: str
+    provider: str  # offline-animator | openai:<model>
+    #: render.motion.MotionPlan dump: every element's box and the frames it is fully shown in
+    plan: dict = {}
+    encoding: dict = {}
+    #: compliance.CheckOutcome dumps, one per check in motion_checks.VIDEO_CHECKS order
+    checks: list[dict] = []
+    passed: bool = True  # no ERROR finding: deliverable
+
+    def failures(self) -> list[str]:
+        return [
+            f"{c['check']}: {f['message']}"
+            for c in self.checks
+            if not c["passed"]
+            for f in c["findings"]
+            if f["severity"] == "ERROR"
+        ]
+
+
+class MotionCreatives(StageValue):
+    """Short looping videos made from the final stills' layout plans, at every motion placement."""
+
+    STAGE: ClassVar[str] = "motion_creatives"
+    unit: str
+    #: the final_creatives generation the videos were made from (their posters are its stills)
+    final_generation: str = ""
+    duration_s: int = 6
+    candidates: list[int] = []  # the candidates animated (see MotionSettings.candidates)
+    files: list[MotionFile] = []
+    skipped: str = ""  # why nothing was rendered (motion disabled, no motion placement, unit blocked)
+    calls: list[dict] = []  # generative video provider jobs (resources/video_providers.py)
+
+    def for_candidate(self, index: int) -> list[MotionFile]:
+        return [f for f in self.files if f.candidate == index]

@@ -85,6 +85,7 @@ def unit_brief_value(record: BriefRecord, unit: UnitKey, kit: BrandKit, review: 
         banned_words=brief.banned_words,
         visual_direction=brief.visual_direction,
         candidates=brief.candidates,
+        motion=brief.motion,
         aspect_ratios=brief.output_keys(),
         sizes={r: brief.size_for(r) for r in brief.output_keys()},
         templates=list(brief.templates or []),

@@ -11,7 +11,12 @@ base_url=server.url)``::
         assert len(server.requests) == 2
 
 Endpoints: ``POST /v1/chat/completions`` (text, ``json_object`` and ``json_schema`` response formats,
-vision parts), ``POST /v1/images/generations`` and ``POST /v1/images/edits`` (multipart). Anything
+vision parts), ``POST /v1/images/generations`` and ``POST /v1/images/edits`` (multipart), and the
+asynchronous Videos API: ``POST /v1/videos`` (multipart) creates a job that is ``queued``, then
+``in_progress`` with rising ``progress``, then ``completed`` (or ``failed``, see
+:meth:`FakeOpenAI.fail_next_videos`) as :attr:`FakeOpenAI.video_work_seconds` pass; ``GET
+/v1/videos/{id}``, ``GET /v1/videos/{id}/content`` (a real H.264 MP4 made with PyAV) and ``DELETE
+/v1/videos/{id}`` (cancels a running job). Anything
 else answers 404 in OpenAI's error shape. Faults (429/500/400-content-policy/401/slow/malformed) are
 queued with :meth:`FakeOpenAI.inject` and consumed by the next matching requests.
 
@@ -149,6 +154,30 @@ def paint(prompt: str, size: tuple[int, int]) -> Image.Image:
         else:
             draw.polygon([(cx, cy - r), (cx + r, cy + r), (cx - r, cy + r)], fill=fill)
     return img
+
+
+def _clip(prompt: str, size: tuple[int, int], seconds: int, fps: int = 24) -> bytes:
+    """A real H.264 MP4 of ``seconds`` at ``size``: a gradient drifting in the prompt's colours."""
+    import av  # only the videos endpoints need it
+
+    w, h = size
+    w, h = w - w % 2, h - h % 2
+    digest = hashlib.sha256(prompt.encode()).digest()
+    a = np.frombuffer(digest[:3], np.uint8).astype(np.float32)
+    b = np.frombuffer(digest[3:6], np.uint8).astype(np.float32)
+    x = np.linspace(0, 1, w, dtype=np.float32)[None, :, None]
+    y = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.options = {"preset": "ultrafast"}
+        for i in range(seconds * fps):
+            t = (x + y + i / (seconds * fps)) % 1.0
+            frame = (a * (1 - t) + b * t).astype(np.uint8)
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        out.mux(stream.encode())
+    return buf.getvalue()
 
 
 def _encode(img: Image.Image, output_format: str | None) -> str:
@@ -392,6 +421,11 @@ class FakeOpenAI:
         self._faults: list[_Fault] = []
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        #: video jobs by id: created (monotonic), model, prompt, seconds, size, fail, deleted
+        self.videos: dict[str, dict] = {}
+        #: seconds from a video job's creation to its end (the first fifth of it queued)
+        self.video_work_seconds = 0.4
+        self._video_failures: list[tuple[str, str]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> FakeOpenAI:
@@ -456,6 +490,13 @@ class FakeOpenAI:
             self.max_concurrent = 0
             self.answers_produced = 0
 
+    def fail_next_videos(
+        self, code: str = "internal_error", message: str = "The video could not be generated.", count: int = 1
+    ) -> None:
+        """The next ``count`` video jobs end ``failed`` with this error code and message."""
+        with self._lock:
+            self._video_failures.extend([(code, message)] * count)
+
     @property
     def pending_faults(self) -> int:
         with self._lock:
@@ -487,6 +528,93 @@ class FakeOpenAI:
                     if fault.remaining <= 0:
                         self._faults.remove(fault)
                     return fault
+        return None
+
+    # -- videos (asynchronous jobs) ----------------------------------------------------------------
+    def _video_create(self, form: dict | None) -> dict:
+        form = form or {}
+        prompt = str(form.get("prompt", "")).strip()
+        if not prompt:
+            raise _HTTPError(
+                400, _error("Missing required parameter: 'prompt'.", "invalid_request_error", param="prompt")
+            )
+        size = str(form.get("size") or "720x1280")
+        _parse_size(size)
+        job = {
+            "id": "video_" + uuid.uuid4().hex[:24],
+            "created": time.monotonic(),
+            "created_at": int(time.time()),
+            "model": str(form.get("model") or "sora-2"),
+            "prompt": prompt,
+            "seconds": str(form.get("seconds") or "4"),
+            "size": size,
+            "fail": None,
+            "deleted": False,
+        }
+        with self._lock:
+            if self._video_failures:
+                job["fail"] = self._video_failures.pop(0)
+            self.videos[job["id"]] = job
+            self.answers_produced += 1  # a job is billed once created
+        return self._video_object(job)
+
+    def _video_job(self, video_id: str) -> dict:
+        job = self.videos.get(video_id)
+        if job is None or job["deleted"]:
+            raise _HTTPError(
+                404, _error(f"Video '{video_id}' not found.", "invalid_request_error", "not_found")
+            )
+        return job
+
+    def _video_object(self, job: dict) -> dict:
+        elapsed = time.monotonic() - job["created"]
+        work = max(self.video_work_seconds, 1e-3)
+        status, progress, error, completed_at = "queued", 0, None, None
+        if elapsed >= work:
+            status, progress, completed_at = "completed", 100, int(time.time())
+            if job["fail"]:
+                status, error = "failed", {"code": job["fail"][0], "message": job["fail"][1]}
+        elif elapsed >= work / 5:
+            status, progress = "in_progress", min(99, int(100 * elapsed / work))
+        return {
+            "id": job["id"],
+            "object": "video",
+            "created_at": job["created_at"],
+            "completed_at": completed_at,
+            "error": error,
+            "expires_at": None,
+            "model": job["model"],
+            "progress": progress,
+            "prompt": job["prompt"],
+            "remixed_from_video_id": None,
+            "seconds": job["seconds"],
+            "size": job["size"],
+            "status": status,
+        }
+
+    def _video_content(self, job: dict) -> bytes:
+        if self._video_object(job)["status"] != "completed":
+            raise _HTTPError(
+                404, _error("The video is not ready.", "invalid_request_error", "video_not_ready")
+            )
+        if "content" not in job:
+            job["content"] = _clip(job["prompt"], _parse_size(job["size"]), int(job["seconds"]))
+        return job["content"]
+
+    def _videos(self, method: str, path: str, entry: dict) -> tuple[int, dict | bytes, dict[str, str]] | None:
+        if method == "POST" and path == "/v1/videos":
+            return 200, self._video_create(entry["form"]), {}
+        match = re.fullmatch(r"/v1/videos/([A-Za-z0-9_]+)(/content)?", path)
+        if match is None:
+            return None
+        job = self._video_job(match.group(1))
+        if method == "GET" and match.group(2):
+            return 200, self._video_content(job), {"Content-Type": "video/mp4"}
+        if method == "GET":
+            return 200, self._video_object(job), {}
+        if method == "DELETE" and not match.group(2):
+            job["deleted"] = True
+            return 200, {"id": job["id"], "object": "video.deleted", "deleted": True}, {}
         return None
 
     # -- endpoints ---------------------------------------------------------------------------------
@@ -764,8 +892,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle()
 
     def _send(self, status: int, payload: bytes, extra: dict[str, str] | None = None) -> None:
+        extra = dict(extra or {})
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", extra.pop("Content-Type", "application/json"))
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("x-request-id", "req_" + uuid.uuid4().hex[:24])
         self.send_header("openai-processing-ms", "1")
@@ -900,6 +1029,9 @@ class _Handler(BaseHTTPRequestHandler):
                     raise _Drop()
                 return 500, _error("The server had an error", "server_error"), {}
             # "slow": fall through and answer normally
+        video = fake._videos(self.command, path, entry)
+        if video is not None:
+            return video
         answer = self._work(path, entry)
         if answer is None:
             return 404, _error(f"Invalid URL ({self.command} {path})", "invalid_request_error"), {}

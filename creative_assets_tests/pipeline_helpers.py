@@ -21,6 +21,7 @@ from resources.credentials import ContentCredentials
 from resources.io_manager import CreativeIOManager
 from resources.providers import BriefCopyProvider, BuiltinContextProvider, OfflineImageProvider
 from resources.storage import LocalCreativeStorage
+from resources.video_providers import OfflineAnimator
 
 
 def small_brief(tmp_path: Path, locales=("en-US", "ja-JP", "ar-AE"), candidates=2, products=None) -> Path:
@@ -68,6 +69,7 @@ def pipeline_resources(storage: LocalCreativeStorage) -> dict:
         "context_provider": BuiltinContextProvider(),
         "image_provider": OfflineImageProvider(),
         "copy_provider": BriefCopyProvider(),
+        "video_provider": OfflineAnimator(),
     }
 
 

@@ -54,7 +54,12 @@ def _live_prefix(storage, unit: UnitKey, stage: str) -> str:
 def _finals(storage, unit: UnitKey) -> dict[str, bytes]:
     manifest = read_manifest(storage, unit, "final_creatives")
     prefix = files_prefix(unit, "final_creatives", manifest)
-    return {name: storage.read_bytes(f"{prefix}/{name}") for name in manifest["files"]}
+    # the signed PNG finals; ``export/`` holds their placement exports (render/export.py, issue 14)
+    return {
+        name: storage.read_bytes(f"{prefix}/{name}")
+        for name in manifest["files"]
+        if not name.startswith("export/")
+    }
 
 
 def _latest_checks(instance, check: str) -> dict:

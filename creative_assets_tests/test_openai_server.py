@@ -301,3 +301,51 @@ def test_api_key_never_recorded(server):
     dump = json.dumps(server.requests, default=repr)
     assert server.api_key not in dump and "sk-other-secret" not in dump
     assert all("authorization" not in r["headers"] for r in server.requests)
+
+
+# -- videos (asynchronous jobs) --------------------------------------------------------------------
+def test_video_jobs_go_queued_in_progress_completed_and_download_a_real_mp4(server):
+    from creative_assets.video_probe import probe
+
+    server.video_work_seconds = 0.5
+    client = _client(server)
+    job = client.videos.create(model="sora-2", prompt="citrus can, slow push-in", seconds="4", size="160x288")
+    assert job.status == "queued" and job.progress == 0 and job.id.startswith("video_")
+    seen = []
+    while True:
+        video = client.videos.retrieve(job.id)
+        seen.append((video.status, video.progress))
+        if video.status in ("completed", "failed"):
+            break
+        time.sleep(0.05)
+    statuses = [s for s, _ in seen]
+    assert "in_progress" in statuses and statuses[-1] == "completed"
+    progress = [p for s, p in seen if s == "in_progress"]
+    assert progress == sorted(progress) and seen[-1][1] == 100
+    data = client.videos.download_content(job.id).read()
+    info = probe(data)
+    assert (info.codec, info.width, info.height) == ("h264", 160, 288) and info.duration_s == pytest.approx(
+        4, abs=0.1
+    )
+    assert server.answers_produced == 1
+
+
+def test_video_failures_and_cancel(server):
+    server.video_work_seconds = 0.1
+    client = _client(server)
+    server.fail_next_videos("content_policy_violation", "The prompt was blocked.")
+    failed = client.videos.create(model="sora-2", prompt="x", seconds="4", size="160x288")
+    time.sleep(0.15)
+    video = client.videos.retrieve(failed.id)
+    assert video.status == "failed" and video.error.code == "content_policy_violation"
+    assert video.error.message == "The prompt was blocked."
+    with pytest.raises(openai.NotFoundError, match="not ready"):
+        client.videos.download_content(failed.id)
+    server.video_work_seconds = 30
+    running = client.videos.create(model="sora-2", prompt="y", seconds="4", size="160x288")
+    deleted = client.videos.delete(running.id)
+    assert deleted.deleted is True and server.videos[running.id]["deleted"]
+    with pytest.raises(openai.NotFoundError):
+        client.videos.retrieve(running.id)
+    with pytest.raises(openai.BadRequestError, match="prompt"):
+        client.videos.create(model="sora-2", prompt=" ", seconds="4", size="160x288")

@@ -448,13 +448,14 @@ def test_every_route_declares_a_permission_and_refuses_every_role_without_it(app
     every persona lacking its permission, and lets the others past the guard."""
     storage, _units, *_ = site
     unit = unit_of(site, "en-US", "mango-mint")
+    selected = ReviewService(storage).unit(unit).selected  # the candidate whose videos exist
     params = {
         "unit": str(unit),
         "campaign": CAMPAIGN_A,
         "brand": BRAND_A,
-        "candidate": "1",
+        "candidate": str(selected.index + 1),
         "ratio": "1x1",
-        "name": "NotoSans-Regular.ttf",
+        "name": selected.motion[0]["name"],
     }
     declared = {}
     for route in app.routes:
@@ -1026,3 +1027,24 @@ def test_run_ids_link_to_the_dagster_ui(site, identity, monkeypatch):
     lineage = re.search(r'<dl class="kv panel" id="lineage">(.*?)</dl>', page, re.S).group(1)
     links = re.findall(r'<a class="run-link" href="([^"]+)"[^>]*><code>([^<]+)</code></a>', lineage)
     assert links and all(href == f"https://dagster.example.com/prefix/runs/{run}" for href, run in links)
+
+
+# -- motion ----------------------------------------------------------------------------------------
+def test_the_unit_page_plays_the_selected_videos_with_the_still_as_poster(app, site):
+    storage, *_ = site
+    unit = unit_of(site, "en-US", "mango-mint")
+    best = ReviewService(storage).unit(unit).selected
+    [video] = [m for m in best.motion if m["container"] == "mp4"]
+    client = sign_in(app)
+    page = client.get(f"/units/{unit}").text
+    n = best.index + 1
+    src = f"/units/{unit}/motion/{n}/{video['name']}"
+    poster = f"/units/{unit}/creative/{n}/{ratio_dir(video['poster'])}.png?w=600"
+    tag = re.search(r"<video[^>]*>", page, re.S).group(0)
+    assert f'src="{src}"' in tag and f'poster="{poster}"' in tag and "loop" in tag and "muted" in tag
+    r = client.get(src)
+    assert r.status_code == 200 and r.headers["content-type"] == "video/mp4"
+    assert r.content == storage.read_bytes(video["key"])
+    assert client.get(poster).status_code == 200  # the poster is the candidate's still
+    assert client.get(src, headers={"if-none-match": r.headers["etag"]}).status_code == 304
+    assert client.get(f"/units/{unit}/motion/{n}/no-such.mp4").status_code == 404

@@ -10,8 +10,9 @@ out="${CREATIVE_ASSETS_ROOT:-$ROOT/var/storage}"
 .venv/bin/creative-assets credentials init
 .venv/bin/creative-assets run examples/summer-splash-2026/brief.yaml examples/trail-ready-2026/brief.yaml --out "$out"
 echo
-echo "Open the creatives in $out/campaigns/ (selected/ holds the pick per unit, final/ every candidate)."
+echo "Open the creatives in $out/campaigns/ (selected_creative/ holds the pick per unit, final_creatives/ every"
+echo "  candidate; selected_creative/motion/ the pick's videos for the placements that play motion, motion_creatives/ all of them)."
 echo "See the graph and lineage: .venv/bin/creative-assets ui  (= DAGSTER_HOME=$DAGSTER_HOME .venv/bin/dagster dev -m creative_assets.definitions)"
-echo "Inspect a final's Content Credential: .venv/bin/creative-assets credentials show $out/campaigns/<campaign>/<locale>/<product>/selected/1x1.png"
+echo "Inspect a final's Content Credential: .venv/bin/creative-assets credentials show $out/campaigns/<campaign>/<locale>/<product>/selected_creative/1x1.png"
 echo "Review them (approve, or request changes): .venv/bin/creative-assets review  -> http://127.0.0.1:8081"
 echo "  (its first start creates the account admin and prints a one-time password, once)"

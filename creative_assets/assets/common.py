@@ -79,8 +79,8 @@ def for_each_unit(
 
 def withdraw_approval(context: dg.AssetExecutionContext, storage: CreativeStorage, unit: UnitKey) -> None:
     """The one policy point for approvals and regeneration: an approval covers exact pixels, so a
-    unit whose creatives are regenerated (``final_creatives``, or ``selected_creative`` choosing
-    again) loses its delivery at the start of that unit's step, never carried over to different
+    unit whose creatives are regenerated (``final_creatives``, ``motion_creatives``, or
+    ``selected_creative`` choosing again) loses its delivery at the start of that unit's step, never carried over to different
     pixels. Rewriting an earlier stage alone changes no delivered pixel; the approval's fingerprint
     sends it back to review instead (review/approvals.py, approval_cascade_sensor)."""
     reason = f"{context.asset_key.to_user_string()} re-materialized in run {context.run.run_id}"

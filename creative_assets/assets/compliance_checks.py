@@ -5,7 +5,7 @@ shows Passed/Failed per partition. The non-public parts live in ``dagster_compat
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 import dagster as dg
 
@@ -32,21 +32,23 @@ CHECK_SPECS: list[dg.AssetCheckSpec] = [
 
 
 def check_results(
-    context: dg.AssetExecutionContext, verdicts_by_unit: Mapping[str, Mapping[str, UnitResult]]
+    context: dg.AssetExecutionContext,
+    verdicts_by_unit: Mapping[str, Mapping[str, UnitResult]],
+    asset_key: dg.AssetKey = CHECKED_ASSET,
+    specs: Sequence[dg.AssetCheckSpec] = CHECK_SPECS,
 ) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
     """Yield, after the step's output was stored, one evaluation per unit and selected check (a
     verdict: ``passed``, ``severity``, ``description``, ``figures``, ``failing``), then the checks'
-    empty outputs."""
+    empty outputs. ``asset_key``/``specs``: the checked asset and its specs (``final_creatives`` by
+    default; ``motion_creatives`` passes its video checks)."""
     selected = {key.name for key in context.selected_asset_check_keys}
-    targets = run_materializations(
-        context.instance, CHECKED_ASSET, context.run.run_id, list(verdicts_by_unit)
-    )
+    targets = run_materializations(context.instance, asset_key, context.run.run_id, list(verdicts_by_unit))
     for partition_key, verdicts in verdicts_by_unit.items():
         for name, verdict in verdicts.items():
             if name not in selected:
                 continue
             yield partition_check_evaluation(
-                CHECKED_ASSET,
+                asset_key,
                 name,
                 partition_key=partition_key,
                 passed=verdict.passed,
@@ -59,4 +61,4 @@ def check_results(
                 },
                 target=targets.get(partition_key),
             )
-    yield from check_outputs(CHECK_SPECS, context.selected_asset_check_keys)
+    yield from check_outputs(specs, context.selected_asset_check_keys)

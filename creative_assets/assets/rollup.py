@@ -87,6 +87,8 @@ def summarise_campaign(storage: CreativeStorage, campaign_id: str) -> pd.DataFra
         row.update(unit_api_usage(storage, unit))
         for ratio, name in selected.files.items():
             row[f"selected_{ratio}"] = storage.uri(selected.file_key(name))
+        # the selected candidate's videos (motion_creatives), beside its stills under selected_creative/motion/
+        row["videos"] = " ".join(storage.uri(selected.file_key(m.file)) for m in selected.motion)
         rows.append(row)
     return pd.DataFrame(rows)
 

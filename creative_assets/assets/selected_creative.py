@@ -11,7 +11,13 @@ from creative_assets.assets.common import (
     withdraw_approval,
 )
 from creative_assets.scoring import ScoringWeights
-from creative_assets.stages import FinalCreatives, SelectedCreative, UnitBrief
+from creative_assets.stages import (
+    FinalCreatives,
+    MotionCreatives,
+    SelectedCreative,
+    SelectedMotion,
+    UnitBrief,
+)
 from creative_assets.unit_work import selection_value
 from creative_assets.units import UnitKey
 from resources.brand_kits import BrandKitLibrary
@@ -24,11 +30,12 @@ class SelectionConfig(dg.Config):
     weights: dict[str, float] = Field(default_factory=dict)
 
 
-@dg.asset(**stage_asset_kwargs("selected_creative", "3", {"python", "png"}))
+@dg.asset(**stage_asset_kwargs("selected_creative", "4", {"python", "png"}))
 def selected_creative(
     context: dg.AssetExecutionContext,
     config: SelectionConfig,
     final_creatives: dict[str, FinalCreatives],
+    motion_creatives: dict[str, MotionCreatives],
     unit_brief: dict[str, UnitBrief],
     brand_kits: BrandKitLibrary,
     storage: CreativeStorage,
@@ -65,10 +72,13 @@ def selected_creative(
         for ratio, name in value.files.items():
             # byte copy of the stored file, checked against the manifest: no re-encode of the pixels
             value.put_image(name, finals.image_bytes_stored(best.renders[ratio].file))
+        carry_motion(value, motion_creatives.pop(key), finals)
         return value, {
             "status": "selected",
             "best_candidate": value.best + 1,
             "best_score": value.ranking[0].score,
+            "videos": len(value.motion),
+            **({"motion_notes": "; ".join(value.motion_notes)} if value.motion_notes else {}),
             "ranking": dg.MetadataValue.md(_ranking_table(value)),
             **file_links(
                 storage, unit, "selected_creative", value.files[first_ratio], "selected", value.generation
@@ -77,6 +87,46 @@ def selected_creative(
         }
 
     return for_each_unit(context, build)
+
+
+def carry_motion(value: SelectedCreative, motion: MotionCreatives, finals: FinalCreatives) -> None:
+    """Byte copies of the selected candidate's videos that pass their checks, made from the same
+    finals generation (a video whose poster is another generation's still is never carried)."""
+    if (
+        motion.final_generation
+        and finals.stored_generation
+        and motion.final_generation != finals.stored_generation
+    ):
+        value.motion_notes.append(
+            f"motion_creatives was made from final generation {motion.final_generation}, the selection from "
+            f"{finals.stored_generation}: re-materialize motion_creatives"
+        )
+        return
+    files = motion.for_candidate(value.best)
+    if not files:
+        value.motion_notes.append(motion.skipped or f"no video was rendered for candidate {value.best + 1}")
+    for f in files:
+        if not f.passed:
+            value.motion_notes.append(f"{f.file} not carried: " + "; ".join(f.failures()))
+            continue
+        name = f"motion/{f.placement}.{f.container}"
+        value.put_image(name, motion.image_bytes_stored(f.file))
+        value.motion.append(
+            SelectedMotion(
+                file=name,
+                poster=value.files[f.ratio],
+                placement=f.placement,
+                ratio=f.ratio,
+                container=f.container,
+                width=f.width,
+                height=f.height,
+                fps=f.fps,
+                duration_s=f.duration_s,
+                bytes=f.bytes,
+                sha256=f.sha256,
+                source=motion.file_key(f.file),
+            )
+        )
 
 
 def _ranking_table(value: SelectedCreative) -> str:

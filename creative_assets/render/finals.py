@@ -360,8 +360,13 @@ def render_final(
     loc: LocaleText,
     logo: LogoReport,
     product_bbox: Box,
+    layers: dict | None = None,
 ) -> tuple[Image.Image, FinalRender]:
-    """Compose the final creative for one candidate at one ratio."""
+    """Compose the final creative for one candidate at one ratio.
+
+    ``layers``, when given, receives what the motion animator (render/motion.py) builds its layers
+    from: ``plan`` (the :class:`TextPlan`) and ``backing`` (the canvas with scrim or panel and accent
+    rule, before the CTA button and the text are drawn)."""
     image = branded.convert("RGB").copy()
     W, H = image.size
     short = layout.type_base  # the short side (banners: a larger base, see Layout.type_base)
@@ -403,6 +408,9 @@ def render_final(
         fills, key=lambda f: (min(contrast_against_pixels(f, around, 10), NON_TEXT + 1), -fills.index(f))
     )
     button_contrast = contrast_against_pixels(fill, around, 10)
+    if layers is not None:
+        layers["plan"] = plan
+        layers["backing"] = image.copy()
     cta_h = button[3] - button[1]
     radius = {"pill": cta_h // 2, "rounded": round(cta_h * 0.2), "square": 0}[kit.cta_style]
     ImageDraw.Draw(image).rounded_rectangle(button, radius=radius, fill=fill)

@@ -119,6 +119,12 @@ ROUTES = (
         Permission.view,
         brand_from="unit",
     ),
+    RouteSpec(
+        f"{UNIT}/motion/{{candidate:int}}/{{name:str}}",
+        "motion_file",
+        Permission.view,
+        brand_from="unit",
+    ),
     RouteSpec(f"{UNIT}/request-changes", "request_changes", Permission.request_changes, ("POST",), "unit"),
     RouteSpec(f"{UNIT}/approve", "approve", Permission.approve, ("POST",), "unit"),
     RouteSpec(f"{UNIT}/reopen", "reopen", Permission.approve, ("POST",), "unit"),
@@ -627,6 +633,25 @@ def create_app(
                     thumbs.popitem(last=False)
             return Response(thumbs[cache_key], media_type="image/jpeg", headers=headers)
         return Response(storage.read_bytes(chosen.files[ratio]), media_type="image/png", headers=headers)
+
+    async def motion_file(request: Request) -> Response:
+        """A candidate's video (``<placement>.mp4|webp|gif``) for the unit page's ``<video>``; like the
+        stills, revalidated on every view (its slot's bytes change when the unit is regenerated)."""
+        unit = parse_unit(request)
+        number, name = request.path_params["candidate"], request.path_params["name"]
+        view = service.unit(unit, full=False)
+        if view.status == "not_generated":
+            raise ReviewError("no creatives", 404)
+        chosen = view.candidate(number - 1)
+        found = next((m for m in chosen.motion if m["name"] == name), None)
+        if found is None:
+            raise ReviewError("no such video", 404)
+        etag = f'"{found["sha256"][:32]}"'
+        headers = {"Cache-Control": "private, no-cache", "ETag": etag, "Accept-Ranges": "none"}
+        if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+            return Response(status_code=304, headers=headers)
+        media = {"mp4": "video/mp4", "webp": "image/webp", "gif": "image/gif"}[found["container"]]
+        return Response(storage.read_bytes(found["key"]), media_type=media, headers=headers)
 
     async def members(request: Request) -> Response:
         principal: Principal = request.state.principal

@@ -4,6 +4,7 @@ the unit changes.
 Layout::
 
     approved/<campaign>/<locale>/<product>/<ratio>/<campaign>_<locale>_<product>_<ratio>.png
+    approved/<campaign>/<locale>/<product>/motion/<campaign>_<locale>_<product>_<placement>.mp4|webp|gif
     approved/<campaign>/<locale>/<product>/manifest.json     written last; deleted first on withdrawal
     approved/<campaign>/index.json                           every approved unit of the campaign
 
@@ -47,8 +48,12 @@ def publish(
     back from the delivery after it. ``signed``: ratio -> whether the pipeline signed that file.
     The approval is recorded beside the files (manifest.json), not inside them: a new C2PA manifest
     would change the bytes the reviewer approved and need the signing key in the review app.
+    Motion files (keys ``motion/<placement>.<ext>``) are checked and copied the same way, hashed
+    against the approval; they carry no Content Credential yet, so when credentials are required
+    they are withheld (listed in the manifest's ``motion_withheld``) and the stills still deliver.
     Returns ratio -> delivery key."""
     policy = policy or VerifyPolicy()
+    withheld = []
     signed = signed or {}
     claims = {"campaign": unit.campaign_id, "locale": unit.locale, "product": unit.product_id}
     files, delivered, checked = {}, {}, {}
@@ -60,14 +65,29 @@ def publish(
                 f"{unit} {ratio}: {storage.uri(source)} changed since it was reviewed "
                 f"(sha256 {digest[:12]}…, approved {approval.content.get(ratio, '?')[:12]}…)"
             )
-        check_deliverable(data, source, signed.get(ratio, False), policy, claims)
+        if ratio.startswith(layout.MOTION_CONTENT_PREFIX):
+            if policy.required:
+                withheld.append(ratio)
+                continue
+        else:
+            check_deliverable(data, source, signed.get(ratio, False), policy, claims)
         checked[ratio] = (source, data, digest)
     for ratio, (source, data, digest) in checked.items():
-        key = layout.delivery_file_key(unit, ratio)
+        motion = ratio.startswith(layout.MOTION_CONTENT_PREFIX)
+        if motion:
+            key = layout.delivery_motion_key(unit, ratio[len(layout.MOTION_CONTENT_PREFIX) :])
+        else:
+            key = layout.delivery_file_key(unit, ratio)
         storage.write_bytes(key, data)
         delivered[ratio] = key
-        # read back from the delivery: the credential arrived intact
-        credential = check_deliverable(storage.read_bytes(key), key, signed.get(ratio, False), policy, claims)
+        if motion:  # read back from the delivery: the bytes arrived intact
+            if hashlib.sha256(storage.read_bytes(key)).hexdigest() != digest:
+                raise StaleCreative(f"{unit} {ratio}: {storage.uri(key)} does not read back as written")
+            credential = {"present": False, "note": "motion files are not C2PA-signed yet"}
+        else:  # read back from the delivery: the credential arrived intact
+            credential = check_deliverable(
+                storage.read_bytes(key), key, signed.get(ratio, False), policy, claims
+            )
         files[ratio] = {
             "key": key,
             "sha256": digest,
@@ -83,6 +103,7 @@ def publish(
         "approval": approval.model_dump(mode="json", exclude={"delivered"}),
         "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "files": files,
+        **({"motion_withheld": withheld} if withheld else {}),
         **details,
     }
     storage.write_text(layout.delivery_manifest_key(unit), json.dumps(manifest, ensure_ascii=False, indent=2))

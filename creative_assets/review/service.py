@@ -92,6 +92,15 @@ class CreativeView:
     #: ratio -> what the pipeline recorded signing (final manifest) and, on the unit page, the
     #: credential read back from the file now ("live"): the review app's Content Credentials panel
     credentials: dict[str, dict] = field(default_factory=dict)
+    #: the candidate's videos that pass their checks (motion_creatives, made from the same finals):
+    #: name (``<placement>.<ext>``), key, sha256, poster (output key of its still), container, size;
+    #: each is in ``content`` as ``motion/<name>`` too, so an approval covers them byte for byte
+    motion: list[dict] = field(default_factory=list)
+
+    @property
+    def sources(self) -> dict[str, str]:
+        """Every file an approval delivers: the stills by output key and the videos by ``motion/<name>``."""
+        return {**self.files, **{layout.MOTION_CONTENT_PREFIX + m["name"]: m["key"] for m in self.motion}}
 
     @property
     def content_hash(self) -> str:
@@ -226,6 +235,31 @@ class ReviewService:
     def _manifest(self, unit: UnitKey, stage: str, generation: str | None = None) -> dict | None:
         return read_manifest(self.storage, unit, stage, generation)
 
+    def _motion(self, unit: UnitKey, final_generation: str | None) -> dict[int, list[dict]]:
+        """Per candidate, its videos that pass their checks, from the motion_creatives generation made
+        from ``final_generation`` (videos of other stills are never shown or approved with these)."""
+        manifest = self._manifest(unit, "motion_creatives")
+        if manifest is None or manifest["value"].get("final_generation") != final_generation:
+            return {}
+        prefix = layout.files_prefix(unit, "motion_creatives", manifest)
+        out: dict[int, list[dict]] = {}
+        for f in manifest["value"].get("files", []):
+            if not f.get("passed"):
+                continue
+            out.setdefault(f["candidate"], []).append(
+                {
+                    "name": f"{f['placement']}.{f['container']}",
+                    "key": f"{prefix}/{f['file']}",
+                    "sha256": manifest["files"][f["file"]]["sha256"],
+                    "poster": f["ratio"],
+                    "container": f["container"],
+                    "width": f["width"],
+                    "height": f["height"],
+                    "duration_s": f["duration_s"],
+                }
+            )
+        return out
+
     def unit(self, unit: UnitKey, *, full: bool = True) -> UnitView:
         """The unit's creatives and review state. ``full=False`` skips lineage (for list pages)."""
         state = review_state(self.storage, unit)
@@ -255,9 +289,11 @@ class ReviewService:
         variants = {v["candidate"]: v for v in (copy or {}).get("value", {}).get("variants", [])}
         final_files = final["files"]
         by_index = {c["index"]: c for c in final["value"]["candidates"]}
+        motion_by_candidate = self._motion(unit, final.get("generation"))
         candidates = []
         for scored in selected["value"]["ranking"]:
             renders = by_index[scored["index"]]["renders"]
+            motion = motion_by_candidate.get(scored["index"], [])
             candidates.append(
                 CreativeView(
                     index=scored["index"],
@@ -266,7 +302,11 @@ class ReviewService:
                     compliant=scored.get("compliant", True),
                     breakdown=scored["breakdown"],
                     files=scored["files"],
-                    content={r: final_files[rep["file"]]["sha256"] for r, rep in renders.items()},
+                    content={
+                        **{r: final_files[rep["file"]]["sha256"] for r, rep in renders.items()},
+                        **{layout.MOTION_CONTENT_PREFIX + m["name"]: m["sha256"] for m in motion},
+                    },
+                    motion=motion,
                     copy=variants.get(scored["index"], {}),
                     checks={r: rep.get("compliance", []) for r, rep in renders.items()},
                     sizes={r: (rep["width"], rep["height"]) for r, rep in renders.items()},
@@ -479,12 +519,12 @@ class ReviewService:
         """Every file is still the one the reviewer saw and its Content Credential verifies."""
         policy = self.credentials or VerifyPolicy()
         claims = {"campaign": unit.campaign_id, "locale": unit.locale, "product": unit.product_id}
+        for name, source in chosen.sources.items():
+            data = self.storage.read_bytes(source)
+            if hashlib.sha256(data).hexdigest() != chosen.content.get(name):
+                raise ReviewError(f"{unit} {name}: the stored creative changed; reload and review again", 409)
         for ratio, source in chosen.files.items():
             data = self.storage.read_bytes(source)
-            if hashlib.sha256(data).hexdigest() != chosen.content.get(ratio):
-                raise ReviewError(
-                    f"{unit} {ratio}: the stored creative changed; reload and review again", 409
-                )
             signed = bool(chosen.credentials.get(ratio, {}).get("signed"))
             try:
                 check_deliverable(data, source, signed, policy, claims)
@@ -500,7 +540,7 @@ class ReviewService:
             self.storage,
             unit,
             event,
-            chosen.files,
+            chosen.sources,
             {
                 "candidate": chosen.index + 1,
                 "rank": chosen.rank,

@@ -1,0 +1,133 @@
+"""motion_creatives in the asset graph: videos for the placements that play motion, probed from the
+stored files; the selection carries them; review shows and approves them with the stills; a
+re-materialization withdraws that approval."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+
+import dagster as dg
+import pytest
+import yaml
+
+from creative_assets.assets.motion_creatives import motion_creatives
+from creative_assets.jobs import unit_stages
+from creative_assets.layout import delivery_manifest_key, delivery_motion_key
+from creative_assets.motion_checks import VIDEO_CHECKS
+from creative_assets.review.service import ReviewService
+from creative_assets.stage_store import read_stage
+from creative_assets.units import UnitKey
+from creative_assets.video_probe import probe
+from creative_assets_tests.pipeline_helpers import pipeline_resources, register, run_range, small_brief
+from resources.storage import LocalCreativeStorage
+
+
+@pytest.fixture(scope="module")
+def motion_run(tmp_path_factory):
+    """One Arabic unit (RTL) at two vertical video placements, one of which (TikTok) needs audio.
+    (Display banners' WebP/GIF are covered in test_motion.py: banner stills are not yet compliant
+    for this product at 300 px wide, which blocks the unit and so its motion.)"""
+    tmp = tmp_path_factory.mktemp("motion")
+    storage = LocalCreativeStorage(root=str(tmp / "storage"))
+    path = small_brief(tmp, locales=("ar-AE",), candidates=2)
+    data = yaml.safe_load(path.read_text())
+    data["products"] = data["products"][:1]
+    data.pop("aspect_ratios", None)
+    data["placements"] = ["meta-reels", "tiktok-in-feed"]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    with dg.instance_for_test() as instance:
+        keys = register(storage, path, instance)
+        defs = dg.Definitions(
+            assets=unit_stages,
+            jobs=[dg.define_asset_job("creative_pipeline", selection=dg.AssetSelection.assets(*unit_stages))],
+            resources=pipeline_resources(storage),
+            executor=dg.in_process_executor,
+        )
+        result = run_range(defs, instance, keys[0], keys[-1])
+        assert result.success
+        yield storage, instance, defs, UnitKey.parse(keys[0]), result
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_every_motion_placement_gets_its_file_probed_from_storage(motion_run):
+    storage, _instance, _defs, unit, _result = motion_run
+    motion = read_stage(storage, unit, "motion_creatives")
+    finals = read_stage(storage, unit, "final_creatives")
+    assert motion.final_generation == finals.stored_generation
+    names = sorted(f.file.split("/", 1)[1] for f in motion.files)
+    assert names == ["meta-reels.mp4", "tiktok-in-feed.mp4"]
+    for f in motion.files:
+        data = motion.image_bytes_stored(f.file)
+        p = probe(data)
+        assert f.passed, f.failures()
+        assert [c["check"] for c in f.checks] == list(VIDEO_CHECKS)
+        assert p.bytes == f.bytes == len(data) and f.sha256 == sha(data)
+        assert f.poster.startswith(finals.files_prefix)  # the poster is this generation's still
+        report = next(c for c in finals.candidates if c.index == f.candidate).renders[f.ratio]
+        assert (p.width, p.height) == (report.width, report.height)
+        assert (p.codec, p.pix_fmt, p.fps, p.faststart) == ("h264", "yuv420p", 30.0, True)
+        assert p.duration_s == pytest.approx(6.0, abs=1 / 30)
+        # a silent AAC track only where the placement requires one
+        assert p.audio_codec == ("aac" if f.placement == "tiktok-in-feed" else None)
+        # the RTL plan: lines in reading order, the CTA last
+        elements = f.plan["elements"]
+        assert f.plan["direction"] == "rtl"
+        text = [e for e in elements if e["role"] in ("headline", "subline", "disclaimer")]
+        cta = next(e for e in elements if e["role"] == "cta")
+        assert all(a["first_frame"] <= b["first_frame"] for a, b in itertools.pairwise(text))
+        assert cta["first_frame"] > text[-1]["first_frame"]
+
+
+def test_video_checks_are_recorded_per_unit(motion_run):
+    _storage, instance, _defs, unit, _result = motion_run
+    for name in VIDEO_CHECKS:
+        key = dg.AssetCheckKey(dg.AssetKey("motion_creatives"), name)
+        record = instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
+        evaluation = record.event.dagster_event.event_specific_data
+        assert evaluation.passed, (name, evaluation.description)
+        assert evaluation.partition == str(unit)
+
+
+def test_selection_carries_byte_copies_of_the_chosen_candidates_videos(motion_run):
+    storage, _instance, _defs, unit, _result = motion_run
+    selected = read_stage(storage, unit, "selected_creative")
+    motion = read_stage(storage, unit, "motion_creatives")
+    assert motion.candidates == [selected.best]  # by default only the pick is animated
+    assert sorted(m.file for m in selected.motion) == ["motion/meta-reels.mp4", "motion/tiktok-in-feed.mp4"]
+    for m in selected.motion:
+        data = selected.image_bytes_stored(m.file)
+        assert sha(data) == m.sha256 == sha(storage.read_bytes(m.source))
+        assert m.poster == selected.files[m.ratio]
+
+
+def test_review_approves_videos_with_the_stills_and_rematerializing_withdraws(motion_run):
+    storage, instance, _defs, unit, _result = motion_run
+    service = ReviewService(storage)
+    view = service.unit(unit)
+    best = view.selected
+    assert sorted(m["name"] for m in best.motion) == ["meta-reels.mp4", "tiktok-in-feed.mp4"]
+    assert best.content["motion/meta-reels.mp4"] == sha(
+        storage.read_bytes(best.sources["motion/meta-reels.mp4"])
+    )
+    service.approve(unit, "Ana Reviewer", best.content_hash)
+    manifest = json.loads(storage.read_text(delivery_manifest_key(unit)))
+    for m in best.motion:
+        delivered = storage.read_bytes(delivery_motion_key(unit, m["name"]))
+        assert sha(delivered) == m["sha256"] == manifest["files"][f"motion/{m['name']}"]["sha256"]
+    # re-materializing motion_creatives alone takes the approval down, as for the stills
+    job = dg.Definitions(
+        assets=unit_stages,
+        jobs=[dg.define_asset_job("motion_only", selection=dg.AssetSelection.assets(motion_creatives))],
+        resources=pipeline_resources(storage),
+        executor=dg.in_process_executor,
+    ).resolve_job_def("motion_only")
+    assert job.execute_in_process(instance=instance, partition_key=str(unit)).success
+    assert not storage.exists(delivery_manifest_key(unit))
+    assert not storage.exists(delivery_motion_key(unit, "meta-reels.mp4"))
+    # the selection still names the videos of the older motion generation: not shown with these stills
+    assert service.unit(unit).status == "needs_review"
