@@ -139,6 +139,19 @@ class LogoPlacement(_Strict):
             raise ValueError("min_width_ratio must not exceed max_width_ratio")
         return self
 
+    def layout_arguments(self) -> dict[str, object]:
+        """These rules as the logo keyword arguments of ``render.layout.plan_layout`` (the one
+        translation, used by the renderer, preflight and the template preview)."""
+        return {
+            "logo_corner": self.preferred_corner.value,
+            "logo_min_ratio": self.min_width_ratio,
+            "logo_max_ratio": self.max_width_ratio,
+            "logo_min_px": self.min_width_px,
+            "clear_space": self.clear_space,
+            "mirror_logo_for_rtl": self.mirror_for_rtl,
+            "logo_allow_plate": self.allow_plate,
+        }
+
 
 class WordRule(_Strict):
     """A banned word or claim, with the reason and whether it blocks delivery."""

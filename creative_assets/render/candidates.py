@@ -126,13 +126,7 @@ def plan_candidates(
             variant,
             pack.direction,
             logo_aspect=aspect,
-            logo_corner=rules.preferred_corner.value,
-            logo_min_ratio=rules.min_width_ratio,
-            logo_max_ratio=rules.max_width_ratio,
-            logo_min_px=rules.min_width_px,
-            clear_space=rules.clear_space,
-            mirror_logo_for_rtl=rules.mirror_for_rtl,
-            logo_allow_plate=rules.allow_plate,
+            **rules.layout_arguments(),
             templates=templates,
         )
 
