@@ -111,18 +111,10 @@ def _fit(
 
 
 def _fit_at_minimum(
-    text: str,
-    font: str,
-    box: Box,
-    max_size: int,
-    min_size: int,
-    loc: LocaleText,
-    max_lines: int | None,
-    align: str = "start",
-    headline: bool = False,
+    text: str, font: str, box: Box, max_size: int, min_size: int, *args, **kwargs
 ) -> TextLayout:
     """:func:`_fit` at ``min_size`` only: can the text fit at all (the preflight's question)."""
-    return _fit(text, font, box, min_size, min_size, loc, max_lines, align, headline)
+    return _fit(text, font, box, min_size, min_size, *args, **kwargs)
 
 
 _PHRASE_END = "、。，！？"
