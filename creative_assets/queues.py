@@ -11,7 +11,8 @@ Three queues, so each kind of work gets workers shaped for it (README "Scaling o
 
 The queue of a step depends on the configured providers: with the offline providers
 ``image_candidates`` draws its scenes (``image``) and context and copy are table look-ups
-(``dagster``); with OpenAI they wait on the API (``provider``).
+(``dagster``); with OpenAI they wait on the API (``provider``). ``motion_creatives`` animates the
+still's layers offline (``image``) and waits on the Videos API with the OpenAI video provider.
 """
 
 from __future__ import annotations
@@ -27,15 +28,20 @@ QUEUES = (IMAGE, PROVIDER, DEFAULT)
 QUEUE_TAG = "dagster-celery/queue"
 
 
-def stage_queue(stage: str, image_provider: str = "offline", text_provider: str = "offline") -> str:
+def stage_queue(
+    stage: str,
+    image_provider: str = "offline",
+    text_provider: str = "offline",
+    video_provider: str = "offline",
+) -> str:
     """The queue for the step of the unit stage ``stage`` (stage_registry: which provider it calls,
     whether it renders)."""
     entry = stage_registry.stage(stage)
-    kind = entry.provider
-    if kind == "image":
-        return PROVIDER if image_provider != "offline" else IMAGE
-    if kind == "text":
-        return PROVIDER if text_provider != "offline" else DEFAULT
+    configured = {"image": image_provider, "text": text_provider, "video": video_provider}
+    if entry.provider is not None and configured[entry.provider] != "offline":
+        return PROVIDER  # the step waits on a generative API
+    if entry.provider == "image" or entry.renders:
+        return IMAGE  # the offline image provider and the offline animator draw
     if entry.renders:
         return IMAGE
     return DEFAULT

@@ -36,7 +36,7 @@ class Stage:
     value_type: type[StageValue]
     #: None for a stage added after the rename (it was always stored under its name)
     legacy_folder: str | None
-    provider: Literal["image", "text"] | None = None
+    provider: Literal["image", "text", "video"] | None = None
     renders: bool = False
 
     @property
@@ -53,7 +53,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(LocalizedCopy, "copy", provider="text"),
     Stage(FinalCreatives, "final", renders=True),
     # added after the rename: stored under its own name in either layout, nothing to migrate
-    Stage(MotionCreatives, None, renders=True),
+    Stage(MotionCreatives, None, provider="video", renders=True),
     Stage(SelectedCreative, "selected"),
 )
 STAGE_NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)

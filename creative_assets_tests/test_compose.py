@@ -61,6 +61,9 @@ OPTIONAL_CODE_ENV = {
     "CREATIVE_ASSETS_ALERTS_CONFIG": "optional YAML of alert sinks; alerts always reach the log",
     "CREATIVE_ASSETS_ALERT_WEBHOOK_URL": "optional alert sink (generic JSON webhook)",
     "CREATIVE_ASSETS_ALERT_WEBHOOK_TOKEN": "optional bearer token of the alert webhook (secret)",
+    "CREATIVE_ASSETS_ALERT_WEBHOOK_SECRET": "optional HMAC signing secret of the webhook (secret)",
+    "CREATIVE_ASSETS_ALERT_EVENTS": "optional event list of the shortcut sinks; default: failures",
+    "CREATIVE_ASSETS_REVIEW_URL": "optional review-app link in notifications",
     "CREATIVE_ASSETS_ALERT_SLACK_WEBHOOK_URL": "optional alert sink (Slack incoming webhook, secret)",
     "CREATIVE_ASSETS_ALERT_SMTP_HOST": "optional alert sink (email over SMTP)",
     "CREATIVE_ASSETS_ALERT_SMTP_PORT": "defaults by security mode: 587, 465 or 25",
@@ -842,13 +845,15 @@ def test_workers_run_the_celery_app_on_their_queues(name):
 
 def test_every_queue_a_step_can_use_is_served():
     from creative_assets.queues import stage_queue
+    from creative_assets.stage_registry import STAGE_NAMES
 
-    stages = ("brief", "context", "raw", "branded", "copy", "final", "selected")
+    providers = ("offline", "openai")
     used = {
-        stage_queue(stage, image_provider=image, text_provider=text)
-        for stage in stages
-        for image in ("offline", "openai")
-        for text in ("offline", "openai")
+        stage_queue(stage, image_provider=image, text_provider=text, video_provider=video)
+        for stage in STAGE_NAMES
+        for image in providers
+        for text in providers
+        for video in providers
     }
     served = set().union(*WORKER_QUEUES.values())
     assert used <= served, f"steps can be routed to {sorted(used - served)}, which no worker serves"

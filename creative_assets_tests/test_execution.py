@@ -85,8 +85,11 @@ def test_queue_of_each_stage_follows_the_work_it_does():
         "branded_candidates": IMAGE,
         "localized_copy": DEFAULT,
         "final_creatives": IMAGE,
+        "motion_creatives": IMAGE,  # the offline animator draws the frames
         "selected_creative": DEFAULT,
     }
+    assert stage_queue("motion_creatives", video_provider="openai") == PROVIDER
+    assert stage_queue("motion_creatives", image_provider="openai", text_provider="openai") == IMAGE
     assert stage_queue("image_candidates", image_provider="openai") == PROVIDER
     assert stage_queue("locale_context_pack", text_provider="openai") == PROVIDER
     assert stage_queue("localized_copy", text_provider="openai") == PROVIDER

@@ -42,6 +42,7 @@ def stage_asset_kwargs(
         stage,
         image_provider=choice("CREATIVE_ASSETS_IMAGE_PROVIDER", "offline", ("offline", "openai")),
         text_provider=choice("CREATIVE_ASSETS_TEXT_PROVIDER", "offline", ("offline", "openai")),
+        video_provider=choice("CREATIVE_ASSETS_VIDEO_PROVIDER", "offline", ("offline", "openai")),
     )
     return {
         **({"pool": pool} if pool else {}),
