@@ -15,6 +15,7 @@ import yaml
 
 from creative_assets.cli import EXIT_CODES, build_parser, main, package_version
 from creative_assets.units import contiguous_batches
+from creative_assets.stage_registry import STAGE_NAMES
 from creative_assets_tests.helpers import SUMMER, TRAIL
 from creative_assets_tests.pipeline_helpers import small_brief
 
@@ -245,7 +246,7 @@ def test_run_prints_progress_while_it_runs(tmp_path):
         lines.append((time.monotonic(), line.rstrip(), process.poll() is None))
     assert process.wait(timeout=600) == 0, "\n".join(line for _, line, _ in lines)
     progress = [(t, line, alive) for t, line, alive in lines if line.startswith("  · [")]
-    assert len(progress) == 2 * 7, "one line per unit and stage"
+    assert len(progress) == 2 * len(STAGE_NAMES), "one line per unit and stage"
     assert all(alive for _, _, alive in progress)
     (done_at,) = [t for t, line, _ in lines if "units processed" in line]
     first = progress[0][0]

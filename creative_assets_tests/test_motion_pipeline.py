@@ -7,6 +7,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import subprocess
+import sys
+import textwrap
 
 import dagster as dg
 import pytest
@@ -81,6 +84,48 @@ def test_every_motion_placement_gets_its_file_probed_from_storage(motion_run):
         cta = next(e for e in elements if e["role"] == "cta")
         assert all(a["first_frame"] <= b["first_frame"] for a, b in itertools.pairwise(text))
         assert cta["first_frame"] > text[-1]["first_frame"]
+
+
+#: Animates and encodes the stored unit again, the way motion_creatives does, in a fresh interpreter
+#: (its own address space: an encoder reading uninitialised memory shows up as other bytes there).
+REENCODE = textwrap.dedent(
+    """
+    import hashlib, json, sys
+    from creative_assets.motion import motion_value
+    from creative_assets.scoring import ScoringWeights
+    from creative_assets.stage_store import read_stage
+    from creative_assets.unit_work import selection_value
+    from creative_assets.units import UnitKey
+    from resources.brand_kits import BrandKitLibrary
+    from resources.storage import LocalCreativeStorage
+
+    storage, unit = LocalCreativeStorage(root=sys.argv[1]), UnitKey.parse(sys.argv[2])
+    stage = lambda name: read_stage(storage, unit, name)
+    brief, finals = stage("unit_brief"), stage("final_creatives")
+    kit = BrandKitLibrary().load(brief.brand)
+    selected = selection_value(unit, finals, kit, ScoringWeights(), finals.files_prefix, brief.rejected)
+    _, files = motion_value(
+        str(unit), finals, stage("image_candidates"), stage("branded_candidates"),
+        stage("localized_copy"), kit, brief.motion, selected, brief.aspect_ratios,
+    )
+    print(json.dumps({name: hashlib.sha256(data).hexdigest() for name, data in files.items()}))
+    """
+)
+
+
+def test_the_same_unit_gives_the_same_video_bytes_in_another_process(motion_run):
+    """A video is a function of its unit: animating and encoding it again in a fresh interpreter gives
+    the stored bytes (x264's mbtree made 1080-wide files differ from run to run; video_encode.py)."""
+    storage, _instance, _defs, unit, _result = motion_run
+    motion = read_stage(storage, unit, "motion_creatives")
+    again = subprocess.run(
+        [sys.executable, "-c", REENCODE, storage.root, str(unit)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    assert json.loads(again.stdout.strip().splitlines()[-1]) == {f.file: f.sha256 for f in motion.files}
 
 
 def test_video_checks_are_recorded_per_unit(motion_run):

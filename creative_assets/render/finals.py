@@ -490,14 +490,22 @@ def _edge_scrim(image: Image.Image, text_area: Box, layout: Layout, pal) -> None
     feather = round(short * 0.07)
     xs = np.arange(W, dtype=np.float32)
     ys = np.arange(H, dtype=np.float32)
-    if (x0 + x1) / 2 > W / 2:  # text on the right half: anchor the band to the right edge
-        h_ramp = np.clip((xs - (x0 - fade)) / fade, 0, 1)
-    else:
-        h_ramp = np.clip(((x1 + fade) - xs) / fade, 0, 1)
-    pad = round(short * 0.03)
-    # the band never reaches the logo's clear space (the logo was chosen for the ground it sits on)
-    _, ly0, _, ly1 = layout.logo_box
+    # the band never reaches the logo's clear space (the logo was chosen for the ground it sits on):
+    # beside the text it fades out before the logo, above or below it the band stops short of it
+    lx0, ly0, lx1, ly1 = layout.logo_box
     clear = round((ly1 - ly0) * 0.5)
+    beside = ly0 - clear < y1 and y0 < ly1 + clear
+    if (x0 + x1) / 2 > W / 2:  # text on the right half: anchor the band to the right edge
+        start = x0 - fade
+        if beside and lx1 + clear <= x0:
+            start = max(start, lx1 + clear)
+        h_ramp = np.clip((xs - start) / max(1, x0 - start), 0, 1)
+    else:
+        end = x1 + fade
+        if beside and lx0 - clear >= x1:
+            end = min(end, lx0 - clear)
+        h_ramp = np.clip((end - xs) / max(1, end - x1), 0, 1)
+    pad = round(short * 0.03)
     top, bottom = y0 - pad - feather, y1 + pad + feather
     if ly1 <= y0:
         top = max(top, ly1 + clear)
