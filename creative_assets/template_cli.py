@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from creative_assets.errors import BriefError
+from creative_assets.input_policy import MAX_BRIEF_BYTES, read_regular_file
 
 
 def is_template_path(path: Path) -> bool:
@@ -28,8 +29,8 @@ def is_template_path(path: Path) -> bool:
         return (path / "templates").is_dir() and not (path / "brief.yaml").exists()
     if path.parent.name == "templates" or path.parent.name == "builtin":
         return True
-    try:
-        head = path.read_text(encoding="utf-8", errors="replace")[:20_000]
+    try:  # regular files only, size-capped: a FIFO or a huge file is the brief loader's to refuse
+        head = read_regular_file(path, MAX_BRIEF_BYTES)[:20_000].decode("utf-8", "replace")
     except OSError:
         return False
     return "\nslots:" in f"\n{head}" or '"slots"' in head

@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from creative_assets.cli import EXIT_CODES, build_parser, main, package_version
-from creative_assets.units import contiguous_batches
 from creative_assets.stage_registry import STAGE_NAMES
+from creative_assets.units import contiguous_batches
 from creative_assets_tests.helpers import SUMMER, TRAIL
 from creative_assets_tests.pipeline_helpers import small_brief
 

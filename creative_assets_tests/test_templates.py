@@ -149,3 +149,24 @@ def test_brief_templates_are_known_and_serve_every_output(brief_dir):
     data["templates"] = ["text-top", "text-side"]
     (brief_dir / "brief.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
     assert load_brief(brief_dir / "brief.yaml").brief.templates == ["text-top", "text-side"]
+
+
+def test_hostile_template_files_are_refused_naming_the_file(tmp_path, capsys):
+    """Templates are read with the brief's limits: a FIFO never blocks, a huge or deeply nested file
+    is refused, and `validate` says which file, with exit 2 and no traceback."""
+    import os
+
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    os.mkfifo(folder / "fifo.yaml")
+    with open(folder / "big.yaml", "wb") as fh:
+        fh.truncate(50 * 1024 * 1024)
+    (folder / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (folder / "utf16.yaml").write_bytes("name: utf16\n".encode("utf-16"))
+    for path in sorted(folder.iterdir()):
+        with pytest.raises(BriefError) as caught:
+            load_template_file(path)
+        assert caught.value.source == str(path) and caught.value.problems
+        assert main(["validate", str(path)]) == 2
+        err = capsys.readouterr()
+        assert str(path) in err.out + err.err and "Traceback" not in err.out + err.err

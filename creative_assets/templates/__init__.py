@@ -29,12 +29,10 @@ placement; there is no other layout code path. Pure module: imports no Dagster a
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -45,7 +43,9 @@ from pydantic import (
     model_validator,
 )
 
+from creative_assets.brief_parse import decode_brief_bytes, parse_document
 from creative_assets.errors import BriefError, Problem, problems_from_validation_error
+from creative_assets.input_policy import MAX_BRIEF_BYTES, TooLargeError, read_regular_file
 from creative_assets.placements import Placement, PlacementClass
 
 BUILTIN_DIR = Path(__file__).with_name("builtin")
@@ -221,18 +221,24 @@ def template_json_schema() -> dict:
 
 
 def _read(path: Path) -> object:
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".json":
-        return json.loads(text)
-    return yaml.safe_load(text)
+    """The file's mapping, read and parsed with the brief's limits (regular files only, size, depth,
+    node count: input_policy, brief_parse), so a hostile file is refused, not followed."""
+    try:
+        data = read_regular_file(path, MAX_BRIEF_BYTES)
+    except TooLargeError as exc:
+        raise BriefError(
+            str(path),
+            [Problem("(file)", f"is {exc.size:,} bytes; a template may be at most {MAX_BRIEF_BYTES:,}")],
+        ) from None
+    except OSError as exc:
+        raise BriefError(str(path), [Problem("(file)", f"cannot read: {exc}")]) from None
+    text = decode_brief_bytes(data, str(path))
+    return parse_document(text, str(path), "json" if path.suffix == ".json" else "yaml")
 
 
 def load_template_file(path: Path) -> Template:
     """One template file, validated. Raises :class:`BriefError` naming the file and each field."""
-    try:
-        raw = _read(path)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise BriefError(str(path), [Problem("(file)", f"cannot read: {exc}")]) from None
+    raw = _read(path)
     if not isinstance(raw, dict):
         raise BriefError(str(path), [Problem("(file)", "must be a mapping with name, serves and slots")])
     if "source" in raw:
