@@ -302,6 +302,11 @@ def test_teams_staged_approvals_and_audit_in_a_real_browser(generated, server, b
     assert stage_states() == {"brand": "pending", "legal": "pending"}
     assert text("#missing") == "Delivery waits for: brand, legal"
     assert assert_images_loaded(driver) == 3 * len(service.unit(unit).candidates)
+    # the motion creatives load in the page: served, allowed by the CSP (media-src), decodable
+    assert driver.find_elements(By.CSS_SELECTOR, "video"), "the selected candidate's video is shown"
+    video_states = "return [...document.querySelectorAll('video')].map(v => [v.readyState, v.error && v.error.code, v.videoWidth])"
+    wait.until(lambda d: all(ready >= 1 or error for ready, error, _ in d.execute_script(video_states)))
+    assert all(error is None and width > 0 for _, error, width in driver.execute_script(video_states))
     assert "Brand" in text("#approve")
     driver.find_element(By.ID, "approve").click()
     wait.until(ec.url_contains("done=stage_approved"))
