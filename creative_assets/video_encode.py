@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Literal
@@ -30,6 +30,7 @@ from PIL import Image
 
 Container = Literal["mp4", "webp", "gif"]
 FrameSource = Callable[[], Iterable[np.ndarray]]
+VideoFrameSource = np.ndarray | av.VideoFrame  # RGB frames, or frames already in the codec's format
 
 #: quality ladders tried in order until the file fits its byte budget
 #: (x264 without mbtree, see _encode_mp4: CRF 26 there measured a higher PSNR than CRF 23 with it,
@@ -139,36 +140,37 @@ def _check_frame(frame: np.ndarray, target: VideoTarget) -> np.ndarray:
     return frame
 
 
-def _encode_mp4(
-    target: VideoTarget, frames: Iterable[np.ndarray], preset: str, threads: int, crf: int
+def _encode(
+    target: VideoTarget,
+    container: str,
+    container_options: dict[str, str],
+    codec: str,
+    pix_fmt: str,
+    codec_options: dict[str, str],
+    frames: Iterable[VideoFrameSource],
+    threads: int | None = None,
 ) -> tuple[bytes, int]:
-    # +faststart rewrites the file after the last packet: the muxer needs a real, seekable file
-    fd, path = tempfile.mkstemp(suffix=".mp4")
+    """Stream ``frames`` through ``codec`` into a ``container`` file and return its bytes and the frame
+    count. Written to a temporary file: ``+faststart`` rewrites the file after the last packet, so the
+    muxer needs a real, seekable file. Every frame carries its time base (without one, libx264's rate
+    control saw other timestamps from run to run)."""
+    fd, path = tempfile.mkstemp(suffix=f".{container}")
     os.close(fd)
     try:
-        with av.open(path, "w", format="mp4", options={"movflags": "+faststart"}) as out:
-            video = out.add_stream("libx264", rate=target.fps)
-            video.width, video.height, video.pix_fmt = target.width, target.height, "yuv420p"
+        with av.open(path, "w", format=container, options=container_options) as out:
+            video = out.add_stream(codec, rate=target.fps)
+            video.width, video.height, video.pix_fmt = target.width, target.height, pix_fmt
             video.codec_context.time_base = Fraction(1, target.fps)
-            video.thread_count = threads
-            # every frame a keyframe candidate at most 2 s apart (seeking, platform ingest rules)
-            # mbtree off: x264's macroblock-tree rate control reads uninitialised lookahead borders when
-            # the width is not a multiple of 16 (1080 is not), so the same frames gave a different
-            # file from run to run; with it off the file is a function of the frames (test_motion)
-            video.options = {
-                "preset": preset,
-                "crf": str(crf),
-                "g": str(2 * target.fps),
-                "bf": "2",
-                "x264-params": "mbtree=0",
-            }
+            if threads is not None:
+                video.thread_count = threads
+            video.options = codec_options
             audio = None
-            if target.audio:
+            if target.audio and container == "mp4":  # a silent track only where a platform needs one
                 audio = out.add_stream("aac", rate=AUDIO_RATE)
                 audio.layout = "stereo"
             count = 0
             for count, frame in enumerate(frames, 1):
-                vf = av.VideoFrame.from_ndarray(_check_frame(frame, target), format="rgb24")
+                vf = frame if isinstance(frame, av.VideoFrame) else _rgb_frame(frame, target)
                 vf.pts, vf.time_base = count - 1, video.codec_context.time_base
                 out.mux(video.encode(vf))
             out.mux(video.encode())
@@ -178,6 +180,27 @@ def _encode_mp4(
             return fh.read(), count
     finally:
         os.unlink(path)
+
+
+def _rgb_frame(frame: np.ndarray, target: VideoTarget) -> av.VideoFrame:
+    return av.VideoFrame.from_ndarray(_check_frame(frame, target), format="rgb24")
+
+
+def _encode_mp4(
+    target: VideoTarget, frames: Iterable[np.ndarray], preset: str, threads: int, crf: int
+) -> tuple[bytes, int]:
+    # g: a keyframe at most 2 s apart (seeking, platform ingest rules). mbtree=0: with x264's
+    # macroblock-tree rate control on, the same frames of a 1080-wide Reels creative gave different
+    # files from run to run; off, the file is a function of the frames
+    # (test_motion_pipeline::test_the_same_unit_gives_the_same_video_bytes_in_another_process)
+    options = {
+        "preset": preset,
+        "crf": str(crf),
+        "g": str(2 * target.fps),
+        "bf": "2",
+        "x264-params": "mbtree=0",
+    }
+    return _encode(target, "mp4", {"movflags": "+faststart"}, "libx264", "yuv420p", options, frames, threads)
 
 
 def _silence(out, audio, seconds: float) -> None:
@@ -197,25 +220,10 @@ def _silence(out, audio, seconds: float) -> None:
 def _encode_webp(
     target: VideoTarget, frames: Iterable[np.ndarray], threads: int, quality: int
 ) -> tuple[bytes, int]:
-    fd, path = tempfile.mkstemp(suffix=".webp")
-    os.close(fd)
-    try:
-        with av.open(path, "w", format="webp", options={"loop": str(target.loops)}) as out:
-            video = out.add_stream("libwebp_anim", rate=target.fps)
-            video.width, video.height, video.pix_fmt = target.width, target.height, "yuv420p"
-            video.codec_context.time_base = Fraction(1, target.fps)
-            video.thread_count = threads
-            video.options = {"quality": str(quality), "lossless": "0", "compression_level": "4"}
-            count = 0
-            for count, frame in enumerate(frames, 1):
-                vf = av.VideoFrame.from_ndarray(_check_frame(frame, target), format="rgb24")
-                vf.pts, vf.time_base = count - 1, video.codec_context.time_base
-                out.mux(video.encode(vf))
-            out.mux(video.encode())
-        with open(path, "rb") as fh:
-            return fh.read(), count
-    finally:
-        os.unlink(path)
+    options = {"quality": str(quality), "lossless": "0", "compression_level": "4"}
+    return _encode(
+        target, "webp", {"loop": str(target.loops)}, "libwebp_anim", "yuv420p", options, frames, threads
+    )
 
 
 def _palette(reference: Image.Image | None, first: np.ndarray, colours: int) -> Image.Image:
@@ -226,30 +234,17 @@ def _palette(reference: Image.Image | None, first: np.ndarray, colours: int) -> 
 def _encode_gif(
     target: VideoTarget, frames: Iterable[np.ndarray], reference: Image.Image | None, colours: int
 ) -> tuple[bytes, int]:
-    fd, path = tempfile.mkstemp(suffix=".gif")
-    os.close(fd)
-    try:
-        with av.open(path, "w", format="gif", options={"loop": str(target.loops)}) as out:
-            video = out.add_stream("gif", rate=target.fps)
-            video.width, video.height, video.pix_fmt = target.width, target.height, "pal8"
-            video.codec_context.time_base = Fraction(1, target.fps)
-            palette_image = None
-            argb = None
-            count = 0
-            for count, frame in enumerate(frames, 1):
-                frame = _check_frame(frame, target)
-                if palette_image is None:
-                    palette_image = _palette(reference, frame, colours)
-                    rgb = np.array(palette_image.getpalette()[: 3 * 256], np.uint8).reshape(-1, 3)
-                    rgb = np.pad(rgb, ((0, 256 - len(rgb)), (0, 0)))
-                    # PyAV takes the PAL8 palette as A, R, G, B bytes per entry (read back in the tests)
-                    argb = np.concatenate([np.full((256, 1), 255, np.uint8), rgb], axis=1)
-                indices = Image.fromarray(frame).quantize(palette=palette_image, dither=Image.Dither.NONE)
-                vf = av.VideoFrame.from_ndarray((np.asarray(indices, np.uint8), argb), format="pal8")
-                vf.pts, vf.time_base = count - 1, video.codec_context.time_base
-                out.mux(video.encode(vf))
-            out.mux(video.encode())
-        with open(path, "rb") as fh:
-            return fh.read(), count
-    finally:
-        os.unlink(path)
+    def indexed() -> Iterator[av.VideoFrame]:
+        palette_image = argb = None
+        for frame in frames:
+            frame = _check_frame(frame, target)
+            if palette_image is None:
+                palette_image = _palette(reference, frame, colours)
+                rgb = np.array(palette_image.getpalette()[: 3 * 256], np.uint8).reshape(-1, 3)
+                rgb = np.pad(rgb, ((0, 256 - len(rgb)), (0, 0)))
+                # PyAV takes the PAL8 palette as A, R, G, B bytes per entry (read back in the tests)
+                argb = np.concatenate([np.full((256, 1), 255, np.uint8), rgb], axis=1)
+            indices = Image.fromarray(frame).quantize(palette=palette_image, dither=Image.Dither.NONE)
+            yield av.VideoFrame.from_ndarray((np.asarray(indices, np.uint8), argb), format="pal8")
+
+    return _encode(target, "gif", {"loop": str(target.loops)}, "gif", "pal8", {}, indexed())

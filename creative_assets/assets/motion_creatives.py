@@ -53,10 +53,11 @@ class MotionConfig(dg.Config):
 def unit_video_verdicts(value: MotionCreatives) -> dict[str, UnitVerdict]:
     """One verdict per video check for the unit: ERROR when any of its videos fails it."""
     verdicts = {}
-    for position, name in enumerate(VIDEO_CHECKS):
+    by_file = {f.file: {c["check"]: c for c in f.checks} for f in value.files}
+    for name in VIDEO_CHECKS:
         failing, figures, worst = [], {}, "WARN"
         for f in value.files:
-            outcome = f.checks[position]
+            outcome = by_file[f.file][name]
             figures.update({f"{f.placement}@{f.candidate + 1}:{k}": v for k, v in outcome["figures"].items()})
             if outcome["passed"]:
                 continue
