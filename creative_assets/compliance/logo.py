@@ -86,6 +86,12 @@ class _Integral:
         return box(self.s), box(self.q)
 
 
+try:  # prototype (branch speed): OpenCV when installed, else the NumPy FFT path
+    import cv2 as _CV2
+except ImportError:  # pragma: no cover
+    _CV2 = None
+
+
 def _ncc_map(
     img: np.ndarray, templ: np.ndarray, img_fft: np.ndarray | None = None, integral=None
 ) -> np.ndarray:
@@ -99,6 +105,14 @@ def _ncc_map(
     tnorm = float(np.sqrt((t * t).sum()))
     if tnorm < 1e-6:
         return np.zeros((h - th + 1, w - tw + 1))
+    if _CV2 is not None:  # OpenCV's matchTemplate: the same normalised correlation, computed natively
+        corr = np.abs(
+            _CV2.matchTemplate(img.astype(np.float32), templ.astype(np.float32), _CV2.TM_CCOEFF_NORMED)
+        )
+        s1, s2 = (integral or _Integral(img)).windows(th, tw)
+        n = th * tw
+        sd = np.sqrt(np.maximum(s2 - s1 * s1 / n, 0.0))
+        return np.where(sd < 0.5 * np.sqrt(n), 0.0, np.minimum(corr, 1.0)).astype(np.float64)
     if img_fft is None:
         img_fft = np.fft.rfft2(img)
     corr = np.fft.irfft2(img_fft * np.conj(np.fft.rfft2(t, s=(h, w))), s=(h, w))[: h - th + 1, : w - tw + 1]
