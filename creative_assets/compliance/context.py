@@ -78,9 +78,23 @@ class CreativeContext:
         if not self.logo.artwork:
             return None
         search_image = mask_box(self.image, self.report.product_bbox)
-        return detect_logo(
-            search_image, self.logo.artwork, round(self.logo.min_px * 0.6), round(self.logo.max_px * 1.15)
-        )
+        widths = round(self.logo.min_px * 0.6), round(self.logo.max_px * 1.15)
+        # first where the renderer placed it (one logo height around the box, every width); the whole
+        # canvas only when it is not found there, so a moved, covered or missing logo is still judged
+        # by the global search (prototype, issue 15)
+        x0, y0, x1, y1 = self.report.logo.box
+        if x1 > x0 and y1 > y0:
+            pad = max(8, y1 - y0)
+            local = detect_logo(
+                search_image,
+                self.logo.artwork,
+                *widths,
+                search=(x0 - pad, y0 - pad, x1 + pad, y1 + pad),
+                candidates=2,
+            )
+            if local.found:
+                return local
+        return detect_logo(search_image, self.logo.artwork, *widths)
 
 
 def mask_box(image: Image.Image, box: Box) -> Image.Image:
