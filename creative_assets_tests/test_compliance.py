@@ -20,6 +20,7 @@ from creative_assets.compliance import (
     detect_logo,
     evaluate_creative,
     find_terms,
+    locate_logo,
     normalize,
 )
 from creative_assets.placements import get_placement
@@ -383,3 +384,19 @@ def test_evaluate_creative_prefixes_where_with_the_ratio_and_is_fast(creative, k
     assert outcomes["copy_terms"].findings[0].where == "9:16 headline"
     assert all(o.passed for name, o in outcomes.items() if name != "copy_terms")
     assert elapsed < 5  # generous: a sanity bound, not a benchmark
+
+
+def test_locate_logo_searches_where_it_was_placed_then_everywhere(kit, logos):
+    """Local first, global on a miss: a logo found where it was placed is the global answer; one that
+    moved is still found where it really is; a missing one is missing either way."""
+    ground = Image.new("RGB", (1080, 1920), CREAM)
+    image, placed = _logo_on(ground.copy(), logos["on_light"], 216, (14, 42, 59), at=(80, 300))
+    everywhere = detect_logo(image, logos, 116, 398)
+    here = locate_logo(image, logos, 116, 398, placed=placed)
+    assert here.found and (here.box, here.variant) == (everywhere.box, everywhere.variant)
+    # drawn elsewhere than the renderer said: the local search misses, the global one finds it
+    moved, really = _logo_on(ground.copy(), logos["on_light"], 216, (14, 42, 59), at=(700, 1500))
+    found = locate_logo(moved, logos, 116, 398, placed=placed)
+    assert found.found and all(abs(a - b) <= 2 for a, b in zip(found.box, really, strict=True))
+    assert not detect_logo(moved, logos, 116, 398, search=(0, 150, 450, 600)).found
+    assert not locate_logo(ground, logos, 116, 398, placed=placed).found

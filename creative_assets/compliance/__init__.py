@@ -17,7 +17,13 @@ from creative_assets.compliance.context import CreativeContext, LogoRules, UnitC
 from creative_assets.compliance.copy_source import check_copy_source
 from creative_assets.compliance.copy_terms import check_copy_terms, find_terms, normalize
 from creative_assets.compliance.glyph_coverage import FontResolver, check_glyphs, default_font_resolver
-from creative_assets.compliance.logo import LOGO_MIN_SCORE, LogoDetection, check_logo, detect_logo
+from creative_assets.compliance.logo import (
+    LOGO_MIN_SCORE,
+    LogoDetection,
+    check_logo,
+    detect_logo,
+    locate_logo,
+)
 from creative_assets.compliance.outcome import CheckOutcome, Finding, Severity
 from creative_assets.compliance.placement_spec import check_placement_spec
 from creative_assets.compliance.product_hero import check_product_hero
@@ -82,6 +88,7 @@ __all__ = [
     "detect_logo",
     "evaluate_creative",
     "find_terms",
+    "locate_logo",
     "normalize",
     "required_contrast",
     "safe_box",

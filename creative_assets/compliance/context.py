@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from creative_assets.compliance.glyph_coverage import FontResolver
-from creative_assets.compliance.logo import LogoDetection, detect_logo
+from creative_assets.compliance.logo import LogoDetection, locate_logo
 from creative_assets.credentials import Provenance, Verification
 from creative_assets.render.export import PlacementExport
 from creative_assets.render.layout import Box
@@ -78,23 +78,13 @@ class CreativeContext:
         if not self.logo.artwork:
             return None
         search_image = mask_box(self.image, self.report.product_bbox)
-        widths = round(self.logo.min_px * 0.6), round(self.logo.max_px * 1.15)
-        # first where the renderer placed it (one logo height around the box, every width); the whole
-        # canvas only when it is not found there, so a moved, covered or missing logo is still judged
-        # by the global search (prototype, issue 15)
-        x0, y0, x1, y1 = self.report.logo.box
-        if x1 > x0 and y1 > y0:
-            pad = max(8, y1 - y0)
-            local = detect_logo(
-                search_image,
-                self.logo.artwork,
-                *widths,
-                search=(x0 - pad, y0 - pad, x1 + pad, y1 + pad),
-                candidates=2,
-            )
-            if local.found:
-                return local
-        return detect_logo(search_image, self.logo.artwork, *widths)
+        return locate_logo(
+            search_image,
+            self.logo.artwork,
+            round(self.logo.min_px * 0.6),
+            round(self.logo.max_px * 1.15),
+            placed=self.report.logo.box,
+        )
 
 
 def mask_box(image: Image.Image, box: Box) -> Image.Image:

@@ -266,6 +266,27 @@ def detect_logo(
     return LogoDetection(found=True, variant=variant, box=box, score=round(score, 4), width=w)
 
 
+def locate_logo(
+    image: Image.Image,
+    logos: Mapping[str, Image.Image],
+    min_width: int,
+    max_width: int,
+    placed: Box | None = None,
+) -> LogoDetection:
+    """:func:`detect_logo`, first around ``placed`` (where the renderer put the logo: one logo height
+    around it, every width), then over the whole image when it is not found there. The answer is the
+    pixels' either way: a logo that moved, was covered or is missing goes through the global search."""
+    if placed is not None and placed[2] > placed[0] and placed[3] > placed[1]:
+        x0, y0, x1, y1 = placed
+        pad = max(8, y1 - y0)
+        local = detect_logo(
+            image, logos, min_width, max_width, search=(x0 - pad, y0 - pad, x1 + pad, y1 + pad), candidates=2
+        )
+        if local.found:
+            return local
+    return detect_logo(image, logos, min_width, max_width)
+
+
 def _pairwise_contrast(a: np.ndarray, b: np.ndarray, percentile: float, cap: int = 400) -> float:
     """``percentile``-th lowest WCAG contrast over all (a, b) luminance pairs (subsampled)."""
     rng = np.random.default_rng(0)
