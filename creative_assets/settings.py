@@ -107,6 +107,21 @@ def units_per_run() -> int:
     return int_setting(UNITS_PER_RUN_ENV, DEFAULT_UNITS_PER_RUN, 1, 500)
 
 
+#: threads a batched step spreads its CPU-heavy per-unit work over (drawing, rendering, checks)
+CPU_WORKERS_ENV = "CREATIVE_ASSETS_CPU_WORKERS"
+
+
+def cpu_workers() -> int:
+    """Worker threads per batched CPU-bound step (``CREATIVE_ASSETS_CPU_WORKERS``; default: the cores
+    this process may use, at most 8). Pillow, NumPy and OpenCV release the GIL in their pixel loops,
+    so threads use every core; 1 turns it off (Celery deployments with one worker per core)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return int_setting(CPU_WORKERS_ENV, min(cores, 8), 1, 64)
+
+
 def dagster_home() -> str:
     """``DAGSTER_HOME``, defaulting (and set for this process) to ``var/dagster_home``."""
     return os.environ.setdefault("DAGSTER_HOME", default_dagster_home())

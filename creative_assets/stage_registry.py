@@ -31,13 +31,17 @@ from creative_assets.stages import (
 @dataclass(frozen=True)
 class Stage:
     """One unit stage: its name, the model of its value, which provider it calls (if any), whether it
-    draws pixels whatever the provider, and its storage folder before the rename."""
+    draws pixels whatever the provider, whether its work is CPU-bound, and its storage folder before
+    the rename."""
 
     value_type: type[StageValue]
     #: None for a stage added after the rename (it was always stored under its name)
     legacy_folder: str | None
     provider: Literal["image", "text", "video"] | None = None
     renders: bool = False
+    #: its per-unit work is CPU-bound (drawing, rendering, checks, scoring): a batched step builds its
+    #: units on ``settings.cpu_workers()`` threads (assets/common.for_each_unit)
+    cpu_bound: bool = False
 
     @property
     def name(self) -> str:
@@ -48,13 +52,14 @@ class Stage:
 STAGES: tuple[Stage, ...] = (
     Stage(UnitBrief, "brief"),
     Stage(LocaleContextPack, "context", provider="text"),
-    Stage(ImageCandidates, "raw", provider="image"),
-    Stage(BrandedCandidates, "branded", renders=True),
+    # offline, the image provider draws here; a remote one is called for the whole batch up front
+    Stage(ImageCandidates, "raw", provider="image", cpu_bound=True),
+    Stage(BrandedCandidates, "branded", renders=True, cpu_bound=True),
     Stage(LocalizedCopy, "copy", provider="text"),
-    Stage(FinalCreatives, "final", renders=True),
+    Stage(FinalCreatives, "final", renders=True, cpu_bound=True),
     # added after the rename: stored under its own name in either layout, nothing to migrate
-    Stage(MotionCreatives, None, provider="video", renders=True),
-    Stage(SelectedCreative, "selected"),
+    Stage(MotionCreatives, None, provider="video", renders=True, cpu_bound=True),
+    Stage(SelectedCreative, "selected", cpu_bound=True),
 )
 STAGE_NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)
 BY_NAME: Mapping[str, Stage] = {s.name: s for s in STAGES}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import atexit
+import hashlib
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -10,12 +12,13 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
+from creative_assets import credentials as c2
 from creative_assets.assets.rollup import campaign_compliance_report, campaign_summary
 from creative_assets.brief import load_brief
 from creative_assets.brief_store import register_brief
 from creative_assets.jobs import campaign_rollup, creative_pipeline, unit_stages
 from creative_assets.partitions import campaigns, creative_units
-from creative_assets_tests.helpers import SUMMER
+from creative_assets_tests.helpers import SUMMER, is_generation_copy, without_generations
 from resources.brand_kits import BrandKitLibrary
 from resources.credentials import ContentCredentials
 from resources.io_manager import CreativeIOManager
@@ -96,3 +99,50 @@ def run_range(defs: dg.Definitions, instance: dg.DagsterInstance, first: str, la
         tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
         raise_on_error=raise_on_error,
     )
+
+
+def comparable(files: dict[str, bytes], prefix: str) -> dict[str, object]:
+    """Unit stage outputs: unsigned images as they are; a signed image (C2PA, issue 17) as its bytes
+    without the embedded manifest plus what its credential says apart from the run that signed it
+    (the signature, and so the file's raw bytes, differ between runs); manifests without when/which
+    run wrote them, a signed file's SHA-256 and size replaced by those of its bytes without the
+    manifest (an entry that matches no stored file keeps its hash, and so still has to be equal)."""
+    out: dict[str, object] = {}
+    signed: dict[str, dict] = {}  # SHA-256 of a signed file as stored -> its entry without the manifest
+    for key, data in files.items():
+        if key.count("/") < 3:
+            continue  # campaign-level roll-ups (summary, compliance report): the CLI writes them too
+        if key.endswith("manifest.json"):
+            continue  # below, once every signed file is known
+        fmt = c2.mime_type(key) if key.endswith((".png", ".jpg", ".jpeg")) else None
+        content = c2.unsigned_content(data, fmt) if fmt else data
+        if content == data:
+            out[without_generations(key)] = data
+            continue
+        credential = c2.read_credential(data, fmt)
+        work = credential.assertion(c2.WORK_ASSERTION)
+        assert credential.present and work and work["run_id"], key
+        out[without_generations(key)] = {
+            "content": content,
+            "state": credential.state,
+            "work": {**work, "run_id": "<run>"},
+            "ingredients": credential.ingredient_hashes(),
+        }
+        signed[hashlib.sha256(data).hexdigest()] = {
+            "sha256": hashlib.sha256(content).hexdigest(),
+            "bytes": len(content),
+            "signed": True,
+        }
+    for key, data in files.items():
+        if key.count("/") < 3 or not key.endswith("manifest.json"):
+            continue
+        if is_generation_copy(key):
+            continue  # a generation's copy of its manifest: the live manifest is compared
+        text = without_generations(data.decode().replace(f"/{prefix}/", "/<prefix>/"))
+        manifest = json.loads(text)
+        if "files" in manifest:
+            manifest["files"] = {
+                name: signed.get(e.get("sha256"), e) for name, e in manifest["files"].items()
+            }
+        out[key] = {k: v for k, v in manifest.items() if k not in ("written_at", "run_id", "generation")}
+    return out

@@ -4,7 +4,7 @@ import base64
 import contextlib
 import io
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -16,7 +16,8 @@ from creative_assets.layout import generation_prefix
 from creative_assets.partitions import creative_units
 from creative_assets.queues import QUEUE_TAG, stage_queue
 from creative_assets.review.delivery import withdraw
-from creative_assets.settings import choice, units_per_run
+from creative_assets.settings import choice, cpu_workers, units_per_run
+from creative_assets.stage_registry import stage
 from creative_assets.stages import StageValue
 from creative_assets.transient import is_transient
 from creative_assets.units import UnitKey
@@ -58,24 +59,55 @@ def stage_asset_kwargs(
 
 
 def for_each_unit(
-    context: dg.AssetExecutionContext, build: Callable[[UnitKey], tuple[V, Mapping[str, Any]]]
+    context: dg.AssetExecutionContext,
+    build: Callable[[UnitKey], tuple[V, Mapping[str, Any]]],
+    workers: int | None = None,
 ) -> dict[str, V]:
     """Build the stage value for every unit in this step's partition range, recording per-unit
     metadata (with timing, and the host/process/Celery worker that ran the step) on each unit's
-    materialization."""
+    materialization.
+
+    Up to ``workers`` units are built at once on threads; by default ``settings.cpu_workers()`` for a
+    stage the registry marks ``cpu_bound`` (Pillow, NumPy and OpenCV release the GIL in their pixel
+    loops, so threads use every core), else one after another. Each unit's
+    value depends only on its own inputs, so the bytes written are the same as one after another
+    (``test_parallel_units``); metadata is recorded, and the first failure raised, in unit order."""
     out: dict[str, V] = {}
     keys = context.partition_keys
     where = worker_metadata()
-    for n, key in enumerate(keys, 1):
+    if workers is None:
+        workers = cpu_workers() if stage(context.asset_key.path[-1]).cpu_bound else 1
+
+    def timed(key: str) -> tuple[V, Mapping[str, Any], float]:
         started = time.perf_counter()
         with deterministic_failures(key):
             value, metadata = build(UnitKey.parse(key))
-        elapsed = time.perf_counter() - started
+        return value, metadata, time.perf_counter() - started
+
+    for n, (key, (value, metadata, elapsed)) in enumerate(in_unit_order(keys, timed, workers), 1):
         context.add_asset_metadata({**metadata, "duration_s": round(elapsed, 3), **where}, partition_key=key)
         if len(keys) > 1:
             context.log.debug(f"{context.asset_key.to_user_string()} {n}/{len(keys)} {key} in {elapsed:.2f}s")
         out[key] = value
     return out
+
+
+def in_unit_order(
+    keys: Sequence[str], work: Callable[[str], R], workers: int
+) -> Iterator[tuple[str, R]]:
+    """``(key, work(key))`` in the order of ``keys``, computed on up to ``workers`` threads. A failure
+    is raised at its unit's turn; units not started by then are cancelled."""
+    if workers <= 1 or len(keys) <= 1:
+        for key in keys:
+            yield key, work(key)
+        return
+    pool = ThreadPoolExecutor(max_workers=min(workers, len(keys)), thread_name_prefix="unit")
+    try:
+        futures = [pool.submit(work, key) for key in keys]
+        for key, future in zip(keys, futures, strict=True):
+            yield key, future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def withdraw_approval(context: dg.AssetExecutionContext, storage: CreativeStorage, unit: UnitKey) -> None:
