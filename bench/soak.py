@@ -292,6 +292,7 @@ def main(argv: list[str]) -> int:
         "CREATIVE_ASSETS_STORAGE": "local",
         "CREATIVE_ASSETS_ROOT": str(root),
         "CREATIVE_ASSETS_NIGHTLY_ENABLED": "0",
+        "CREATIVE_ASSETS_INBOX_TICK_SECONDS": "10",
         "CREATIVE_ASSETS_STEP_RETRIES": "3",
         "CREATIVE_ASSETS_STEP_RETRY_DELAY_SECONDS": "2",
     }

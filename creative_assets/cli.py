@@ -285,7 +285,11 @@ def run_brief(
     job = defs.resolve_job_def("creative_pipeline")
     ordered = instance.get_dynamic_partitions(creative_units.name)
     batches = unit_batches(
-        ordered, unit_keys, {**cli_run_tags(), VERSION_TAG: str(record.version)}, size=units_per_run
+        ordered,
+        unit_keys,
+        {**cli_run_tags(), VERSION_TAG: str(record.version)},
+        size=units_per_run,
+        lead=settings.first_batch_units(),  # the first creatives on disk in seconds
     )
     stages = [a.key.to_user_string() for a in unit_stages]
     failed = 0
@@ -604,6 +608,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
     if dagster is None:
         print("✗ the dagster command is not installed in this environment", file=sys.stderr)
         return 2
+    if not settings.is_set(settings.INBOX_TICK_ENV):  # the local profile: a dropped brief starts at once
+        settings.override(settings.INBOX_TICK_ENV, str(settings.LOCAL_INBOX_TICK_SECONDS))
     command = [dagster, "dev", "-m", "creative_assets.definitions", "-h", args.host, "-p", str(args.port)]
     print(f"DAGSTER_HOME={settings.dagster_home()} dagster {' '.join(command[1:])}", flush=True)
     if args.print_only:

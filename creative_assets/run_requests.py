@@ -18,10 +18,11 @@ def unit_run_requests(
     tags: Mapping[str, str] | None = None,
     batch_tags: Callable[[Sequence[str]], Mapping[str, str]] | None = None,
     size: int | None = None,
+    lead: int = 0,
 ) -> list[dg.RunRequest]:
-    """One ``creative_pipeline`` run request per batch of ``wanted`` units (run_tags.unit_batches);
-    ``run_key(batch)`` makes each request idempotent across ticks."""
+    """One ``creative_pipeline`` run request per batch of ``wanted`` units (run_tags.unit_batches,
+    with its ``lead`` run first); ``run_key(batch)`` makes each request idempotent across ticks."""
     return [
         dg.RunRequest(run_key=run_key(batch), job_name=creative_pipeline.name, tags=batch.tags)
-        for batch in unit_batches(ordered, wanted, tags, batch_tags, size)
+        for batch in unit_batches(ordered, wanted, tags, batch_tags, size, lead)
     ]

@@ -79,12 +79,16 @@ def unit_batches(
     tags: Mapping[str, str] | None = None,
     batch_tags: Callable[[Sequence[str]], Mapping[str, str]] | None = None,
     size: int | None = None,
+    lead: int = 0,
 ) -> list[UnitBatch]:
     """Cut ``wanted`` units into runs of at most ``size`` (default: the ``units_per_run`` setting)
-    that are contiguous in the dynamic partition order ``ordered``. Each run is tagged with the
-    retry tags, its range, its campaign (that of its first unit), ``tags`` and ``batch_tags(units)``."""
+    that are contiguous in the dynamic partition order ``ordered``. With ``lead`` (a new brief: the
+    ``first_batch_units`` setting), the first run holds only the first ``lead`` units, so their
+    creatives are ready in seconds, not when a whole batch is; the rest follow in full runs. Each run
+    is tagged with the retry tags, its range, its campaign (that of its first unit), ``tags`` and
+    ``batch_tags(units)``."""
     batches = []
-    for units in contiguous_batches(list(ordered), list(wanted), size or units_per_run()):
+    for units in lead_split(contiguous_batches(list(ordered), list(wanted), size or units_per_run()), lead):
         batches.append(
             UnitBatch(
                 tuple(units),
@@ -98,3 +102,11 @@ def unit_batches(
             )
         )
     return batches
+
+
+def lead_split(batches: list[list[str]], lead: int) -> list[list[str]]:
+    """``batches`` with the first ``lead`` units of the first one as a run of their own (a part of a
+    contiguous range is contiguous)."""
+    if lead <= 0 or not batches or len(batches[0]) <= lead:
+        return batches
+    return [batches[0][:lead], batches[0][lead:], *batches[1:]]

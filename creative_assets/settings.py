@@ -122,6 +122,28 @@ def cpu_workers() -> int:
     return int_setting(CPU_WORKERS_ENV, min(cores, 8), 1, 64)
 
 
+#: a new brief's (or brief version's) first run: this many units, so its first creatives appear in
+#: seconds; the rest follow in full batches (0: no lead batch)
+FIRST_BATCH_ENV = "CREATIVE_ASSETS_FIRST_BATCH_UNITS"
+DEFAULT_FIRST_BATCH_UNITS = 1
+
+
+def first_batch_units() -> int:
+    """Units in a new brief's lead run (``CREATIVE_ASSETS_FIRST_BATCH_UNITS``, default 1; 0 = none)."""
+    return int_setting(FIRST_BATCH_ENV, DEFAULT_FIRST_BATCH_UNITS, 0, 500)
+
+
+#: seconds between brief-inbox sensor ticks; ``creative-assets ui`` (the local profile) uses a short one
+INBOX_TICK_ENV = "CREATIVE_ASSETS_INBOX_TICK_SECONDS"
+DEFAULT_INBOX_TICK_SECONDS = 30
+LOCAL_INBOX_TICK_SECONDS = 5
+
+
+def inbox_tick_seconds() -> int:
+    """``CREATIVE_ASSETS_INBOX_TICK_SECONDS`` (default 30): how often the inbox sensor looks."""
+    return int_setting(INBOX_TICK_ENV, DEFAULT_INBOX_TICK_SECONDS, 1, 3600)
+
+
 def dagster_home() -> str:
     """``DAGSTER_HOME``, defaulting (and set for this process) to ``var/dagster_home``."""
     return os.environ.setdefault("DAGSTER_HOME", default_dagster_home())

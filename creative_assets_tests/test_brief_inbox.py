@@ -10,6 +10,7 @@ import yaml
 from creative_assets.brief_store import current_brief
 from creative_assets.layout import PENDING_PREFIX
 from creative_assets.partitions import campaigns, creative_units
+from creative_assets.settings import FIRST_BATCH_ENV
 from creative_assets.stage_store import read_stage
 from creative_assets.units import UnitKey
 from creative_assets_tests.pipeline_helpers import pipeline_defs, small_brief
@@ -59,7 +60,17 @@ def instance():
         yield inst
 
 
-def test_dropped_brief_becomes_creatives_in_the_bucket(tmp_path, instance, s3_storage, s3_client, bucket):
+@pytest.fixture(autouse=True)
+def one_run_per_batch(monkeypatch):
+    """These tests count one run per brief batch; the lead run a new brief starts with
+    (settings.first_batch_units) is tested on its own below."""
+    monkeypatch.setenv(FIRST_BATCH_ENV, "0")
+
+
+def test_dropped_brief_becomes_creatives_in_the_bucket(
+    tmp_path, instance, s3_storage, s3_client, bucket, monkeypatch
+):
+    monkeypatch.setenv(FIRST_BATCH_ENV, "1")  # the default: a one-unit lead run, then the rest
     brief = small_brief(tmp_path, locales=("en-US", "ar-AE"), candidates=2)
     _upload_folder(s3_client, bucket, brief.parent, "inbox/summer")
 
@@ -67,16 +78,22 @@ def test_dropped_brief_becomes_creatives_in_the_bucket(tmp_path, instance, s3_st
     _apply(instance, result)
     units = instance.get_dynamic_partitions(creative_units.name)
     assert len(units) == 4 and instance.get_dynamic_partitions(campaigns.name) == ["summer-splash-2026"]
-    assert len(result.run_requests) == 1
-    request = result.run_requests[0]
-    assert request.tags["dagster/asset_partition_range_start"] == units[0]
-    assert request.tags["dagster/asset_partition_range_end"] == units[-1]
-    assert request.run_key == f"summer-splash-2026:v1:{units[0]}:{units[-1]}"
+    assert len(result.run_requests) == 2
+    lead, rest = result.run_requests
+    assert lead.tags["dagster/asset_partition_range_start"] == units[0]
+    assert lead.tags["dagster/asset_partition_range_end"] == units[0]
+    assert lead.run_key == f"summer-splash-2026:v1:{units[0]}:{units[0]}"
+    assert rest.tags["dagster/asset_partition_range_start"] == units[1]
+    assert rest.tags["dagster/asset_partition_range_end"] == units[-1]
+    assert rest.run_key == f"summer-splash-2026:v1:{units[1]}:{units[-1]}"
     # the brief left the inbox (its images stay) and is stored as version 1
     assert not [k for k in _keys(s3_client, bucket, "inbox/") if k.endswith(".yaml")]
     assert "briefs/summer-splash-2026/v0001/source.yaml" in _keys(s3_client, bucket, "briefs/")
 
-    assert _run(instance, s3_storage, request).success
+    # the lead run alone gives the first unit its selected creatives
+    assert _run(instance, s3_storage, lead).success
+    assert read_stage(s3_storage, UnitKey.parse(units[0]), "selected_creative").files
+    assert _run(instance, s3_storage, rest).success
     for unit in units:
         c, loc, p = unit.split(".")
         selected = read_stage(s3_storage, UnitKey.parse(unit), "selected_creative")

@@ -54,6 +54,7 @@ def test_brief_dropped_in_bucket_becomes_creatives(tmp_path, s3_endpoint, s3_cli
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_REGION": "us-east-1",
+        "CREATIVE_ASSETS_INBOX_TICK_SECONDS": "5",  # the local profile's tick (settings)
     }
     log = tmp_path / "daemon.log"
     daemon = Path(sys.executable).with_name("dagster-daemon")

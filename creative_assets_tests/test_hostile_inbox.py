@@ -15,11 +15,20 @@ import pytest
 
 from creative_assets.inbox import ingest_brief
 from creative_assets.layout import check_key, display_key, unsafe_key_reason
+from creative_assets.settings import FIRST_BATCH_ENV
 from creative_assets_tests.pipeline_helpers import small_brief
 from resources.brand_kits import BrandKitLibrary
 from resources.inbox import BriefInbox
 from resources.storage import LocalCreativeStorage
 from sensors.brief_inbox import brief_inbox_sensor
+
+
+@pytest.fixture(autouse=True)
+def one_run_per_batch(monkeypatch):
+    """These tests count one run per brief batch; the lead run a new brief starts with
+    (settings.first_batch_units) is tested in test_brief_inbox and test_run_tags."""
+    monkeypatch.setenv(FIRST_BATCH_ENV, "0")
+
 
 HOSTILE_KEYS = ["inbox/evil\\dir/brief.yaml", "inbox//summer/brief.yaml", "inbox/./x/brief.yaml"]
 

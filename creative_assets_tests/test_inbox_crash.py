@@ -25,11 +25,20 @@ from creative_assets.inbox import drop_id, rejected_folder
 from creative_assets.layout import PENDING_PREFIX
 from creative_assets.notifications import Notification
 from creative_assets.partitions import campaigns, creative_units
+from creative_assets.settings import FIRST_BATCH_ENV
 from creative_assets_tests.pipeline_helpers import small_brief
 from resources.brand_kits import BrandKitLibrary
 from resources.inbox import BriefInbox
 from resources.storage import LocalCreativeStorage
 from sensors.brief_inbox import brief_inbox_sensor
+
+
+@pytest.fixture(autouse=True)
+def one_run_per_batch(monkeypatch):
+    """These tests count one run per brief batch; the lead run a new brief starts with
+    (settings.first_batch_units) is tested in test_brief_inbox and test_run_tags."""
+    monkeypatch.setenv(FIRST_BATCH_ENV, "0")
+
 
 #: writes (puts and deletes) of a clean drain of the scenario below; test_write_count keeps it true
 WRITES = 19

@@ -40,3 +40,22 @@ def test_run_requests_carry_the_batch_tags_and_key():
     assert request.job_name == "creative_pipeline"
     assert request.run_key == f"k:{ORDERED[0]}:{ORDERED[2]}"
     assert request.tags["t"] == "v" and request.tags[RANGE_END_TAG] == ORDERED[2]
+
+
+def test_a_lead_run_holds_the_first_units_and_the_rest_follow_in_full_batches():
+    ordered = [f"camp.en-US.product-{i:02d}" for i in range(30)]
+    batches = unit_batches(ordered, ordered, size=24, lead=1)
+    assert [len(b.units) for b in batches] == [1, 23, 6]
+    assert [u for b in batches for u in b.units] == ordered  # every unit once, in order
+    assert batches[0].tags[RANGE_START_TAG] == batches[0].tags[RANGE_END_TAG] == ordered[0]
+    assert batches[1].tags[RANGE_START_TAG] == ordered[1]
+    # nothing to split: a batch no longer than the lead, or no lead
+    assert [len(b.units) for b in unit_batches(ordered[:1], ordered[:1], size=24, lead=1)] == [1]
+    assert [len(b.units) for b in unit_batches(ordered, ordered, size=24, lead=0)] == [24, 6]
+    # the lead is cut from the first contiguous range, even when the wanted units have gaps
+    wanted = ordered[3:6] + ordered[10:12]
+    assert [b.units for b in unit_batches(ordered, wanted, size=24, lead=2)] == [
+        tuple(ordered[3:5]),
+        (ordered[5],),
+        tuple(ordered[10:12]),
+    ]

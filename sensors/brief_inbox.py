@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from creative_assets import layout
+from creative_assets import layout, settings
 from creative_assets.brief_store import current_brief
 from creative_assets.inbox import (
     Accepted,
@@ -52,9 +52,10 @@ __all__ = ["brief_inbox_sensor", "campaign_rollup_sensor"]
 #: A marker whose version is still not live after this long is set aside (e.g. its brief was
 #: replaced in the inbox by one for another campaign), so it cannot wait forever.
 STALE_MARKER_SECONDS = 3600.0
-#: Seconds between inbox ticks. Short ticks of up to ``max_briefs_per_tick`` (50) briefs each keep
-#: every tick under 2 s while accepting about 300 small briefs per minute (docs/BENCHMARKS.md).
-INBOX_TICK_SECONDS = 10
+#: Seconds between inbox ticks (``CREATIVE_ASSETS_INBOX_TICK_SECONDS``, default 30; 5 under
+#: ``creative-assets ui``). Ticks of up to ``max_briefs_per_tick`` (50) briefs each stay under 2 s
+#: (docs/BENCHMARKS.md), so a 10 s tick accepts about 300 small briefs per minute.
+INBOX_TICK_SECONDS = settings.inbox_tick_seconds()
 
 
 @dg.sensor(
@@ -213,6 +214,7 @@ def _requests_for(
             spec["changed"],
             lambda batch, c=campaign, v=version: f"{c}:v{v}:{batch.first}:{batch.last}",
             tags,
+            lead=settings.first_batch_units(),  # the brief's first creatives within a minute of the drop
         )
         if not spec["changed"]:  # e.g. a version that only drops units: refresh the summary
             runs.append(

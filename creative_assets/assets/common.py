@@ -92,9 +92,7 @@ def for_each_unit(
     return out
 
 
-def in_unit_order(
-    keys: Sequence[str], work: Callable[[str], R], workers: int
-) -> Iterator[tuple[str, R]]:
+def in_unit_order(keys: Sequence[str], work: Callable[[str], R], workers: int) -> Iterator[tuple[str, R]]:
     """``(key, work(key))`` in the order of ``keys``, computed on up to ``workers`` threads. A failure
     is raised at its unit's turn; units not started by then are cancelled."""
     if workers <= 1 or len(keys) <= 1:
