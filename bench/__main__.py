@@ -3,7 +3,8 @@ table and write ``bench/results/<timestamp>.{md,json}`` (see docs/BENCHMARKS.md)
 
 ``python -m bench ingest [--briefs 500]``: inbox acceptance rate (briefs per minute) of the sensor.
 ``python -m bench soak [--briefs 300 --invalid 30 --kills 8]``: kill -9 soak test (bench/soak.py).
-``python -m bench motion [--seconds 6,10,15]``: CPU seconds per second of 1080x1920 video, peak RSS."""
+``python -m bench motion [--seconds 6,10,15]``: CPU seconds per second of 1080x1920 video, peak RSS.
+``python -m bench backgrounds``: backgrounds drawn at a fraction of the size against full size (SSIM)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,19 @@ from pathlib import Path
 
 from bench.campaign import REPO
 
-SECTIONS = ("throughput", "provider", "sensor", "memory", "credentials")
+SECTIONS = ("throughput", "latency", "provider", "sensor", "memory", "credentials")
 #: Sections run only when named with --only (they need redis-server and PostgreSQL).
 OPT_IN_SECTIONS = ("scaling",)
-TARGETS = {"orchestrated": 1.5, "provider": 1.2, "sensor_s": 2.0, "memory_mb": 1024.0}
+TARGETS = {
+    "orchestrated": 1.15,  # creative-assets run on SQLite over the floor
+    "daemon": 1.3,  # a daemon backfill over the floor
+    "per_final_s": 0.22,  # wall per final at production sizes through creative-assets run
+    "cli_first_s": 15.0,  # creative-assets run start -> first selected creative on disk
+    "inbox_first_s": 30.0,  # inbox drop (daemon running) -> first selected creative on disk
+    "provider": 1.2,
+    "sensor_s": 2.0,
+    "memory_mb": 1024.0,
+}
 
 
 def _units(text: str) -> list[int]:
@@ -54,6 +64,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "is the headline figure)",
     )
     p.add_argument("--pool", type=int, default=4, help="provider pool limit C (default 4)")
+    p.add_argument(
+        "--latency-units", type=int, default=12, help="K of the brief dropped in the inbox (latency; 12)"
+    )
+    p.add_argument("--latency-tick", type=int, default=5, help="inbox tick s in the latency section (5)")
     p.add_argument("--sensor-done", type=int, default=10_000, help="objects already processed (10000)")
     p.add_argument("--sensor-new", type=int, default=100, help="new briefs in the inbox (100)")
     p.add_argument("--memory-units", type=int, default=24, help="units in the memory run (24: a full batch)")
@@ -83,6 +97,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
         args.provider_units, args.latency = 2, [0.2]
         args.sensor_done, args.sensor_new = 200, 10
         args.memory_units, args.memory_candidates = 1, 1
+        args.latency_units = 2
         args.credentials_reps = 1
     return args
 
@@ -125,15 +140,16 @@ def report(results: dict) -> str:
         )
         + f"; runs batch up to 24 units; daemon: max {results['config']['daemon_concurrency']} concurrent run(s).",
         "",
-        "| K | path | reps | wall s (median) | units/min | ratio to floor | overhead s/unit | peak RSS MB | walls s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| K | path | reps | wall s (median) | wall s/final | units/min | ratio to floor | overhead s/unit | first selected s | peak RSS MB | walls s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in results["throughput"]:
         lines.append(
             f"| {row['units']} | {row['path']} | {row['reps']} | {fmt(row['wall_s'])} | "
+            f"{fmt(row.get('wall_per_final_s'), 3)} | "
             f"{fmt(row['units_per_min'], 1)} | **{fmt(row['ratio_to_floor'])}** | "
-            f"{fmt(row['overhead_per_unit_s'], 3)} | {fmt(row['peak_rss_mb'], 0)} | "
-            f"{', '.join(map(str, row['walls_s']))} |"
+            f"{fmt(row['overhead_per_unit_s'], 3)} | {fmt(row.get('first_selected_s'))} | "
+            f"{fmt(row['peak_rss_mb'], 0)} | {', '.join(map(str, row['walls_s']))} |"
         )
     daemon_rows = [r for r in results["throughput"] if r["path"].startswith("daemon")]
     if daemon_rows:
@@ -153,6 +169,22 @@ def report(results: dict) -> str:
         start = lines.index("## Throughput (orchestrated vs floor)")
         end = next(i for i, line in enumerate(lines) if line.startswith("Outputs identical across paths"))
         del lines[start : end + 2]
+    lat = results.get("latency")
+    if lat:
+        lines += [
+            "## First creative",
+            "",
+            f"A {lat['units']}-unit brief ({results['config']['candidates']} candidate(s) x 3 ratios, "
+            + ("production sizes" if results["config"]["production_sizes"] else "540 px")
+            + f") moved into a local inbox while `dagster-daemon` runs (inbox tick {lat['tick_s']} s, one "
+            "run at a time). A new brief's first run is a one-unit lead batch "
+            "(`CREATIVE_ASSETS_FIRST_BATCH_UNITS`).",
+            "",
+            "| drop -> first selected creative s | drop -> every unit selected s |",
+            "|---|---|",
+            f"| **{fmt(lat['first_selected_s'])}** | {fmt(lat['all_selected_s'])} |",
+            "",
+        ]
     rows = results.get("provider") or []
     if rows:
         first = rows[0]
@@ -240,13 +272,32 @@ def report(results: dict) -> str:
     elif cred:
         lines += ["## Content Credentials per final", "", f"Skipped: {cred['skipped']}", ""]
     lines += ["## Targets", "", "| target | figure | verdict |", "|---|---|---|"]
+    production = results["config"]["production_sizes"]
     for row in results["throughput"]:
         if row["path"] != "floor" and row["units"] == max(results["config"]["units"]):
-            ok = row["ratio_to_floor"] <= TARGETS["orchestrated"] if "sqlite" in row["path"] else None
+            limit = TARGETS["daemon"] if row["path"].startswith("daemon") else TARGETS["orchestrated"]
+            ok = row["ratio_to_floor"] <= limit if "sqlite" in row["path"] else None
             lines.append(
-                f"| orchestrated/floor <= 1.5 at K={row['units']} ({row['path']}) | "
+                f"| orchestrated/floor <= {limit} at K={row['units']} ({row['path']}) | "
                 f"{fmt(row['ratio_to_floor'])} | {verdict(ok) if ok is not None else 'reported'} |"
             )
+        if row["path"] == "cli (sqlite)" and row["units"] == max(results["config"]["units"]):
+            per_final = row.get("wall_per_final_s")
+            lines.append(
+                f"| wall per final <= {TARGETS['per_final_s']} s through run at K={row['units']} "
+                f"({'production sizes' if production else '540 px: not the target shape'}) | "
+                f"{fmt(per_final, 3)} | {verdict(per_final <= TARGETS['per_final_s']) if production else 'reported'} |"
+            )
+        if row["path"] == "cli (sqlite)" and row.get("first_selected_s") is not None:
+            lines.append(
+                f"| run start -> first selected creative <= {TARGETS['cli_first_s']:.0f} s at K={row['units']} | "
+                f"{fmt(row['first_selected_s'])} | {verdict(row['first_selected_s'] <= TARGETS['cli_first_s'])} |"
+            )
+    if lat:
+        lines.append(
+            f"| inbox drop -> first selected creative <= {TARGETS['inbox_first_s']:.0f} s | "
+            f"{fmt(lat['first_selected_s'])} | {verdict(lat['first_selected_s'] <= TARGETS['inbox_first_s'])} |"
+        )
     for p in rows:
         lines.append(
             f"| provider-bound/ideal <= 1.2 at L={p['latency_s']} s | {fmt(p['ratio_to_ideal'])} | "
@@ -277,6 +328,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.motion import main as motion
 
         return motion(raw[1:])
+    if raw[:1] == ["backgrounds"]:  # python -m bench backgrounds --help
+        from bench.backgrounds import main as backgrounds
+
+        return backgrounds(raw[1:])
     if raw[:1] == ["ingest"]:  # python -m bench ingest --help
         from bench.sensor import main as ingest
 

@@ -1,5 +1,6 @@
 """The floor: the project's own pipeline functions called directly in one process. No instance, no
 run, no events, no metadata or previews; the same files written through the same ``write_stage``.
+Units are built on ``settings.cpu_workers()`` threads, as the pipeline's CPU-bound steps are.
 
 It calls the same per-unit functions as the unit assets (creative_assets/unit_work.py) and, like the IO
 manager between steps, reads every stage back from storage before the next one uses it (JPEG stages are lossy), so its
@@ -14,10 +15,12 @@ from creative_assets.assets.rollup import compliance_table, summarise_campaign
 from creative_assets.brief import load_brief
 from creative_assets.brief_store import register_brief, require_brief
 from creative_assets.compliance import unit_verdicts
+from creative_assets.parallel import in_unit_order
 from creative_assets.render.candidates import plan_candidates
 from creative_assets.render.fonts import font_for_role
 from creative_assets.review.decisions import review_state
 from creative_assets.scoring import ScoringWeights
+from creative_assets.settings import cpu_workers
 from creative_assets.stage_store import read_stage, write_stage
 from creative_assets.stages import ImageCandidates
 from creative_assets.unit_work import (
@@ -47,8 +50,15 @@ def run_floor(brief_path: Path, root: Path) -> int:
     )
     cutouts: dict = {}
     units = record.unit_keys()
-    for unit in units:
-        build_unit(storage, kits, unit, context_provider, image_provider, copy_provider, cutouts)
+    # on as many threads as the pipeline's CPU-bound steps use (settings.cpu_workers)
+    for _ in in_unit_order(
+        units,
+        lambda unit: build_unit(
+            storage, kits, unit, context_provider, image_provider, copy_provider, cutouts
+        ),
+        cpu_workers(),
+    ):
+        pass
     campaign = record.campaign_id
     storage.write_text(
         layout.campaign_file(campaign, "summary.csv"),

@@ -13,6 +13,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -47,9 +48,40 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def timed(cmd: list[str], env: dict, log: Path, check: bool = True) -> tuple[Sample, str]:
-    """Run a child, return (wall, peak RSS of that child) and its stdout; stderr goes to ``log``."""
+#: a selected creative on disk (the local storage writes each file whole, by rename)
+SELECTED_PNG = "campaigns/*/*/*/selected_creative/gen/*/*.png"
+
+
+class FirstFile:
+    """Watches ``root`` from a thread and records when the first file matching ``pattern`` appears
+    (seconds after ``started``, polled every 0.1 s)."""
+
+    def __init__(self, root: Path, started: float, pattern: str = SELECTED_PNG) -> None:
+        self.root, self.started, self.pattern = root, started, pattern
+        self.seen_s: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.1):
+            if next(self.root.glob(self.pattern), None) is not None:
+                self.seen_s = round(time.perf_counter() - self.started, 2)
+                return
+
+    def stop(self) -> float | None:
+        self._stop.set()
+        self._thread.join()
+        return self.seen_s
+
+
+def timed(
+    cmd: list[str], env: dict, log: Path, check: bool = True, watch: Path | None = None
+) -> tuple[Sample, str]:
+    """Run a child, return (wall, peak RSS of that child) and its stdout; stderr goes to ``log``.
+    With ``watch`` (a storage root), also when the first selected creative appeared in it."""
     started = time.perf_counter()
+    first = FirstFile(watch, started) if watch is not None else None
     with log.open("ab") as err:
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=err)
         out = proc.stdout.read().decode() if proc.stdout else ""
@@ -58,7 +90,10 @@ def timed(cmd: list[str], env: dict, log: Path, check: bool = True) -> tuple[Sam
     wall = time.perf_counter() - started
     if check and proc.returncode != 0:
         raise BenchError(f"{' '.join(cmd[:4])} … exited {proc.returncode}; see {log}\n{out[-2000:]}")
-    return Sample(wall, usage.ru_maxrss / 1024, {"exit_code": proc.returncode}), out
+    extra = {"exit_code": proc.returncode}
+    if first is not None:
+        extra["first_selected_s"] = first.stop()
+    return Sample(wall, usage.ru_maxrss / 1024, extra), out
 
 
 def final_hashes(root: Path) -> dict[str, str]:
@@ -110,7 +145,7 @@ def measure_cli(work: Path, brief: Path, log: Path, yaml_text: str, env_extra=No
     (home / "dagster.yaml").write_text(yaml_text)
     cmd = [PY, "-m", "creative_assets.cli", "run", str(brief), "--out", str(root)]
     cmd += ["--units-per-run", str(settings.units_per_run())]
-    sample, _ = timed(cmd, _env(DAGSTER_HOME=str(home), **(env_extra or {})), log)
+    sample, _ = timed(cmd, _env(DAGSTER_HOME=str(home), **(env_extra or {})), log, watch=root)
     return sample, final_hashes(root)
 
 
@@ -206,6 +241,71 @@ def measure_daemon(work: Path, brief: Path, log: Path, yaml_text: str) -> tuple[
             proc.kill()
             proc.wait()
     return sample, final_hashes(root)
+
+
+def measure_inbox_latency(work: Path, brief: Path, log: Path, tick_s: int) -> dict:
+    """A brief dropped into a local inbox while ``dagster-daemon`` runs (the local profile: inbox tick
+    ``tick_s``, one run at a time): seconds from the drop to the first selected creative on disk (the
+    lead run's unit), and to every unit's. The brief folder is moved into the inbox in one rename."""
+    import dagster as dg
+
+    home, root = work / "home", work / "storage"
+    home.mkdir(parents=True)
+    (root / layout.INBOX_PREFIX).mkdir(parents=True)
+    (home / "dagster.yaml").write_text(sqlite_yaml(1))
+    env = _env(
+        DAGSTER_HOME=str(home),
+        CREATIVE_ASSETS_STORAGE="local",
+        CREATIVE_ASSETS_ROOT=str(root),
+        CREATIVE_ASSETS_INBOX_TICK_SECONDS=str(tick_s),
+        CREATIVE_ASSETS_NIGHTLY_ENABLED="0",
+    )
+    staged = work / "drop"
+    shutil.copytree(brief.parent, staged)
+    units = len(yaml_units(brief))
+    daemon = Path(PY).with_name("dagster-daemon")
+    with log.open("ab") as err:
+        proc = subprocess.Popen(
+            [str(daemon), "run", "-w", str(REPO / "workspace.yaml")],
+            cwd=REPO,
+            env=env,
+            stdout=err,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            deadline = time.monotonic() + 120
+            while {"SENSOR", "QUEUED_RUN_COORDINATOR"} - {
+                h.daemon_type for h in instance.get_daemon_heartbeats().values()
+            }:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise BenchError(f"dagster-daemon did not come up; see {log}")
+                time.sleep(0.5)
+        dropped = time.perf_counter()
+        os.rename(staged, root / layout.INBOX_PREFIX / "bench")
+        first = FirstFile(root, dropped)
+        deadline = time.monotonic() + 60 * 30
+        while len(list(root.glob(layout.stage_manifest_pattern("selected_creative")))) < units:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise BenchError(f"the dropped brief was not fully selected; see {log}")
+            time.sleep(0.2)
+        every = round(time.perf_counter() - dropped, 2)
+        return {"units": units, "tick_s": tick_s, "first_selected_s": first.stop(), "all_selected_s": every}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def yaml_units(brief: Path) -> list[tuple[str, str]]:
+    """(locale, product) of every unit of a benchmark brief."""
+    import yaml
+
+    data = yaml.safe_load(brief.read_text())
+    return [(loc, p["id"]) for loc in data["locales"] for p in data["products"]]
 
 
 def measure_provider(work: Path, units: int, latency: float, limit: int, log: Path) -> Sample:
@@ -415,12 +515,18 @@ class Session:
                     "path": mode if mode == "floor" else f"{mode} ({backend})",
                     "reps": len(ss),
                     "wall_s": wall,
+                    "wall_per_final_s": wall / (units * self.args.candidates * 3),
                     "walls_s": [round(s.wall_s, 2) for s in ss],
                     "units_per_min": units / wall * 60,
                     "ratio_to_floor": wall / floor,
                     "overhead_per_unit_s": (wall - floor) / units,
                     "peak_rss_mb": max(rss) if rss else None,
                     **extra,
+                    **(
+                        {"first_selected_s": median([s.extra["first_selected_s"] for s in ss])}
+                        if ss and all(s.extra.get("first_selected_s") is not None for s in ss)
+                        else {}
+                    ),
                 }
             )
         self.results.setdefault("outputs_identical", {})[str(units)] = identical
@@ -441,6 +547,17 @@ class Session:
                 reps = args.repeat if units < 50 else min(args.repeat, args.repeat_large)
                 self.say(f"• throughput, K={units} ({reps} repetition(s))")
                 self.throughput(units, reps)
+            if "latency" in want:
+                self.say(f"• first creative: a {args.latency_units}-unit brief dropped in a local inbox")
+                brief = write_campaign(
+                    self._dir("latency-brief") / "brief",
+                    args.latency_units,
+                    candidates=args.candidates,
+                    sizes=self.sizes(),
+                )
+                self.results["latency"] = measure_inbox_latency(
+                    self._dir("latency"), brief, self.log, args.latency_tick
+                )
             if "provider" in want:
                 self.provider()
             if "sensor" in want:

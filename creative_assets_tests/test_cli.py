@@ -59,7 +59,9 @@ def test_run_produces_creatives_and_is_idempotent(tmp_path, monkeypatch, capsys)
     out = tmp_path / "out"
     assert main(["run", str(brief), "--out", str(out), "--units-per-run", "3"]) == 0
     printed = capsys.readouterr().out
-    assert "4 creative units (4 new)" in printed and "run 2/2" in printed
+    # a one-unit lead run (settings.first_batch_units), then runs of up to 3
+    assert "4 creative units (4 new)" in printed and "run 1/3: 1 unit(s)" in printed
+    assert "run 2/3: 2 unit(s)" in printed and "run 3/3: 1 unit(s)" in printed
     selected = sorted(
         p.relative_to(out).as_posix() for p in out.glob("campaigns/*/*/*/selected_creative/gen/*/*.png")
     )
@@ -248,7 +250,9 @@ def test_run_prints_progress_while_it_runs(tmp_path):
     progress = [(t, line, alive) for t, line, alive in lines if line.startswith("  · [")]
     assert len(progress) == 2 * len(STAGE_NAMES), "one line per unit and stage"
     assert all(alive for _, _, alive in progress)
-    (done_at,) = [t for t, line, _ in lines if "units processed" in line]
+    # the lead run (one unit, its creatives on disk first), then the rest
+    lead_done, done_at = [t for t, line, _ in lines if "units processed" in line]
+    assert lead_done < done_at
     first = progress[0][0]
     assert first < done_at and progress[-1][0] <= done_at
     assert done_at - first > 1.0, "the first stage finished well before the run ended"
@@ -270,6 +274,7 @@ def test_a_failing_run_reports_each_failed_step_once_without_dagster_lines_or_tr
         "CREATIVE_ASSETS_IMAGE_PROVIDER": "openai",
         "OPENAI_API_KEY": "sk-test-not-a-key",
         "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",  # discard port: nothing listens
+        "CREATIVE_ASSETS_FIRST_BATCH_UNITS": "0",  # one run, so one failed step
     }
     for name in ("CREATIVE_ASSETS_ROOT", "CREATIVE_ASSETS_STORAGE"):
         env.pop(name, None)
@@ -308,3 +313,19 @@ def _restore_env(monkeypatch):
     # the CLI exports CREATIVE_ASSETS_ROOT for --out; keep it from leaking between tests
     monkeypatch.delenv("CREATIVE_ASSETS_ROOT", raising=False)
     monkeypatch.delenv("CREATIVE_ASSETS_STORAGE", raising=False)
+
+
+def test_ui_is_the_local_profile_with_a_short_inbox_tick(tmp_path, monkeypatch, capsys):
+    """`creative-assets ui` points dagster dev at the CLI's instance and, unless the deployment set
+    one, a 5 s inbox tick (a brief dropped locally starts at once); the deployment default is 30 s."""
+    from creative_assets import settings
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv(settings.INBOX_TICK_ENV, "")  # unset (and restored after the test)
+    assert settings.inbox_tick_seconds() == settings.DEFAULT_INBOX_TICK_SECONDS == 30
+    assert main(["ui", "--print-only"]) == 0
+    assert "dagster dev -m creative_assets.definitions" in capsys.readouterr().out
+    assert settings.inbox_tick_seconds() == settings.LOCAL_INBOX_TICK_SECONDS == 5
+    monkeypatch.setenv(settings.INBOX_TICK_ENV, "12")  # set by the deployment: kept
+    assert main(["ui", "--print-only"]) == 0
+    assert settings.inbox_tick_seconds() == 12

@@ -11,6 +11,7 @@ import dagster as dg
 import pytest
 
 from bench.campaign import SMALL_SIZES, write_campaign
+from creative_assets import parallel
 from creative_assets.assets import common
 from creative_assets.settings import CPU_WORKERS_ENV, cpu_workers
 from creative_assets.stage_registry import STAGES
@@ -69,7 +70,7 @@ def test_units_come_back_in_order_and_really_overlap():
         return key.upper()
 
     t0 = time.perf_counter()
-    assert list(common.in_unit_order(["a", "b", "c", "d"], work, 2)) == [
+    assert list(parallel.in_unit_order(["a", "b", "c", "d"], work, 2)) == [
         ("a", "A"),
         ("b", "B"),
         ("c", "C"),
@@ -89,7 +90,7 @@ def test_the_first_failing_unit_in_order_is_raised_and_later_units_are_cancelled
         time.sleep(0.2)
         return key
 
-    results = common.in_unit_order(["a", "b", "c", "d", "e", "f"], work, 2)
+    results = parallel.in_unit_order(["a", "b", "c", "d", "e", "f"], work, 2)
     assert next(results) == ("a", "a")  # units before the failure come back first
     with pytest.raises(ValueError, match="b is broken"):
         next(results)

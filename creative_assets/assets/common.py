@@ -4,7 +4,7 @@ import base64
 import contextlib
 import io
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -13,6 +13,7 @@ from PIL import Image
 
 from creative_assets.execution import worker_metadata
 from creative_assets.layout import generation_prefix
+from creative_assets.parallel import in_unit_order
 from creative_assets.partitions import creative_units
 from creative_assets.queues import QUEUE_TAG, stage_queue
 from creative_assets.review.delivery import withdraw
@@ -71,7 +72,8 @@ def for_each_unit(
     stage the registry marks ``cpu_bound`` (Pillow, NumPy and OpenCV release the GIL in their pixel
     loops, so threads use every core), else one after another. Each unit's
     value depends only on its own inputs, so the bytes written are the same as one after another
-    (``test_parallel_units``); metadata is recorded, and the first failure raised, in unit order."""
+    (``test_parallel_units``); metadata is recorded, and the first failure raised, in unit order
+    (parallel.in_unit_order)."""
     out: dict[str, V] = {}
     keys = context.partition_keys
     where = worker_metadata()
@@ -90,22 +92,6 @@ def for_each_unit(
             context.log.debug(f"{context.asset_key.to_user_string()} {n}/{len(keys)} {key} in {elapsed:.2f}s")
         out[key] = value
     return out
-
-
-def in_unit_order(keys: Sequence[str], work: Callable[[str], R], workers: int) -> Iterator[tuple[str, R]]:
-    """``(key, work(key))`` in the order of ``keys``, computed on up to ``workers`` threads. A failure
-    is raised at its unit's turn; units not started by then are cancelled."""
-    if workers <= 1 or len(keys) <= 1:
-        for key in keys:
-            yield key, work(key)
-        return
-    pool = ThreadPoolExecutor(max_workers=min(workers, len(keys)), thread_name_prefix="unit")
-    try:
-        futures = [pool.submit(work, key) for key in keys]
-        for key, future in zip(keys, futures, strict=True):
-            yield key, future.result()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def withdraw_approval(context: dg.AssetExecutionContext, storage: CreativeStorage, unit: UnitKey) -> None:

@@ -71,11 +71,13 @@ def _encode(image: Image.Image, fmt: str, quality: int) -> bytes:
 def psnr(reference: Image.Image, data: bytes) -> float:
     """PSNR (dB) of the decoded ``data`` against ``reference`` (RGB)."""
     with Image.open(io.BytesIO(data)) as im:
-        decoded = np.asarray(im.convert("RGB"), np.float64)
-    ref = np.asarray(reference.convert("RGB"), np.float64)
+        decoded = np.asarray(im.convert("RGB"))
+    ref = np.asarray(reference.convert("RGB"))
     if decoded.shape != ref.shape:
         return 0.0
-    mse = float(np.mean((decoded - ref) ** 2))
+    # exact integer sum of squared differences (int16 differences, int64 dot products per row)
+    diff = np.subtract(decoded, ref, dtype=np.int16).reshape(decoded.shape[0], -1)
+    mse = float(np.einsum("ij,ij->", diff, diff, dtype=np.int64)) / diff.size
     return LOSSLESS_PSNR if mse == 0 else round(min(LOSSLESS_PSNR, 10 * np.log10(255.0**2 / mse)), 2)
 
 

@@ -140,9 +140,13 @@ def product_visibility(
     mask = footprint.array()
     if (after.width, after.height) != (footprint.width, footprint.height):
         raise ValueError("footprint and image sizes differ")
-    a = np.asarray(before.convert("RGB"), np.int16)
-    b = np.asarray(after.convert("RGB"), np.int16)
-    visible = mask & (np.abs(a - b).max(axis=2) <= COVER_THRESHOLD)
+    visible = np.zeros_like(mask)
+    x0, y0, x1, y1 = footprint.bbox  # outside it there is no product pixel to compare
+    if x1 > x0 and y1 > y0:
+        box = (x0, y0, x1, y1)
+        a = np.asarray(before.crop(box).convert("RGB"), np.int16)
+        b = np.asarray(after.crop(box).convert("RGB"), np.int16)
+        visible[y0:y1, x0:x1] = mask[y0:y1, x0:x1] & (np.abs(a - b).max(axis=2) <= COVER_THRESHOLD)
     for x0, y0, x1, y1 in covered:
         visible[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = False
     vis = ProductFootprint.from_array(visible, source=footprint.source)

@@ -52,9 +52,15 @@ def scene_palette(palette: dict[str, str], emphasis: int) -> ScenePalette:
 # -- backgrounds ----------------------------------------------------------------------------------
 
 
+def _grid(w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column coordinates as a column and a row (float32) that broadcast to ``h x w``: the
+    same values as ``np.mgrid`` without building two full planes."""
+    return np.arange(h, dtype=np.float32)[:, None], np.arange(w, dtype=np.float32)[None, :]
+
+
 def _linear_gradient(size: tuple[int, int], a: RGB, b: RGB, angle_deg: float) -> Image.Image:
     w, h = size
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    ys, xs = _grid(w, h)
     ang = math.radians(angle_deg)
     t = (xs / max(w - 1, 1)) * math.cos(ang) + (ys / max(h - 1, 1)) * math.sin(ang)
     t = (t - t.min()) / max(float(t.max() - t.min()), 1e-6)
@@ -66,24 +72,50 @@ def _radial_gradient(
     size: tuple[int, int], inner: RGB, outer: RGB, centre: tuple[float, float], radius: float
 ):
     w, h = size
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    ys, xs = _grid(w, h)
     d = np.hypot(xs - centre[0] * w, ys - centre[1] * h) / (radius * max(w, h))
     t = np.clip(d, 0, 1) ** 1.4
     out = np.asarray(inner, np.float32) * (1 - t[..., None]) + np.asarray(outer, np.float32) * t[..., None]
     return Image.fromarray(out.clip(0, 255).astype(np.uint8), "RGB")
 
 
+def _blur_margin(blur: float) -> int:
+    """How far a Gaussian blur of ``blur`` reaches: Pillow runs three box blurs of radius about
+    ``blur`` each, so past 3 x (radius + 1) pixels of zeros the result is zero too."""
+    return math.ceil(4 * blur) + 8
+
+
 def _soft_shape_layer(size, draw_fn, blur: float) -> Image.Image:
+    """A mask of the drawn shape, blurred. Only the shape's box (plus the blur's reach) is blurred:
+    the same pixels as blurring the whole canvas, for the cost of the shape's area."""
     layer = Image.new("L", size, 0)
     draw_fn(ImageDraw.Draw(layer))
-    return layer.filter(ImageFilter.GaussianBlur(blur)) if blur else layer
+    if not blur:
+        return layer
+    bbox = layer.getbbox()
+    if bbox is None:
+        return layer
+    m = _blur_margin(blur)
+    region = (max(0, bbox[0] - m), max(0, bbox[1] - m), min(size[0], bbox[2] + m), min(size[1], bbox[3] + m))
+    if region == (0, 0, *size):
+        return layer.filter(ImageFilter.GaussianBlur(blur))
+    blurred = layer.crop(region).filter(ImageFilter.GaussianBlur(blur))
+    layer.paste(blurred, region[:2])
+    return layer
 
 
 def _tint(base: Image.Image, colour: RGB, mask: Image.Image, opacity: float = 1.0) -> Image.Image:
-    solid = Image.new("RGB", base.size, colour)
+    """``colour`` laid over ``base`` through ``mask`` (x ``opacity``), in place over the mask's box
+    only (outside it the mask is zero and ``base`` is unchanged); returns ``base``."""
     if opacity < 1:
         mask = mask.point(lambda v: round(v * opacity))
-    return Image.composite(solid, base, mask)
+    bbox = mask.getbbox()
+    if bbox is None:
+        return base
+    region = base.crop(bbox)
+    region.paste(colour, (0, 0, region.width, region.height), mask.crop(bbox))
+    base.paste(region, bbox[:2])
+    return base
 
 
 def render_background(
