@@ -400,3 +400,22 @@ def test_locate_logo_searches_where_it_was_placed_then_everywhere(kit, logos):
     assert found.found and all(abs(a - b) <= 2 for a, b in zip(found.box, really, strict=True))
     assert not detect_logo(moved, logos, 116, 398, search=(0, 150, 450, 600)).found
     assert not locate_logo(ground, logos, 116, 398, placed=placed).found
+
+
+def test_a_logo_drawn_elsewhere_than_planned_is_judged_where_it_really_is(creative, kit, logos):
+    """The renderer's report says where it put the logo, and the search starts there; the pixels say
+    otherwise (the mark was painted over there and sits in the Reels bottom UI band instead), so the
+    global search finds it and the checks judge that position: the safe zones fail on it."""
+    image, report = creative
+    image = image.copy()
+    x0, y0, x1, y1 = report.logo.clear_box
+    ImageDraw.Draw(image).rectangle((x0, y0, x1, y1), fill=CREAM)  # gone from where it was planned
+    width = report.logo.box[2] - report.logo.box[0]
+    image, really = _logo_on(image, logos[report.logo.variant], width, (14, 42, 59), at=(700, 1750))
+    outcomes = _evaluate(image, report, kit, logos)
+    assert outcomes["logo"].passed, outcomes["logo"].findings  # found, wide enough, legible
+    assert abs(outcomes["logo"].figures["width_px"] - width) <= 3
+    zones = outcomes["safe_zones"]
+    assert not zones.passed and [f for f in zones.findings if f.where.endswith("logo")], zones.findings
+    # and in place, the same creative passes (the planned position is inside the safe area)
+    assert _evaluate(*creative, kit, logos)["safe_zones"].passed

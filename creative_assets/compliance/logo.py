@@ -4,10 +4,12 @@ space."""
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+import cv2
 import numpy as np
 from PIL import Image
 from pydantic import BaseModel
@@ -68,6 +70,43 @@ def _template(source: Image.Image, width: int) -> np.ndarray:
     return np.asarray(_shrink(source, width), np.float64)
 
 
+class _Art:
+    """A logo artwork as a cache key: the image object itself (the kit decodes each logo file once,
+    brand_kit._decode_logo, so every creative passes the same objects). The cache holds the image,
+    so its id cannot be reused while an entry is alive."""
+
+    __slots__ = ("image",)
+
+    def __init__(self, image: Image.Image) -> None:
+        self.image = image
+
+    def __hash__(self) -> int:
+        return id(self.image)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Art) and other.image is self.image
+
+
+@functools.lru_cache(maxsize=64)
+def _art_source(art: _Art) -> Image.Image:
+    return _template_image(art.image)
+
+
+@functools.lru_cache(maxsize=256)
+def _art_shrunk(art: _Art, width: int) -> Image.Image:
+    return _shrink(_art_source(art), width)
+
+
+@functools.lru_cache(maxsize=2048)
+def _art_template(art: _Art, source_width: int, width: int) -> np.ndarray:
+    """The template of ``art`` at ``width`` px, resampled from its source shrunk to
+    ``source_width`` (as :func:`detect_logo` makes them; the same pixels, made once per process).
+    Read-only: every caller shares it."""
+    template = _template(_art_shrunk(art, source_width), width)
+    template.flags.writeable = False
+    return template
+
+
 class _Integral:
     """Integral images of an image and its square: window sums in O(1) per position."""
 
@@ -86,41 +125,21 @@ class _Integral:
         return box(self.s), box(self.q)
 
 
-try:  # prototype (branch speed): OpenCV when installed, else the NumPy FFT path
-    import cv2 as _CV2
-except ImportError:  # pragma: no cover
-    _CV2 = None
-
-
-def _ncc_map(
-    img: np.ndarray, templ: np.ndarray, img_fft: np.ndarray | None = None, integral=None
-) -> np.ndarray:
-    """|Normalized cross-correlation| of ``templ`` at every valid position of ``img`` (FFT-based;
-    circular correlation is exact for valid positions when the FFT is the image's size)."""
+def _ncc_map(img: np.ndarray, templ: np.ndarray, integral: _Integral | None = None) -> np.ndarray:
+    """|Normalized cross-correlation| of ``templ`` at every valid position of ``img``: OpenCV's
+    ``matchTemplate`` (TM_CCOEFF_NORMED), with windows flatter than half a grey level (nothing to
+    match, where the normalisation would divide by ~0) scored 0."""
     h, w = img.shape
     th, tw = templ.shape
     if th > h or tw > w or th < 2 or tw < 2:
         return np.zeros((0, 0))
-    t = templ.astype(np.float64) - templ.mean()
-    tnorm = float(np.sqrt((t * t).sum()))
-    if tnorm < 1e-6:
+    if float(templ.std()) < 1e-6:  # a flat template matches nothing
         return np.zeros((h - th + 1, w - tw + 1))
-    if _CV2 is not None:  # OpenCV's matchTemplate: the same normalised correlation, computed natively
-        corr = np.abs(
-            _CV2.matchTemplate(img.astype(np.float32), templ.astype(np.float32), _CV2.TM_CCOEFF_NORMED)
-        )
-        s1, s2 = (integral or _Integral(img)).windows(th, tw)
-        n = th * tw
-        sd = np.sqrt(np.maximum(s2 - s1 * s1 / n, 0.0))
-        return np.where(sd < 0.5 * np.sqrt(n), 0.0, np.minimum(corr, 1.0)).astype(np.float64)
-    if img_fft is None:
-        img_fft = np.fft.rfft2(img)
-    corr = np.fft.irfft2(img_fft * np.conj(np.fft.rfft2(t, s=(h, w))), s=(h, w))[: h - th + 1, : w - tw + 1]
+    corr = np.abs(cv2.matchTemplate(img.astype(np.float32), templ.astype(np.float32), cv2.TM_CCOEFF_NORMED))
     s1, s2 = (integral or _Integral(img)).windows(th, tw)
     n = th * tw
     sd = np.sqrt(np.maximum(s2 - s1 * s1 / n, 0.0))
-    flat = sd < 0.5 * np.sqrt(n)  # window std below 0.5 grey levels: nothing to match
-    return np.where(flat, 0.0, np.abs(corr) / (np.where(flat, 1.0, sd) * tnorm))
+    return np.where(sd < 0.5 * np.sqrt(n), 0.0, np.minimum(corr, 1.0)).astype(np.float64)
 
 
 def _distinct_variants(sources: Mapping[str, Image.Image]) -> list[str]:
@@ -173,7 +192,7 @@ def detect_logo(
     both score ~1 whatever the contrast (an invisible, same-colour mark scores 0).
 
     * Coarse: every distinct variant at ``scales`` widths spaced geometrically over
-      ``min_width..max_width``, FFT correlation on a copy reduced by an integer factor so its long side
+      ``min_width..max_width``, OpenCV matchTemplate on a copy reduced by an integer factor so its long side
       is about ``work_long_side`` px, window statistics from integral images.
     * Fine: the best ``candidates`` distinct coarse peaks are re-matched at full resolution in a small
       window, widths +-8 % in 2 % steps, then +-3 px in 1 px steps.
@@ -193,19 +212,21 @@ def detect_logo(
     small = grey.reduce(k) if k > 1 else grey
     f = small.width / grey.width
     img = np.asarray(small, np.float64)
-    img_fft = np.fft.rfft2(img)
     integral = _Integral(img)
     arts = {name: as_rgba(art) for name, art in logos.items()}
-    sources = {name: _template_image(art) for name, art in arts.items()}
+    keys = {name: _Art(art) for name, art in arts.items()}
+    sources = {name: _art_source(key) for name, key in keys.items()}
     min_width, max_width = max(8, int(min_width)), max(8, int(min_width), int(max_width))
     widths = np.geomspace(min_width, max_width, max(1, scales)) if max_width > min_width else [min_width]
-    # sources shrunk once: coarse templates from ~2x their largest size, fine ones from ~2x the maximum
-    coarse_src = {n: _shrink(sources[n], min(arts[n].width, round(2 * max_width * f) + 2)) for n in arts}
+    # templates from the source shrunk once: coarse ones from ~2x their largest size, fine ones
+    # from ~2x the maximum (cached per artwork, source width and template width)
+    coarse_width = {n: min(arts[n].width, round(2 * max_width * f) + 2) for n in arts}
 
     peaks: list[tuple[float, str, float, int, int]] = []  # score, variant, width, x, y (full res)
     for name in _distinct_variants(sources) or list(arts):
         for width in widths:
-            ncc = _ncc_map(img, _template(coarse_src[name], round(width * f)), img_fft, integral)
+            template = _art_template(keys[name], coarse_width[name], round(width * f))
+            ncc = _ncc_map(img, template, integral)
             if ncc.size == 0:
                 continue
             iy, ix = np.unravel_index(int(np.argmax(ncc)), ncc.shape)
@@ -225,7 +246,7 @@ def detect_logo(
     best: tuple[float, str, int, int, int] | None = None  # score, variant, width, x, y
     for _, name, width, bx, by in chosen:
         art = arts[name]
-        fine_src = _shrink(sources[name], min(art.width, round(2 * max_width) + 2))
+        fine_width = min(art.width, round(2 * max_width) + 2)
         aspect = art.height / art.width
         cx, cy = bx + width / 2, by + width * aspect / 2
         wx0, wy0 = (
@@ -237,10 +258,10 @@ def detect_logo(
             min(H, round(cy + width * aspect * 0.55) + margin),
         )
         window = np.asarray(rgb.crop((wx0, wy0, wx1, wy1)).convert("L"), np.float64)
-        w_fft, w_int = np.fft.rfft2(window), _Integral(window)
+        w_int = _Integral(window)
 
-        def match(w: int, name=name, src=fine_src, window=window, w_fft=w_fft, w_int=w_int, wx0=wx0, wy0=wy0):
-            ncc = _ncc_map(window, _template(src, w), w_fft, w_int)
+        def match(w: int, name=name, fine_width=fine_width, window=window, w_int=w_int, wx0=wx0, wy0=wy0):
+            ncc = _ncc_map(window, _art_template(keys[name], fine_width, w), w_int)
             if ncc.size == 0:
                 return None
             iy, ix = np.unravel_index(int(np.argmax(ncc)), ncc.shape)
