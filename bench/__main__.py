@@ -53,7 +53,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--production-sizes", action="store_true", help="render at 1080px (default: the 540px bench sizes)"
     )
     p.add_argument("--daemon-concurrency", type=int, default=1, help="max concurrent daemon runs (1)")
-    p.add_argument("--skip-daemon", action="store_true", help="skip the daemon backfill measurements")
+    p.add_argument(
+        "--skip-daemon",
+        action="store_true",
+        help="skip the measurements that run dagster-daemon (backfills, the inbox drop latency)",
+    )
     p.add_argument("--no-postgres", action="store_true", help="skip the Postgres measurements")
     p.add_argument("--provider-units", type=int, default=20, help="K for the provider-bound figure (20)")
     p.add_argument(

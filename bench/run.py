@@ -547,7 +547,7 @@ class Session:
                 reps = args.repeat if units < 50 else min(args.repeat, args.repeat_large)
                 self.say(f"• throughput, K={units} ({reps} repetition(s))")
                 self.throughput(units, reps)
-            if "latency" in want:
+            if "latency" in want and not args.skip_daemon:  # the inbox path needs dagster-daemon
                 self.say(f"• first creative: a {args.latency_units}-unit brief dropped in a local inbox")
                 brief = write_campaign(
                     self._dir("latency-brief") / "brief",

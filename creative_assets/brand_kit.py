@@ -21,6 +21,7 @@ from creative_assets.errors import BriefError, problems_from_validation_error
 from creative_assets.input_policy import shorten
 from creative_assets.review.approvals import ApprovalPolicy
 from creative_assets.slugs import SLUG_PATTERN
+from creative_assets.templates import TEMPLATE_SUFFIXES
 from creative_assets.term_skeleton import term_folds_to_something
 from creative_assets.vocabulary import Problem, ScriptKey, Severity
 
@@ -221,12 +222,18 @@ class BrandKit(_Strict):
         return _decode_logo(str(path), path.stat().st_mtime_ns).copy()
 
     def fingerprint(self) -> str:
-        """Hash of brand.yaml and every file it references: changes when the kit changes. The approval
-        stages are not part of it: they change who signs off, not the pixels."""
+        """Hash of brand.yaml, every file it references and the kit's own templates (``templates/``,
+        layouts and motion): changes when the kit changes, so its units are regenerated. The
+        approval stages are not part of it: they change who signs off, not the pixels."""
         h = hashlib.sha256()
         h.update(self.model_dump_json(exclude={"root", "approvals"}).encode())
         for name in sorted({n for n in self.logo.model_dump().values() if n}):
             h.update(self.path(name).read_bytes())
+        templates = self.path("templates")
+        if self.root and templates.is_dir():
+            for path in sorted(p for p in templates.rglob("*") if p.suffix in TEMPLATE_SUFFIXES):
+                if path.is_file():
+                    h.update(path.relative_to(templates).as_posix().encode() + b"\0" + path.read_bytes())
         return h.hexdigest()[:16]
 
 

@@ -170,3 +170,28 @@ def test_hostile_template_files_are_refused_naming_the_file(tmp_path, capsys):
         assert main(["validate", str(path)]) == 2
         err = capsys.readouterr()
         assert str(path) in err.out + err.err and "Traceback" not in err.out + err.err
+
+
+def test_a_kit_template_edit_changes_the_kit_fingerprint(tmp_path):
+    """A designer's template edit changes the pixels, so it changes the fingerprint that sends the
+    brand's units back for regeneration; a file that is not a template does not."""
+    import shutil
+
+    from creative_assets.brand_kit import DEFAULT_BRAND_KITS_DIR, load_brand_kit
+    from creative_assets.templates import BUILTIN_DIR
+
+    shutil.copytree(DEFAULT_BRAND_KITS_DIR / "aurora-beverages", tmp_path / "aurora-beverages")
+    before = load_brand_kit("aurora-beverages", tmp_path).fingerprint()
+    folder = tmp_path / "aurora-beverages" / "templates"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("not a template")
+    assert load_brand_kit("aurora-beverages", tmp_path).fingerprint() == before
+    builtin = sorted(BUILTIN_DIR.glob("*.yaml"))[0]
+    shutil.copy(builtin, folder / builtin.name)
+    added = load_brand_kit("aurora-beverages", tmp_path).fingerprint()
+    assert added != before
+    (folder / builtin.name).write_text(builtin.read_text() + "\n# moved the headline\n")
+    assert load_brand_kit("aurora-beverages", tmp_path).fingerprint() not in (before, added)
+    (folder / "motion").mkdir()
+    (folder / "motion" / "push-in.yaml").write_text("name: push-in\n")
+    assert load_brand_kit("aurora-beverages", tmp_path).fingerprint() != added
