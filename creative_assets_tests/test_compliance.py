@@ -412,6 +412,9 @@ def test_a_logo_drawn_elsewhere_than_planned_is_judged_where_it_really_is(creati
     ImageDraw.Draw(image).rectangle((x0, y0, x1, y1), fill=CREAM)  # gone from where it was planned
     width = report.logo.box[2] - report.logo.box[0]
     image, really = _logo_on(image, logos[report.logo.variant], width, (14, 42, 59), at=(700, 1750))
+    lo, hi = _limits(kit, image.size)
+    found = locate_logo(image, logos, round(lo * 0.6), round(hi * 1.15), placed=report.logo.box)
+    assert found.found and all(abs(a - b) <= 3 for a, b in zip(found.box, really, strict=True))
     outcomes = _evaluate(image, report, kit, logos)
     assert outcomes["logo"].passed, outcomes["logo"].findings  # found, wide enough, legible
     assert abs(outcomes["logo"].figures["width_px"] - width) <= 3
