@@ -54,11 +54,14 @@ def write_campaign(
     campaign_id: str = "bench-campaign",
     product_image: Path | None = None,
     translations: bool = True,
+    motion: bool = False,
 ) -> Path:
     """Write ``folder/brief.yaml`` (+ assets) for ``units`` units; every other product brings a
     packshot (the example's PNG/JPEG, or ``product_image``), the others are generated. Without
     ``translations`` the brief supplies no localized copy (a machine-translating copy provider calls
-    out for every unit outside the source locale)."""
+    out for every unit outside the source locale). ``motion``: the brief's motion creatives (off by
+    default: the throughput figures compare the stills pipeline with a floor that has no motion;
+    ``python -m bench motion`` and the memory section's motion run measure it)."""
     n_loc, n_prod = shape(units)
     folder.mkdir(parents=True, exist_ok=True)
     assets = folder / "assets"
@@ -98,6 +101,7 @@ def write_campaign(
         "products": products,
         "candidates": candidates,
         "aspect_ratios": ["1:1", "9:16", "16:9"],
+        "motion": {"enabled": motion},
     }
     if sizes:
         brief["output_sizes"] = sizes

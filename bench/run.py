@@ -376,16 +376,18 @@ def big_product_image(path: Path, side: int = 4000) -> Path:
     return path
 
 
-def measure_memory(work: Path, units: int, candidates: int, log: Path) -> Sample:
-    """Peak RSS of one run (all units in one batch) at the production sizes with 4000x4000 images."""
+def measure_memory(work: Path, units: int, candidates: int, log: Path, motion: bool = False) -> Sample:
+    """Peak RSS of one run (all units in one batch: no lead run) at the production sizes with
+    4000x4000 images; with ``motion``, every unit also renders its Reels MP4."""
+    work.mkdir(parents=True, exist_ok=True)
     image = big_product_image(work / "packshot.jpg")
-    brief = write_campaign(work / "brief", units, candidates=candidates, product_image=image)
+    brief = write_campaign(work / "brief", units, candidates=candidates, product_image=image, motion=motion)
     home, root = work / "home", work / "storage"
     home.mkdir(parents=True)
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     cmd = [PY, "-m", "creative_assets.cli", "run", str(brief), "--out", str(root)]
     cmd += ["--units-per-run", str(max(units, 1))]
-    sample, _ = timed(cmd, _env(DAGSTER_HOME=str(home)), log)
+    sample, _ = timed(cmd, _env(DAGSTER_HOME=str(home), CREATIVE_ASSETS_FIRST_BATCH_UNITS="0"), log)
     return sample
 
 
@@ -597,6 +599,14 @@ class Session:
                     "peak_rss_mb": mem.peak_rss_mb,
                     "wall_s": mem.wall_s,
                 }
+                if not args.quick:  # the same run with every unit's Reels MP4 (issue 18's budget)
+                    self.say("• peak memory with motion: the same run, every unit also renders its MP4")
+                    mem = measure_memory(
+                        self._dir("memory-motion"), args.memory_units, args.memory_candidates, self.log, True
+                    )
+                    self.results["memory"].update(
+                        motion_peak_rss_mb=mem.peak_rss_mb, motion_wall_s=mem.wall_s
+                    )
             if "credentials" in want:
                 self.say(f"• Content Credentials per final, {args.credentials_reps} repetition(s)")
                 self.credentials()

@@ -85,7 +85,7 @@ def stack(tmp_path_factory, s3_endpoint, postgres_server):
         workers.start("w1", "image,dagster")
         workers.start("w2", "image,provider,dagster")
         workers.wait_ready()
-        brief = write_campaign(tmp / "brief", UNITS, candidates=2, sizes=SMALL_SIZES)
+        brief = write_campaign(tmp / "brief", UNITS, candidates=2, sizes=SMALL_SIZES, motion=True)
         yield {"env": env, "workers": workers, "bucket": bucket, "home": home, "brief": brief, "tmp": tmp}
     finally:
         workers.stop_all()

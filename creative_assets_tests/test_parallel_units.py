@@ -45,7 +45,7 @@ def materialize(tmp: Path, brief: Path, workers: int, monkeypatch, seen: dict) -
 
 
 def test_threaded_steps_write_the_same_bytes_as_serial_ones(tmp_path, monkeypatch):
-    brief = write_campaign(tmp_path / "brief", 4, candidates=2, sizes=SMALL_SIZES)
+    brief = write_campaign(tmp_path / "brief", 4, candidates=2, sizes=SMALL_SIZES, motion=True)
     serial_seen: dict = {}
     parallel_seen: dict = {}
     serial = materialize(tmp_path / "serial", brief, 1, monkeypatch, serial_seen)
@@ -57,8 +57,9 @@ def test_threaded_steps_write_the_same_bytes_as_serial_ones(tmp_path, monkeypatc
     assert sorted(serial) == sorted(parallel)
     differing = [k for k in serial if serial[k] != parallel[k]]
     assert not differing, f"{len(differing)} file(s) differ, e.g. {differing[:5]}"
-    # the comparison sees the creatives themselves (not only manifests)
+    # the comparison sees the creatives themselves (not only manifests), stills and videos
     assert sum(k.endswith(".png") for k in serial) >= 4 * 2 * 3
+    assert sum(k.endswith(".mp4") for k in serial) >= 4
 
 
 def test_units_come_back_in_order_and_really_overlap():
