@@ -58,7 +58,9 @@ STAGES: tuple[Stage, ...] = (
     Stage(LocalizedCopy, "copy", provider="text"),
     Stage(FinalCreatives, "final", renders=True, cpu_bound=True),
     # added after the rename: stored under its own name in either layout, nothing to migrate
-    Stage(MotionCreatives, None, provider="video", renders=True, cpu_bound=True),
+    # one unit at a time: two units animating at once took a 24-unit batch with motion from 1179 MB to
+    # 1722 MB peak RSS (the 1.5 GiB budget) for 367 -> 214 s (docs/BENCHMARKS.md)
+    Stage(MotionCreatives, None, provider="video", renders=True),
     Stage(SelectedCreative, "selected", cpu_bound=True),
 )
 STAGE_NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)
