@@ -4,6 +4,7 @@ is taken by this process and its peak RSS read from the child's rusage (``os.wai
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -149,18 +150,12 @@ def measure_cli(work: Path, brief: Path, log: Path, yaml_text: str, env_extra=No
     return sample, final_hashes(root)
 
 
-def measure_daemon(work: Path, brief: Path, log: Path, yaml_text: str) -> tuple[Sample, dict]:
-    """Backfill every unit through a running dagster-daemon (BackfillPolicy.multi_run, runs launched
-    as processes by the code server). Wall: backfill submitted -> last run finished."""
+@contextlib.contextmanager
+def running_daemon(home: Path, env: dict, log: Path, daemons: set[str]):
+    """``dagster-daemon`` on the instance in ``home`` with ``env``, once the ``daemons`` it runs have
+    sent a heartbeat; yields (the process, the instance); stops the daemon afterwards."""
     import dagster as dg
-    from dagster._core.execution.backfill import PartitionBackfill
 
-    home, root = work / "home", work / "storage"
-    home.mkdir(parents=True)
-    (home / "dagster.yaml").write_text(yaml_text)
-    env = _env(DAGSTER_HOME=str(home), CREATIVE_ASSETS_STORAGE="local", CREATIVE_ASSETS_ROOT=str(root))
-    _, out = timed([PY, "-m", "bench.worker", "register", str(brief), str(root)], env, log)
-    keys = json.loads(out.strip().splitlines()[-1])["units"]
     daemon = Path(PY).with_name("dagster-daemon")
     with log.open("ab") as err:
         proc = subprocess.Popen(
@@ -173,66 +168,11 @@ def measure_daemon(work: Path, brief: Path, log: Path, yaml_text: str) -> tuple[
     try:
         with dg.DagsterInstance.from_config(str(home)) as instance:
             deadline = time.monotonic() + 120
-            while {"BACKFILL", "QUEUED_RUN_COORDINATOR"} - {
-                h.daemon_type for h in instance.get_daemon_heartbeats().values()
-            }:
+            while daemons - {h.daemon_type for h in instance.get_daemon_heartbeats().values()}:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise BenchError(f"dagster-daemon did not come up; see {log}")
                 time.sleep(0.5)
-            old = dict(os.environ)
-            os.environ.update(env)  # definitions read the storage settings from the environment
-            try:
-                from creative_assets.definitions import build_definitions
-
-                graph = build_definitions().resolve_asset_graph()
-            finally:
-                os.environ.clear()
-                os.environ.update(old)
-            from creative_assets.jobs import unit_stages
-
-            backfill_id = uuid.uuid4().hex[:8]
-            submitted = time.time()
-            instance.add_backfill(
-                PartitionBackfill.from_asset_partitions(
-                    backfill_id=backfill_id,
-                    asset_graph=graph,
-                    partition_names=keys,
-                    asset_selection=[a.key for a in unit_stages],
-                    backfill_timestamp=submitted,
-                    tags={},
-                    dynamic_partitions_store=instance,
-                    all_partitions=False,
-                    title="bench",
-                    description=None,
-                    run_config=None,
-                )
-            )
-            deadline = time.monotonic() + 60 * 60
-            while True:
-                backfill = instance.get_backfill(backfill_id)
-                runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
-                status = backfill.status.value if backfill else "?"
-                if status in ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"):
-                    break
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise BenchError(f"backfill {backfill_id} did not finish ({status}); see {log}")
-                time.sleep(0.5)
-            completed = time.time()
-            records = instance.get_run_records(filters=dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
-            failed = [r.dagster_run.run_id for r in records if r.dagster_run.status.value != "SUCCESS"]
-            if failed or status not in ("COMPLETED", "COMPLETED_SUCCESS"):
-                raise BenchError(f"backfill {backfill_id}: {status}, failed runs {failed}; see {log}")
-            first_start = min(r.start_time for r in records if r.start_time)
-            last_end = max(r.end_time for r in records if r.end_time)
-            sample = Sample(
-                last_end - submitted,
-                None,
-                {
-                    "runs": len(runs),
-                    "first_run_started_after_s": round(first_start - submitted, 2),
-                    "marked_complete_after_s": round(completed - submitted, 2),
-                },
-            )
+            yield proc, instance
     finally:
         proc.terminate()
         try:
@@ -240,6 +180,75 @@ def measure_daemon(work: Path, brief: Path, log: Path, yaml_text: str) -> tuple[
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def measure_daemon(work: Path, brief: Path, log: Path, yaml_text: str) -> tuple[Sample, dict]:
+    """Backfill every unit through a running dagster-daemon (BackfillPolicy.multi_run, runs launched
+    as processes by the code server). Wall: backfill submitted -> last run finished."""
+    import dagster as dg
+    from dagster._core.execution.backfill import PartitionBackfill
+
+    home, root = work / "home", work / "storage"
+    home.mkdir(parents=True)
+    (home / "dagster.yaml").write_text(yaml_text)
+    env = _env(DAGSTER_HOME=str(home), CREATIVE_ASSETS_STORAGE="local", CREATIVE_ASSETS_ROOT=str(root))
+    _, out = timed([PY, "-m", "bench.worker", "register", str(brief), str(root)], env, log)
+    keys = json.loads(out.strip().splitlines()[-1])["units"]
+    with running_daemon(home, env, log, {"BACKFILL", "QUEUED_RUN_COORDINATOR"}) as (proc, instance):
+        old = dict(os.environ)
+        os.environ.update(env)  # definitions read the storage settings from the environment
+        try:
+            from creative_assets.definitions import build_definitions
+
+            graph = build_definitions().resolve_asset_graph()
+        finally:
+            os.environ.clear()
+            os.environ.update(old)
+        from creative_assets.jobs import unit_stages
+
+        backfill_id = uuid.uuid4().hex[:8]
+        submitted = time.time()
+        instance.add_backfill(
+            PartitionBackfill.from_asset_partitions(
+                backfill_id=backfill_id,
+                asset_graph=graph,
+                partition_names=keys,
+                asset_selection=[a.key for a in unit_stages],
+                backfill_timestamp=submitted,
+                tags={},
+                dynamic_partitions_store=instance,
+                all_partitions=False,
+                title="bench",
+                description=None,
+                run_config=None,
+            )
+        )
+        deadline = time.monotonic() + 60 * 60
+        while True:
+            backfill = instance.get_backfill(backfill_id)
+            runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
+            status = backfill.status.value if backfill else "?"
+            if status in ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"):
+                break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise BenchError(f"backfill {backfill_id} did not finish ({status}); see {log}")
+            time.sleep(0.5)
+        completed = time.time()
+        records = instance.get_run_records(filters=dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
+        failed = [r.dagster_run.run_id for r in records if r.dagster_run.status.value != "SUCCESS"]
+        if failed or status not in ("COMPLETED", "COMPLETED_SUCCESS"):
+            raise BenchError(f"backfill {backfill_id}: {status}, failed runs {failed}; see {log}")
+        first_start = min(r.start_time for r in records if r.start_time)
+        last_end = max(r.end_time for r in records if r.end_time)
+        sample = Sample(
+            last_end - submitted,
+            None,
+            {
+                "runs": len(runs),
+                "first_run_started_after_s": round(first_start - submitted, 2),
+                "marked_complete_after_s": round(completed - submitted, 2),
+            },
+        )
     return sample, final_hashes(root)
 
 
@@ -247,7 +256,6 @@ def measure_inbox_latency(work: Path, brief: Path, log: Path, tick_s: int) -> di
     """A brief dropped into a local inbox while ``dagster-daemon`` runs (the local profile: inbox tick
     ``tick_s``, one run at a time): seconds from the drop to the first selected creative on disk (the
     lead run's unit), and to every unit's. The brief folder is moved into the inbox in one rename."""
-    import dagster as dg
 
     home, root = work / "home", work / "storage"
     home.mkdir(parents=True)
@@ -263,24 +271,7 @@ def measure_inbox_latency(work: Path, brief: Path, log: Path, tick_s: int) -> di
     staged = work / "drop"
     shutil.copytree(brief.parent, staged)
     units = len(yaml_units(brief))
-    daemon = Path(PY).with_name("dagster-daemon")
-    with log.open("ab") as err:
-        proc = subprocess.Popen(
-            [str(daemon), "run", "-w", str(REPO / "workspace.yaml")],
-            cwd=REPO,
-            env=env,
-            stdout=err,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        with dg.DagsterInstance.from_config(str(home)) as instance:
-            deadline = time.monotonic() + 120
-            while {"SENSOR", "QUEUED_RUN_COORDINATOR"} - {
-                h.daemon_type for h in instance.get_daemon_heartbeats().values()
-            }:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise BenchError(f"dagster-daemon did not come up; see {log}")
-                time.sleep(0.5)
+    with running_daemon(home, env, log, {"SENSOR", "QUEUED_RUN_COORDINATOR"}) as (proc, _):
         dropped = time.perf_counter()
         os.rename(staged, root / layout.INBOX_PREFIX / "bench")
         first = FirstFile(root, dropped)
@@ -291,13 +282,6 @@ def measure_inbox_latency(work: Path, brief: Path, log: Path, tick_s: int) -> di
             time.sleep(0.2)
         every = round(time.perf_counter() - dropped, 2)
         return {"units": units, "tick_s": tick_s, "first_selected_s": first.stop(), "all_selected_s": every}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def yaml_units(brief: Path) -> list[tuple[str, str]]:
