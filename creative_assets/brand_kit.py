@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from creative_assets import settings
 from creative_assets.errors import BriefError, problems_from_validation_error
-from creative_assets.input_policy import shorten
+from creative_assets.input_policy import MAX_BRIEF_BYTES, TooLargeError, read_regular_file, shorten
 from creative_assets.review.approvals import ApprovalPolicy
 from creative_assets.slugs import SLUG_PATTERN
 from creative_assets.templates import TEMPLATE_SUFFIXES
@@ -232,8 +232,11 @@ class BrandKit(_Strict):
         templates = self.path("templates")
         if self.root and templates.is_dir():
             for path in sorted(p for p in templates.rglob("*") if p.suffix in TEMPLATE_SUFFIXES):
-                if path.is_file():
-                    h.update(path.relative_to(templates).as_posix().encode() + b"\0" + path.read_bytes())
+                try:  # with the template loader's limits; a file it refuses, it reports by name
+                    data = read_regular_file(path, MAX_BRIEF_BYTES)
+                except (OSError, TooLargeError):
+                    continue
+                h.update(path.relative_to(templates).as_posix().encode() + b"\0" + data)
         return h.hexdigest()[:16]
 
 

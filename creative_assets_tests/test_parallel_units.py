@@ -25,7 +25,7 @@ def stored_files(root: Path) -> dict[str, bytes]:
     return {k: v for k, v in files.items() if not k.startswith("briefs/")}
 
 
-def materialize(tmp: Path, brief: Path, workers: int, monkeypatch, seen: dict) -> dict[str, object]:
+def materialize(tmp: Path, brief: Path, workers: int, monkeypatch, seen: list) -> dict[str, object]:
     monkeypatch.setenv(CPU_WORKERS_ENV, str(workers))
     root = tmp / "storage"
     storage = LocalCreativeStorage(root=str(root))
@@ -34,7 +34,7 @@ def materialize(tmp: Path, brief: Path, workers: int, monkeypatch, seen: dict) -
         real = common.in_unit_order
 
         def spy(keys_, work, workers_):
-            seen[threading.current_thread().name, len(seen)] = workers_
+            seen.append(workers_)  # one entry per batched step
             yield from real(keys_, work, workers_)
 
         monkeypatch.setattr(common, "in_unit_order", spy)
@@ -46,14 +46,14 @@ def materialize(tmp: Path, brief: Path, workers: int, monkeypatch, seen: dict) -
 
 def test_threaded_steps_write_the_same_bytes_as_serial_ones(tmp_path, monkeypatch):
     brief = write_campaign(tmp_path / "brief", 4, candidates=2, sizes=SMALL_SIZES, motion=True)
-    serial_seen: dict = {}
-    parallel_seen: dict = {}
+    serial_seen: list[int] = []
+    parallel_seen: list[int] = []
     serial = materialize(tmp_path / "serial", brief, 1, monkeypatch, serial_seen)
     parallel = materialize(tmp_path / "parallel", brief, 2, monkeypatch, parallel_seen)
     # every CPU-bound stage ran its 4 units on 2 threads in the parallel run, on 1 in the serial one
     cpu_bound = sum(s.cpu_bound for s in STAGES)
-    assert sorted(parallel_seen.values()) == [1] * (len(STAGES) - cpu_bound) + [2] * cpu_bound
-    assert set(serial_seen.values()) == {1}
+    assert sorted(parallel_seen) == [1] * (len(STAGES) - cpu_bound) + [2] * cpu_bound
+    assert serial_seen == [1] * len(STAGES)
     assert sorted(serial) == sorted(parallel)
     differing = [k for k in serial if serial[k] != parallel[k]]
     assert not differing, f"{len(differing)} file(s) differ, e.g. {differing[:5]}"
@@ -63,22 +63,25 @@ def test_threaded_steps_write_the_same_bytes_as_serial_ones(tmp_path, monkeypatc
 
 
 def test_units_come_back_in_order_and_really_overlap():
-    started: dict[str, float] = {}
+    both = threading.Barrier(2, timeout=10)  # broken (an error) unless a and b run at the same time
 
     def work(key: str) -> str:
-        started[key] = time.perf_counter()
-        time.sleep(0.2 if key == "a" else 0.05)  # the first unit finishes last
+        if key in ("a", "b"):
+            both.wait()
+        if key == "a":
+            time.sleep(0.1)  # the first unit finishes after the others
         return key.upper()
 
-    t0 = time.perf_counter()
     assert list(parallel.in_unit_order(["a", "b", "c", "d"], work, 2)) == [
         ("a", "A"),
         ("b", "B"),
         ("c", "C"),
         ("d", "D"),
     ]
-    assert time.perf_counter() - t0 < 0.2 + 0.05 * 3  # b, c and d ran beside a
-    assert started["b"] - started["a"] < 0.1
+    # the control: one worker runs a alone, so its barrier times out
+    solo = threading.Barrier(2, timeout=0.5)
+    with pytest.raises(threading.BrokenBarrierError):
+        list(parallel.in_unit_order(["a", "b"], lambda _key: solo.wait(), 1))
 
 
 def test_the_first_failing_unit_in_order_is_raised_and_later_units_are_cancelled():

@@ -3,6 +3,7 @@ file and the field; brand-kit templates add to and override the built-ins; brief
 choose templates; the rotation keeps only templates that make the product the hero."""
 
 import json
+import os
 
 import jsonschema
 import pytest
@@ -185,7 +186,9 @@ def test_a_kit_template_edit_changes_the_kit_fingerprint(tmp_path):
     folder = tmp_path / "aurora-beverages" / "templates"
     folder.mkdir()
     (folder / "notes.txt").write_text("not a template")
+    os.mkfifo(folder / "stuck.yaml")  # read with the loader's limits: skipped, never blocks
     assert load_brand_kit("aurora-beverages", tmp_path).fingerprint() == before
+    (folder / "stuck.yaml").unlink()
     builtin = sorted(BUILTIN_DIR.glob("*.yaml"))[0]
     shutil.copy(builtin, folder / builtin.name)
     added = load_brand_kit("aurora-beverages", tmp_path).fingerprint()

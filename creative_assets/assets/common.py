@@ -5,7 +5,6 @@ import contextlib
 import io
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import dagster as dg
@@ -120,8 +119,8 @@ def prefetch(keys: Sequence[str], fetch: Callable[[UnitKey], R], workers: int) -
         result = fetch(UnitKey.parse(key))
         return result, round(time.perf_counter() - started, 3)
 
-    with deterministic_failures(), ThreadPoolExecutor(max_workers=min(workers, len(keys))) as pool:
-        return dict(zip(keys, pool.map(timed, keys), strict=True))
+    with deterministic_failures():
+        return dict(in_unit_order(keys, timed, workers))
 
 
 @contextlib.contextmanager

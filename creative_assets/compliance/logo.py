@@ -102,9 +102,9 @@ def _art_shrunk(art: _Art, width: int) -> Image.Image:
 @functools.lru_cache(maxsize=1024)
 def _art_template(art: _Art, source_width: int, width: int) -> np.ndarray:
     """The template of ``art`` at ``width`` px, resampled from its source shrunk to
-    ``source_width`` (as :func:`detect_logo` makes them; the same pixels, made once per process).
-    Read-only: every caller shares it."""
-    template = _template(_art_shrunk(art, source_width), width)
+    ``source_width`` (as :func:`detect_logo` makes them; the same pixels, made once per process), in
+    the float32 ``matchTemplate`` takes. Read-only: every caller shares it."""
+    template = np.asarray(_shrink(_art_shrunk(art, source_width), width), np.float32)
     template.flags.writeable = False
     return template
 
@@ -137,11 +137,15 @@ def _ncc_map(img: np.ndarray, templ: np.ndarray, integral: _Integral | None = No
         return np.zeros((0, 0))
     if float(templ.std()) < 1e-6:  # a flat template matches nothing
         return np.zeros((h - th + 1, w - tw + 1))
-    corr = np.abs(cv2.matchTemplate(img.astype(np.float32), templ.astype(np.float32), cv2.TM_CCOEFF_NORMED))
+    corr = np.abs(
+        cv2.matchTemplate(
+            img.astype(np.float32, copy=False), templ.astype(np.float32, copy=False), cv2.TM_CCOEFF_NORMED
+        )
+    )
     s1, s2 = (integral or _Integral(img)).windows(th, tw)
     n = th * tw
     sd = np.sqrt(np.maximum(s2 - s1 * s1 / n, 0.0))
-    return np.where(sd < 0.5 * np.sqrt(n), 0.0, np.minimum(corr, 1.0)).astype(np.float64)
+    return np.where(sd < 0.5 * np.sqrt(n), 0.0, np.minimum(corr, 1.0))
 
 
 def _distinct_variants(sources: Mapping[str, Image.Image]) -> list[str]:
@@ -213,7 +217,7 @@ def detect_logo(
     k = max(1, math.ceil(max(grey.size) / work_long_side))
     small = grey.reduce(k) if k > 1 else grey
     f = small.width / grey.width
-    img = np.asarray(small, np.float64)
+    img = np.asarray(small, np.float32)  # what matchTemplate takes: converted once, not per template
     integral = _Integral(img)
     arts = {name: as_rgba(art) for name, art in logos.items()}
     keys = {name: _Art(art) for name, art in arts.items()}
@@ -259,7 +263,7 @@ def detect_logo(
             min(W, round(cx + width * 0.55) + margin),
             min(H, round(cy + width * aspect * 0.55) + margin),
         )
-        window = np.asarray(rgb.crop((wx0, wy0, wx1, wy1)).convert("L"), np.float64)
+        window = np.asarray(rgb.crop((wx0, wy0, wx1, wy1)).convert("L"), np.float32)
         w_int = _Integral(window)
 
         def match(w: int, name=name, fine_width=fine_width, window=window, w_int=w_int, wx0=wx0, wy0=wy0):
