@@ -42,9 +42,10 @@ from resources.storage import S3CreativeStorage
 pytestmark = [pytest.mark.postgres, pytest.mark.celery]
 
 UNITS = 2
-#: short, so the whole-worker kill below is redelivered within the test, yet above any step here with
-#: a wide margin: a step that outlives it is redelivered while it runs and runs twice (the rule the
-#: production default, 7200 s, keeps); the slowest here, motion_creatives (two 1080x1920 videos), takes ~22 s on an idle 2-core machine
+#: short, so the whole-worker kill below is redelivered within the test, yet well above any step here:
+#: a step that outlives it is redelivered while it runs and runs twice (the rule the production
+#: default, 7200 s, keeps). The slowest here, motion_creatives (two 1080x1920 videos), takes ~22 s on
+#: an idle 2-core machine.
 VISIBILITY_S = 75
 STAGES = STAGE_NAMES  # step key = asset key = stage (stage_registry)
 
