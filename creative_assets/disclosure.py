@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from creative_assets.brand_kit import BrandKit
 from creative_assets.credentials import (
     AI_SOURCES,
+    IPTC,
     Ingredient,
     Provenance,
     Verification,
@@ -117,7 +118,11 @@ def unit_provenance(
                 key = inputs.packshot[0]
                 ingredients.append(
                     Ingredient(
-                        "packshot", f"packshot: {key.rsplit('/', 1)[-1]}", _fmt(key), inputs.hashes[key], key
+                        "packshot",
+                        f"packshot: {key.rsplit('/', 1)[-1]}",
+                        ingredient_format(key),
+                        inputs.hashes[key],
+                        key,
                     )
                 )
             ingredients.append(
@@ -131,7 +136,13 @@ def unit_provenance(
             )
             logo_name = inputs.logos[render.logo.variant][0]
             ingredients.append(
-                Ingredient("logo", f"logo: {logo_name}", _fmt(logo_name), inputs.hashes[logo_name], logo_name)
+                Ingredient(
+                    "logo",
+                    f"logo: {logo_name}",
+                    ingredient_format(logo_name),
+                    inputs.hashes[logo_name],
+                    logo_name,
+                )
             )
             out[final_name(ratio, cand.index)] = Provenance(
                 campaign=brief.campaign_id,
@@ -152,11 +163,50 @@ def unit_provenance(
     return out
 
 
-def _fmt(name: str) -> str:
+def video_provenance(
+    brief: UnitBrief,
+    raw: ImageCandidates,
+    still: dict,
+    ingredients: tuple[Ingredient, ...],
+    *,
+    candidate: int,
+    placement: str,
+    run_id: str,
+    video_provider: str,
+    version: str,
+    ai_label: str | None,
+    clip: bool,
+) -> Provenance:
+    """What a motion file's credential declares: the still it animates (``still``: that final's
+    ``FinalCreatives.credentials`` record) is its ``final`` ingredient, whose own credential keeps the
+    still's chain; its imagery is the still's (``still_source``), or a composite with trained media
+    when a generated clip moves behind it."""
+    source = next(c for c in raw.candidates if c.index == candidate)
+    return Provenance(
+        campaign=brief.campaign_id,
+        locale=brief.locale,
+        product=brief.product.id,
+        candidate=candidate + 1,
+        ratio=placement,
+        run_id=run_id,
+        brief_version=brief.brief_version,
+        provider=video_provider,
+        model=version,
+        product_source=source.source,
+        method=source.method,
+        ingredients=ingredients,
+        ai_label=ai_label,
+        still_source=IPTC + still["digital_source_type"],
+        clip_provider=video_provider if clip else None,
+    )
+
+
+def ingredient_format(name: str) -> str:
+    """The media type an ingredient file is declared with."""
     try:
         return mime_type(name.lower())
     except ValueError:
-        return "image/webp" if name.lower().endswith(".webp") else "application/octet-stream"
+        return "application/octet-stream"
 
 
 def kit_credit(kit: BrandKit) -> tuple[str, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image
@@ -19,7 +19,8 @@ from pydantic import BaseModel
 from creative_assets.brand_kit import BrandKit
 from creative_assets.brief import MotionSettings
 from creative_assets.compliance import CheckOutcome
-from creative_assets.motion_checks import VideoExpectations, evaluate_video
+from creative_assets.credentials import AI_SOURCES, IPTC
+from creative_assets.motion_checks import CredentialResult, VideoExpectations, evaluate_video
 from creative_assets.render.finals import LocaleText, render_final
 from creative_assets.render.layout import placement_for_key
 from creative_assets.render.motion import Animator, MotionPlan, MotionSource, text_lines, timing_for
@@ -136,9 +137,15 @@ class Layers:
 
 
 def still_layers(
-    branded: Image.Image, report: FinalRender, copy: CopyVariant, kit: BrandKit, loc: LocaleText
+    branded: Image.Image,
+    report: FinalRender,
+    copy: CopyVariant,
+    kit: BrandKit,
+    loc: LocaleText,
+    hold_legal: bool = False,
 ) -> Layers:
-    """The still rendered again, keeping its backing layer and text plan (render/motion.py)."""
+    """The still rendered again, keeping its backing layer and text plan (render/motion.py).
+    ``hold_legal``: the legal line carries the AI label and stays on screen (MotionSource)."""
     captured: dict = {}
     rerender, _ = render_final(
         branded, report.layout, copy, kit, loc, report.logo, report.product_bbox, layers=captured
@@ -154,6 +161,7 @@ def still_layers(
         cta_fill=report.cta_fill,
         lines=text_lines(plan, {b.role: b.text for b in report.blocks}),
         palette=kit.palette.model_dump(),
+        hold_legal=hold_legal,
     )
     return Layers(captured["backing"], rerender, source)
 
@@ -174,6 +182,26 @@ class MotionResult(BaseModel):
     encoding: dict
     checks: list[CheckOutcome]
     poster_matches_layers: bool
+    credentials: dict = {}  # what the file's credential declares and whether it verifies
+
+
+@dataclass(frozen=True)
+class SealRequest:
+    """What the signer of a motion file needs to declare how it was made (its ingredients)."""
+
+    file: str  # candidate-1/meta-reels.mp4
+    candidate: int  # 0-based
+    placement: str
+    still: str  # the final still it animates (FinalCreatives file name): its ``final`` ingredient
+    logo_variant: str  # the brand kit's logo on the end card: its ``logo`` ingredient
+    clip: bytes | None  # a generated background clip: its ``clip`` ingredient
+    ai_label: str | None  # the visible AI label the video shows (its held legal line)
+
+
+#: signs one encoded file and verifies the signed bytes: (signed bytes, the verification)
+Sealer = Callable[[SealRequest, bytes], tuple[bytes, CredentialResult]]
+#: bytes kept free of the byte budget when a signed file has to be encoded again to fit
+SEAL_MARGIN = 1024
 
 
 def make_video(
@@ -191,9 +219,14 @@ def make_video(
     preset: str = "veryfast",
     expectations: VideoExpectations | None = None,
     background_clip: bytes | None = None,
+    ai_label: str | None = None,
+    seal: Sealer | None = None,
 ) -> tuple[bytes, MotionResult]:
-    """Animate, encode (frames streamed into the encoder) and check one video of one still."""
-    layers = still_layers(branded, report, copy, kit, loc)
+    """Animate, encode (frames streamed into the encoder), sign and check one video of one still.
+    ``ai_label``: the visible AI label the still's legal line carries (held on screen). ``seal``:
+    signs the encoded file; a signed file over the placement's byte budget is encoded again with
+    the credential's size kept free. The checks read the signed file."""
+    layers = still_layers(branded, report, copy, kit, loc, hold_legal=bool(ai_label))
     still = np.asarray(final.convert("RGB"))
     matches = bool(np.array_equal(np.asarray(layers.rerender.convert("RGB")), still))
     target = placement.target(duration_s)
@@ -212,8 +245,21 @@ def make_video(
         background_clip=background_clip,
     )
     data, encoding = encode_video(target, animator.frames, preset=preset, palette_reference=final)
-    checks = evaluate_video(data, target, animator, expectations or VideoExpectations())
     name = motion_file(placement, candidate)
+    credential = None
+    if seal is not None:
+        request = SealRequest(
+            name, candidate, placement.name, report.file, animator.end_logo_variant, background_clip, ai_label
+        )
+        sealed, credential = seal(request, data)
+        if target.max_bytes is not None and len(sealed) > target.max_bytes:
+            room = target.max_bytes - (len(sealed) - len(data)) - SEAL_MARGIN
+            data, encoding = encode_video(
+                replace(target, max_bytes=room), animator.frames, preset=preset, palette_reference=final
+            )
+            sealed, credential = seal(request, data)
+        data = sealed
+    checks = evaluate_video(data, target, animator, expectations or VideoExpectations(), credential)
     return data, MotionResult(
         file=name,
         placement=placement.name,
@@ -221,7 +267,24 @@ def make_video(
         encoding=_encoding(encoding),
         checks=checks,
         poster_matches_layers=matches,
+        credentials=_credential_record(credential),
     )
+
+
+def _credential_record(result: CredentialResult | None) -> dict:
+    if result is None:
+        return {"signed": False}
+    return {
+        "signed": result.signed,
+        "verified": result.signed and result.passed,
+        "problems": result.problems,
+        **({"disabled": result.disabled} if result.disabled else {}),
+        **{
+            k: result.summary[k]
+            for k in ("digital_source_type", "test_signed", "ingredients")
+            if k in result.summary
+        },
+    }
 
 
 def _encoding(report: EncodeReport) -> dict:
@@ -292,11 +355,14 @@ def motion_value(
     preset: str = "veryfast",
     clip_for: ClipSource | None = None,
     provider: str = "offline-animator",
+    market_label: str | None = None,
+    seal: Sealer | None = None,
 ) -> tuple[MotionCreatives, dict[str, bytes]]:
     """Stage 6b: a video per animated candidate and motion placement; returns the value and the
     encoded files by name (held as bytes: frames are streamed, only the encoded file is in memory).
     ``clip_for(prompt, seconds, (w, h))``: a generated background clip (a video provider), or None
-    for the offline push-in."""
+    for the offline push-in. ``market_label``: the visible label the unit's market requires on AI
+    imagery (the locale pack's ``ai_label``). ``seal``: signs each file (:data:`Sealer`)."""
     placements = motion_targets(keys, settings)
     value = MotionCreatives(unit=unit, final_generation=finals.stored_generation or "")
     if not placements:
@@ -321,6 +387,10 @@ def motion_value(
             report = final.renders[placement.key]
             prompt = motion_prompt(raw_c.prompt, placement.name, duration)
             clip = clip_for(prompt, duration, (placement.width, placement.height)) if clip_for else None
+            still = finals.credentials.get(report.file, {})
+            label = still.get("ai_label")
+            # the video's imagery is AI when the still's is, or when a generated clip moves behind it
+            is_ai = IPTC + still.get("digital_source_type", "") in AI_SOURCES or clip is not None
             data, result = make_video(
                 placement,
                 index,
@@ -333,8 +403,10 @@ def motion_value(
                 loc,
                 duration_s=duration,
                 preset=preset,
-                expectations=expectations,
+                expectations=expectations.model_copy(update={"ai_label": market_label if is_ai else None}),
                 background_clip=clip,
+                ai_label=label,
+                seal=seal,
             )
             files[result.file] = data
             value.files.append(
@@ -356,6 +428,7 @@ def motion_value(
                     encoding=result.encoding,
                     checks=[c.model_dump(mode="json") for c in result.checks],
                     passed=not any(not c.passed and c.severity == "ERROR" for c in result.checks),
+                    credentials=result.credentials,
                 )
             )
     return value, files

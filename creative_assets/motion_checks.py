@@ -16,6 +16,12 @@ and the plan's boxes); what it *does* show comes only from the decoded file.
 - ``video_logo_time``: the logo is shown (in its place, or on the end card) for at least
   :data:`MIN_LOGO_S` seconds, or :data:`MIN_LOGO_SHARE` of the video if that is longer.
 - ``video_blank_frames``: no frame is black (mean luma under 16) or blank (luma spread under 3).
+- ``video_ai_disclosure``: where the market requires a visible AI label on AI imagery, the legal line
+  starts with it and is fully shown in every frame that shows the imagery (every frame before the end
+  card's cross-fade; the end card is brand colour, logo and CTA only).
+- ``video_content_credentials``: the file carries a C2PA manifest that verifies and declares what the
+  pipeline did (the caller verifies the signed bytes, ``credentials.verify``, and hands the result
+  in: this module imports no C2PA).
 
 Reading-speed rule (documented in README "Motion creatives"): a line needs ``max(1.0 s, words / 3)``
 seconds — 3 words per second (180 wpm) is below the ~240 wpm adults read running text at, because
@@ -58,6 +64,8 @@ class VideoExpectations(BaseModel):
     """What the unit's locale and brand ask of its videos."""
 
     line_breaking: str = "spaces"  # spaces | cjk | thai (LocalizedCopy.line_breaking)
+    #: the visible label the market requires on this video's (AI) imagery; None: none required
+    ai_label: str | None = None
     words_per_s: float = WORDS_PER_S
     chars_per_s: float = CHARS_PER_S
     min_line_s: float = MIN_LINE_S
@@ -100,11 +108,27 @@ def _luma(rgb: np.ndarray) -> np.ndarray:
 
 
 @dataclass
+class CredentialResult:
+    """The verification of a motion file's Content Credential, made by the caller on the signed
+    bytes (``signed=False``: credentials were disabled, ``disabled`` says why)."""
+
+    signed: bool
+    passed: bool
+    problems: list[str] = field(default_factory=list)
+    disabled: str | None = None
+    required: bool = False
+    summary: dict = field(default_factory=dict)
+
+
+@dataclass
 class Evidence:
     """Per-frame measurements of one decoded file."""
 
     probe: VideoProbe
     fps: float
+    #: frames [0, imagery_frames) show the imagery in full (the plan's: the end card follows)
+    imagery_frames: int = 0
+    credential: CredentialResult | None = None
     shown: dict[int, list[bool]] = field(default_factory=dict)  # mark index -> per frame
     safe_violations: list[tuple[int, Box, float]] = field(default_factory=list)
     dark_frames: list[tuple[int, float, float]] = field(default_factory=list)  # frame, mean, spread
@@ -172,7 +196,7 @@ def measure(data: bytes, reference: Reference, marks: list[Mark]) -> Evidence:
     """Decode every frame once and measure it against the reference: blank/black, each mark's
     visibility, and (outside the safe box only) the difference to the backdrop."""
     info = probe(data, decode=False)
-    evidence = Evidence(probe=info, fps=info.fps or 1.0)
+    evidence = Evidence(probe=info, fps=info.fps or 1.0, imagery_frames=reference.plan.imagery_frames)  # type: ignore[attr-defined]
     evidence.shown = {i: [] for i in range(len(marks))}
     sampled = [m.sample() for m in marks]
     regions = None
@@ -355,6 +379,70 @@ def check_blank_frames(
     return _outcome(name, findings, {"blank_frames": float(len(ev.dark_frames))})
 
 
+def _compact(text: str) -> str:
+    return "".join(text.split())
+
+
+def check_ai_disclosure(
+    ev: Evidence, target: VideoTarget, marks: list[Mark], exp: VideoExpectations
+) -> CheckOutcome:
+    name = "video_ai_disclosure"
+    if not exp.ai_label:
+        return _outcome(name, [], {"labelled_frames": 0.0, "imagery_frames": float(ev.imagery_frames)})
+    legal = [i for i, m in enumerate(marks) if m.role == "disclaimer"]
+    findings = []
+    # lines wrap anywhere (CJK has no spaces): the label must lead the legal line's text
+    if not _compact("".join(marks[i].text for i in legal)).startswith(_compact(exp.ai_label)):
+        findings.append(
+            Finding(
+                check=name,
+                severity="ERROR",
+                message=f"the market requires the label {exp.ai_label!r} on AI imagery; the legal line does not show it",
+                where="disclaimer",
+            )
+        )
+    frames = min(ev.imagery_frames, ev.frames)
+    unlabelled = [f for f in range(frames) if not all(ev.shown[i][f] for i in legal)] if legal else []
+    if legal and unlabelled:
+        findings.append(
+            Finding(
+                check=name,
+                severity="ERROR",
+                message=(
+                    f"the AI label {exp.ai_label!r} is not fully shown in {len(unlabelled)} of the {frames} "
+                    f"frames that show the imagery (first: frame {unlabelled[0]})"
+                ),
+                where=f"frame {unlabelled[0]}",
+            )
+        )
+    labelled = frames - len(unlabelled) if legal else 0
+    return _outcome(name, findings, {"labelled_frames": float(labelled), "imagery_frames": float(frames)})
+
+
+def check_content_credentials(
+    ev: Evidence, target: VideoTarget, marks: list[Mark], exp: VideoExpectations
+) -> CheckOutcome:
+    name = "video_content_credentials"
+    result = ev.credential
+    if result is None:  # only a caller without a signer (a library use, a test): never the stage
+        message, severity = "the file was not signed (no signer given)", "WARN"
+    elif not result.signed:
+        required = result.required
+        message = (
+            f"configuration error: content credentials are required but disabled ({result.disabled})"
+            if required
+            else f"content credentials are disabled: {result.disabled}. The file carries no C2PA manifest"
+        )
+        severity = "ERROR" if required else "WARN"
+    elif not result.passed:
+        message, severity = f"the C2PA credential does not verify: {'; '.join(result.problems)}", "ERROR"
+    else:
+        return _outcome(name, [], {"signed": 1.0, "verified": 1.0})
+    finding = Finding(check=name, severity=severity, message=message, where="file")
+    signed = float(bool(result and result.signed))
+    return _outcome(name, [finding], {"signed": signed, "verified": 0.0})
+
+
 VideoCheck = Callable[[Evidence, VideoTarget, list[Mark], VideoExpectations], CheckOutcome]
 
 #: every video check by name, in the order they are reported
@@ -364,6 +452,8 @@ VIDEO_CHECKS: dict[str, VideoCheck] = {
     "video_reading_time": check_reading_time,
     "video_logo_time": check_logo_time,
     "video_blank_frames": check_blank_frames,
+    "video_ai_disclosure": check_ai_disclosure,
+    "video_content_credentials": check_content_credentials,
 }
 
 DESCRIPTIONS = {
@@ -372,13 +462,21 @@ DESCRIPTIONS = {
     "video_reading_time": "Every text line stays on screen long enough to read (3 words/s; 7 characters/s in CJK).",
     "video_logo_time": "The logo is shown for at least 1.5 s (or a quarter of the video).",
     "video_blank_frames": "No black or blank frame.",
+    "video_ai_disclosure": "Where the market requires it, the visible AI label is on screen in every frame that shows the imagery.",
+    "video_content_credentials": "The file carries a C2PA Content Credential that verifies and declares how it was made.",
 }
 
 
 def evaluate_video(
-    data: bytes, target: VideoTarget, reference: Reference, exp: VideoExpectations
+    data: bytes,
+    target: VideoTarget,
+    reference: Reference,
+    exp: VideoExpectations,
+    credential: CredentialResult | None = None,
 ) -> list[CheckOutcome]:
-    """Every video check on one file, in :data:`VIDEO_CHECKS` order."""
+    """Every video check on one file, in :data:`VIDEO_CHECKS` order. ``credential``: the verification
+    of ``data``'s Content Credential (None: not verified, which fails ``video_content_credentials``)."""
     marks = reference.marks()
     evidence = measure(data, reference, marks)
+    evidence.credential = credential
     return [check(evidence, target, marks, exp) for check in VIDEO_CHECKS.values()]

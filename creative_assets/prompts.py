@@ -14,8 +14,16 @@ from creative_assets.render.candidates import CandidatePlan
 from creative_assets.render.layout import Layout
 from creative_assets.stages import LocaleContextPack, UnitBrief
 
-#: API sizes per ratio (the closest the Images API offers; outputs are cover-cropped to our sizes).
-API_SIZES = {"1:1": "1024x1024", "4:5": "1024x1536", "9:16": "1024x1536", "16:9": "1536x1024"}
+#: the sizes the Images API offers: square, portrait, landscape
+SQUARE, PORTRAIT, LANDSCAPE = "1024x1024", "1024x1536", "1536x1024"
+
+
+def api_size(width: int, height: int) -> str:
+    """The Images API size closest in shape to a ``width`` x ``height`` output (any placement: the
+    answer is cover-cropped to it): 4:5, 2:3 and 9:16 are portrait; 1.91:1, 16:9 and the wide
+    banners landscape; within 15 % of square, square."""
+    aspect = width / height
+    return LANDSCAPE if aspect > 1.15 else PORTRAIT if aspect < 1 / 1.15 else SQUARE
 
 
 def quote(text: str | None, limit: int) -> str:

@@ -498,6 +498,8 @@ class MotionFile(BaseModel):
     #: compliance.CheckOutcome dumps, one per check in motion_checks.VIDEO_CHECKS order
     checks: list[dict] = []
     passed: bool = True  # no ERROR finding: deliverable
+    #: the file's Content Credential: signed, verified, what it declares (motion.MotionResult)
+    credentials: dict = {}
 
     def failures(self) -> list[str]:
         return [

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from creative_assets.motion_checks import VideoExpectations, evaluate_video, reading_seconds
+from creative_assets.motion_checks import CredentialResult, VideoExpectations, evaluate_video, reading_seconds
 from creative_assets.render.fonts import BUNDLED_FONTS_DIR
 from creative_assets.render.motion import Animator, MotionSource, MotionTiming, ease, timing_for
 from creative_assets.video_encode import BudgetError, VideoTarget, encode_video
@@ -122,9 +122,17 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(BUNDLED_FONTS_DIR / "NotoSans-Bold.ttf"), size)
 
 
-def still_fixture(lines=("Stay bright", "all summer"), line_top=SAFE[1] + 150, direction="ltr", logo=True):
+def still_fixture(
+    lines=("Stay bright", "all summer"),
+    line_top=SAFE[1] + 150,
+    direction="ltr",
+    logo=True,
+    legal: str | None = None,
+    hold_legal: bool = False,
+):
     """raw / branded / backing / final layers of a small still: a product block, a logo mark in the
-    safe zone's top-left, text lines and a CTA button; returns the layers and the MotionSource."""
+    safe zone's top-left, text lines, a legal line (``legal``) and a CTA button; returns the layers
+    and the MotionSource."""
     raw = Image.new("RGB", (W, H), PALETTE["primary"])
     draw = ImageDraw.Draw(raw)
     for y in range(H):  # a soft gradient background (a blank check must not trip on it)
@@ -149,6 +157,12 @@ def still_fixture(lines=("Stay bright", "all summer"), line_top=SAFE[1] + 150, d
         d.text((x - x0, y - y0), text, font=font, fill=(255, 255, 255))
         boxes.append(("headline", text, (x, y, x + (x1 - x0), y + (y1 - y0))))
         y += (y1 - y0) + 8
+    if legal:
+        small = _font(12)
+        x0, y0, x1, y1 = d.textbbox((0, 0), legal, font=small)
+        x, y = SAFE[0] + 6, SAFE[3] - 60
+        d.text((x - x0, y - y0), legal, font=small, fill=(255, 255, 255))
+        boxes.append(("disclaimer", legal, (x, y, x + (x1 - x0), y + (y1 - y0))))
     button = (SAFE[0] + 6, SAFE[3] - 40, SAFE[0] + 106, SAFE[3] - 10)
     d.rounded_rectangle(button, 12, fill=(242, 107, 78))
     d.text((button[0] + 14, button[1] + 4), "Shop now", font=_font(16), fill=(17, 17, 17))
@@ -162,6 +176,7 @@ def still_fixture(lines=("Stay bright", "all summer"), line_top=SAFE[1] + 150, d
         cta_fill="#F26B4E",
         lines=boxes,
         palette=PALETTE,
+        hold_legal=hold_legal,
     )
     logos = {"primary": logo_image if logo else Image.new("RGBA", (60, 20), (0, 0, 0, 0))}
     return raw, branded, backing, final, logos, source
@@ -186,8 +201,14 @@ def animate(fixture, *, timing: MotionTiming | None = None, fps=10, duration=6.0
     return data, target, animator
 
 
-def outcomes(data, target, animator, **exp):
-    return {c.check: c for c in evaluate_video(data, target, animator, VideoExpectations(**exp))}
+#: what a signer hands the checks for a file whose credential verified (the signing itself is
+#: tested in test_credentials and, end to end, in test_motion_pipeline)
+VERIFIED = CredentialResult(signed=True, passed=True)
+
+
+def outcomes(data, target, animator, credential=VERIFIED, **exp):
+    checks = evaluate_video(data, target, animator, VideoExpectations(**exp), credential)
+    return {c.check: c for c in checks}
 
 
 @pytest.fixture(scope="module")
@@ -324,3 +345,64 @@ def test_timing_is_data_per_template():
     assert ease("ease-out-cubic", 0.5) == pytest.approx(0.875)
     with pytest.raises(ValueError):
         top.model_copy(update={"cta": top.cta.model_copy(update={"start": 0.95})}).validate_order()
+
+
+# -- the visible AI label and the credential, as the checks judge them ------------------------------
+
+LABEL = "AI-generated"
+
+
+def test_a_held_legal_line_shows_the_ai_label_in_every_frame_with_the_imagery():
+    fixture = still_fixture(legal=f"{LABEL} · Terms apply", hold_legal=True)
+    data, target, animator = animate(fixture)
+    legal = next(e for e in animator.plan.elements if e.role == "disclaimer")
+    assert legal.first_frame == 0 and legal.last_frame == animator.plan.imagery_frames
+    assert animator.plan.legal_held
+    # the headline still comes in line by line after it
+    headline = next(e for e in animator.plan.elements if e.role == "headline")
+    assert headline.first_frame > 0
+    results = outcomes(data, target, animator, ai_label=LABEL)
+    assert all(c.passed for c in results.values()), {
+        k: [f.message for f in c.findings] for k, c in results.items()
+    }
+    figures = results["video_ai_disclosure"].figures
+    assert figures["labelled_frames"] == figures["imagery_frames"] == animator.plan.imagery_frames > 30
+
+
+def test_an_ai_label_revealed_late_fails_disclosure():
+    # the same legal line animated in with the copy: the first frames show the imagery unlabelled
+    fixture = still_fixture(legal=f"{LABEL} · Terms apply", hold_legal=False)
+    data, target, animator = animate(fixture)
+    results = outcomes(data, target, animator, ai_label=LABEL)
+    outcome = results["video_ai_disclosure"]
+    assert not outcome.passed and outcome.severity == "ERROR"
+    assert (
+        "not fully shown" in outcome.findings[0].message and "first: frame 0" in outcome.findings[0].message
+    )
+    # where no label is required the same file passes
+    assert outcomes(data, target, animator)["video_ai_disclosure"].passed
+
+
+def test_a_legal_line_without_the_required_label_fails_disclosure():
+    fixture = still_fixture(legal="Terms apply", hold_legal=True)
+    data, target, animator = animate(fixture)
+    outcome = outcomes(data, target, animator, ai_label=LABEL)["video_ai_disclosure"]
+    assert not outcome.passed
+    assert "does not show it" in outcome.findings[0].message
+
+
+def test_credential_results_are_judged(good):
+    _fixture, data, target, animator = good
+
+    def judged(result):
+        return outcomes(data, target, animator, credential=result)["video_content_credentials"]
+
+    assert judged(VERIFIED).passed
+    broken = judged(CredentialResult(True, False, ["signature/hash: assertion.dataHash.mismatch"]))
+    assert not broken.passed and broken.severity == "ERROR" and "dataHash" in broken.findings[0].message
+    off = judged(CredentialResult(False, False, disabled="switched off"))
+    assert not off.passed and off.severity == "WARN"  # delivered, reported
+    required = judged(CredentialResult(False, False, disabled="no certificate", required=True))
+    assert required.severity == "ERROR" and "required but disabled" in required.findings[0].message
+    unsigned = judged(None)
+    assert unsigned.severity == "WARN" and "no signer" in unsigned.findings[0].message

@@ -45,9 +45,9 @@ from creative_assets.copywriting import brief_copy
 from creative_assets.input_policy import strip_disallowed
 from creative_assets.layout import openai_chat_cache_key, openai_image_cache_keys
 from creative_assets.prompts import (
-    API_SIZES,
     COPY_SCHEMA,
     NOTES_SCHEMA,
+    api_size,
     context_messages,
     copy_messages,
     image_prompt,
@@ -293,7 +293,7 @@ class OpenAIImageProvider(ImageProvider):
         renders, calls, prompts = {}, [], {}
         for ratio, layout in plan.layouts.items():
             prompt = image_prompt(unit, pack, kit, plan, ratio, product is not None)
-            size = API_SIZES[ratio]
+            size = api_size(layout.width, layout.height)
             kind = "images.edit" if product_png else "images.generate"
             cache_key = _key(
                 {

@@ -27,11 +27,15 @@ from creative_assets.disclosure import (
     UnitInputs,
     Verdict,
     ai_label_for,
+    ingredient_format,
     kit_credit,
     unit_provenance,
+    video_provenance,
     with_ai_label,
 )
 from creative_assets.layout import files_prefix
+from creative_assets.motion import SealRequest
+from creative_assets.motion_checks import CredentialResult
 from creative_assets.stage_store import read_manifest
 from creative_assets.stages import (
     BrandedCandidates,
@@ -171,6 +175,67 @@ class UnitSigning:
                 reasons.append(f"ai_disclosure: {unlabelled[name]}")
             record["blocked"] = reasons  # "<check>: <why>" each; empty: selectable
         self.inputs = None  # the ingredient bytes are not needed past signing (batched steps)
+
+
+class MotionSigning:
+    """One unit's motion files signed as they are encoded (``motion.Sealer``), and verified: the
+    still each animates, the end card's logo and a generated clip are its ingredients, hashed."""
+
+    def __init__(
+        self,
+        brief: UnitBrief,
+        raw: ImageCandidates,
+        finals: FinalCreatives,
+        kit: BrandKit,
+        status: CredentialsStatus,
+        run_id: str,
+        video_provider: str,
+    ):
+        self.brief, self.raw, self.finals, self.kit, self.status = brief, raw, finals, kit, status
+        self.run_id, self.video_provider = run_id, video_provider
+        self.credit, self.copyright = kit_credit(kit)
+
+    def seal(self, request: SealRequest, data: bytes) -> tuple[bytes, CredentialResult]:
+        status = self.status
+        if status.key is None:
+            return data, CredentialResult(False, False, disabled=status.reason, required=status.required)
+        still_key = self.finals.file_key(request.still)
+        still = self.finals.image_bytes_stored(request.still)
+        logo_name = getattr(self.kit.logo, request.logo_variant) or self.kit.logo.primary
+        logo = self.kit.path(logo_name).read_bytes()
+        parts = {"final": still, "logo": logo}
+        ingredients = [
+            c2.Ingredient("final", f"final: {request.still}", "image/png", c2.sha256(still), still_key),
+            c2.Ingredient(
+                "logo", f"logo: {logo_name}", ingredient_format(logo_name), c2.sha256(logo), logo_name
+            ),
+        ]
+        if request.clip is not None:
+            parts["clip"] = request.clip
+            ingredients.append(
+                c2.Ingredient("clip", "clip: generated background", "video/mp4", c2.sha256(request.clip))
+            )
+        prov = video_provenance(
+            self.brief,
+            self.raw,
+            self.finals.credentials.get(request.still, {}),
+            tuple(ingredients),
+            candidate=request.candidate,
+            placement=request.placement,
+            run_id=self.run_id,
+            video_provider=self.video_provider,
+            version=c2.project_version(),
+            ai_label=request.ai_label,
+            clip=request.clip is not None,
+        )
+        sealed = c2.sign_file(data, request.file, prov, status.key, parts, self.credit, self.copyright)
+        result = c2.verify(
+            sealed, c2.mime_type(request.file), prov, status.trust_anchors, require_trust=status.required
+        )
+        summary = result.credential.summary()
+        return sealed, CredentialResult(
+            True, result.passed, result.problems, required=status.required, summary=summary
+        )
 
 
 def credential_verdicts(

@@ -11,6 +11,7 @@ from creative_assets.assets.common import (
     withdraw_approval,
 )
 from creative_assets.assets.compliance_checks import check_results
+from creative_assets.assets.credentials_step import MotionSigning
 from creative_assets.compliance import UnitVerdict
 from creative_assets.motion import motion_value
 from creative_assets.motion_checks import DESCRIPTIONS, VIDEO_CHECKS
@@ -20,6 +21,7 @@ from creative_assets.stages import (
     BrandedCandidates,
     FinalCreatives,
     ImageCandidates,
+    LocaleContextPack,
     LocalizedCopy,
     MotionCreatives,
     UnitBrief,
@@ -27,6 +29,7 @@ from creative_assets.stages import (
 from creative_assets.unit_work import selection_value
 from creative_assets.units import UnitKey
 from resources.brand_kits import BrandKitLibrary
+from resources.credentials import ContentCredentials
 from resources.storage import CreativeStorage
 from resources.video_providers import VideoProvider, VideoRequest
 
@@ -85,17 +88,22 @@ def motion_creatives(
     branded_candidates: dict[str, BrandedCandidates],
     image_candidates: dict[str, ImageCandidates],
     localized_copy: dict[str, LocalizedCopy],
+    locale_context_pack: dict[str, LocaleContextPack],
     unit_brief: dict[str, UnitBrief],
     brand_kits: BrandKitLibrary,
     storage: CreativeStorage,
     video_provider: VideoProvider,
+    credentials: ContentCredentials,
 ):
     """Looping videos from the final stills' layout plans: the product pushes in, the copy appears
     line by line in reading order (right to left for RTL), the CTA lands last, an end card with the
     logo closes the loop. MP4 (H.264, yuv420p, 30 fps, +faststart) for vertical video placements,
     animated WebP for display; the poster of each is its final still. By default only the candidate
-    the selection will pick is animated (``motion.candidates`` in the brief)."""
+    the selection will pick is animated (``motion.candidates`` in the brief). Each file is signed
+    with a C2PA credential whose ingredients are its still, logo and clip; where the market requires
+    a visible AI label, the legal line carrying it stays on screen while the imagery does."""
     verdicts_by_unit = {}
+    status = credentials.status()  # the signer, once per step
 
     def build(unit: UnitKey):
         key = str(unit)
@@ -119,10 +127,12 @@ def motion_creatives(
 
         # the pick selected_creative will make from the same finals (default weights, same rejections)
         selected = selection_value(unit, finals, kit, ScoringWeights(), finals.files_prefix, brief.rejected)
+        raw = image_candidates.pop(key)
+        signing = MotionSigning(brief, raw, finals, kit, status, context.run.run_id, video_provider.provider_name)
         value, files = motion_value(
             key,
             finals,
-            image_candidates.pop(key),
+            raw,
             branded_candidates.pop(key),
             localized_copy[key],
             kit,
@@ -132,6 +142,8 @@ def motion_creatives(
             preset=config.x264_preset,
             clip_for=clip_for if video_provider.provider_name != "offline-animator" else None,
             provider=video_provider.provider_name,
+            market_label=locale_context_pack[key].locale.get("ai_label"),
+            seal=signing.seal,
         )
         value.calls = calls
         for name, data in files.items():
@@ -143,6 +155,12 @@ def motion_creatives(
             "duration_s": value.duration_s,
             "video_bytes": sum(f.bytes for f in value.files),
             "all_videos_pass": all(f.passed for f in value.files),
+            "content_credentials": (
+                f"disabled: {status.reason}"
+                if status.key is None
+                else f"{'TEST-signed' if status.key.test_signed else 'signed'} C2PA; "
+                f"{sum(bool(f.credentials.get('verified')) for f in value.files)}/{len(value.files)} verified"
+            ),
             "video_provider": video_provider.provider_name,
             **call_metadata(value.calls),
         }

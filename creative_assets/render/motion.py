@@ -173,6 +173,11 @@ class MotionPlan(BaseModel):
     elements: list[MotionElement]
     end_card_frame: int  # first frame the end card is fully shown
     end_card_colour: str
+    #: frames [0, imagery_frames) show the imagery in full: the end card's cross-fade starts there
+    imagery_frames: int = 0
+    #: the legal line is on screen from the first frame (it carries the market's visible AI label)
+    legal_held: bool = False
+    end_card_logo: str = "primary"  # the brand kit's logo variant on the end card
 
 
 class MotionSource(BaseModel):
@@ -189,6 +194,10 @@ class MotionSource(BaseModel):
     #: (role, text, ink box) per line, in reading order (headline, sub-line, legal line)
     lines: list[tuple[str, str, Box]]
     palette: dict[str, str]
+    #: the legal line carries the market's visible AI label: it is on screen from the first frame
+    #: while the imagery is (like the logo), instead of revealed line by line. It is set on the
+    #: imagery itself (scrim and panel are behind the headline and sub-line only)
+    hold_legal: bool = False
 
 
 def text_lines(plan, blocks: dict[str, str]) -> list[tuple[str, str, Box]]:
@@ -328,10 +337,18 @@ class Animator:
         self.cta = _Patch(self.final, self.backing, box(source.cta_button))
         self.rise_px = round(timing.text.rise * short)
         self.cta_rise_px = round(timing.cta.rise * short)
-        n = max(1, len(self.lines))
+        #: per line, its place in the reveal order; None: held from the first frame (the legal line
+        #: that carries the AI label)
+        self._order: list[int | None] = []
+        for role, _, _ in self.lines:
+            held = source.hold_legal and role == "disclaimer"
+            self._order.append(None if held else sum(o is not None for o in self._order))
+        self.holds = any(o is None for o in self._order)
+        n = max(1, sum(o is not None for o in self._order))
         room = max(0.0, timing.cta.start - timing.text.start - timing.text.enter)
         self.stagger = min(timing.text.stagger, room / max(1, n - 1)) if n > 1 else 0.0
-        self.end_colour, self.end_card, end_logo_box, end_cta_box = self._end_card(logos, short)
+        self.end_logo_variant, end_logo = self._end_card_logo(logos)
+        self.end_colour, self.end_card, end_logo_box, end_cta_box = self._end_card(end_logo, short)
         self.end_card_backdrop = np.empty_like(self.end_card)
         self.end_card_backdrop[:] = np.array(hex_to_rgb(self.end_colour), np.uint8)
         self._first: tuple[np.ndarray, np.ndarray] | None = None
@@ -341,8 +358,7 @@ class Animator:
 
     # -- the end card -------------------------------------------------------------------------------
 
-    def _end_card(self, logos: dict[str, Image.Image], short: int) -> tuple[str, np.ndarray, Box, Box]:
-        W, H = self.size
+    def _end_card_colour(self) -> str:
         pal = self.source.palette
         colour = pal[self.timing.end_card.background]
         fill = hex_to_rgb(self.source.cta_fill)
@@ -350,9 +366,19 @@ class Animator:
             colour = max(
                 (pal["neutral_dark"], pal["neutral_light"]), key=lambda c: contrast_ratio(hex_to_rgb(c), fill)
             )
+        return colour
+
+    def _end_card_logo(self, logos: dict[str, Image.Image]) -> tuple[str, Image.Image]:
+        """(variant, image) of the kit's logo that reads on the end card's colour."""
+        variant = readable_on(self._end_card_colour())
+        return (variant, logos[variant]) if variant in logos else ("primary", logos["primary"])
+
+    def _end_card(self, logo: Image.Image, short: int) -> tuple[str, np.ndarray, Box, Box]:
+        W, H = self.size
+        colour = self._end_card_colour()
         card = Image.new("RGB", (W, H), hex_to_rgb(colour))
         sx0, sy0, sx1, sy1 = self.safe_box
-        logo = (logos.get(readable_on(colour)) or logos["primary"]).convert("RGBA")
+        logo = logo.convert("RGBA")
         width = round((sx1 - sx0) * self.timing.end_card.logo_width)
         height = round(width * logo.height / logo.width)
         max_height = round((sy1 - sy0) * 0.3)
@@ -381,8 +407,10 @@ class Animator:
     def _frame_at(self, fraction: float) -> int:
         return min(self.frames_total, math.ceil(fraction * self.frames_total - 1e-9))
 
-    def _line_start(self, index: int) -> float:
-        return self.timing.text.start + index * self.stagger
+    def _line_start(self, index: int) -> float | None:
+        """When line ``index`` starts entering (None: held, on screen from the first frame)."""
+        order = self._order[index]
+        return None if order is None else self.timing.text.start + order * self.stagger
 
     def _plan(self, end_logo_box: Box, end_cta_box: Box) -> MotionPlan:
         tm = self.timing
@@ -391,7 +419,8 @@ class Animator:
         loop_start = self._frame_at(1 - tm.loop.crossfade)
         elements = []
         for i, (role, text, patch) in enumerate(self.lines):
-            settled = self._frame_at(self._line_start(i) + tm.text.enter)
+            start = self._line_start(i)
+            settled = 0 if start is None else self._frame_at(start + tm.text.enter)
             elements.append(
                 MotionElement(role=role, text=text, box=patch.box, first_frame=settled, last_frame=fade_out)  # type: ignore[arg-type]
             )
@@ -422,6 +451,9 @@ class Animator:
             elements=elements,
             end_card_frame=end_shown,
             end_card_colour=self.end_colour,
+            imagery_frames=fade_out,
+            legal_held=self.holds,
+            end_card_logo=self.end_logo_variant,
         )
 
     # -- frames -------------------------------------------------------------------------------------
@@ -466,7 +498,8 @@ class Animator:
         tm = self.timing
         t = self._t(index)
         lines = tuple(
-            round(_progress(t, self._line_start(i), tm.text.enter), 4) for i in range(len(self.lines))
+            1.0 if start is None else round(_progress(t, start, tm.text.enter), 4)
+            for start in map(self._line_start, range(len(self.lines)))
         )
         return (
             self._scale(t),

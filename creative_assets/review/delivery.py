@@ -48,12 +48,10 @@ def publish(
     back from the delivery after it. ``signed``: ratio -> whether the pipeline signed that file.
     The approval is recorded beside the files (manifest.json), not inside them: a new C2PA manifest
     would change the bytes the reviewer approved and need the signing key in the review app.
-    Motion files (keys ``motion/<placement>.<ext>``) are checked and copied the same way, hashed
-    against the approval; they carry no Content Credential yet, so when credentials are required
-    they are withheld (listed in the manifest's ``motion_withheld``) and the stills still deliver.
+    Motion files (keys ``motion/<placement>.<ext>``) are hashed, verified and copied the same way:
+    each carries its own Content Credential (the still it animates is its ingredient).
     Returns ratio -> delivery key."""
     policy = policy or VerifyPolicy()
-    withheld = []
     signed = signed or {}
     claims = {"campaign": unit.campaign_id, "locale": unit.locale, "product": unit.product_id}
     files, delivered, checked = {}, {}, {}
@@ -65,12 +63,7 @@ def publish(
                 f"{unit} {ratio}: {storage.uri(source)} changed since it was reviewed "
                 f"(sha256 {digest[:12]}…, approved {approval.content.get(ratio, '?')[:12]}…)"
             )
-        if ratio.startswith(layout.MOTION_CONTENT_PREFIX):
-            if policy.required:
-                withheld.append(ratio)
-                continue
-        else:
-            check_deliverable(data, source, signed.get(ratio, False), policy, claims)
+        check_deliverable(data, source, signed.get(ratio, False), policy, claims)
         checked[ratio] = (source, data, digest)
     for ratio, (source, data, digest) in checked.items():
         motion = ratio.startswith(layout.MOTION_CONTENT_PREFIX)
@@ -80,14 +73,11 @@ def publish(
             key = layout.delivery_file_key(unit, ratio)
         storage.write_bytes(key, data)
         delivered[ratio] = key
-        if motion:  # read back from the delivery: the bytes arrived intact
-            if hashlib.sha256(storage.read_bytes(key)).hexdigest() != digest:
-                raise StaleCreative(f"{unit} {ratio}: {storage.uri(key)} does not read back as written")
-            credential = {"present": False, "note": "motion files are not C2PA-signed yet"}
-        else:  # read back from the delivery: the credential arrived intact
-            credential = check_deliverable(
-                storage.read_bytes(key), key, signed.get(ratio, False), policy, claims
-            )
+        # read back from the delivery: the bytes and their credential arrived intact
+        back = storage.read_bytes(key)
+        if hashlib.sha256(back).hexdigest() != digest:
+            raise StaleCreative(f"{unit} {ratio}: {storage.uri(key)} does not read back as written")
+        credential = check_deliverable(back, key, signed.get(ratio, False), policy, claims)
         files[ratio] = {
             "key": key,
             "sha256": digest,
@@ -103,7 +93,6 @@ def publish(
         "approval": approval.model_dump(mode="json", exclude={"delivered"}),
         "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "files": files,
-        **({"motion_withheld": withheld} if withheld else {}),
         **details,
     }
     storage.write_text(layout.delivery_manifest_key(unit), json.dumps(manifest, ensure_ascii=False, indent=2))

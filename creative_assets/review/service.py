@@ -102,6 +102,13 @@ class CreativeView:
         """Every file an approval delivers: the stills by output key and the videos by ``motion/<name>``."""
         return {**self.files, **{layout.MOTION_CONTENT_PREFIX + m["name"]: m["key"] for m in self.motion}}
 
+    def signed(self, name: str) -> bool:
+        """Whether the pipeline recorded signing the file ``name`` (a ratio, or ``motion/<name>``)."""
+        if name.startswith(layout.MOTION_CONTENT_PREFIX):
+            motion = name[len(layout.MOTION_CONTENT_PREFIX) :]
+            return any(m["signed"] for m in self.motion if m["name"] == motion)
+        return bool(self.credentials.get(name, {}).get("signed"))
+
     @property
     def content_hash(self) -> str:
         return content_hash(self.content)
@@ -256,6 +263,8 @@ class ReviewService:
                     "width": f["width"],
                     "height": f["height"],
                     "duration_s": f["duration_s"],
+                    "signed": bool(f.get("credentials", {}).get("signed")),
+                    "credentials": f.get("credentials", {}),
                 }
             )
         return out
@@ -519,15 +528,13 @@ class ReviewService:
         """Every file is still the one the reviewer saw and its Content Credential verifies."""
         policy = self.credentials or VerifyPolicy()
         claims = {"campaign": unit.campaign_id, "locale": unit.locale, "product": unit.product_id}
-        for name, source in chosen.sources.items():
-            data = self.storage.read_bytes(source)
+        stored = {name: self.storage.read_bytes(source) for name, source in chosen.sources.items()}
+        for name, data in stored.items():  # a changed file is reported before a credential problem
             if hashlib.sha256(data).hexdigest() != chosen.content.get(name):
                 raise ReviewError(f"{unit} {name}: the stored creative changed; reload and review again", 409)
-        for ratio, source in chosen.files.items():
-            data = self.storage.read_bytes(source)
-            signed = bool(chosen.credentials.get(ratio, {}).get("signed"))
+        for name, source in chosen.sources.items():
             try:
-                check_deliverable(data, source, signed, policy, claims)
+                check_deliverable(stored[name], source, chosen.signed(name), policy, claims)
             except CredentialRefused as exc:
                 raise ReviewError(
                     f"not delivered: the Content Credential does not verify ({exc})", 409
@@ -557,7 +564,7 @@ class ReviewService:
                 "lineage": view.lineage,
                 "approval_stages": signoffs,
             },
-            signed={r: bool(c.get("signed")) for r, c in chosen.credentials.items()},
+            signed={name: chosen.signed(name) for name in chosen.sources},
             policy=self.credentials,
         )
 
