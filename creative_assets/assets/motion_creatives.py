@@ -128,7 +128,9 @@ def motion_creatives(
         # the pick selected_creative will make from the same finals (default weights, same rejections)
         selected = selection_value(unit, finals, kit, ScoringWeights(), finals.files_prefix, brief.rejected)
         raw = image_candidates.pop(key)
-        signing = MotionSigning(brief, raw, finals, kit, status, context.run.run_id, video_provider.provider_name)
+        signing = MotionSigning(
+            brief, raw, finals, kit, status, context.run.run_id, video_provider.provider_name
+        )
         value, files = motion_value(
             key,
             finals,
