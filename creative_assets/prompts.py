@@ -8,6 +8,7 @@ first and last, so a brief that says "ignore previous instructions" is just a st
 from __future__ import annotations
 
 import json
+import math
 
 from creative_assets.brand_kit import BrandKit
 from creative_assets.render.candidates import CandidatePlan
@@ -20,10 +21,13 @@ SQUARE, PORTRAIT, LANDSCAPE = "1024x1024", "1024x1536", "1536x1024"
 
 def api_size(width: int, height: int) -> str:
     """The Images API size closest in shape to a ``width`` x ``height`` output (any placement: the
-    answer is cover-cropped to it): 4:5, 2:3 and 9:16 are portrait; 1.91:1, 16:9 and the wide
-    banners landscape; within 15 % of square, square."""
+    answer is cover-cropped to it), by the ratio of aspects: 4:5, 2:3 and 9:16 are portrait; 1.91:1,
+    16:9 and the wide banners landscape; 300x250 (1.2) square."""
     aspect = width / height
-    return LANDSCAPE if aspect > 1.15 else PORTRAIT if aspect < 1 / 1.15 else SQUARE
+    return min(
+        (SQUARE, PORTRAIT, LANDSCAPE),
+        key=lambda size: abs(math.log(aspect * int(size.split("x")[1]) / int(size.split("x")[0]))),
+    )
 
 
 def quote(text: str | None, limit: int) -> str:

@@ -234,3 +234,28 @@ def test_client_timeout_is_configuration(tmp_path, server, monkeypatch):
     assert time.monotonic() - started < 4
     assert "cannot reach" in str(failed.value) and failed.value.allow_retries
     assert failed.value.metadata["api_answers_paid"].value == 1
+
+
+@pytest.mark.parametrize(
+    ("key", "size"),
+    [
+        ("1:1", "1024x1024"),
+        ("4:5", "1024x1536"),
+        ("9:16", "1024x1536"),
+        ("16:9", "1536x1024"),
+        ("meta-reels", "1024x1536"),
+        ("pinterest-standard", "1024x1536"),
+        ("linkedin-landscape", "1536x1024"),
+        ("iab-leaderboard", "1536x1024"),
+        ("iab-wide-skyscraper", "1024x1536"),
+        ("iab-medium-rectangle", "1024x1024"),
+    ],
+)
+def test_the_images_api_is_asked_for_the_size_closest_in_shape_to_each_placement(key, size):
+    """Any output key (a legacy ratio or a placement) maps to one of the three API sizes; placements
+    beyond the four legacy ratios used to fail with a KeyError."""
+    from creative_assets.prompts import api_size
+    from creative_assets.render.layout import placement_for_key
+
+    w, h = placement_for_key(key).size
+    assert api_size(w, h) == size

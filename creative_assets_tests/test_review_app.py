@@ -1042,6 +1042,7 @@ def test_the_unit_page_plays_the_selected_videos_with_the_still_as_poster(app, s
     poster = f"/units/{unit}/creative/{n}/{ratio_dir(video['poster'])}.png?w=600"
     tag = re.search(r"<video[^>]*>", page, re.S).group(0)
     assert f'src="{src}"' in tag and f'poster="{poster}"' in tag and "loop" in tag and "muted" in tag
+    assert "C2PA TEST-signed, verified" in page  # the video's own credential, as the stage verified it
     r = client.get(src)
     assert r.status_code == 200 and r.headers["content-type"] == "video/mp4"
     assert r.content == storage.read_bytes(video["key"])

@@ -164,7 +164,7 @@ def test_offline_animator_is_the_default_and_calls_nothing(storage):
 def test_a_generated_clip_is_the_background_and_the_brand_layers_still_pass_their_checks(server, storage):
     import numpy as np
 
-    from creative_assets.motion_checks import VideoExpectations, evaluate_video
+    from creative_assets.motion_checks import CredentialResult, VideoExpectations, evaluate_video
     from creative_assets.render.motion import Animator, timing_for
     from creative_assets.video_encode import VideoTarget, encode_video
     from creative_assets_tests.test_motion import H, W, still_fixture
@@ -188,5 +188,105 @@ def test_a_generated_clip_is_the_background_and_the_brand_layers_still_pass_thei
     assert np.abs(hold[0].astype(int) - hold[1].astype(int)).mean() > 1  # the background moves
     target = VideoTarget("mp4", W, H, 10, 6.0)
     data, _ = encode_video(target, animator.frames)
-    results = evaluate_video(data, target, animator, VideoExpectations())
+    verified = CredentialResult(signed=True, passed=True)  # signing: test_motion_pipeline
+    results = evaluate_video(data, target, animator, VideoExpectations(), verified)
     assert all(c.passed for c in results), [(c.check, [f.message for f in c.findings]) for c in results]
+
+
+def test_terminating_the_dagster_run_deletes_the_provider_job(tmp_path):
+    """The real path of a cancel: a brief dropped in the local inbox, a real ``dagster-daemon`` whose
+    sensor launches the run through its code server, the run's ``motion_creatives`` step polling a
+    provider job that would take 15 minutes; then the run is terminated the way the UI's Terminate
+    does it (``instance.run_launcher.terminate``: CANCELING, then an interrupt in the run worker).
+    The step's interrupt deletes the provider's job, the job record says cancelled and the run ends
+    CANCELED."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import yaml
+
+    from creative_assets_tests.helpers import REPO
+    from creative_assets_tests.pipeline_helpers import session_test_ca, small_brief
+
+    brief = small_brief(tmp_path / "brief", locales=("en-US",), candidates=1)
+    data = yaml.safe_load(brief.read_text())
+    data["products"] = data["products"][:1]
+    data.pop("aspect_ratios", None)
+    data["placements"] = ["meta-reels"]
+    brief.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    root = tmp_path / "storage"
+    shutil.copytree(brief.parent, root / "inbox" / "cancel")
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    log = tmp_path / "daemon.log"
+    with FakeOpenAI() as server:
+        server.video_work_seconds = 900  # still running when the run is terminated
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("CREATIVE_ASSETS_", "OPENAI_"))},
+            "DAGSTER_HOME": str(home),
+            "CREATIVE_ASSETS_ROOT": str(root),
+            "CREATIVE_ASSETS_INBOX_TICK_SECONDS": "2",
+            "CREATIVE_ASSETS_FIRST_BATCH_UNITS": "0",
+            "CREATIVE_ASSETS_C2PA_TEST_CA": session_test_ca(),
+            "CREATIVE_ASSETS_VIDEO_PROVIDER": "openai",
+            "OPENAI_API_KEY": server.api_key,
+            "OPENAI_BASE_URL": server.url,
+            "PYTHONPATH": str(REPO),
+        }
+        daemon = Path(sys.executable).with_name("dagster-daemon")
+        with log.open("w") as out:
+            proc = subprocess.Popen(
+                [str(daemon), "run", "-w", str(REPO / "workspace.yaml")],
+                cwd=REPO,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+        def wait(predicate, timeout: float, what: str):
+            deadline = time.monotonic() + timeout
+            while not predicate():
+                assert proc.poll() is None, f"dagster-daemon exited:\n{log.read_text()[-4000:]}"
+                assert time.monotonic() < deadline, (
+                    f"timed out waiting for {what}:\n{log.read_text()[-4000:]}"
+                )
+                time.sleep(1)
+
+        try:
+            wait(lambda: creates(server), 300, "the motion step to create a provider job")
+            job_id = next(iter(server.videos))
+            with dg.DagsterInstance.from_config(str(home)) as instance:
+                (run,) = instance.get_runs(filters=dg.RunsFilter(job_name="creative_pipeline"))
+                assert run.status == dg.DagsterRunStatus.STARTED
+                assert instance.run_launcher.terminate(run.run_id)  # what the UI's Terminate calls
+                wait(
+                    lambda: instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.CANCELED,
+                    120,
+                    "the run to end CANCELED",
+                )
+                # Dagster retries an interrupted step under its retry policy: the retried attempt
+                # refuses to start (and to buy a new job) because the run is cancelling
+                failures = [
+                    e.dagster_event.event_specific_data.error
+                    for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+                ]
+                assert failures and "does not start" in failures[-1].message, failures
+            wait(lambda: server.videos[job_id].get("deleted"), 30, "the provider job's DELETE")
+            deletes = [r for r in server.requests_to(f"/videos/{job_id}") if r["method"] == "DELETE"]
+            assert len(deletes) == 1
+            (record,) = (root / "cache" / "openai" / "videos").glob("*.json")
+            job = json.loads(record.read_text())
+            assert job["state"] == "cancelled" and job["provider_job_id"] == job_id, job
+            assert len(creates(server)) == 1  # nothing was created again after the cancel
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()

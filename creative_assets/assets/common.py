@@ -58,6 +58,25 @@ def stage_asset_kwargs(
     }
 
 
+#: run states in which no step may start work (or buy any from a provider)
+CANCELLED_RUN_STATES = frozenset({dg.DagsterRunStatus.CANCELING, dg.DagsterRunStatus.CANCELED})
+
+
+def refuse_if_run_cancelled(context: dg.AssetExecutionContext) -> None:
+    """Stop a step of a run that is being terminated before it does (or pays for) any work.
+
+    Terminating a run interrupts its running step, and Dagster retries an interrupted step under the
+    step's retry policy (the transient-error policy of ``jobs.py``): without this, the retried
+    attempt would start over, and buy a new provider job, while the run is cancelling. The failure
+    is not retried (``allow_retries=False``)."""
+    run = context.instance.get_run_by_id(context.run.run_id)
+    if run is not None and run.status in CANCELLED_RUN_STATES:
+        raise dg.Failure(
+            f"the run is {run.status.value.lower()}: {context.asset_key.to_user_string()} does not start",
+            allow_retries=False,
+        )
+
+
 def for_each_unit(
     context: dg.AssetExecutionContext,
     build: Callable[[UnitKey], tuple[V, Mapping[str, Any]]],
@@ -73,6 +92,7 @@ def for_each_unit(
     value depends only on its own inputs, so the bytes written are the same as one after another
     (``test_parallel_units``); metadata is recorded, and the first failure raised, in unit order
     (parallel.in_unit_order)."""
+    refuse_if_run_cancelled(context)
     out: dict[str, V] = {}
     keys = context.partition_keys
     where = worker_metadata()

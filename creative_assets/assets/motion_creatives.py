@@ -7,6 +7,7 @@ from creative_assets.assets.common import (
     call_metadata,
     file_links,
     for_each_unit,
+    refuse_if_run_cancelled,
     stage_asset_kwargs,
     withdraw_approval,
 )
@@ -114,6 +115,7 @@ def motion_creatives(
         calls: list[dict] = []
 
         def clip_for(prompt: str, seconds: int, size: tuple[int, int]) -> bytes | None:
+            refuse_if_run_cancelled(context)  # never a new paid job for a run being terminated
             # the provider renders at its own sizes: ask for the placement's orientation
             request = VideoRequest(
                 prompt=prompt, seconds=seconds, size="720x1280" if size[1] > size[0] else "1280x720"
