@@ -135,6 +135,12 @@ class Product(_Strict):
         description="Product images (PNG/JPEG/WebP), relative to the brief. The first is the hero; "
         "when empty, a hero visual is generated.",
     )
+    focus: tuple[Annotated[float, Field(ge=0, le=1)], Annotated[float, Field(ge=0, le=1)]] | None = Field(
+        None,
+        description="Focal point of the hero image as [x, y], fractions of its width and height from the "
+        "top left: where a photo that cannot be cut out is centred when it is shown full-bleed "
+        "(default: the centre of the product GrabCut finds).",
+    )
 
     @field_validator("id")
     @classmethod

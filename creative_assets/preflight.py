@@ -51,6 +51,7 @@ from creative_assets.render.fonts import (
     resolve_font_file,
 )
 from creative_assets.render.layout import layout_variants, plan_layout
+from creative_assets.render.packshot import is_full_bleed
 from creative_assets.render.segmentation import emoji_in
 from creative_assets.render.text import unrenderable
 from creative_assets.stages import CopyVariant
@@ -193,8 +194,14 @@ def _layouts(brief: Brief, kit: BrandKit, direction: str) -> Iterator:
 
 def _product_size(data: bytes) -> tuple[int, int]:
     """Size of the product itself in a supplied image: the cut-out the compositor will place (the
-    same ``prepare_supplied_product``), so the estimate is the enlargement the final check measures."""
-    return prepare_supplied_product(data)[0].size
+    same ``prepare_supplied_product``), so the estimate is the enlargement the final check measures.
+    A photo shown full-bleed is sized by the product GrabCut found in it."""
+    image, _ = prepare_supplied_product(data)
+    if is_full_bleed(image):
+        region = image.getchannel("A").point(lambda v: 255 if v >= 128 else 0).getbbox()
+        if region:
+            return region[2] - region[0], region[3] - region[1]
+    return image.size
 
 
 def packshot_upscale(size: tuple[int, int], product_box: tuple[int, int, int, int]) -> float:

@@ -268,7 +268,7 @@ class ImageCandidate(BaseModel):
     emphasis: int
     palette: dict[str, str]
     source: Literal["supplied", "generated"]
-    method: str  # how the product was obtained: alpha | backdrop-removed | card | generated:<shape> | model
+    method: str  # how the product was obtained: supplied:(alpha | backdrop-removed | grabcut | full-bleed | card:kept-whole) | generated:<shape> | model:<kind>
     prompt: str
     renders: dict[str, CandidateRender]
 

@@ -200,9 +200,11 @@ def test_terminating_the_dagster_run_deletes_the_provider_job(tmp_path):
     does it (``instance.run_launcher.terminate``: CANCELING, then an interrupt in the run worker).
     The step's interrupt deletes the provider's job, the job record says cancelled and the run ends
     CANCELED."""
+    import contextlib
     import json
     import os
     import shutil
+    import signal
     import subprocess
     import sys
     import time
@@ -247,6 +249,7 @@ def test_terminating_the_dagster_run_deletes_the_provider_job(tmp_path):
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # its code server and run workers: one group to stop at the end
             )
 
         def wait(predicate, timeout: float, what: str):
@@ -285,8 +288,9 @@ def test_terminating_the_dagster_run_deletes_the_provider_job(tmp_path):
             assert job["state"] == "cancelled" and job["provider_job_id"] == job_id, job
             assert len(creates(server)) == 1  # nothing was created again after the cancel
         finally:
-            proc.terminate()
-            try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # whatever of the group is left
+            proc.wait()

@@ -53,6 +53,7 @@ from creative_assets.prompts import (
     image_prompt,
 )
 from creative_assets.render.candidates import CandidatePlan
+from creative_assets.render.packshot import is_full_bleed
 from creative_assets.stages import BrandedCandidates, LocaleContextPack, LocalizedCopy, UnitBrief
 from resources.providers import CandidateDraft, ContextProvider, CopyProvider, ImageProvider
 from resources.storage import CreativeStorage
@@ -288,6 +289,8 @@ class OpenAIImageProvider(ImageProvider):
         product: Image.Image | None,
         headline_font: str,
     ) -> CandidateDraft:
+        if product is not None and is_full_bleed(product):  # a photo: the model edits it whole
+            product = product.convert("RGB")
         product_png = _png(product) if product is not None else None
         product_sha = hashlib.sha256(product_png).hexdigest()[:16] if product_png else None
         renders, calls, prompts = {}, [], {}

@@ -19,6 +19,7 @@ from creative_assets.brand_kit import BrandKit
 from creative_assets.feedback import FeedbackDirectives, interpret_feedback
 from creative_assets.placements import product_share_min
 from creative_assets.render.layout import Box, Layout, layout_variants, placement_for_key, plan_layout
+from creative_assets.render.packshot import is_full_bleed
 from creative_assets.render.product_mask import ProductFootprint
 from creative_assets.render.scenes import (
     STYLES,
@@ -73,6 +74,9 @@ def product_shape(unit: UnitBrief, supplied: Image.Image | None) -> tuple[float,
     """(aspect, fill) of the product the candidates will place: the supplied cut-out, else the
     packaging shape the offline renderer draws for the product's text."""
     if supplied is not None:
+        region = supplied.getchannel("A").point(lambda v: 255 if v >= 128 else 0).getbbox()
+        if is_full_bleed(supplied) and region:  # the photo is cropped to fit its product to the box
+            supplied = supplied.crop(region)
         alpha = np.asarray(supplied.getchannel("A")) >= 128 if supplied.mode == "RGBA" else None
         fill = float(alpha.mean()) if alpha is not None and alpha.size else SUPPLIED_FILL
         return supplied.width / max(1, supplied.height), fill
@@ -267,6 +271,8 @@ def render_offline_candidate(
             product,
             layout.product_box,
             layout.text_region,
+            layout.product_treatments,
+            unit.product.focus,
         )
         renders[ratio] = (image, bbox)
         footprints[ratio] = footprints[ratio].model_copy(update={"origin": source})

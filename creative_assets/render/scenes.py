@@ -17,6 +17,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 from creative_assets.render.color import RGB, hex_to_rgb, is_dark, mix, rgb_to_hex, shade
 from creative_assets.render.layout import Box
+from creative_assets.render.packshot import full_bleed, is_full_bleed, mark_full_bleed, separate
 from creative_assets.render.product_mask import ProductFootprint, placed_footprint
 
 #: Background styles the offline provider can draw; candidates cycle through them.
@@ -323,7 +324,10 @@ def to_8bit(im: Image.Image) -> Image.Image:
 def cutout_product(image: Image.Image, tolerance: float = 28.0) -> tuple[Image.Image, str]:
     """Isolate the product: trust real transparency, else remove a uniform backdrop by flood fill from
     the border (interior areas of the same colour, such as a white label, are kept). When the backdrop
-    is not uniform (a lifestyle photo), the photo is kept whole as a rounded card.
+    is not uniform, GrabCut cuts the product out if it separates cleanly (method ``grabcut``,
+    render/packshot.py); otherwise (a lifestyle photo) the photo is shown full-bleed around its
+    focal point (method ``full-bleed``: the whole photo, its alpha the product estimate,
+    :func:`render.packshot.is_full_bleed`).
 
     The cut-out never removes the product: when the flood fill would leave less than
     :data:`MIN_KEPT_SHARE` of the image (a flat-colour packshot, a product the colour of its ground,
@@ -345,7 +349,12 @@ def cutout_product(image: Image.Image, tolerance: float = 28.0) -> tuple[Image.I
     border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
     bg = np.median(border, axis=0)
     if np.abs(border - bg).max(axis=1).mean() > tolerance / 2:
-        return _rounded_card(im), "card"
+        separation = separate(im)
+        if separation.clean:
+            out = im.copy()
+            out.putalpha(Image.fromarray(separation.mask, "L"))
+            return _trim(out), "grabcut"
+        return mark_full_bleed(im, separation.mask), "full-bleed"
     # flood fill the backdrop from every border pixel on a small proxy, then upscale the mask
     scale = min(1.0, 640 / max(im.size))
     proxy = im.convert("RGB").resize(
@@ -377,6 +386,8 @@ def _trim(im: Image.Image) -> Image.Image:
 
 
 def _rounded_card(im: Image.Image) -> Image.Image:
+    """The image whole, as a card with rounded corners (a packshot kept whole, or a ``framed``
+    template's treatment of a photo)."""
     radius = round(min(im.size) * 0.06)
     mask = Image.new("L", im.size, 0)
     ImageDraw.Draw(mask).rounded_rectangle((0, 0, im.width - 1, im.height - 1), radius, fill=255)
@@ -583,8 +594,21 @@ def compose_scene(
     product: Image.Image,
     product_box: Box,
     text_region: Box,
+    treatments: Sequence[str] = ("cutout", "full-bleed"),
+    focus: tuple[float, float] | None = None,
 ) -> tuple[Image.Image, Box, ProductFootprint]:
-    """Background + product, at the final size. Returns (RGB image, product pixel bbox, footprint)."""
+    """Background + product, at the final size. Returns (RGB image, product pixel bbox, footprint).
+    A photo packshot that could not be cut out (:func:`render.packshot.is_full_bleed`) is the whole
+    canvas, cropped around ``focus`` (fractions of the photo), unless the template's product
+    ``treatments`` ask for a ``framed`` card instead."""
+    if is_full_bleed(product):
+        if "full-bleed" in treatments or "framed" not in treatments:
+            canvas, mask, scale = full_bleed(product, size, product_box, focus)
+            footprint = ProductFootprint.from_array(mask).model_copy(
+                update={"source_size": product.size, "scale": round(scale, 4)}
+            )
+            return canvas, footprint.bbox, footprint
+        product = _rounded_card(product.convert("RGB").convert("RGBA"))  # the template frames it
     canvas = render_background(size, style, pal, seed, product_box, text_region)
     bbox, footprint = place_product(canvas, product, product_box)
     return canvas, bbox, footprint

@@ -5,6 +5,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from creative_assets.brand_kit import load_brand_kit
+from creative_assets.render.packshot import is_full_bleed
 from creative_assets.render.scenes import (
     STYLES,
     cutout_product,
@@ -46,14 +47,13 @@ def test_cutout_removes_a_plain_backdrop_but_keeps_interior_whites():
     assert alpha[0, 0] == 0 or alpha[0, 0] < 60
 
 
-def test_cutout_keeps_busy_photos_whole_as_a_card():
+def test_cutout_shows_a_busy_photo_whole_full_bleed_not_as_a_card():
     rng = np.random.default_rng(1)
     photo = Image.fromarray(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8))
     out, method = cutout_product(photo)
-    assert method == "card"
-    assert out.size == (400, 300)
-    assert out.getchannel("A").getpixel((0, 0)) == 0  # rounded corner
-    assert out.getchannel("A").getpixel((200, 150)) == 255
+    assert method == "full-bleed" and is_full_bleed(out)
+    assert out.size == (400, 300)  # the whole photo, no rounded card corners
+    assert np.array_equal(np.asarray(out.convert("RGB")), np.asarray(photo))
 
 
 @pytest.mark.parametrize("style", STYLES)
