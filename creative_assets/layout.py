@@ -286,6 +286,16 @@ def delivery_motion_key(unit: UnitKey, name: str) -> str:
     return f"{delivery_prefix(unit)}/motion/{unit.campaign_id}_{unit.locale}_{unit.product_id}_{name}"
 
 
+def delivery_export_key(unit: UnitKey, name: str) -> str:
+    """A delivered placement export (the file within the placement's byte budget, JPEG/WebP/PNG):
+    ``export/<campaign>_<locale>_<product>_<output>.<ext>`` (``name``: ``<output>.<ext>``)."""
+    return f"{delivery_prefix(unit)}/export/{unit.campaign_id}_{unit.locale}_{unit.product_id}_{name}"
+
+
+#: approval content keys of placement exports start with this (``export/<output>.<ext>``)
+EXPORT_CONTENT_PREFIX = "export/"
+
+
 #: approval content keys of motion files start with this (``motion/<placement>.<ext>``); the others
 #: are output keys of stills
 MOTION_CONTENT_PREFIX = "motion/"

@@ -471,6 +471,9 @@ class SelectedCreative(StageValue):
     #: the selected candidate's videos that pass their checks (byte copies), and why any is missing
     motion: list[SelectedMotion] = []
     motion_notes: list[str] = []
+    #: output key -> the selected candidate's placement export inside selected/ (a byte copy:
+    #: ``export/<output>.<ext>``, the file within the placement's byte budget)
+    exports: dict[str, str] = {}
 
 
 # -- 6b. motion creatives --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ step, or the pixels as they are) and can take a preview on the way.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -62,6 +63,10 @@ from creative_assets.stages import (
 from creative_assets.units import UnitKey
 
 Hold = Callable[[str, Image.Image], "Image.Image | bytes"]
+#: signs an encoded export: (the PNG final it encodes, the export's name, its bytes) -> signed bytes
+SealExport = Callable[[str, str, bytes], bytes]
+#: bytes kept free of a placement's budget when a signed export has to be encoded again to fit
+SEAL_MARGIN = 1024
 
 
 def unit_brief_value(record: BriefRecord, unit: UnitKey, kit: BrandKit, review: ReviewState) -> UnitBrief:
@@ -195,17 +200,35 @@ def brand_palette(kit: BrandKit) -> list[str]:
 
 
 def placement_export(
-    image: Image.Image, placement: Placement, key: str, index: int
+    image: Image.Image, placement: Placement, key: str, index: int, seal: SealExport | None = None
 ) -> tuple[str, bytes | None, PlacementExport | None]:
     """The creative encoded for its placement's byte budget (render/export.py), named
-    ``export/<output>/candidate-N.<ext>``; (name, None, None) when no format fits at the minimum
-    quality (the ``placement_spec`` check then fails the creative)."""
+    ``export/<output>/candidate-N.<ext>``, and signed (``seal``) with the credential its PNG carries:
+    a signed file over the budget is encoded again with the credential's size kept free. (name,
+    None, None) when no format fits at the minimum quality (the ``placement_spec`` check then fails
+    the creative). The record's bytes and SHA-256 are the signed file's."""
+    png = candidate_file(key, index, "png")
+
+    def encoded(budget: int | None) -> tuple[str, bytes, PlacementExport]:
+        data, export = export_for_placement(image, placement, budget)
+        name = f"export/{candidate_file(key, index, export_extension(export.format))}"
+        return name, (seal(png, name, data) if seal else data), export
+
     try:
-        data, export = export_for_placement(image, placement)
+        name, data, export = encoded(None)
+        overhead = len(data) - export.bytes
+        if len(data) > placement.max_bytes and overhead > 0:
+            name, data, export = encoded(placement.max_bytes - overhead - SEAL_MARGIN)
     except BudgetError:
         return "", None, None
-    name = f"export/{candidate_file(key, index, export_extension(export.format))}"
-    return name, data, export.model_copy(update={"file": name})
+    update = {
+        "file": name,
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "max_bytes": placement.max_bytes,
+        "credential_bytes": len(data) - export.bytes,
+    }
+    return name, data, export.model_copy(update=update)
 
 
 def final_creatives_value(
@@ -215,6 +238,7 @@ def final_creatives_value(
     pack: LocaleContextPack,
     kit: BrandKit,
     hold: Hold,
+    seal_export: SealExport | None = None,
 ) -> tuple[FinalCreatives, dict[int, dict[str, dict[str, CheckOutcome]]]]:
     """Stage 6: every candidate rendered with its copy at every ratio and judged by the compliance
     checks on its final pixels. Returns the value and the outcomes (candidate -> ratio -> check name -> outcome)."""
@@ -251,7 +275,9 @@ def final_creatives_value(
                     }
                 )
             short = min(image.size)
-            export_name, data, export = placement_export(image, placement_for_key(ratio), ratio, cand.index)
+            export_name, data, export = placement_export(
+                image, placement_for_key(ratio), ratio, cand.index, seal_export
+            )
             checks = evaluate_creative(
                 CreativeContext(
                     image=image,

@@ -13,9 +13,10 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import numpy as np
 import pytest
 import yaml
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from creative_assets import credentials as c2
 from creative_assets.brand_kit import load_brand_kit
@@ -324,13 +325,23 @@ def test_delivery_keeps_the_credential_intact(signed_run, tmp_path):
     manifest = json.loads(
         storage.read_text(f"approved/{unit.campaign_id}/{unit.locale}/{unit.product_id}/manifest.json")
     )
-    for ratio, key in event.delivered.items():
+    # the stills and the placement exports (the files within each placement's byte budget)
+    exports = {n for n in event.delivered if n.startswith("export/")}
+    assert exports == {f"export/{e}" for e in view.selected.exports} and len(exports) == len(
+        view.selected.files
+    )
+    for name, key in event.delivered.items():
         delivered = storage.read_bytes(key)
-        assert delivered == storage.read_bytes(view.selected.files[ratio])  # a byte copy
-        result = c2.verify(delivered, "image/png", None, _anchors(), require_trust=True)
+        assert delivered == storage.read_bytes(view.selected.sources[name])  # a byte copy
+        result = c2.verify(delivered, c2.mime_type(key), None, _anchors(), require_trust=True)
         assert result.passed, result.problems
-        assert manifest["files"][ratio]["content_credentials"]["verified"]
-        assert manifest["files"][ratio]["content_credentials"]["work"]["product"] == unit.product_id
+        assert manifest["files"][name]["content_credentials"]["verified"]
+        assert manifest["files"][name]["content_credentials"]["work"]["product"] == unit.product_id
+    for name in exports:
+        key = event.delivered[name]
+        assert "/export/" in key and key.endswith((".jpg", ".webp", ".png"))
+        export = view.selected.exports[name.removeprefix("export/")]
+        assert len(storage.read_bytes(key)) == export["bytes"]
 
 
 def test_a_final_with_a_broken_credential_is_not_delivered(signed_run, tmp_path):
@@ -634,3 +645,54 @@ def test_an_ai_made_packshot_is_not_laundered_into_a_brand_photo(signed_run):
     zh = SimpleNamespace(locale=get_locale("zh-CN").model_dump(mode="json"))
     offline = SimpleNamespace(provider="offline-compositor", candidates=[SimpleNamespace(source="supplied")])
     assert ai_label_for(zh, offline, c2.TRAINED) == "AI生成" and ai_label_for(zh, offline) is None
+
+
+def test_every_placement_export_is_signed_within_its_budget(signed_run):
+    """The export of each final (JPEG/WebP within the placement's byte budget) carries the final's
+    credential; the bytes the credential adds are counted against the budget."""
+    storage = signed_run["storage"]
+    for key in signed_run["keys"]:
+        unit = UnitKey.parse(key)
+        finals = read_stage(storage, unit, "final_creatives")
+        for cand in finals.candidates:
+            for ratio, render in cand.renders.items():
+                export = render.export
+                data = finals.image_bytes_stored(export.file)
+                result = c2.verify(data, c2.mime_type(export.file), None, _anchors(), require_trust=True)
+                assert result.passed, (export.file, result.problems)
+                work = result.credential.assertion(c2.WORK_ASSERTION)
+                assert (work["ratio"], work["candidate"]) == (ratio, cand.index + 1)
+                assert export.bytes == len(data) <= export.max_bytes and export.credential_bytes > 1000
+                assert finals.credentials[render.file]["export_verified"] is True
+        selected = read_stage(storage, unit, "selected_creative")
+        best = next(c for c in finals.candidates if c.index == selected.best)
+        for ratio, name in selected.exports.items():
+            assert selected.image_bytes_stored(name) == finals.image_bytes_stored(
+                best.renders[ratio].export.file
+            )
+
+
+def test_a_signed_export_over_its_budget_is_encoded_again_to_fit():
+    """The credential's bytes are kept free of the budget: quality drops (never below the measured
+    minimum) instead of the signed file going over."""
+    from creative_assets.placements import get_placement
+    from creative_assets.render.export import export_for_placement
+    from creative_assets.unit_work import placement_export
+
+    rng = np.random.default_rng(4)
+    image = Image.fromarray(rng.integers(90, 160, (250, 300, 3), dtype=np.uint8)).filter(
+        ImageFilter.GaussianBlur(2)
+    )
+    unsigned, record = export_for_placement(image, get_placement("iab-medium-rectangle"))
+    placement = get_placement("iab-medium-rectangle").model_copy(update={"max_bytes": len(unsigned) + 2000})
+
+    def seal(final: str, name: str, data: bytes) -> bytes:
+        assert final == "iab-medium-rectangle/candidate-1.png" and name.startswith(
+            "export/iab-medium-rectangle/"
+        )
+        return data + bytes(6000)  # what a manifest adds (after the JPEG's end: still decodable)
+
+    name, data, export = placement_export(image, placement, "iab-medium-rectangle", 0, seal)
+    assert name == export.file and len(data) <= placement.max_bytes and export.bytes == len(data)
+    assert export.credential_bytes == 6000 and export.quality < record.quality
+    assert export.max_bytes == placement.max_bytes and export.psnr_db >= export.min_psnr_db

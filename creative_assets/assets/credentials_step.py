@@ -83,6 +83,8 @@ class UnitSigning:
         self.finals: FinalCreatives | None = None
         #: file -> (SHA-256 of the sealed bytes, their verification)
         self.verified: dict[str, tuple[str, c2.Verification]] = {}
+        #: final PNG -> the name of its placement export (signed with the same declaration)
+        self.exports: dict[str, str] = {}
 
     def copy(self, copy: LocalizedCopy) -> LocalizedCopy:
         """The unit's copy with the market's visible AI label leading the legal line, if required."""
@@ -99,11 +101,24 @@ class UnitSigning:
         self.verified[name] = (hashlib.sha256(sealed).hexdigest(), self.verify(name, sealed))
         return sealed
 
-    def verify(self, name: str, data: bytes) -> c2.Verification:
+    def seal_export(self, final: str, name: str, data: bytes) -> bytes:
+        """Sign the placement export ``name`` of the final ``final`` (JPEG, WebP or PNG): the same
+        imagery, so the same declaration; verified at once (a failing export blocks its final)."""
+        key = self.status.key
+        self.exports[final] = name
+        if key is None:
+            return data
+        prov = self.provenance[final]
+        parts = {i.role: self.inputs.bytes_of(i) for i in prov.ingredients}
+        sealed = c2.sign_file(data, name, prov, key, parts, self.credit, self.copyright)
+        self.verified[name] = (hashlib.sha256(sealed).hexdigest(), self.verify(name, sealed, final))
+        return sealed
+
+    def verify(self, name: str, data: bytes, final: str | None = None) -> c2.Verification:
         return c2.verify(
             data,
             c2.mime_type(name),
-            self.provenance[name],
+            self.provenance[final or name],
             self.status.trust_anchors,
             require_trust=self.status.required,
         )
@@ -171,6 +186,13 @@ class UnitSigning:
                     reasons.append(
                         f"content_credentials: {result.problems[0] if result.problems else 'fails'}"
                     )
+                export = self.exports.get(name)
+                exported = self.verified.get(export, ("", None))[1] if export else None
+                if export:
+                    record["export_verified"] = bool(exported and exported.passed)
+                if export and (exported is None or not exported.passed):
+                    why = exported.problems[0] if exported and exported.problems else "not signed"
+                    reasons.append(f"content_credentials: export {export}: {why}")
             if name in unlabelled:
                 reasons.append(f"ai_disclosure: {unlabelled[name]}")
             record["blocked"] = reasons  # "<check>: <why>" each; empty: selectable

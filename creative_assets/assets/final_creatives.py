@@ -29,7 +29,7 @@ from resources.storage import CreativeStorage
 
 
 @dg.asset(
-    **stage_asset_kwargs("final_creatives", "4", {"pillow", "png", "c2pa"}),
+    **stage_asset_kwargs("final_creatives", "5", {"pillow", "png", "c2pa"}),
     check_specs=CHECK_SPECS,
 )
 def final_creatives(
@@ -72,7 +72,7 @@ def final_creatives(
                 previews.append(image)
             return signing.seal(name, encode_image(image, name))  # kilobytes per image held
 
-        value, outcomes = final_creatives_value(unit, branded, copy, pack, kit, hold)
+        value, outcomes = final_creatives_value(unit, branded, copy, pack, kit, hold, signing.seal_export)
         signing.finish(value)
         verdicts_by_unit[key] = unit_verdicts(outcomes)
         reports = [r for c in value.candidates for r in c.renders.values()]

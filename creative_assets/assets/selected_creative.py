@@ -10,6 +10,7 @@ from creative_assets.assets.common import (
     thumbnail,
     withdraw_approval,
 )
+from creative_assets.layout import ratio_dir
 from creative_assets.scoring import ScoringWeights
 from creative_assets.stages import (
     FinalCreatives,
@@ -30,7 +31,7 @@ class SelectionConfig(dg.Config):
     weights: dict[str, float] = Field(default_factory=dict)
 
 
-@dg.asset(**stage_asset_kwargs("selected_creative", "4", {"python", "png"}))
+@dg.asset(**stage_asset_kwargs("selected_creative", "5", {"python", "png"}))
 def selected_creative(
     context: dg.AssetExecutionContext,
     config: SelectionConfig,
@@ -72,6 +73,11 @@ def selected_creative(
         for ratio, name in value.files.items():
             # byte copy of the stored file, checked against the manifest: no re-encode of the pixels
             value.put_image(name, finals.image_bytes_stored(best.renders[ratio].file))
+            export = best.renders[ratio].export
+            if export is not None and export.file:
+                copy = f"export/{ratio_dir(ratio)}.{export.file.rsplit('.', 1)[-1]}"
+                value.put_image(copy, finals.image_bytes_stored(export.file))
+                value.exports[ratio] = copy
         carry_motion(value, motion_creatives.pop(key), finals)
         return value, {
             "status": "selected",

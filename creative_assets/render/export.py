@@ -49,6 +49,8 @@ class PlacementExport(BaseModel):
     sha256: str
     #: every encoding tried, "format@quality=bytes" (why this one was chosen)
     tried: list[str] = []
+    #: bytes the embedded Content Credential adds (the encoder's budget kept them free)
+    credential_bytes: int = 0
 
 
 class BudgetError(ValueError):

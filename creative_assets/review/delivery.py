@@ -32,6 +32,16 @@ class StaleCreative(RuntimeError):
     """The files to publish are not the ones the reviewer approved."""
 
 
+def delivery_key(unit: UnitKey, name: str) -> str:
+    """Where an approved file is delivered, by its approval content name: a still by output key, a
+    placement export by ``export/<name>``, a video by ``motion/<name>``."""
+    if name.startswith(layout.MOTION_CONTENT_PREFIX):
+        return layout.delivery_motion_key(unit, name[len(layout.MOTION_CONTENT_PREFIX) :])
+    if name.startswith(layout.EXPORT_CONTENT_PREFIX):
+        return layout.delivery_export_key(unit, name[len(layout.EXPORT_CONTENT_PREFIX) :])
+    return layout.delivery_file_key(unit, name)
+
+
 def publish(
     storage: Storage,
     unit: UnitKey,
@@ -66,11 +76,7 @@ def publish(
         check_deliverable(data, source, signed.get(ratio, False), policy, claims)
         checked[ratio] = (source, data, digest)
     for ratio, (source, data, digest) in checked.items():
-        motion = ratio.startswith(layout.MOTION_CONTENT_PREFIX)
-        if motion:
-            key = layout.delivery_motion_key(unit, ratio[len(layout.MOTION_CONTENT_PREFIX) :])
-        else:
-            key = layout.delivery_file_key(unit, ratio)
+        key = delivery_key(unit, ratio)
         storage.write_bytes(key, data)
         delivered[ratio] = key
         # read back from the delivery: the bytes and their credential arrived intact

@@ -24,7 +24,6 @@ from creative_assets.brand_kit import BrandKit, brand_kits_dir, load_brand_kit
 from creative_assets.brief_store import current_brief, registered_campaigns, unit_fingerprint
 from creative_assets.credentials import CredentialRefused, VerifyPolicy, check_deliverable
 from creative_assets.feedback import interpret_feedback
-from creative_assets.layout import delivery_file_key
 from creative_assets.render.phash import phash
 from creative_assets.review import approvals
 from creative_assets.review.approvals import ApprovalPolicy, ApprovalRefused, Decision, StageState
@@ -36,7 +35,7 @@ from creative_assets.review.decisions import (
     new_event,
     review_state,
 )
-from creative_assets.review.delivery import delivered_manifest, publish, withdraw
+from creative_assets.review.delivery import delivered_manifest, delivery_key, publish, withdraw
 from creative_assets.stage_registry import FINAL_CREATIVES, SELECTED_CREATIVE, STAGE_NAMES, UNIT_BRIEF
 from creative_assets.stage_store import read_manifest
 from creative_assets.storage_protocol import Storage
@@ -96,17 +95,29 @@ class CreativeView:
     #: name (``<placement>.<ext>``), key, sha256, poster (output key of its still), container, size;
     #: each is in ``content`` as ``motion/<name>`` too, so an approval covers them byte for byte
     motion: list[dict] = field(default_factory=list)
+    #: the candidate's placement exports (the files within each placement's byte budget): name
+    #: (``<output>.<ext>``) -> key, sha256, ratio (its output key), format, bytes; in ``content`` as
+    #: ``export/<name>``
+    exports: dict[str, dict] = field(default_factory=dict)
 
     @property
     def sources(self) -> dict[str, str]:
-        """Every file an approval delivers: the stills by output key and the videos by ``motion/<name>``."""
-        return {**self.files, **{layout.MOTION_CONTENT_PREFIX + m["name"]: m["key"] for m in self.motion}}
+        """Every file an approval delivers: the stills by output key, the placement exports by
+        ``export/<name>`` and the videos by ``motion/<name>``."""
+        return {
+            **self.files,
+            **{layout.EXPORT_CONTENT_PREFIX + n: e["key"] for n, e in self.exports.items()},
+            **{layout.MOTION_CONTENT_PREFIX + m["name"]: m["key"] for m in self.motion},
+        }
 
     def signed(self, name: str) -> bool:
         """Whether the pipeline recorded signing the file ``name`` (a ratio, or ``motion/<name>``)."""
         if name.startswith(layout.MOTION_CONTENT_PREFIX):
             motion = name[len(layout.MOTION_CONTENT_PREFIX) :]
             return any(m["signed"] for m in self.motion if m["name"] == motion)
+        if name.startswith(layout.EXPORT_CONTENT_PREFIX):
+            export = self.exports.get(name[len(layout.EXPORT_CONTENT_PREFIX) :], {})
+            return bool(self.credentials.get(export.get("ratio", ""), {}).get("signed"))
         return bool(self.credentials.get(name, {}).get("signed"))
 
     @property
@@ -300,9 +311,11 @@ class ReviewService:
         by_index = {c["index"]: c for c in final["value"]["candidates"]}
         motion_by_candidate = self._motion(unit, final.get("generation"))
         candidates = []
+        final_prefix = layout.files_prefix(unit, "final_creatives", final)
         for scored in selected["value"]["ranking"]:
             renders = by_index[scored["index"]]["renders"]
             motion = motion_by_candidate.get(scored["index"], [])
+            exports = _exports(renders, final_files, final_prefix)
             candidates.append(
                 CreativeView(
                     index=scored["index"],
@@ -313,9 +326,11 @@ class ReviewService:
                     files=scored["files"],
                     content={
                         **{r: final_files[rep["file"]]["sha256"] for r, rep in renders.items()},
+                        **{layout.EXPORT_CONTENT_PREFIX + n: e["sha256"] for n, e in exports.items()},
                         **{layout.MOTION_CONTENT_PREFIX + m["name"]: m["sha256"] for m in motion},
                     },
                     motion=motion,
+                    exports=exports,
                     copy=variants.get(scored["index"], {}),
                     checks={r: rep.get("compliance", []) for r, rep in renders.items()},
                     sizes={r: (rep["width"], rep["height"]) for r, rep in renders.items()},
@@ -482,7 +497,7 @@ class ReviewService:
             brief_version=view.brief_version,
             content=chosen.content,
             lineage=view.lineage,
-            delivered={ratio: delivery_file_key(unit, ratio) for ratio in chosen.files},
+            delivered={name: delivery_key(unit, name) for name in chosen.sources},
         )
         remaining = [s for s in view.missing_stages if s != stage]
         if remaining:  # an earlier stage: recorded; delivery waits for the rest
@@ -738,3 +753,21 @@ def _clean_name(name: str) -> str:
     if not name:
         raise ReviewError("a reviewer name is required", 401)
     return name
+
+
+def _exports(renders: dict, final_files: dict, final_prefix: str) -> dict[str, dict]:
+    """A candidate's placement exports from its final renders (``export`` records, final manifest)."""
+    out = {}
+    for ratio, rep in renders.items():
+        export = rep.get("export") or {}
+        if not export.get("file") or export["file"] not in final_files:
+            continue
+        name = f"{layout.ratio_dir(ratio)}.{export['file'].rsplit('.', 1)[-1]}"
+        out[name] = {
+            "key": f"{final_prefix}/{export['file']}",
+            "sha256": final_files[export["file"]]["sha256"],
+            "ratio": ratio,
+            "format": export["format"],
+            "bytes": export["bytes"],
+        }
+    return out
