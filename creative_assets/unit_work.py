@@ -199,6 +199,20 @@ def brand_palette(kit: BrandKit) -> list[str]:
     return [*kit.palette.brand_colours(), kit.palette.neutral_light, kit.palette.neutral_dark]
 
 
+def logo_rules(logos: dict, rules, short: int) -> LogoRules:
+    """What the logo check looks for on a creative whose short side is ``short``: the kit's minimum
+    width (at least ``min_width_px``) up to its maximum share of the short side, which on a small
+    banner (300x250: 32 % is 80 px) is below the 140 px minimum the layout still places the logo at,
+    so the range reaches the minimum (the logo was not found on banners at all)."""
+    min_px = max(rules.min_width_px, round(short * rules.min_width_ratio))
+    return LogoRules(
+        artwork=logos,
+        min_px=min_px,
+        max_px=max(round(short * rules.max_width_ratio), min_px),
+        clear_space=rules.clear_space,
+    )
+
+
 def placement_export(
     image: Image.Image, placement: Placement, key: str, index: int, seal: SealExport | None = None
 ) -> tuple[str, bytes | None, PlacementExport | None]:
@@ -286,12 +300,7 @@ def final_creatives_value(
                     rules=pack.rules,
                     line_breaking=copy.line_breaking,
                     direction=copy.direction,
-                    logo=LogoRules(
-                        artwork=logos,
-                        min_px=max(rules.min_width_px, round(short * rules.min_width_ratio)),
-                        max_px=round(short * rules.max_width_ratio),
-                        clear_space=rules.clear_space,
-                    ),
+                    logo=logo_rules(logos, rules, short),
                     palette_hex=palette,
                     font_resolver=fonts,
                     max_upscale=kit.product_imagery.max_upscale,

@@ -30,6 +30,7 @@ from creative_assets.render.finals import LocaleText, render_final
 from creative_assets.render.fonts import BUNDLED_FONTS_DIR, load_font
 from creative_assets.render.layout import placement_for_key, plan_layout
 from creative_assets.stages import CopyVariant, TermRuleRecord, TextBlockReport
+from creative_assets.unit_work import logo_rules
 
 KIT = "aurora-beverages"
 EN = LocaleText("en", "ltr", "latin", "spaces")
@@ -64,9 +65,8 @@ def logos(kit):
 
 
 def _limits(kit, size):
-    rules = kit.logo_placement
-    short = min(size)
-    return max(rules.min_width_px, round(short * rules.min_width_ratio)), round(short * rules.max_width_ratio)
+    rules = logo_rules({}, kit.logo_placement, min(size))  # what the final stage checks against
+    return rules.min_px, rules.max_px
 
 
 @pytest.fixture(scope="module")
@@ -161,6 +161,31 @@ def test_rendered_creative_passes_every_check(creative, kit, logos):
     assert abs(logo["width_px"] - report.logo.width_px) <= 2
     assert logo["contrast"] >= 3.0
     assert outcomes["text_legibility"].figures["min_contrast"] >= 4.5
+
+
+def test_the_logo_is_found_on_a_small_banner_where_the_minimum_width_exceeds_the_maximum_share(kit, logos):
+    """300x250: the kit's 140 px minimum is 56 % of the short side, over its 32 % maximum; the layout
+    still places the logo at the minimum, and the check must look for it there."""
+    from creative_assets.render.candidates import logo_aspect
+    from creative_assets.render.layout import layout_variants
+
+    size = (300, 250)
+    variant = layout_variants("iab-medium-rectangle")[0]
+    layout = plan_layout(
+        "iab-medium-rectangle",
+        size,
+        variant,
+        "ltr",
+        logo_aspect=logo_aspect(kit),
+        **kit.logo_placement.layout_arguments(),
+    )
+    branded, logo = apply_branding(Image.new("RGB", size, CREAM), layout, kit)
+    image, report = render_final(branded, layout, COPY, kit, EN, logo, layout.product_box)
+    outcome = _evaluate(image, report, kit, logos)["logo"]
+    assert outcome.passed, outcome.findings
+    assert outcome.figures["score"] > 0.9 and report.logo.width_px > round(
+        250 * kit.logo_placement.max_width_ratio
+    )
 
 
 def test_detect_logo_finds_the_placed_logo_on_the_pixels(creative, kit, logos):
