@@ -1,6 +1,11 @@
 """Paths and small builders shared by tests."""
 
+import contextlib
+import os
 import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -20,3 +25,42 @@ def without_generations(text: str) -> str:
 def is_generation_copy(key: str) -> bool:
     """The manifest copy a generation keeps of itself (it duplicates the live manifest)."""
     return "/gen/" in key and bool(_GENERATION.search(key)) and key.endswith("/manifest.json")
+
+
+#: a brand palette for pure render tests (the aurora kit's colours)
+PALETTE = {
+    "primary": "#0B5D6B",
+    "secondary": "#F2C14E",
+    "accent": "#F26B4E",
+    "neutral_dark": "#111111",
+    "neutral_light": "#FFFFFF",
+    "text_on_light": "#111111",
+    "text_on_dark": "#FFFFFF",
+}
+
+
+@contextlib.contextmanager
+def dagster_daemon(env: dict, log: Path):
+    """A real ``dagster-daemon run`` on the repo's workspace with ``env``, output to ``log``; yields
+    the process. It runs in its own session, and the whole group (its code server and any run
+    worker) is stopped at the end, whatever happened."""
+    daemon = Path(sys.executable).with_name("dagster-daemon")
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [str(daemon), "run", "-w", str(REPO / "workspace.yaml")],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield proc
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=30)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever of the group is left
+        proc.wait()

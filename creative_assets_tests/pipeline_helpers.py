@@ -139,19 +139,19 @@ def comparable(files: dict[str, bytes], prefix: str) -> dict[str, object]:
         if is_generation_copy(key):
             continue  # a generation's copy of its manifest: the live manifest is compared
         text = without_generations(data.decode().replace(f"/{prefix}/", "/<prefix>/"))
-        manifest = _unsigned_refs(json.loads(text), signed)
+        manifest = unsigned_refs(json.loads(text), signed)
         out[key] = {k: v for k, v in manifest.items() if k not in ("written_at", "run_id", "generation")}
     for entry in out.values():  # a video's ingredient is its (signed) still
         if isinstance(entry, dict) and "ingredients" in entry:
-            entry["ingredients"] = _unsigned_refs(entry["ingredients"], signed)
+            entry["ingredients"] = unsigned_refs(entry["ingredients"], signed)
     return out
 
 
-def _unsigned_refs(value, signed: dict[str, dict]):
+def unsigned_refs(value, signed: dict[str, dict]):
     """``value`` (JSON) with every reference to a signed file (its SHA-256, with the ``bytes`` beside
     it) replaced by the file's without its manifest."""
     if isinstance(value, dict):
-        value = {k: _unsigned_refs(v, signed) for k, v in value.items()}
+        value = {k: unsigned_refs(v, signed) for k, v in value.items()}
         unsigned = signed.get(value.get("sha256")) if isinstance(value.get("sha256"), str) else None
         if unsigned is not None:
             value["sha256"] = unsigned["sha256"]
@@ -159,7 +159,7 @@ def _unsigned_refs(value, signed: dict[str, dict]):
                 value["bytes"] = unsigned["bytes"]
         return value
     if isinstance(value, list):
-        return [_unsigned_refs(v, signed) for v in value]
+        return [unsigned_refs(v, signed) for v in value]
     if isinstance(value, str) and value in signed:
         return signed[value]["sha256"]
     return value

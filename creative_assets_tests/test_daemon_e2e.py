@@ -7,14 +7,13 @@ ingests it and launches the runs; the rollup sensor follows. The test only watch
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from creative_assets_tests.helpers import REPO
+from creative_assets_tests.helpers import dagster_daemon
 from creative_assets_tests.pipeline_helpers import small_brief
 
 
@@ -58,16 +57,7 @@ def test_brief_dropped_in_bucket_becomes_creatives(tmp_path, s3_endpoint, s3_cli
         "CREATIVE_ASSETS_INBOX_TICK_SECONDS": "5",  # the local profile's tick (settings)
     }
     log = tmp_path / "daemon.log"
-    daemon = Path(sys.executable).with_name("dagster-daemon")
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [str(daemon), "run", "-w", str(REPO / "workspace.yaml")],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
+    with dagster_daemon(env, log) as proc:
         units = [f"{loc}/{p}" for loc in ("en-US", "ja-JP") for p in ("sparkling-citrus", "mango-mint")]
 
         def objects(prefix):
@@ -115,9 +105,3 @@ def test_brief_dropped_in_bucket_becomes_creatives(tmp_path, s3_endpoint, s3_cli
         assert len(ranges) == 2 and sum(first == last for first, last in ranges) == 1, (
             f"a one-unit lead run, then the rest: {ranges}"
         )
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()

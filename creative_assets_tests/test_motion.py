@@ -15,18 +15,10 @@ from creative_assets.render.fonts import BUNDLED_FONTS_DIR
 from creative_assets.render.motion import Animator, MotionSource, MotionTiming, ease, timing_for
 from creative_assets.video_encode import BudgetError, VideoTarget, encode_video
 from creative_assets.video_probe import is_faststart, iter_frames, probe, top_level_atoms
+from creative_assets_tests.helpers import PALETTE
 
 W, H = 270, 480  # a 9:16 canvas small enough to keep the suite fast
 SAFE = (16, 68, 238, 384)  # top 14%, bottom 20%, left 6%, right 12%
-PALETTE = {
-    "primary": "#0B5D6B",
-    "secondary": "#F2C14E",
-    "accent": "#F26B4E",
-    "neutral_dark": "#111111",
-    "neutral_light": "#FFFFFF",
-    "text_on_light": "#111111",
-    "text_on_dark": "#FFFFFF",
-}
 
 
 def moving_frames(target: VideoTarget):

@@ -17,18 +17,9 @@ from creative_assets.brief import load_brief
 from creative_assets.errors import BriefError
 from creative_assets.render.packshot import full_bleed, is_full_bleed, separate
 from creative_assets.render.scenes import compose_scene, cutout_product, scene_palette
-from creative_assets_tests.helpers import SUMMER
+from creative_assets_tests.helpers import PALETTE, SUMMER
 
 CAN = SUMMER.parent / "assets" / "sparkling-citrus.png"
-PALETTE = {
-    "primary": "#0B5D6B",
-    "secondary": "#F2C14E",
-    "accent": "#F26B4E",
-    "neutral_dark": "#111111",
-    "neutral_light": "#FFFFFF",
-    "text_on_light": "#111111",
-    "text_on_dark": "#FFFFFF",
-}
 
 
 def _can(width: int, height: int) -> Image.Image:

@@ -272,8 +272,9 @@ def _crashing_copy(storage, root, crash_at):
 
 
 #: writes of approving after the stage was reopened (delivery already withdrawn): the approval event
-#: x2 (unit log, journal), 3 files, the delivery manifest, the campaign index
-APPROVE_WRITES = 7
+#: x2 (unit log, journal), 3 stills and their 3 placement exports, the delivery manifest, the
+#: campaign index
+APPROVE_WRITES = 10
 
 
 @pytest.mark.parametrize("crash_at", range(1, APPROVE_WRITES + 1))

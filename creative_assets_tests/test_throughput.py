@@ -1,17 +1,18 @@
 """Throughput changes (issue 7): provider calls overlap across the units of a batched step, never more
 than the pool limit in flight, and batching does not change a single output byte."""
 
+import hashlib
 import json
 
 import dagster as dg
 import pytest
 
 from creative_assets.assets.common import prefetch
-from creative_assets.credentials import unsigned_content
+from creative_assets.credentials import SIGNED_FORMATS, mime_type, unsigned_content
 from creative_assets.units import UnitKey
 from creative_assets_tests.helpers import is_generation_copy, without_generations
 from creative_assets_tests.openai_server import FakeOpenAI
-from creative_assets_tests.pipeline_helpers import pipeline_defs, register, run_range
+from creative_assets_tests.pipeline_helpers import pipeline_defs, register, run_range, unsigned_refs
 from creative_assets_tests.test_openai_providers import KEY, _brief
 from resources.openai_providers import (
     OpenAIContextProvider,
@@ -49,9 +50,8 @@ def _providers(server, storage, limit):
 
 
 def _outputs(storage, keys):
-    """Every image byte (PNGs without their C2PA manifest) and every stage value (minus timings) of
-    every unit."""
-    out = {}
+    out, manifests = {}, {}
+    signed: dict[str, dict] = {}  # SHA-256 of a signed file -> that of its bytes without the credential
     for key in keys:
         prefix = UnitKey.parse(key).storage_prefix
         for name in storage.list_keys(prefix):
@@ -62,13 +62,20 @@ def _outputs(storage, keys):
                 value = json.loads(without_generations(data.decode()))["value"]
                 for call in value.get("calls", []):
                     call.pop("latency_s", None)
-                out[name] = value
-            elif name.endswith(".png"):
-                # finals carry a C2PA credential naming their run: compare what was signed (and
-                # each run writes its own generation folder: compare them with the ids blanked)
-                out[without_generations(name)] = unsigned_content(data, "image/png")
+                manifests[name] = value
+            elif name.endswith(tuple(SIGNED_FORMATS)):
+                # finals, exports and videos carry a C2PA credential naming their run: compare what
+                # was signed (and each run writes its own generation folder: compare with ids blanked)
+                content = unsigned_content(data, mime_type(name))
+                signed[hashlib.sha256(data).hexdigest()] = {
+                    "sha256": hashlib.sha256(content).hexdigest(),
+                    "bytes": len(content),
+                }
+                out[without_generations(name)] = content
             else:
                 out[without_generations(name)] = data
+    # the manifests name the signed files by hash and size
+    out.update({name: unsigned_refs(value, signed) for name, value in manifests.items()})
     return out
 
 

@@ -204,15 +204,11 @@ def test_terminating_the_dagster_run_deletes_the_provider_job(tmp_path):
     import json
     import os
     import shutil
-    import signal
-    import subprocess
-    import sys
     import time
-    from pathlib import Path
 
     import yaml
 
-    from creative_assets_tests.helpers import REPO
+    from creative_assets_tests.helpers import REPO, dagster_daemon
     from creative_assets_tests.pipeline_helpers import session_test_ca, small_brief
 
     brief = small_brief(tmp_path / "brief", locales=("en-US",), candidates=1)
@@ -227,7 +223,8 @@ def test_terminating_the_dagster_run_deletes_the_provider_job(tmp_path):
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     log = tmp_path / "daemon.log"
-    with FakeOpenAI() as server:
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(FakeOpenAI())
         server.video_work_seconds = 900  # still running when the run is terminated
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("CREATIVE_ASSETS_", "OPENAI_"))},
@@ -241,56 +238,39 @@ def test_terminating_the_dagster_run_deletes_the_provider_job(tmp_path):
             "OPENAI_BASE_URL": server.url,
             "PYTHONPATH": str(REPO),
         }
-        daemon = Path(sys.executable).with_name("dagster-daemon")
-        with log.open("w") as out:
-            proc = subprocess.Popen(
-                [str(daemon), "run", "-w", str(REPO / "workspace.yaml")],
-                cwd=REPO,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its code server and run workers: one group to stop at the end
-            )
+        daemon = stack.enter_context(dagster_daemon(env, log))
 
         def wait(predicate, timeout: float, what: str):
             deadline = time.monotonic() + timeout
             while not predicate():
-                assert proc.poll() is None, f"dagster-daemon exited:\n{log.read_text()[-4000:]}"
+                assert daemon.poll() is None, f"dagster-daemon exited:\n{log.read_text()[-4000:]}"
                 assert time.monotonic() < deadline, (
                     f"timed out waiting for {what}:\n{log.read_text()[-4000:]}"
                 )
                 time.sleep(1)
 
-        try:
-            wait(lambda: creates(server), 300, "the motion step to create a provider job")
-            job_id = next(iter(server.videos))
-            with dg.DagsterInstance.from_config(str(home)) as instance:
-                (run,) = instance.get_runs(filters=dg.RunsFilter(job_name="creative_pipeline"))
-                assert run.status == dg.DagsterRunStatus.STARTED
-                assert instance.run_launcher.terminate(run.run_id)  # what the UI's Terminate calls
-                wait(
-                    lambda: instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.CANCELED,
-                    120,
-                    "the run to end CANCELED",
-                )
-                # Dagster retries an interrupted step under its retry policy: the retried attempt
-                # refuses to start (and to buy a new job) because the run is cancelling
-                failures = [
-                    e.dagster_event.event_specific_data.error
-                    for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
-                ]
-                assert failures and "does not start" in failures[-1].message, failures
-            wait(lambda: server.videos[job_id].get("deleted"), 30, "the provider job's DELETE")
-            deletes = [r for r in server.requests_to(f"/videos/{job_id}") if r["method"] == "DELETE"]
-            assert len(deletes) == 1
-            (record,) = (root / "cache" / "openai" / "videos").glob("*.json")
-            job = json.loads(record.read_text())
-            assert job["state"] == "cancelled" and job["provider_job_id"] == job_id, job
-            assert len(creates(server)) == 1  # nothing was created again after the cancel
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=30)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)  # whatever of the group is left
-            proc.wait()
+        wait(lambda: creates(server), 300, "the motion step to create a provider job")
+        job_id = next(iter(server.videos))
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            (run,) = instance.get_runs(filters=dg.RunsFilter(job_name="creative_pipeline"))
+            assert run.status == dg.DagsterRunStatus.STARTED
+            assert instance.run_launcher.terminate(run.run_id)  # what the UI's Terminate calls
+            wait(
+                lambda: instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.CANCELED,
+                120,
+                "the run to end CANCELED",
+            )
+            # Dagster retries an interrupted step under its retry policy: the retried attempt
+            # refuses to start (and to buy a new job) because the run is cancelling
+            failures = [
+                e.dagster_event.event_specific_data.error
+                for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+            ]
+            assert failures and "does not start" in failures[-1].message, failures
+        wait(lambda: server.videos[job_id].get("deleted"), 30, "the provider job's DELETE")
+        deletes = [r for r in server.requests_to(f"/videos/{job_id}") if r["method"] == "DELETE"]
+        assert len(deletes) == 1
+        (record,) = (root / "cache" / "openai" / "videos").glob("*.json")
+        job = json.loads(record.read_text())
+        assert job["state"] == "cancelled" and job["provider_job_id"] == job_id, job
+        assert len(creates(server)) == 1  # nothing was created again after the cancel
