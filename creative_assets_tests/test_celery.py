@@ -196,11 +196,12 @@ def test_batch_on_celery_workers_matches_in_process_and_ran_in_the_workers(stack
     celery_out = comparable(objects(stack, "celery/campaigns/"), "celery")
     images = [k for k in reference if k.endswith((".png", ".jpg"))]
     assert len(images) >= UNITS * 3 * 2 * 3  # raw, branded, final: 2 candidates x 3 ratios per unit
-    # the signed finals and selections (a placement's budgeted export copy is not sealed: /export/)
-    finals = [
-        k for k in images if ("/final_creatives/" in k and "/export/" not in k) or "/selected_creative/" in k
-    ]
-    assert len(finals) == UNITS * 3 * 3 and all("content" in reference[k] for k in finals)  # all signed
+    # the signed finals and selections, and their placement exports (signed too: /export/)
+    stills = [k for k in images if "/final_creatives/" in k or "/selected_creative/" in k]
+    finals = [k for k in stills if "/export/" not in k]
+    exports = [k for k in stills if "/export/" in k]
+    assert len(finals) == len(exports) == UNITS * 3 * 3  # 2 candidates + the pick, x 3 ratios
+    assert all("content" in reference[k] for k in finals + exports)  # all signed
     assert sorted(celery_out) == sorted(reference)
     differing = [k for k in reference if celery_out[k] != reference[k]]
     assert not differing, f"celery outputs differ from in-process: {differing[:10]}"
