@@ -25,7 +25,7 @@ class ScoringWeights(BaseModel):
     legibility: float = Field(3.0, ge=0, description="Worst text contrast between AA (4.5:1) and AAA (7:1).")
     text_fit: float = Field(2.0, ge=0, description="All text fits; headline set large.")
     logo: float = Field(2.0, ge=0, description="Logo reads (>= 3:1) without a backing plate, at size.")
-    image_visibility: float = Field(2.0, ge=0, description="No scrim or panel over the image.")
+    image_visibility: float = Field(2.0, ge=0, description="No gradient, panel or knockout over the image.")
     brand_colour_fit: float = Field(1.5, ge=0, description="Share of pixels near the brand palette.")
     exposure: float = Field(0.5, ge=0, description="Mean luminance away from the extremes.")
     sharpness: float = Field(0.5, ge=0, description="Edge energy of the image.")
@@ -73,7 +73,7 @@ def render_signals(report: FinalRender, head_max_size: int) -> dict[str, float]:
     logo_score = 0.0 if logo.contrast < 3.0 else (0.75 if logo.plate else 1.0)
     if logo.width_px < logo.min_width_px:
         logo_score *= 0.5
-    visibility = {"none": 1.0, "scrim": 0.7, "panel": 0.4}[report.treatment]
+    visibility = {"none": 1.0, "gradient": 0.7, "knockout": 0.55, "panel": 0.4}[report.treatment]
     # the product's share of the whole canvas: 1.0 from 15% up (a tall can at full height is ~15%)
     prominence = _clip01(_area(report.product_bbox) / max(1, report.width * report.height) / 0.15)
     return {

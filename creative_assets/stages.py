@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import ClassVar, Literal
 
 from PIL import Image
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import BaseModel, ConfigDict, PrivateAttr, field_validator
 
 from creative_assets.brand_kit import WordRule
 from creative_assets.brief import LocalizedText, MotionSettings, Product
@@ -374,6 +374,9 @@ class TextBlockReport(BaseModel):
     notes: list[str] = []
     #: colour emoji drawn in the block: not the text colour, so contrast is measured around them
     emoji_boxes: list[Box] = []
+    #: a knockout block: the letters are cut out of a solid panel in ``colour`` and show the imagery
+    #: beneath, so contrast is measured between the panel and what shows through the letters
+    knockout: bool = False
 
 
 class FinalRender(BaseModel):
@@ -382,7 +385,11 @@ class FinalRender(BaseModel):
     width: int
     height: int
     layout: Layout
-    treatment: Literal["none", "scrim", "panel"]
+    #: how the headline and sub-line are given their ground, chosen by measured contrast among the
+    #: template's allowed treatments (render/finals.py ``TEXT_TREATMENTS``)
+    treatment: Literal["none", "gradient", "panel", "knockout"]
+    #: the worst headline/sub-line contrast each tried treatment measured, in the order tried
+    treatment_contrasts: dict[str, float] = {}
     blocks: list[TextBlockReport]
     cta_button: Box
     cta_fill: str
@@ -398,6 +405,11 @@ class FinalRender(BaseModel):
     #: compliance.CheckOutcome dumps, one per per-creative check (each names its ``check``; read them
     #: by name, e.g. with ``compliance_by_check``, never by position)
     compliance: list[dict] = []
+
+    @field_validator("treatment", mode="before")
+    @classmethod
+    def _gradient_was_scrim(cls, value):
+        return "gradient" if value == "scrim" else value  # renders stored before the rename
 
     def compliance_by_check(self) -> dict[str, dict]:
         """The stored outcomes keyed by check name."""

@@ -55,7 +55,7 @@ def test_better_measurements_score_higher():
     assert good > _score(_report(logo_contrast=2.0))
     assert good > _score(_report(plate=True))
     assert good > _score(_report(treatment="panel"))
-    assert _score(_report(treatment="scrim")) > _score(_report(treatment="panel"))
+    assert _score(_report(treatment="gradient")) > _score(_report(treatment="panel"))
 
 
 def test_rank_is_deterministic_on_ties():

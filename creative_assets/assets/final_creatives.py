@@ -29,7 +29,7 @@ from resources.storage import CreativeStorage
 
 
 @dg.asset(
-    **stage_asset_kwargs("final_creatives", "5", {"pillow", "png", "c2pa"}),
+    **stage_asset_kwargs("final_creatives", "6", {"pillow", "png", "c2pa"}),
     check_specs=CHECK_SPECS,
 )
 def final_creatives(
@@ -44,8 +44,8 @@ def final_creatives(
     credentials: ContentCredentials,
 ):
     """Exportable PNG creatives: copy fitted and shaped for the locale's script and direction, CTA
-    button, legal line, scrim or panel only where contrast needs it; each judged by the compliance
-    checks on its final pixels (results in the manifest and as per-unit asset checks); each signed
+    button, legal line, and the template's first text treatment whose measured contrast reads;
+    each judged by the compliance checks on its final pixels (results in the manifest and as per-unit asset checks); each signed
     with a C2PA Content Credential as it is encoded, and verified once stored."""
     verdicts_by_unit = {}
     status = credentials.status()  # the signer, once per step
@@ -89,7 +89,7 @@ def final_creatives(
             "content_credentials": signing.describe(),
             "treatments": dg.MetadataValue.json(
                 {
-                    f"{c.index + 1}@{r.ratio}": r.treatment
+                    f"{c.index + 1}@{r.ratio}": {"chosen": r.treatment, "measured": r.treatment_contrasts}
                     for c in value.candidates
                     for r in c.renders.values()
                 }

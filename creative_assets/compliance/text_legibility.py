@@ -13,6 +13,7 @@ from creative_assets.compliance.outcome import CheckOutcome, Finding, make_outco
 from creative_assets.compliance.pixels import as_rgb, dilate
 from creative_assets.render.color import contrast_against_pixels, hex_to_rgb
 from creative_assets.render.layout import Box
+from creative_assets.render.treatments import knockout_contrast
 from creative_assets.stages import TextBlockReport
 
 if TYPE_CHECKING:
@@ -77,7 +78,8 @@ def required_contrast(role: str, size: int, short_side: int) -> float:
 def check_text_legibility(
     image: Image.Image, blocks: Sequence[TextBlockReport], short_side: int
 ) -> CheckOutcome:
-    """Per block: contrast on the final pixels (ERROR below 4.5:1, 3:1 for large text), the block must
+    """Per block: contrast on the final pixels (ERROR below 4.5:1, 3:1 for large text; a knockout
+    block: its panel colour against the imagery showing through its letters), the block must
     fit with its ink inside the image and inside its box (+2 px) (ERROR), and the type must reach the
     role's minimum size (ERROR): headline 3.5 %, sub-line/CTA 2.4 %, legal line 1.6 % of the short side.
     Headline and CTA count as bold."""
@@ -89,7 +91,10 @@ def check_text_legibility(
     sizes: list[float] = []
     for block in blocks:
         where = block.role
-        contrast = text_contrast(arr, block.colour, block.ink_bbox, exclude=block.emoji_boxes)
+        if block.knockout:  # letters cut out of a panel in block.colour: the imagery must read on it
+            contrast = knockout_contrast(arr, block.colour, block.ink_bbox)
+        else:
+            contrast = text_contrast(arr, block.colour, block.ink_bbox, exclude=block.emoji_boxes)
         need = required_contrast(block.role, block.size, short_side)
         contrasts.append(contrast)
         margins.append(contrast - need)

@@ -1,15 +1,15 @@
 """Final creative composition: headline, sub-line, CTA button and legal line over a branded candidate.
 
 Text is fitted into its region (largest size that fits, never clipped), coloured for contrast, and
-given a scrim or panel only when the pixels behind it would make it unreadable (WCAG AA, 4.5:1).
-Every decision and measurement is returned in a :class:`FinalRender` report. Pure function.
+given the first of its template's allowed treatments (``render/treatments.py``: none, an edge
+gradient, a brand-colour panel, a knockout) whose measured contrast reaches WCAG AA, 4.5:1. Every
+decision and measurement is returned in a :class:`FinalRender` report. Pure function.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 from PIL import Image, ImageDraw
 
 from creative_assets.brand_kit import BrandKit
@@ -17,7 +17,6 @@ from creative_assets.render.color import (
     contrast_against_pixels,
     contrast_ratio,
     hex_to_rgb,
-    relative_luminance,
     rgb_to_hex,
 )
 from creative_assets.render.fonts import RTL_SCRIPTS, detect_script, font_for_role
@@ -29,6 +28,19 @@ from creative_assets.render.text import (
     emoji_boxes,
     fit_text,
     ink_boxes,
+)
+from creative_assets.render.treatments import (
+    TextGround,
+    Treated,
+    apply_treatment,
+    block_contrast,
+    grow_box,
+    knock_out,
+    knockout_block_contrast,
+    legible_colour,
+    sample_pixels,
+    translucent_box,
+    union_box,
 )
 from creative_assets.stages import (
     CopyVariant,
@@ -50,32 +62,6 @@ class LocaleText:
     direction: str
     script: str
     line_breaking: str
-
-
-def _union(boxes: list[Box]) -> Box:
-    return (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
-
-
-def _grow(box: Box, by: int, limit: tuple[int, int]) -> Box:
-    return (max(0, box[0] - by), max(0, box[1] - by), min(limit[0], box[2] + by), min(limit[1], box[3] + by))
-
-
-def _pixels(image: Image.Image, box: Box) -> np.ndarray:
-    x0, y0, x1, y1 = box
-    if x1 <= x0 or y1 <= y0:
-        return np.zeros((0, 3))
-    region = image.crop(box)
-    if region.width * region.height > 40_000:  # measure on a bounded sample
-        f = (40_000 / (region.width * region.height)) ** 0.5
-        region = region.resize(
-            (max(1, int(region.width * f)), max(1, int(region.height * f))), Image.Resampling.BOX
-        )
-    return np.asarray(region.convert("RGB"), np.float64).reshape(-1, 3)
 
 
 def _fit(
@@ -357,42 +343,50 @@ def render_final(
     """Compose the final creative for one candidate at one ratio.
 
     ``layers``, when given, receives what the motion animator (render/motion.py) builds its layers
-    from: ``plan`` (the :class:`TextPlan`) and ``backing`` (the canvas with scrim or panel and accent
+    from: ``plan`` (the :class:`TextPlan`) and ``backing`` (the canvas with its text treatment and accent
     rule, before the CTA button and the text are drawn)."""
-    image = branded.convert("RGB").copy()
-    W, H = image.size
+    W, H = branded.size
     short = layout.type_base  # the short side (banners: a larger base, see Layout.type_base)
     pal = kit.palette
     text_colours = [hex_to_rgb(pal.text_on_light), hex_to_rgb(pal.text_on_dark)]
     plan = plan_text(layout, copy, kit, loc)
     head, sub, cta = plan.head, plan.sub, plan.cta
     head_box, sub_box_final, button = plan.head_box, plan.sub_box, plan.button
-    stacked_cta = plan.stacked_cta
 
-    # -- legibility: every block must reach AA on the pixels behind it; scrim or panel only if not -
+    # -- legibility: the template's treatments in its order of preference, the first that reads ----
     regions = ink_boxes(head, head_box, "top") + ink_boxes(sub, sub_box_final, "top")
-    text_area = _union(regions)
-    colour, ratio = legible_colour(image, text_colours, regions)
-    treatment = "none"
-    if ratio < AA_NORMAL:
-        treatment = "scrim"
-        _edge_scrim(image, text_area, layout, pal)
-        colour, ratio = legible_colour(image, text_colours, regions)
-        if ratio < AA_NORMAL:
-            treatment = "panel"
-            image = branded.convert("RGB").copy()
-            panel_box = _grow(
-                _union([text_area, button] if stacked_cta else [text_area]), round(short * 0.035), (W, H)
-            )
-            panel_box = _clear_of_logo(panel_box, text_area, layout.logo_box)
-            _panel(image, panel_box, pal, short)
-            colour, ratio = legible_colour(image, text_colours, regions)
+    ground = TextGround(
+        text_area=union_box(regions),
+        head_regions=ink_boxes(head, head_box, "top"),
+        sub_regions=ink_boxes(sub, sub_box_final, "top"),
+        button=button,
+        product_bbox=product_bbox,
+        knockout_ok=not emoji_boxes(head, head_box, "top"),
+    )
+    base = branded.convert("RGB")
+    trials: list[Treated] = []
+    for name in layout.text_treatments or ("none",):
+        trial = apply_treatment(name, base, ground, layout, kit)
+        if trial is None:
+            continue
+        trials.append(trial)
+        if trial.contrast >= AA_NORMAL:
+            break
+    chosen = trials[-1] if trials and trials[-1].contrast >= AA_NORMAL else None
+    if chosen is None:  # none reads: the best measured (the check then says by how much it falls short)
+        chosen = (
+            max(trials, key=lambda t: t.contrast)
+            if trials
+            else apply_treatment("none", base, ground, layout, kit)
+        )
+    image, colour, treatment = chosen.image, chosen.colour, chosen.name
 
     # accent rule introducing the headline
-    _accent_rule(image, layout, head_box, kit, loc.direction, short)
+    if chosen.name not in ("panel", "knockout"):  # a panel is itself the device (and may be the accent)
+        _accent_rule(image, layout, head_box, kit, loc.direction, short)
 
     # -- CTA colours: button must stand out from its surroundings (3:1), label must read (4.5:1) -----
-    around = _pixels(image, _grow(button, round(short * 0.02), (W, H)))
+    around = sample_pixels(image, grow_box(button, round(short * 0.02), (W, H)))
     fills = [
         hex_to_rgb(c) for c in (pal.accent, pal.primary, pal.secondary, pal.neutral_dark, pal.neutral_light)
     ]
@@ -412,6 +406,12 @@ def render_final(
     # -- draw text --------------------------------------------------------------------------------
     blocks: list[TextBlockReport] = []
     for role, lay, box in (("headline", head, head_box), ("subline", sub, sub_box_final)):
+        if role == "headline" and chosen.knockout_fill is not None:
+            fill_rgb = chosen.knockout_fill
+            ink = knock_out(image, base, lay, box)
+            measured = knockout_block_contrast(image, fill_rgb, ink_boxes(lay, box, "top"))
+            blocks.append(_report(role, lay, box, ink, fill_rgb, measured, knockout=True))
+            continue
         measured = block_contrast(image, colour, ink_boxes(lay, box, "top"))  # before the text covers it
         ink = draw_text(image, lay, box, colour, "top")
         blocks.append(_report(role, lay, box, ink, colour, measured))
@@ -423,9 +423,9 @@ def render_final(
         lines = ink_boxes(disc, dbox, "top")
         dcol, dratio = legible_colour(image, text_colours, lines)
         if dratio < AA_NORMAL:
-            strip = _grow(_union(lines), round(short * 0.012), (W, H))
+            strip = grow_box(union_box(lines), round(short * 0.012), (W, H))
             backing = hex_to_rgb(pal.neutral_dark if dcol == text_colours[1] else pal.neutral_light)
-            _translucent_box(image, strip, backing, 0.85, round(short * 0.01))
+            translucent_box(image, strip, backing, 0.85, round(short * 0.01))
             dcol, dratio = legible_colour(image, text_colours, lines)
         ink = draw_text(image, disc, dbox, dcol, "top")
         blocks.append(_report("disclaimer", disc, dbox, ink, dcol, dratio))
@@ -437,6 +437,7 @@ def render_final(
         height=H,
         layout=layout,
         treatment=treatment,
+        treatment_contrasts={t.name: round(t.contrast, 2) for t in trials},
         blocks=blocks,
         cta_button=button,
         cta_fill=rgb_to_hex(fill),
@@ -446,8 +447,11 @@ def render_final(
     )
 
 
-def _report(role: str, lay: TextLayout, box: Box, ink: Box, colour, contrast: float) -> TextBlockReport:
+def _report(
+    role: str, lay: TextLayout, box: Box, ink: Box, colour, contrast: float, knockout: bool = False
+) -> TextBlockReport:
     return TextBlockReport(
+        knockout=knockout,
         problem=lay.problem,
         notes=list(lay.notes),
         emoji_boxes=emoji_boxes(lay, box, "center" if role == "cta" else "top"),
@@ -462,87 +466,6 @@ def _report(role: str, lay: TextLayout, box: Box, ink: Box, colour, contrast: fl
         colour=rgb_to_hex(colour),
         contrast=round(float(contrast), 2),
     )
-
-
-def block_contrast(image: Image.Image, colour, line_boxes: list[Box]) -> float:
-    """WCAG contrast of ``colour`` against the pixels behind a text block: the worst line, each line
-    measured over its ink box at the 5th percentile (a few stray pixels do not count, a patch does)."""
-    return min(contrast_against_pixels(colour, _pixels(image, b)) for b in line_boxes)
-
-
-def legible_colour(image: Image.Image, colours: list, regions: list[Box]) -> tuple[tuple, float]:
-    """The colour whose worst line contrast is highest, and that worst contrast."""
-    scored = [(block_contrast(image, c, regions), tuple(c)) for c in colours]
-    ratio, colour = max(scored, key=lambda s: s[0])
-    return colour, ratio
-
-
-def _edge_scrim(image: Image.Image, text_area: Box, layout: Layout, pal) -> None:
-    """A gradient band anchored to the canvas edge nearest the text: opaque-ish behind it, fading out
-    past its end and feathered above and below (a deliberate band, not a floating smudge). Dark
-    under light text on darker grounds, light under dark text on lighter grounds."""
-    W, H = image.size
-    short = layout.type_base  # the short side (banners: a larger base, see Layout.type_base)
-    x0, y0, x1, y1 = text_area
-    mean_lum = float(relative_luminance(_pixels(image, text_area)).mean())
-    wash = hex_to_rgb(pal.neutral_dark) if mean_lum < 0.45 else hex_to_rgb(pal.neutral_light)
-    fade = round(W * 0.18)
-    feather = round(short * 0.07)
-    xs = np.arange(W, dtype=np.float32)
-    ys = np.arange(H, dtype=np.float32)
-    # the band never reaches the logo's clear space (the logo was chosen for the ground it sits on):
-    # beside the text it fades out before the logo, above or below it the band stops short of it
-    lx0, ly0, lx1, ly1 = layout.logo_box
-    clear = round((ly1 - ly0) * 0.5)
-    beside = ly0 - clear < y1 and y0 < ly1 + clear
-    if (x0 + x1) / 2 > W / 2:  # text on the right half: anchor the band to the right edge
-        start = x0 - fade
-        if beside and lx1 + clear <= x0:
-            start = max(start, lx1 + clear)
-        h_ramp = np.clip((xs - start) / max(1, x0 - start), 0, 1)
-    else:
-        end = x1 + fade
-        if beside and lx0 - clear >= x1:
-            end = min(end, lx0 - clear)
-        h_ramp = np.clip((end - xs) / max(1, end - x1), 0, 1)
-    pad = round(short * 0.03)
-    top, bottom = y0 - pad - feather, y1 + pad + feather
-    if ly1 <= y0:
-        top = max(top, ly1 + clear)
-    elif ly0 >= y1:
-        bottom = min(bottom, ly0 - clear)
-    rise, fall = max(1, (y0 - pad) - top), max(1, bottom - (y1 + pad))
-    v_ramp = np.clip(np.minimum((ys - top) / rise, (bottom - ys) / fall), 0, 1)
-    alpha = (0.86 * 255 * v_ramp[:, None] * h_ramp[None, :]).astype(np.uint8)
-    image.paste(Image.new("RGB", image.size, wash), (0, 0), Image.fromarray(alpha, "L"))
-
-
-def _clear_of_logo(box: Box, text_area: Box, logo: Box) -> Box:
-    """``box`` shortened so it stays out of the logo's clear space (above or below the text)."""
-    clear = round((logo[3] - logo[1]) * 0.5)
-    x0, y0, x1, y1 = box
-    if not (x0 < logo[2] + clear and logo[0] - clear < x1):
-        return box
-    if logo[3] <= text_area[1]:
-        y0 = max(y0, min(text_area[1], logo[3] + clear))
-    elif logo[1] >= text_area[3]:
-        y1 = min(y1, max(text_area[3], logo[1] - clear))
-    return (x0, y0, x1, y1)
-
-
-def _panel(image: Image.Image, box: Box, pal, short: int) -> None:
-    """A near-opaque brand-neutral panel: the text's own ground."""
-    region = _pixels(image, box)
-    light, dark = hex_to_rgb(pal.neutral_light), hex_to_rgb(pal.neutral_dark)
-    mean = region.mean(axis=0) if len(region) else np.array([128, 128, 128])
-    colour = light if contrast_ratio(light, mean) < contrast_ratio(dark, mean) else dark
-    _translucent_box(image, box, colour, 0.93, round(short * 0.025))
-
-
-def _translucent_box(image: Image.Image, box: Box, colour, opacity: float, radius: int) -> None:
-    mask = Image.new("L", image.size, 0)
-    ImageDraw.Draw(mask).rounded_rectangle(box, radius=radius, fill=round(255 * opacity))
-    image.paste(Image.new("RGB", image.size, colour), (0, 0), mask)
 
 
 def _accent_rule(

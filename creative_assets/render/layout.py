@@ -67,7 +67,7 @@ class Layout(BaseModel):
     logo_box: Box  # the area the logo may occupy (its clear space is outside this box)
     logo_corner: Corner
     text_align: Literal["start", "center"]
-    #: Region the text sits in as a whole (headline + subline + CTA): where a scrim/panel goes.
+    #: Region the text sits in as a whole (headline + subline + CTA): where a text treatment goes.
     text_region: Box
     #: the optional price / promo badge slot
     badge_box: Box | None = None

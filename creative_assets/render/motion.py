@@ -4,7 +4,7 @@ Layers come from the still's own render, so every pixel of the settled frame is 
 
 - ``raw``: the candidate visual (image_candidates, no logo, no copy): the background, pushed in;
 - ``branded``: ``raw`` + the brand's accent device and logo (branded_candidates);
-- ``backing``: ``branded`` + scrim or panel and accent rule (``render_final(layers=...)``);
+- ``backing``: ``branded`` + the text treatment (gradient, panel, knockout) and accent rule (``render_final(layers=...)``);
 - ``final``: ``backing`` + CTA button and text: the poster still.
 
 Each layer is the difference to the one below it, cut by the plan's boxes (per text line, CTA button,
@@ -196,7 +196,7 @@ class MotionSource(BaseModel):
     palette: dict[str, str]
     #: the legal line carries the market's visible AI label: it is on screen from the first frame
     #: while the imagery is (like the logo), instead of revealed line by line. It is set on the
-    #: imagery itself (scrim and panel are behind the headline and sub-line only)
+    #: imagery itself (a gradient or panel is behind the headline and sub-line only)
     hold_legal: bool = False
 
 

@@ -14,7 +14,7 @@ the product's pixels: it reads :meth:`ProductFootprint.array` instead of a bound
 ``source_size`` and ``scale``). The preflight sizes the packshot from the same cut-out.
 
 :class:`ProductVisibility` (``FinalRender.product_visible``) is the footprint minus what was drawn
-over it afterwards: the logo's box, and every product pixel the copy, CTA, scrim or panel changed;
+over it afterwards: the logo's box, and every product pixel the copy, CTA and text treatment changed;
 its mask is ``product_visible.array()``.
 """
 

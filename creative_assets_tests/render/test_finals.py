@@ -59,10 +59,11 @@ def test_plain_ground_needs_no_treatment(ratio):
 
 
 @pytest.mark.parametrize("ratio", list(SIZES))
-def test_busy_ground_gets_a_scrim_or_panel_and_still_reads(ratio):
+def test_busy_ground_gets_a_gradient_or_panel_and_still_reads(ratio):
     image, report = _render(stripes, COPY, ratio=ratio)
     _check_report(image, report)
-    assert report.treatment in ("scrim", "panel")
+    assert report.treatment in ("gradient", "panel")
+    assert report.treatment_contrasts["none"] < 4.5 <= report.treatment_contrasts[report.treatment]
 
 
 def test_long_headline_shrinks_but_fits():
