@@ -115,12 +115,21 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: A price or promo badge: a few words at most (it is set on one or two lines in a small slot).
+BadgeText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=24)]
+
+
 class LocalizedText(_Strict):
     """Per-locale copy supplied by the brief author. Anything omitted falls back to the source text."""
 
     message: ShortText | None = None
     cta: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] | None = None
     disclaimer: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    badges: dict[str, BadgeText] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="Product id -> this locale's badge (price or promo); see products[].badge.",
+    )
 
 
 class Product(_Strict):
@@ -134,6 +143,12 @@ class Product(_Strict):
         max_length=8,
         description="Product images (PNG/JPEG/WebP), relative to the brief. The first is the hero; "
         "when empty, a hero visual is generated.",
+    )
+    badge: BadgeText | None = Field(
+        None,
+        description="A short price or promo ('New', '-20%', '$4.99') in source_locale, set in the "
+        "template's badge slot. Not machine-translated (prices and offers are the brand's to word): give "
+        "each locale its own in localized_messages.<locale>.badges.<product id>.",
     )
     focus: tuple[Annotated[float, Field(ge=0, le=1)], Annotated[float, Field(ge=0, le=1)]] | None = Field(
         None,
@@ -326,6 +341,17 @@ def _semantic_problems(data: dict) -> list[Problem]:
             )
         else:
             ids[pid] = i
+    if isinstance(localized, dict):
+        for tag, loc in localized.items():
+            badges = loc.get("badges") if isinstance(loc, dict) else None
+            for pid in badges if isinstance(badges, dict) else ():
+                if isinstance(pid, str) and pid not in ids:
+                    problems.append(
+                        Problem(
+                            f"localized_messages.{tag}.badges.{pid}",
+                            f"{pid!r} is not a product id of this brief ({', '.join(ids) or 'none'})",
+                        )
+                    )
     ratios = data.get("aspect_ratios")
     if isinstance(ratios, list) and len(set(map(str, ratios))) != len(ratios):
         problems.append(Problem("aspect_ratios", "lists a ratio more than once"))

@@ -8,7 +8,9 @@ from creative_assets.stages import CopyVariant, LocaleContextPack, LocalizedCopy
 def brief_copy(unit: UnitBrief, pack: LocaleContextPack, provider: str = "brief-copy") -> LocalizedCopy:
     """Headline and CTA from ``localized_messages`` for the unit's locale; where the brief gives none,
     the source-locale text is kept and a warning recorded. The sub-line is the product name (brand
-    names are not translated). Every candidate gets the same copy."""
+    names are not translated). The badge is the locale's ``badges`` entry for the product, else the
+    product's own ``badge`` (a price or an offer is never machine-translated). Every candidate gets
+    the same copy."""
     loc = unit.localized
     warnings: list[str] = []
     sources: dict[str, str] = {}
@@ -42,9 +44,15 @@ def brief_copy(unit: UnitBrief, pack: LocaleContextPack, provider: str = "brief-
             )
     else:
         sources["disclaimer"] = "none"
+    badge = _badge(unit, sources, warnings, same_language)
     variants = [
         CopyVariant(
-            candidate=i, headline=headline, subline=unit.product.name, cta=cta, disclaimer=pack.disclaimer
+            candidate=i,
+            headline=headline,
+            subline=unit.product.name,
+            cta=cta,
+            disclaimer=pack.disclaimer,
+            badge=badge,
         )
         for i in range(unit.candidates)
     ]
@@ -60,3 +68,20 @@ def brief_copy(unit: UnitBrief, pack: LocaleContextPack, provider: str = "brief-
         sources=sources,
         warnings=warnings,
     )
+
+
+def _badge(unit: UnitBrief, sources: dict[str, str], warnings: list[str], same_language: bool) -> str | None:
+    badge, own = unit.badge_text()
+    if badge is None:
+        return None
+    if own:
+        sources["badge"] = f"brief.localized_messages.{unit.locale}.badges.{unit.product.id}"
+    elif same_language:
+        sources["badge"] = f"brief.products[].badge ({unit.source_locale})"
+    else:
+        sources["badge"] = f"brief.products[].badge ({unit.source_locale}, untranslated)"
+        warnings.append(
+            f"no badge for {unit.locale} in localized_messages.{unit.locale}.badges.{unit.product.id}: "
+            f"using the {unit.source_locale} badge {badge!r} untranslated"
+        )
+    return badge

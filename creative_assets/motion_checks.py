@@ -318,7 +318,7 @@ def check_reading_time(
     findings = []
     worst = float("inf")
     for i, mark in enumerate(marks):
-        if mark.role not in ("headline", "subline", "disclaimer"):
+        if mark.role not in ("headline", "subline", "badge", "disclaimer"):
             continue
         shown = _longest_run(ev.shown[i]) / ev.fps
         need = reading_seconds(mark.text, exp.line_breaking, exp)

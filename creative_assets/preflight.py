@@ -51,7 +51,7 @@ from creative_assets.render.fonts import (
     resolve_font_file,
 )
 from creative_assets.render.layout import layout_variants, plan_layout
-from creative_assets.render.packshot import is_full_bleed
+from creative_assets.render.packshot import is_full_bleed, product_region
 from creative_assets.render.segmentation import emoji_in
 from creative_assets.render.text import unrenderable
 from creative_assets.stages import CopyVariant
@@ -78,7 +78,7 @@ class PreflightReport:
 
 @dataclass(frozen=True)
 class _Text:
-    role: str  # headline | subline | cta | disclaimer
+    role: str  # headline | subline | cta | badge | disclaimer
     field: str  # where the brief (or kit) supplies it
     text: str
 
@@ -105,6 +105,19 @@ def locale_copy(brief: Brief, kit: BrandKit, tag: str) -> tuple[list[_Text], boo
         out.append(_Text("disclaimer", where, disclaimer))
     same_language = tag.split("-")[0] == brief.source_locale.split("-")[0]
     return out, fallback and not same_language
+
+
+def badge_copy(brief: Brief, tag: str, index: int) -> _Text | None:
+    """The badge product ``index`` prints in locale ``tag`` and where the brief gives it (the
+    locale's ``badges`` entry, else the product's own), as ``copywriting.brief_copy`` picks it."""
+    product = brief.products[index]
+    loc = brief.localized_messages.get(tag)
+    own = loc.badges.get(product.id) if loc else None
+    if own:
+        return _Text("badge", f"localized_messages.{tag}.badges.{product.id}", own)
+    if product.badge:
+        return _Text("badge", f"products[{index}].badge", product.badge)
+    return None
 
 
 def _loc_text(info: LocaleInfo) -> LocaleText:
@@ -137,7 +150,7 @@ def _kit_fonts(kit: BrandKit, report: PreflightReport) -> None:
 def _glyphs(texts: list[_Text], tag: str, info: LocaleInfo, kit: BrandKit, report: PreflightReport) -> None:
     for t in texts:
         script = detect_script(t.text, info.script)
-        role = "body" if t.role in ("subline", "disclaimer") else t.role
+        role = {"subline": "body", "disclaimer": "body", "badge": "cta"}.get(t.role, t.role)
         font = font_for_role(kit, role, script, t.text)
         missing = unrenderable(t.text, font, info.language_code if script == info.script else None)
         if not missing:
@@ -198,7 +211,7 @@ def _product_size(data: bytes) -> tuple[int, int]:
     A photo shown full-bleed is sized by the product GrabCut found in it."""
     image, _ = prepare_supplied_product(data)
     if is_full_bleed(image):
-        region = image.getchannel("A").point(lambda v: 255 if v >= 128 else 0).getbbox()
+        region = product_region(image)
         if region:
             return region[2] - region[0], region[3] - region[1]
     return image.size
@@ -232,17 +245,21 @@ def check_brief(loaded: LoadedBrief) -> PreflightReport:
                 ),
             )
         names = [_Text("subline", f"products[{i}].name", p.name) for i, p in enumerate(brief.products)]
-        _glyphs(texts + names, tag, info, kit, report)
-        _terms(texts, tag, info, campaign_rules(info, kit, brief.banned_words, brief.campaign_id), report)
+        badges = [badge_copy(brief, tag, i) for i in range(len(brief.products))]
+        present = [b for b in badges if b is not None]
+        _glyphs(texts + names + present, tag, info, kit, report)
+        rules = campaign_rules(info, kit, brief.banned_words, brief.campaign_id)
+        _terms(texts + present, tag, info, rules, report)
         layouts = layouts_by_direction.setdefault(info.direction, list(_layouts(brief, kit, info.direction)))
         copy = {t.role: t for t in texts}
-        for name in names:
+        for name, badge in zip(names, badges, strict=True):
             variant = CopyVariant(
                 candidate=0,
                 headline=copy["headline"].text,
                 subline=name.text,
                 cta=copy["cta"].text,
                 disclaimer=copy["disclaimer"].text if "disclaimer" in copy else None,
+                badge=badge.text if badge else None,
             )
             reported: set[str] = set()
             for layout in layouts:
@@ -251,7 +268,9 @@ def check_brief(loaded: LoadedBrief) -> PreflightReport:
                     if lay.fits or role in reported:
                         continue
                     reported.add(role)  # one finding per block and product; the first layout names it
-                    where = name.field if role == "subline" else copy[role].field
+                    where = {"subline": name.field, "badge": badge.field if badge else ""}.get(role) or copy[
+                        role
+                    ].field
                     report.add(
                         "ERROR",
                         Problem(

@@ -206,6 +206,12 @@ class UnitBrief(StageValue):
         revision draws a new one."""
         return max(0, self.revision - 1)
 
+    def badge_text(self) -> tuple[str | None, bool]:
+        """(the badge this unit prints, whether the locale gives its own): the locale's
+        ``localized_messages.<locale>.badges.<product>``, else the product's own ``badge``."""
+        own = self.localized.badges.get(self.product.id) if self.localized else None
+        return (own, True) if own else (self.product.badge, False)
+
     def product_seed(self) -> int:
         """Seed shared by every locale of a product, so markets see the same visual concept."""
         digest = hashlib.sha256(f"{self.base_seed}:{self.product.id}:{self.seed_round}".encode()).digest()
@@ -334,6 +340,8 @@ class CopyVariant(BaseModel):
     subline: str
     cta: str
     disclaimer: str | None = None
+    #: the product's price or promo badge (brief products[].badge), set in the template's badge slot
+    badge: str | None = None
 
 
 class LocalizedCopy(StageValue):
@@ -358,7 +366,7 @@ class LocalizedCopy(StageValue):
 
 
 class TextBlockReport(BaseModel):
-    role: Literal["headline", "subline", "cta", "disclaimer"]
+    role: Literal["headline", "subline", "cta", "disclaimer", "badge"]
     text: str
     font: str
     size: int

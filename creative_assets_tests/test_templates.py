@@ -101,9 +101,13 @@ def test_feedback_can_ask_for_a_named_template():
 
 
 class _Unit:
-    def __init__(self, names=(), description="slim can", name="Citrus"):
+    def __init__(self, names=(), description="slim can", name="Citrus", badge=None):
         self.templates = list(names)
         self.product = type("P", (), {"description": description, "name": name})()
+        self.badge = badge
+
+    def badge_text(self):
+        return self.badge, False
 
 
 def test_rotation_keeps_templates_that_make_the_product_the_hero_and_honours_the_brief():

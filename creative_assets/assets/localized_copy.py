@@ -40,6 +40,7 @@ def localized_copy(
             "cta": first.cta,
             "subline": first.subline,
             "disclaimer": first.disclaimer or "",
+            "badge": first.badge or "",
             "sources": dg.MetadataValue.json(copy.sources),
             "warnings": dg.MetadataValue.json(copy.warnings),
             "machine_translated": copy.machine_translated,

@@ -1,5 +1,5 @@
 """``copy_terms``: legal and banned terms (layered rules, already merged) in the headline, sub-line,
-CTA and legal line. Case-, width- and diacritic-insensitive; whole words where the script separates
+CTA, badge and legal line. Case-, width- and diacritic-insensitive; whole words where the script separates
 words with spaces, substrings where it does not (Han, kana, Thai, ...). See :func:`find_terms`."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from creative_assets.term_skeleton import fold_char, visual_variants
 if TYPE_CHECKING:
     from creative_assets.compliance.context import CreativeContext
 
-COPY_FIELDS = ("headline", "subline", "cta", "disclaimer")
+COPY_FIELDS = ("headline", "subline", "cta", "badge", "disclaimer")
 
 #: Scripts written without spaces between words (a term inside a longer run is still the term).
 _CONTINUA_RANGES = (
@@ -158,7 +158,7 @@ def find_terms(
 
 
 def check_copy_terms(copy: CopyVariant, rules: Sequence[TermRuleRecord], line_breaking: str) -> CheckOutcome:
-    """Banned terms in headline, sub-line, CTA and legal line; each hit's severity is its rule's."""
+    """Banned terms in headline, sub-line, CTA, badge and legal line; each hit's severity is its rule's."""
     findings: list[Finding] = []
     for field in COPY_FIELDS:
         text = getattr(copy, field) or ""

@@ -26,8 +26,8 @@ AA_LARGE = 3.0
 LARGE_REGULAR_PX = 24.0
 LARGE_BOLD_PX = 18.66
 #: Minimum type size per role, as a fraction of the canvas's short side.
-MIN_SIZE = {"headline": 0.035, "subline": 0.024, "cta": 0.024, "disclaimer": 0.016}
-BOLD_ROLES = frozenset({"headline", "cta"})
+MIN_SIZE = {"headline": 0.035, "subline": 0.024, "cta": 0.024, "badge": 0.024, "disclaimer": 0.016}
+BOLD_ROLES = frozenset({"headline", "cta", "badge"})
 #: Ink box may exceed the block box by this many px before it counts as overflowing.
 OVERFLOW_TOLERANCE_PX = 2
 

@@ -19,7 +19,7 @@ from creative_assets.brand_kit import BrandKit
 from creative_assets.feedback import FeedbackDirectives, interpret_feedback
 from creative_assets.placements import product_share_min
 from creative_assets.render.layout import Box, Layout, layout_variants, placement_for_key, plan_layout
-from creative_assets.render.packshot import is_full_bleed
+from creative_assets.render.packshot import is_full_bleed, product_region
 from creative_assets.render.product_mask import ProductFootprint
 from creative_assets.render.scenes import (
     STYLES,
@@ -74,7 +74,7 @@ def product_shape(unit: UnitBrief, supplied: Image.Image | None) -> tuple[float,
     """(aspect, fill) of the product the candidates will place: the supplied cut-out, else the
     packaging shape the offline renderer draws for the product's text."""
     if supplied is not None:
-        region = supplied.getchannel("A").point(lambda v: 255 if v >= 128 else 0).getbbox()
+        region = product_region(supplied)
         if is_full_bleed(supplied) and region:  # the photo is cropped to fit its product to the box
             supplied = supplied.crop(region)
         alpha = np.asarray(supplied.getchannel("A")) >= 128 if supplied.mode == "RGBA" else None
@@ -98,12 +98,15 @@ def template_rotation(
     share_of: Callable[[str], float] | None = None,
 ) -> tuple[str, ...]:
     """The templates candidates rotate through at output ``key``: those serving its placement,
-    restricted to the brief's ``templates:`` when it names any (and one of them serves it). With
+    restricted to the brief's ``templates:`` when it names any (and one of them serves it), and for
+    a unit with a badge to those with a badge slot (when one of them has one). With
     ``share_of`` (template -> expected product share), templates that cannot show this product at
     its placement class's minimum share drop out (the product is the hero); if none can, the one
     that shows it largest stays."""
     serving = layout_variants(key, templates)
     rotation = tuple(t for t in unit.templates if t in serving) or serving
+    if unit.badge_text()[0]:  # a price or promo to show: the templates with a badge slot, where any
+        rotation = tuple(t for t in rotation if templates[t].slots.badge is not None) or rotation
     if share_of is None:
         return rotation
     minimum = product_share_min(placement_for_key(key))

@@ -136,11 +136,18 @@ class TextPlan:
     cta_text_box: Box
     disc_box: Box | None
     stacked_cta: bool
+    #: the price / promo badge: its text, the shape it stands on, and the text's box in that shape
+    badge: TextLayout | None = None
+    badge_shape: Box | None = None
+    badge_text_box: Box | None = None
 
     def blocks(self) -> list[tuple[str, TextLayout, Box]]:
-        """``(role, layout, box it is fitted to)`` per block, legal line last when there is one."""
+        """``(role, layout, box it is fitted to)`` per block: headline, sub-line, CTA, the badge when
+        there is one, legal line last when there is one."""
         out = [("headline", self.head, self.head_box), ("subline", self.sub, self.sub_box)]
         out.append(("cta", self.cta, self.cta_text_box))
+        if self.badge is not None and self.badge_text_box is not None:
+            out.append(("badge", self.badge, self.badge_text_box))
         if self.disc is not None and self.disc_box is not None:
             out.append(("disclaimer", self.disc, self.disc_box))
         return out
@@ -153,6 +160,8 @@ SUBLINE_SIZES = (0.05, 0.03)
 SUBLINE_LONG_MIN = 0.025  # a long product name may shrink this far (compliance minimum: 0.024)
 SUBLINE_MAX_LINES = 2  # default; a template's subline.max_lines overrides it (Layout.subline_max_lines)
 CTA_SIZES = (0.042, 0.026, 0.024)
+BADGE_SIZES = (0.042, 0.026)
+BADGE_HEIGHT = 0.085  # the badge's shape, at most, as a fraction of the short side
 DISCLAIMER_SIZES = (0.022, 0.017)
 
 
@@ -327,7 +336,50 @@ def plan_text(
             max_lines=2,
         )
         dbox = (disc_box[0], disc_box[3] - disc.height, disc_box[2], disc_box[3])
-    return TextPlan(head, sub, cta, disc, head_box, sub_box_final, button, cta_box_text, dbox, stacked_cta)
+    badge = badge_shape = badge_text = None
+    if copy.badge and layout.badge_box is not None:
+        badge, badge_shape, badge_text = _plan_badge(fit, copy.badge, kit, layout, loc, short)
+    return TextPlan(
+        head,
+        sub,
+        cta,
+        disc,
+        head_box,
+        sub_box_final,
+        button,
+        cta_box_text,
+        dbox,
+        stacked_cta,
+        badge,
+        badge_shape,
+        badge_text,
+    )
+
+
+def _plan_badge(fit, text: str, kit: BrandKit, layout: Layout, loc: LocaleText, short: int):
+    """The badge's text fitted on one line (two for a long offer) in a shape at the start of the
+    template's badge slot: as wide as its text and padding, at least as wide as it is tall."""
+    bb = layout.badge_box
+    assert bb is not None
+    height = min(bb[3] - bb[1], round(short * BADGE_HEIGHT))
+    pad_x, pad_y = round(height * 0.4), round(height * 0.06)
+    font = str(font_for_role(kit, "cta", detect_script(text, loc.script)))
+    room = (0, 0, bb[2] - bb[0] - 2 * pad_x, height - 2 * pad_y)
+    lay = fit(
+        text, font, room, round(short * BADGE_SIZES[0]), round(short * BADGE_SIZES[1]), loc, 1, "center"
+    )
+    if not lay.fits and bb[3] - bb[1] >= 1.6 * height:  # a long offer: two lines in a taller shape
+        height = min(bb[3] - bb[1], round(height * 1.6))
+        room = (0, 0, bb[2] - bb[0] - 2 * pad_x, height - 2 * pad_y)
+        lay = fit(
+            text, font, room, round(short * BADGE_SIZES[0]), round(short * BADGE_SIZES[1]), loc, 2, "center"
+        )
+    width = min(bb[2] - bb[0], max(lay.width + 2 * pad_x, height))
+    x0 = bb[2] - width if loc.direction == "rtl" else bb[0]
+    shape: Box = (x0, bb[1], x0 + width, bb[1] + height)
+    top = shape[1] + max(0, (height - lay.height) // 2)  # centred in the shape, set from its top
+    inner: Box = (shape[0] + pad_x, top, shape[2] - pad_x, top + lay.height)
+    return lay, shape, inner
 
 
 def render_final(
@@ -394,6 +446,7 @@ def render_final(
         fills, key=lambda f: (min(contrast_against_pixels(f, around, 10), NON_TEXT + 1), -fills.index(f))
     )
     button_contrast = contrast_against_pixels(fill, around, 10)
+    badge_colour = _badge_shape(image, plan, layout, kit, fill, text_colours)
     if layers is not None:
         layers["plan"] = plan
         layers["backing"] = image.copy()
@@ -417,6 +470,13 @@ def render_final(
         blocks.append(_report(role, lay, box, ink, colour, measured))
     ink = draw_text(image, cta, cta_box_text, cta_colour, "center")
     blocks.append(_report("cta", cta, cta_box_text, ink, cta_colour, contrast_ratio(cta_colour, fill)))
+
+    if plan.badge is not None and plan.badge_text_box is not None and badge_colour is not None:
+        bcol, bbox = badge_colour, plan.badge_text_box
+        lines = ink_boxes(plan.badge, bbox, "top")
+        measured = block_contrast(image, bcol, lines) if lines else 21.0
+        ink = draw_text(image, plan.badge, bbox, bcol, "top")
+        blocks.append(_report("badge", plan.badge, bbox, ink, bcol, measured))
 
     if plan.disc is not None and plan.disc_box is not None:
         disc, dbox = plan.disc, plan.disc_box
@@ -445,6 +505,38 @@ def render_final(
         logo=logo,
         product_bbox=product_bbox,
     )
+
+
+def _badge_shape(image: Image.Image, plan: TextPlan, layout: Layout, kit: BrandKit, cta_fill, text_colours):
+    """Draw the badge's shape (template treatment ``panel``: a brand colour that stands out 3:1 from
+    what is around it, other than the CTA's where another one does) and return the colour its text
+    is set in; for treatment ``none`` only the colour (the text reads on the imagery itself, measured).
+    None when the creative has no badge."""
+    if plan.badge is None or plan.badge_shape is None:
+        return None
+    pal = kit.palette
+    shape = plan.badge_shape
+    short = layout.type_base
+    if "panel" not in layout.badge_treatments:
+        lines = ink_boxes(plan.badge, plan.badge_text_box, "top")
+        colour, _ = legible_colour(image, [*text_colours, (255, 255, 255), (0, 0, 0)], lines)
+        return colour
+    around = sample_pixels(image, grow_box(shape, round(short * 0.02), image.size))
+    fills = [
+        hex_to_rgb(c) for c in (pal.accent, pal.primary, pal.secondary, pal.neutral_dark, pal.neutral_light)
+    ]
+    fill = max(
+        fills,
+        key=lambda f: (
+            min(contrast_against_pixels(f, around, 10), NON_TEXT + 1),
+            f != tuple(cta_fill),  # not the CTA's colour when another stands out as well
+            -fills.index(f),
+        ),
+    )
+    h = shape[3] - shape[1]
+    radius = round(h * 0.18) if kit.cta_style == "pill" else h // 2  # never shaped like the CTA button
+    ImageDraw.Draw(image).rounded_rectangle(shape, radius=radius, fill=fill)
+    return max([*text_colours, (255, 255, 255), (0, 0, 0)], key=lambda c: contrast_ratio(c, fill))
 
 
 def _report(

@@ -77,6 +77,7 @@ class Layout(BaseModel):
     cta_stacked: bool = False
     text_treatments: tuple[str, ...] = ("none", "gradient", "panel")
     legal_treatments: tuple[str, ...] = ("none", "panel")
+    badge_treatments: tuple[str, ...] = ("panel",)
     product_treatments: tuple[str, ...] = ("cutout", "full-bleed")
     logo_variant: str = "auto"
     logo_plate: bool = True
@@ -270,6 +271,7 @@ def plan_layout(
         cta_stacked=template.text.cta == "stacked",
         text_treatments=tuple(slots.headline.treatments),
         legal_treatments=tuple(slots.legal.treatments),
+        badge_treatments=tuple(slots.badge.treatments) if slots.badge is not None else ("panel",),
         product_treatments=tuple(slots.product.treatments),
         logo_variant=slots.logo.variant,
         subline_max_lines=slots.subline.max_lines or 2,

@@ -152,7 +152,9 @@ class MotionElement(BaseModel):
     """One thing the viewer must see: where it settles and the frames it is fully shown in
     (``[first_frame, last_frame)``), for the checks and the manifest."""
 
-    role: Literal["headline", "subline", "disclaimer", "cta", "logo", "end_card_logo", "end_card_cta"]
+    role: Literal[
+        "headline", "subline", "badge", "disclaimer", "cta", "logo", "end_card_logo", "end_card_cta"
+    ]
     text: str = ""
     box: Box
     first_frame: int
@@ -201,8 +203,8 @@ class MotionSource(BaseModel):
 
 
 def text_lines(plan, blocks: dict[str, str]) -> list[tuple[str, str, Box]]:
-    """Per-line ink boxes of a ``render.finals.TextPlan`` in reading order: headline, sub-line, legal
-    line (the CTA is its own element). ``blocks``: role -> the block's text, for the manifest."""
+    """Per-line ink boxes of a ``render.finals.TextPlan`` in reading order: headline, sub-line, badge,
+    legal line (the CTA is its own element). ``blocks``: role -> the block's text, for the manifest."""
     out = []
     for role, layout, box in plan.blocks():
         if role == "cta":

@@ -152,6 +152,14 @@ def is_full_bleed(image: Image.Image) -> bool:
     return image.info.get(FULL_BLEED) is True
 
 
+def product_region(image: Image.Image) -> Box | None:
+    """The bounding box of the product in a prepared packshot (its alpha at least half on): for a
+    full-bleed photo, the product GrabCut estimated in it."""
+    if image.mode != "RGBA":
+        return None
+    return image.getchannel("A").point(lambda v: 255 if v >= 128 else 0).getbbox()
+
+
 def mark_full_bleed(photo: Image.Image, product: np.ndarray) -> Image.Image:
     """The photo as RGBA whose alpha is the product estimate, marked to be shown full-bleed."""
     out = photo.convert("RGB")

@@ -45,6 +45,7 @@ SAMPLES: tuple[Sample, ...] = (
             subline="Sparkling Citrus",
             cta="Shop now",
             disclaimer="Offer valid while stocks last.",
+            badge="-20%",
         ),
     ),
     Sample(
@@ -56,6 +57,7 @@ SAMPLES: tuple[Sample, ...] = (
             subline="スパークリング・シトラス",
             cta="今すぐ購入",
             disclaimer="在庫がなくなり次第終了します。",
+            badge="20%オフ",
         ),
     ),
     Sample(
@@ -67,6 +69,7 @@ SAMPLES: tuple[Sample, ...] = (
             subline="حمضيات فوارة",
             cta="تسوق الآن",
             disclaimer="العرض ساري حتى نفاد الكمية.",
+            badge="خصم 20%",
         ),
     ),
     Sample(
@@ -78,6 +81,7 @@ SAMPLES: tuple[Sample, ...] = (
             subline="ซิตรัสสปาร์คกลิ้ง",
             cta="ซื้อเลย",
             disclaimer="ข้อเสนอมีจำนวนจำกัด",
+            badge="ลด 20%",
         ),
     ),
 )
