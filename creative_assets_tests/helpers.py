@@ -16,6 +16,18 @@ TRAIL = EXAMPLES / "trail-ready-2026" / "brief.yaml"
 _GENERATION = re.compile(r"\d{8}T\d{12}Z-[0-9a-f]{8}")
 
 
+def set_products(data: dict, products: list) -> None:
+    """Replace a brief mapping's products, and drop the localized badges of the products removed
+    (a badge for a product the brief does not have is an error)."""
+    data["products"] = products
+    ids = {p.get("id") for p in products if isinstance(p, dict)}
+    for loc in (data.get("localized_messages") or {}).values():
+        if isinstance(loc, dict) and isinstance(loc.get("badges"), dict):
+            loc["badges"] = {k: v for k, v in loc["badges"].items() if k in ids}
+            if not loc["badges"]:
+                del loc["badges"]
+
+
 def without_generations(text: str) -> str:
     """Stage keys and manifests with their generation ids blanked (``…/final_creatives/gen/*/1x1/…``), so
     outputs of two runs can be compared: each materialization writes its own generation folder."""

@@ -18,7 +18,7 @@ from creative_assets.brief import load_brief
 from creative_assets.brief_store import register_brief
 from creative_assets.jobs import campaign_rollup, creative_pipeline, unit_stages
 from creative_assets.partitions import campaigns, creative_units
-from creative_assets_tests.helpers import SUMMER, is_generation_copy, without_generations
+from creative_assets_tests.helpers import SUMMER, is_generation_copy, set_products, without_generations
 from resources.brand_kits import BrandKitLibrary
 from resources.credentials import ContentCredentials
 from resources.io_manager import CreativeIOManager
@@ -36,7 +36,7 @@ def small_brief(tmp_path: Path, locales=("en-US", "ja-JP", "ar-AE"), candidates=
     data["localized_messages"] = {k: v for k, v in data.get("localized_messages", {}).items() if k in locales}
     supplied = next(p for p in data["products"] if p.get("assets"))
     generated = next(p for p in data["products"] if not p.get("assets"))
-    data["products"] = products or [supplied, generated]
+    set_products(data, products or [supplied, generated])
     data["candidates"] = candidates
     path = target / "brief.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))

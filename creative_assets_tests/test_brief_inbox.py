@@ -13,6 +13,7 @@ from creative_assets.partitions import campaigns, creative_units
 from creative_assets.settings import FIRST_BATCH_ENV
 from creative_assets.stage_store import read_stage
 from creative_assets.units import UnitKey
+from creative_assets_tests.helpers import set_products
 from creative_assets_tests.pipeline_helpers import pipeline_defs, small_brief
 from resources.brand_kits import BrandKitLibrary
 from resources.inbox import BriefInbox
@@ -203,7 +204,7 @@ def test_new_version_rebuilds_only_changed_units(tmp_path, instance, s3_storage,
     _apply(instance, first := _tick(instance, s3_storage))
     data = yaml.safe_load(path.read_text())
     data["localized_messages"]["de-DE"]["message"] = "Leuchtend durch den Sommer"
-    data["products"] = data["products"][:1]  # drops the generated product
+    set_products(data, data["products"][:1])  # drops the generated product
     path.write_text(yaml.safe_dump(data, allow_unicode=True))
     _upload_folder(s3_client, bucket, path.parent, "inbox/v2")
     second = _tick(instance, s3_storage, cursor=first.cursor)
@@ -427,7 +428,7 @@ def test_many_briefs_are_accepted_in_one_tick_with_one_partition_request(
 ):
     folder = small_brief(tmp_path, locales=("en-US", "de-DE"), candidates=1).parent
     data = yaml.safe_load((folder / "brief.yaml").read_text())
-    data["products"] = [p for p in data["products"] if not p.get("assets")]
+    set_products(data, [p for p in data["products"] if not p.get("assets")])
     for i in range(30):
         s3_client.put_object(
             Bucket=bucket,

@@ -13,6 +13,7 @@ from creative_assets.assets.rollup import summarise_campaign
 from creative_assets.review.service import ReviewService
 from creative_assets.stage_store import read_stage
 from creative_assets.units import UnitKey
+from creative_assets_tests.helpers import set_products
 from creative_assets_tests.pipeline_helpers import pipeline_defs, register, run_range, small_brief
 from resources.alerts import AlertRouter
 from resources.storage import LocalCreativeStorage
@@ -155,7 +156,7 @@ def test_glyph_coverage_finds_the_kit_s_own_font_files(tmp_path):
     brief = small_brief(tmp_path, locales=("en-US",), candidates=1)
     data = yaml.safe_load(brief.read_text())
     data["aspect_ratios"] = ["1:1"]
-    data["products"] = data["products"][1:]
+    set_products(data, data["products"][1:])
     brief.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
     storage = LocalCreativeStorage(root=str(tmp_path / "storage"))
     record, _ = register_brief(storage, load_brief(brief, brand_kits_root=kits), brief.read_bytes())
@@ -180,7 +181,7 @@ def test_cli_names_the_blocked_unit_and_reruns_only_it(tmp_path, monkeypatch, ca
     data = yaml.safe_load(brief.read_text())
     data["aspect_ratios"] = ["1:1"]
     generated = data["products"][1]
-    data["products"] = [generated, {**generated, "id": "miracle-cure", "name": "Miracle Cure Tonic"}]
+    set_products(data, [generated, {**generated, "id": "miracle-cure", "name": "Miracle Cure Tonic"}])
     brief.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
     out, home = tmp_path / "out", tmp_path / "home"
     monkeypatch.setenv("DAGSTER_HOME", str(home))

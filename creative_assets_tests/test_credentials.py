@@ -27,6 +27,7 @@ from creative_assets.partitions import creative_units
 from creative_assets.review.service import ReviewError, ReviewService
 from creative_assets.stage_store import read_manifest, read_stage
 from creative_assets.units import UnitKey
+from creative_assets_tests.helpers import set_products
 from creative_assets_tests.pipeline_helpers import (
     pipeline_defs,
     register,
@@ -424,7 +425,8 @@ def test_disabled_credentials_are_said_clearly_and_are_an_error_in_production(mo
 def test_a_production_run_without_a_certificate_blocks_every_unit_and_selects_nothing(tmp_path):
     path = small_brief(tmp_path, locales=("en-US",), candidates=1)
     data = yaml.safe_load(path.read_text())
-    data["aspect_ratios"], data["products"] = ["1:1"], data["products"][:1]
+    data["aspect_ratios"] = ["1:1"]
+    set_products(data, data["products"][:1])
     path.write_text(yaml.safe_dump(data, allow_unicode=True))
     storage = LocalCreativeStorage(root=str(tmp_path / "storage"))
     with dg.instance_for_test() as instance:

@@ -24,6 +24,7 @@ from creative_assets.brief import brief_json_schema, load_brief, parse_brief_tex
 from creative_assets.errors import BriefError
 from creative_assets.input_policy import MAX_BRIEF_BYTES, Budget
 from creative_assets.locales import supported_locales
+from creative_assets_tests.helpers import set_products
 
 
 def _write(folder, data, name="brief.yaml"):
@@ -161,12 +162,12 @@ def test_lists_are_capped(brief_dir, base):
 def test_too_many_units_and_creatives(brief_dir, base):
     locales = supported_locales()
     base["locales"] = locales
-    base["products"] = [{"id": f"p{i}", "name": f"P {i}"} for i in range(240 // len(locales) + 1)]
+    set_products(base, [{"id": f"p{i}", "name": f"P {i}"} for i in range(240 // len(locales) + 1)])
     base.pop("localized_messages", None)
     problems = _problems(_write(brief_dir, base))
     assert "split the campaign" in problems["products"]
 
-    base["products"] = base["products"][:8]
+    set_products(base, base["products"][:8])
     base["candidates"] = 8
     base["aspect_ratios"] = ["1:1", "4:5", "9:16", "16:9"]
     problems = _problems(_write(brief_dir, base))
@@ -352,7 +353,7 @@ def test_missing_kit_error_does_not_show_server_paths(brief_dir, base):
 
 def test_errors_are_bounded(brief_dir, base):
     base["locales"] = [f"x{i}-YY" for i in range(40)]
-    base["products"] = [{"id": f"P{i}" * 30, "name": ""} for i in range(50)]
+    set_products(base, [{"id": f"P{i}" * 30, "name": ""} for i in range(50)])
     with pytest.raises(BriefError) as info:
         validate_brief(base, "brief.json", lambda ref: b"")
     assert len(info.value.problems) <= 101

@@ -10,7 +10,7 @@ import sys
 
 import yaml
 
-from creative_assets_tests.helpers import REPO
+from creative_assets_tests.helpers import REPO, set_products
 from creative_assets_tests.pipeline_helpers import small_brief
 
 
@@ -29,7 +29,7 @@ def _cli(*args, home) -> subprocess.CompletedProcess:
 def test_hidden_banned_word_fails_the_run_in_words_not_a_traceback(tmp_path):
     path = small_brief(tmp_path, locales=("en-US",), candidates=1)
     data = yaml.safe_load(path.read_text())
-    data["products"] = [p for p in data["products"] if not p.get("assets")][:1]
+    set_products(data, [p for p in data["products"] if not p.get("assets")][:1])
     data["aspect_ratios"] = ["1:1"]
     data["message"] = "A с\u200burе for hot days"  # Cyrillic letters and a zero-width space
     data["banned_words"] = [{"term": "cure", "severity": "ERROR", "reason": "medical claim"}]

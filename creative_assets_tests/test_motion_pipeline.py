@@ -24,6 +24,7 @@ from creative_assets.review.service import ReviewService
 from creative_assets.stage_store import read_stage
 from creative_assets.units import UnitKey
 from creative_assets.video_probe import probe
+from creative_assets_tests.helpers import set_products
 from creative_assets_tests.pipeline_helpers import pipeline_resources, register, run_range, small_brief
 from resources.storage import LocalCreativeStorage
 
@@ -37,7 +38,7 @@ def motion_run(tmp_path_factory):
     storage = LocalCreativeStorage(root=str(tmp / "storage"))
     path = small_brief(tmp, locales=("ar-AE",), candidates=2)
     data = yaml.safe_load(path.read_text())
-    data["products"] = data["products"][:1]
+    set_products(data, data["products"][:1])
     data.pop("aspect_ratios", None)
     data["placements"] = ["meta-reels", "tiktok-in-feed"]
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
@@ -253,7 +254,7 @@ def test_ai_imagery_in_china_keeps_the_ai_label_on_screen_and_declares_it(tmp_pa
 
     path = small_brief(tmp_path, locales=("zh-CN",), candidates=1)
     data = yaml.safe_load(path.read_text())
-    data["products"] = data["products"][:1]
+    set_products(data, data["products"][:1])
     data.pop("aspect_ratios", None)
     data["placements"] = ["meta-reels"]
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))

@@ -9,6 +9,7 @@ import yaml
 
 from creative_assets.stage_store import read_stage
 from creative_assets.units import UnitKey
+from creative_assets_tests.helpers import set_products
 from creative_assets_tests.openai_server import FakeOpenAI
 from creative_assets_tests.pipeline_helpers import pipeline_defs, register, run_range, small_brief
 from resources.openai_providers import (
@@ -34,7 +35,7 @@ def _brief(
     path = small_brief(tmp_path, locales=locales, candidates=candidates)
     data = yaml.safe_load(path.read_text())
     data["aspect_ratios"] = list(ratios)
-    data["products"] = data["products"][:products]
+    set_products(data, data["products"][:products])
     if drop_translation:
         data["localized_messages"].pop(drop_translation, None)
     if seed is not None:

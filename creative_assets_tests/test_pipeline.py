@@ -11,6 +11,7 @@ from creative_assets.assets.rollup import campaign_summary
 from creative_assets.jobs import unit_stages
 from creative_assets.stage_store import read_stage
 from creative_assets.units import UnitKey
+from creative_assets_tests.helpers import set_products
 from creative_assets_tests.pipeline_helpers import (
     pipeline_defs,
     pipeline_resources,
@@ -257,7 +258,7 @@ def test_units_dropped_by_a_new_brief_version_refuse_to_rebuild(materialized, tm
     storage, keys, instance, _ = materialized
     path = small_brief(tmp_path)
     data = yaml.safe_load(path.read_text())
-    data["products"] = data["products"][:1]
+    set_products(data, data["products"][:1])
     path.write_text(yaml.safe_dump(data, allow_unicode=True))
     record, created = register_brief(storage, load_brief(path))
     assert created and record.version == 2

@@ -25,6 +25,7 @@ from creative_assets.render.scenes import cutout_product
 from creative_assets.stage_store import read_stage
 from creative_assets.stages import FinalCreatives, ImageCandidates
 from creative_assets.units import UnitKey
+from creative_assets_tests.helpers import set_products
 from creative_assets_tests.pipeline_helpers import pipeline_defs, register, run_range, small_brief
 from resources.storage import LocalCreativeStorage
 
@@ -128,7 +129,7 @@ def test_product_share_check_is_blocking():
 def _dark_can_brief(tmp_path):
     path = small_brief(tmp_path, locales=("en-US",), candidates=1)
     data = yaml.safe_load(path.read_text())
-    data["products"] = [p for p in data["products"] if p.get("assets")][:1]
+    set_products(data, [p for p in data["products"] if p.get("assets")][:1])
     (path.parent / "assets" / "dark-can.png").write_bytes(dark_can_16bit())
     data["products"][0]["assets"] = ["assets/dark-can.png"]
     data["aspect_ratios"] = ["1:1", "9:16"]

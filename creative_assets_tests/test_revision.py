@@ -14,6 +14,7 @@ from creative_assets.render.phash import NEAR_DUPLICATE_BITS, hamming, phash
 from creative_assets.review.service import ReviewService
 from creative_assets.stage_store import read_stage
 from creative_assets.units import UnitKey
+from creative_assets_tests.helpers import set_products
 from creative_assets_tests.pipeline_helpers import pipeline_defs, register, run_range, small_brief
 from resources.storage import LocalCreativeStorage
 from sensors.review import review_decision_sensor
@@ -36,7 +37,7 @@ def test_revision_moves_away_from_the_rejected_creative(tmp_path):
     brief = small_brief(tmp_path, locales=("en-US",), candidates=3)
     data = yaml.safe_load(brief.read_text())
     data["aspect_ratios"] = ["1:1", "9:16"]
-    data["products"] = data["products"][1:]  # the generated product
+    set_products(data, data["products"][1:])  # the generated product
     brief.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
     storage = LocalCreativeStorage(root=str(tmp_path / "storage"))
     service = ReviewService(storage)

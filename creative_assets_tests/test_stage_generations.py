@@ -30,6 +30,7 @@ from creative_assets.stage_store import (
 )
 from creative_assets.stages import SelectedCreative
 from creative_assets.units import UnitKey
+from creative_assets_tests.helpers import set_products
 from creative_assets_tests.pipeline_helpers import pipeline_resources, register, small_brief
 from resources.storage import LocalCreativeStorage
 
@@ -174,7 +175,7 @@ def test_summary_does_not_report_a_selection_of_an_older_version_as_selected(tmp
     DiesOnKeys.die_on = set()
     path = small_brief(tmp_path, locales=("en-US",), candidates=1)
     data = yaml.safe_load(path.read_text())
-    data["products"] = data["products"][:1]
+    set_products(data, data["products"][:1])
     data["aspect_ratios"] = ["1:1"]
     path.write_text(yaml.safe_dump(data, allow_unicode=True))
     with dg.instance_for_test() as instance:

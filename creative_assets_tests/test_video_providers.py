@@ -208,12 +208,12 @@ def test_terminating_the_dagster_run_deletes_the_provider_job(tmp_path):
 
     import yaml
 
-    from creative_assets_tests.helpers import REPO, dagster_daemon
+    from creative_assets_tests.helpers import REPO, dagster_daemon, set_products
     from creative_assets_tests.pipeline_helpers import session_test_ca, small_brief
 
     brief = small_brief(tmp_path / "brief", locales=("en-US",), candidates=1)
     data = yaml.safe_load(brief.read_text())
-    data["products"] = data["products"][:1]
+    set_products(data, data["products"][:1])
     data.pop("aspect_ratios", None)
     data["placements"] = ["meta-reels"]
     brief.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
