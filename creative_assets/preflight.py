@@ -73,7 +73,9 @@ class PreflightReport:
     seconds: float = 0.0
 
     def add(self, severity: str, problem: Problem) -> None:
-        (self.errors if severity == "ERROR" else self.warnings).append(problem)
+        found = self.errors if severity == "ERROR" else self.warnings
+        if problem not in found:  # the same copy in every product's creatives is one problem
+            found.append(problem)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """Placements: the shipped specs load, carry the issue's numbers, and bad spec files or brief entries
 are refused naming the file and the field."""
 
+import shutil
+
 import pytest
 import yaml
 
@@ -146,3 +148,21 @@ def test_brief_placements_and_the_aspect_ratio_defaults(brief_dir):
     assert "did you mean meta-reels" in problems["placements[0]"]
     assert "listed twice" in problems["placements[2]"]
     assert "not both" in problems["placements"]
+
+
+@pytest.mark.parametrize("example", ["summer-splash-2026", "trail-ready-2026"])
+def test_both_example_briefs_pass_the_preflight_at_every_shipped_placement(tmp_path, example):
+    """Every locale's copy (and badge) fits every template at every shipped placement, with the
+    banned-term, glyph and resolution checks of the preflight (a brief that fails raises)."""
+    from creative_assets_tests.helpers import EXAMPLES
+
+    source = EXAMPLES / example
+    data = yaml.safe_load((source / "brief.yaml").read_text())
+    data.pop("aspect_ratios", None)
+    data.pop("output_sizes", None)
+    data["placements"] = list(load_placements())
+    target = tmp_path / example
+    shutil.copytree(source, target)  # assets are read only from inside the brief's folder
+    (target / "brief.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    loaded = load_brief(target / "brief.yaml")
+    assert len(loaded.brief.placement_specs()) == len(REQUIRED)

@@ -62,11 +62,15 @@ def _pick_locales(tags: list[str]) -> list[str]:
 
 
 class _Unit:
-    """What the rotation reads of a unit: its product and the brief's templates (none named)."""
+    """What the rotation reads of a unit: its product, its badge and the brief's templates (none named)."""
 
-    def __init__(self, product):
+    def __init__(self, product, badge: str | None = None):
         self.product = product
+        self.badge = badge
         self.templates: list[str] = []
+
+    def badge_text(self) -> tuple[str | None, bool]:
+        return self.badge, False
 
 
 def _sample(brief, kit, tag: str, product) -> Sample:
@@ -80,6 +84,7 @@ def _sample(brief, kit, tag: str, product) -> Sample:
         disclaimer=(local.disclaimer if local and local.disclaimer else None)
         or brief.disclaimer
         or kit.required_disclaimer,
+        badge=(local.badges.get(product.id) if local else None) or product.badge,
     )
     return Sample(tag, LocaleText(info.language_code, info.direction, info.script, info.line_breaking), copy)
 
@@ -108,9 +113,10 @@ def render_brief(
                     product.name, product.description, pal, font, placement.height
                 )
             # the first template of the candidates' rotation: those that can make this product the hero
-            shape = product_shape(_Unit(product), art if supplied else None)
+            unit = _Unit(product, sample.copy.badge)
+            shape = product_shape(unit, art if supplied else None)
             template = template_rotation(
-                _Unit(product),
+                unit,
                 placement.name,
                 templates,
                 lambda t, p=placement, shape=shape: expected_product_share(

@@ -313,6 +313,18 @@ def plan_text(
             max_lines=1,
             align="center",
         )
+    if not cta.fits and cta_h - 2 * pad_y >= 2.4 * round(short * CTA_SIZES[2]):
+        # a narrow button tall enough for two lines (display banners): the label on two lines
+        cta = fit(
+            copy.cta,
+            cta_font,
+            (0, 0, cta_max_w - 2 * pad_x, cta_h - 2 * pad_y),
+            round(short * CTA_SIZES[0]),
+            round(short * CTA_SIZES[2]),
+            loc,
+            max_lines=2,
+            align="center",
+        )
     btn_w = max(cta.width + 2 * pad_x, round(short * 0.28))
     btn_w = min(btn_w, cta_area[2] - cta_area[0])
     if loc.direction == "rtl":
