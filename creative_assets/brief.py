@@ -685,7 +685,7 @@ def validate_brief(
     if preflight:
         from creative_assets.preflight import check_brief
 
-        report = check_brief(loaded)
+        report = check_brief(loaded, (budget or Budget.from_env()).image_provider)
         if report.errors:
             raise BriefError(source, report.errors + report.warnings)
         loaded.warnings = report.warnings

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 from creative_assets.compliance import find_terms
 from creative_assets.context_pack import campaign_rules
 from creative_assets.locales import LocaleInfo, get_locale
-from creative_assets.render.candidates import kit_templates, prepare_supplied_product
+from creative_assets.render.candidates import full_bleed_share, kit_templates, prepare_supplied_product
 from creative_assets.render.finals import LocaleText, plan_text
 from creative_assets.render.fonts import (
     EMOJI_FONT,
@@ -207,11 +207,10 @@ def _layouts(brief: Brief, kit: BrandKit, direction: str) -> Iterator:
             )
 
 
-def _product_size(data: bytes) -> tuple[int, int]:
-    """Size of the product itself in a supplied image: the cut-out the compositor will place (the
-    same ``prepare_supplied_product``), so the estimate is the enlargement the final check measures.
-    A photo shown full-bleed is sized by the product GrabCut found in it."""
-    image, _ = prepare_supplied_product(data)
+def _product_size(image) -> tuple[int, int]:
+    """Size of the product itself in a prepared supplied image: the cut-out the compositor will
+    place (``prepare_supplied_product``), so the estimate is the enlargement the final check
+    measures. A photo shown full-bleed is sized by the product GrabCut found in it."""
     if is_full_bleed(image):
         region = product_region(image)
         if region:
@@ -225,8 +224,43 @@ def packshot_upscale(size: tuple[int, int], product_box: tuple[int, int, int, in
     return min(bw * PRODUCT_FILL / size[0], bh * PRODUCT_FILL / size[1])
 
 
-def check_brief(loaded: LoadedBrief) -> PreflightReport:
-    """Run every preflight check on a validated brief (see the module docstring)."""
+def _full_bleed_fit(
+    index: int, ref: str, product, photo, brief: Brief, layouts_by_direction, image_provider: str, report
+) -> None:
+    """A photo that cannot be cut out is shown full-bleed: at each output, some template must keep
+    its product clear of the copy and inside the safe area (``render.candidates.full_bleed_share``).
+    Offline nothing can extend the photo to make room, so an output where no template can is refused;
+    an image model (``image_provider`` other than offline) composes a new scene around it (WARN)."""
+    blocked = []
+    for key in brief.output_keys():
+        layouts = [lay for lays in layouts_by_direction.values() for lay in lays if lay.ratio == key]
+        if layouts and not any(full_bleed_share(lay, photo, product.focus) > 0 for lay in layouts):
+            blocked.append(key)
+    if not blocked:
+        return
+    offline = image_provider == "offline"
+    report.add(
+        "ERROR" if offline else "WARN",
+        Problem(
+            f"products[{index}].assets[0]",
+            f"{ref!r} cannot be cut out (its background is not a clean backdrop), so it is shown "
+            f"full-bleed, and its product is too large in the photo to stay clear of the copy at "
+            f"{', '.join(blocked)}"
+            + (
+                ": supply a cut-out PNG (transparent background), a studio shot on a plain backdrop, "
+                "or a photo with more room around the product, or set an image provider that composes "
+                "the scene (CREATIVE_ASSETS_IMAGE_PROVIDER=openai)"
+                if offline
+                else f": the {image_provider} image provider composes a scene around it instead"
+            ),
+            "preflight:full_bleed",
+        ),
+    )
+
+
+def check_brief(loaded: LoadedBrief, image_provider: str = "offline") -> PreflightReport:
+    """Run every preflight check on a validated brief (see the module docstring). ``image_provider``:
+    what makes the candidates (``offline`` cannot extend a photo)."""
     started = time.perf_counter()
     brief, kit = loaded.brief, loaded.brand_kit
     report = PreflightReport(units=len(brief.locales) * len(brief.products))
@@ -288,7 +322,10 @@ def check_brief(loaded: LoadedBrief) -> PreflightReport:
         if not supplied:
             continue
         ref, data = supplied[0]
-        size = _product_size(data)
+        prepared, _ = prepare_supplied_product(data)
+        if is_full_bleed(prepared):
+            _full_bleed_fit(i, ref, product, prepared, brief, layouts_by_direction, image_provider, report)
+        size = _product_size(prepared)
         worst, where = 0.0, ""
         for layouts in layouts_by_direction.values():
             for layout in layouts:

@@ -6,6 +6,7 @@ on a synthetic studio sweep and in a synthetic busy scene."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -15,9 +16,17 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from creative_assets.brief import load_brief
 from creative_assets.errors import BriefError
-from creative_assets.render.packshot import full_bleed, is_full_bleed, separate
+from creative_assets.render.candidates import full_bleed_share
+from creative_assets.render.layout import inside, plan_layout
+from creative_assets.render.packshot import (
+    full_bleed,
+    full_bleed_crop,
+    is_full_bleed,
+    mark_full_bleed,
+    separate,
+)
 from creative_assets.render.scenes import compose_scene, cutout_product, scene_palette
-from creative_assets_tests.helpers import PALETTE, SUMMER
+from creative_assets_tests.helpers import PALETTE, SUMMER, set_products
 
 CAN = SUMMER.parent / "assets" / "sparkling-citrus.png"
 
@@ -172,3 +181,44 @@ def test_focus_is_a_pair_of_fractions_in_the_brief(brief_dir):
         load_brief(path)
     assert str(path) in str(info.value)
     assert any(p.field.startswith("products[0].focus") or "focus" in p.field for p in info.value.problems)
+
+
+def _busy_brief(brief_dir, busy) -> Path:
+    busy.save(brief_dir / "assets" / "picnic.jpg", quality=92)
+    data = yaml.safe_load((brief_dir / "brief.yaml").read_text())
+    set_products(data, [{"id": "picnic-can", "name": "Sparkling Citrus", "assets": ["assets/picnic.jpg"]}])
+    path = brief_dir / "brief.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    return path
+
+
+def test_offline_a_photo_whose_product_cannot_stay_clear_of_the_copy_is_refused_with_the_fix(
+    brief_dir, busy, monkeypatch
+):
+    # the can fills most of the photo: shown full-bleed it runs under the copy at every output, and
+    # offline nothing may extend the photo to make room
+    path = _busy_brief(brief_dir, busy)
+    with pytest.raises(BriefError) as info:
+        load_brief(path)
+    problem = next(p for p in info.value.problems if p.code == "preflight:full_bleed")
+    assert problem.field == "products[0].assets[0]" and "picnic.jpg" in problem.message
+    assert "cut-out PNG" in problem.message and "1:1" in problem.message
+    # an image model composes a scene around it: a warning, not a refusal
+    monkeypatch.setenv("CREATIVE_ASSETS_IMAGE_PROVIDER", "openai")
+    loaded = load_brief(path)
+    assert any(p.code == "preflight:full_bleed" for p in loaded.warnings)
+
+
+def test_the_full_bleed_share_is_zero_where_the_product_would_run_under_the_copy(busy):
+    out, _ = cutout_product(busy)
+    layout = plan_layout("meta-reels", (1080, 1920), "hero-column", logo_aspect=3.1)
+    assert full_bleed_share(layout, out, None) == 0.0  # the big can crosses the copy column
+    # a photo with room around a smaller product: the crop keeps it in the product column
+    roomy = busy.resize((busy.width * 3, busy.height * 3))
+    product = np.zeros((roomy.height, roomy.width), np.uint8)
+    cx, cy = roomy.width // 2, roomy.height // 2
+    product[cy - 450 : cy + 450, cx - 200 : cx + 200] = 255
+    photo = mark_full_bleed(roomy, product)
+    share = full_bleed_share(layout, photo, None)
+    crop = full_bleed_crop(photo, (1080, 1920), layout.product_box)
+    assert share >= 0.12 and inside(crop.product_bbox, layout.product_box)

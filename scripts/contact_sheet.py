@@ -32,9 +32,9 @@ from creative_assets.compliance import (  # noqa: E402
 from creative_assets.locales import get_locale  # noqa: E402
 from creative_assets.placements import load_placements  # noqa: E402
 from creative_assets.render.candidates import (  # noqa: E402
-    expected_product_share,
     kit_templates,
     logo_aspect,
+    placed_share,
     prepare_supplied_product,
     product_shape,
     template_rotation,
@@ -119,11 +119,16 @@ def render_brief(
                 unit,
                 placement.name,
                 templates,
-                lambda t, p=placement, shape=shape: expected_product_share(
-                    plan_layout(p.name, p.size, t, logo_aspect=logo_aspect(kit), templates=templates), shape
+                lambda t, p=placement, shape=shape, art=art: placed_share(
+                    plan_layout(p.name, p.size, t, logo_aspect=logo_aspect(kit), templates=templates),
+                    art if supplied else None,
+                    shape,
+                    product.focus,
                 ),
             )[0]
-            image, report, layout = render_creative(kit, template, placement, sample, product=art)
+            image, report, layout = render_creative(
+                kit, template, placement, sample, product=art, focus=product.focus
+            )
             data, export = export_for_placement(image, placement)
             text_boxes = {b.role: b.ink_bbox for b in report.blocks}
             outcomes = [

@@ -18,8 +18,16 @@ from PIL import Image
 from creative_assets.brand_kit import BrandKit
 from creative_assets.feedback import FeedbackDirectives, interpret_feedback
 from creative_assets.placements import product_share_min
-from creative_assets.render.layout import Box, Layout, layout_variants, placement_for_key, plan_layout
-from creative_assets.render.packshot import is_full_bleed, product_region
+from creative_assets.render.layout import (
+    Box,
+    Layout,
+    boxes_overlap,
+    inside,
+    layout_variants,
+    placement_for_key,
+    plan_layout,
+)
+from creative_assets.render.packshot import full_bleed_crop, is_full_bleed, product_region, shown_full_bleed
 from creative_assets.render.product_mask import ProductFootprint
 from creative_assets.render.scenes import (
     STYLES,
@@ -81,6 +89,33 @@ def product_shape(unit: UnitBrief, supplied: Image.Image | None) -> tuple[float,
         fill = float(alpha.mean()) if alpha is not None and alpha.size else SUPPLIED_FILL
         return supplied.width / max(1, supplied.height), fill
     return GENERATED_SHAPES[packaging_for(unit.product.description, unit.product.name)]
+
+
+def full_bleed_share(layout: Layout, photo: Image.Image, focus: tuple[float, float] | None) -> float:
+    """The share of the canvas a full-bleed photo's product covers in ``layout``, or 0.0 when the
+    crop cannot keep it clear of the copy, the badge and the logo, inside the safe area (the rotation
+    then prefers a template where it can: offline, a photo is never extended to make room)."""
+    crop = full_bleed_crop(photo, (layout.width, layout.height), layout.product_box, focus)
+    bbox = crop.product_bbox
+    if bbox is None or bbox[2] <= bbox[0] or bbox[3] <= bbox[1]:
+        return 0.0
+    keep_clear = [layout.headline_box, layout.subline_box, layout.disclaimer_box, layout.logo_box]
+    keep_clear += [layout.cta_box] + ([layout.badge_box] if layout.badge_box else [])
+    if not inside(bbox, layout.safe_box) or any(boxes_overlap(bbox, box) for box in keep_clear):
+        return 0.0
+    region = product_region(photo)
+    alpha = np.asarray(photo.getchannel("A").crop(region)) >= 128 if region else np.ones((1, 1), bool)
+    return (bbox[2] - bbox[0]) * (bbox[3] - bbox[1]) * float(alpha.mean()) / (layout.width * layout.height)
+
+
+def placed_share(
+    layout: Layout, product: Image.Image | None, shape: tuple[float, float], focus: tuple[float, float] | None
+) -> float:
+    """The product share the rotation weighs a template by: a full-bleed photo's
+    (:func:`full_bleed_share`), else a cut-out's or drawn product's of ``shape``."""
+    if product is not None and shown_full_bleed(product, layout.product_treatments):
+        return full_bleed_share(layout, product, focus)
+    return expected_product_share(layout, shape)
 
 
 def expected_product_share(layout: Layout, shape: tuple[float, float]) -> float:
@@ -156,9 +191,13 @@ def plan_candidates(
     #: per output, the templates that can make this product the hero (the fallback when a layout
     #: a reviewer rejected would repeat: never a template that shrinks the product below the floor)
     pool: dict[str, tuple[str, ...]] = {}
+
     for ratio in unit.aspect_ratios:
         variants = pool[ratio] = template_rotation(
-            unit, ratio, templates, lambda t, r=ratio: expected_product_share(layout_for(r, t), shape)
+            unit,
+            ratio,
+            templates,
+            lambda t, r=ratio: placed_share(layout_for(r, t), product, shape, unit.product.focus),
         )
         asked = tuple(t for t in directives.templates if t in layout_variants(ratio, templates))
         if asked:  # "use the text-bottom template": that template, wherever it serves the placement

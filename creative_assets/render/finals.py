@@ -380,6 +380,12 @@ def _plan_badge(fit, text: str, kit: BrandKit, layout: Layout, loc: LocaleText, 
     lay = fit(
         text, font, room, round(short * BADGE_SIZES[0]), round(short * BADGE_SIZES[1]), loc, 1, "center"
     )
+    if not lay.fits and pad_y:  # a small canvas: the text may use the shape's whole height
+        pad_y = 0
+        room = (0, 0, bb[2] - bb[0] - 2 * pad_x, height)
+        lay = fit(
+            text, font, room, round(short * BADGE_SIZES[0]), round(short * BADGE_SIZES[1]), loc, 1, "center"
+        )
     if not lay.fits and bb[3] - bb[1] >= 1.6 * height:  # a long offer: two lines in a taller shape
         height = min(bb[3] - bb[1], round(height * 1.6))
         room = (0, 0, bb[2] - bb[0] - 2 * pad_x, height - 2 * pad_y)

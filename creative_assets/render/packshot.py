@@ -152,6 +152,13 @@ def is_full_bleed(image: Image.Image) -> bool:
     return image.info.get(FULL_BLEED) is True
 
 
+def shown_full_bleed(product: Image.Image, treatments) -> bool:
+    """Whether a prepared packshot is drawn full-bleed under a template's product ``treatments``:
+    a photo that could not be cut out, unless the template frames it (``framed`` without
+    ``full-bleed``)."""
+    return is_full_bleed(product) and ("full-bleed" in treatments or "framed" not in treatments)
+
+
 def product_region(image: Image.Image) -> Box | None:
     """The bounding box of the product in a prepared packshot (its alpha at least half on): for a
     full-bleed photo, the product GrabCut estimated in it."""
@@ -168,21 +175,30 @@ def mark_full_bleed(photo: Image.Image, product: np.ndarray) -> Image.Image:
     return out
 
 
-def full_bleed(
+@dataclass(frozen=True)
+class FullBleedCrop:
+    """Where :func:`full_bleed` crops a photo for one canvas: the photo region shown, the scale
+    (canvas px per photo px), and the product estimate's bounding box on the canvas."""
+
+    region: tuple[float, float, float, float]
+    scale: float
+    product_bbox: Box | None
+
+
+def full_bleed_crop(
     photo: Image.Image, size: tuple[int, int], product_box: Box, focus: tuple[float, float] | None = None
-) -> tuple[Image.Image, np.ndarray, float]:
-    """The photo cropped to cover ``size`` (see the module docstring); returns (RGB canvas, the
-    product estimate's mask on it as bool, the scale: canvas px per photo px)."""
+) -> FullBleedCrop:
+    """The crop of the photo (see the module docstring), computed without touching its pixels: the
+    template rotation asks it of every template before one is drawn."""
     W, H = size
     pw, ph = photo.size
-    alpha = np.asarray(photo.getchannel("A")) if photo.mode == "RGBA" else np.full((ph, pw), 255, np.uint8)
-    ys, xs = np.nonzero(alpha >= 128)
+    region = product_region(photo)
     cover = max(W / pw, H / ph)
     bw, bh = max(1, product_box[2] - product_box[0]), max(1, product_box[3] - product_box[1])
-    if len(xs):
-        rw, rh = xs.max() - xs.min() + 1, ys.max() - ys.min() + 1
+    if region:
+        rw, rh = region[2] - region[0], region[3] - region[1]
         fit = min(bw / rw, bh / rh) * 0.92
-        centre = ((xs.min() + xs.max() + 1) / 2, (ys.min() + ys.max() + 1) / 2)
+        centre = ((region[0] + region[2]) / 2, (region[1] + region[3]) / 2)
     else:
         fit, centre = cover, (pw / 2, ph / 2)
     scale = max(cover, min(fit, cover * MAX_ZOOM))
@@ -191,7 +207,24 @@ def full_bleed(
     # the photo's pixel at the focal point lands on the product box's centre, as far as covering allows
     x0 = min(max(fx - cx / scale, 0.0), pw - W / scale)
     y0 = min(max(fy - cy / scale, 0.0), ph - H / scale)
-    region = (x0, y0, x0 + W / scale, y0 + H / scale)
-    canvas = photo.convert("RGB").resize(size, Image.Resampling.LANCZOS, box=region)
-    mask = Image.fromarray(alpha, "L").resize(size, Image.Resampling.BILINEAR, box=region)
-    return canvas, np.asarray(mask) >= 128, scale
+    bbox = None
+    if region:
+        bbox = (
+            max(0, round((region[0] - x0) * scale)),
+            max(0, round((region[1] - y0) * scale)),
+            min(W, round((region[2] - x0) * scale)),
+            min(H, round((region[3] - y0) * scale)),
+        )
+    return FullBleedCrop((x0, y0, x0 + W / scale, y0 + H / scale), scale, bbox)
+
+
+def full_bleed(
+    photo: Image.Image, size: tuple[int, int], product_box: Box, focus: tuple[float, float] | None = None
+) -> tuple[Image.Image, np.ndarray, float]:
+    """The photo cropped to cover ``size`` (:func:`full_bleed_crop`); returns (RGB canvas, the
+    product estimate's mask on it as bool, the scale: canvas px per photo px)."""
+    crop = full_bleed_crop(photo, size, product_box, focus)
+    alpha = photo.getchannel("A") if photo.mode == "RGBA" else Image.new("L", photo.size, 255)
+    canvas = photo.convert("RGB").resize(size, Image.Resampling.LANCZOS, box=crop.region)
+    mask = alpha.resize(size, Image.Resampling.BILINEAR, box=crop.region)
+    return canvas, np.asarray(mask) >= 128, crop.scale

@@ -109,6 +109,7 @@ def render_creative(
     product: Image.Image | None = None,
     product_name: str = "Sparkling Citrus",
     seed: int = 7,
+    focus: tuple[float, float] | None = None,
 ) -> tuple[Image.Image, FinalRender, Layout]:
     """One creative for ``placement`` with ``template`` and ``sample`` copy, rendered as the pipeline
     renders the offline candidate (scene, product, logo, copy). ``product``: an RGBA cut-out; without
@@ -132,7 +133,15 @@ def render_creative(
             product_name, "slim can", pal, font, layout.product_box[3] - layout.product_box[1]
         )
     scene, bbox, footprint = compose_scene(
-        placement.size, style, pal, seed, product, layout.product_box, layout.text_region
+        placement.size,
+        style,
+        pal,
+        seed,
+        product,
+        layout.product_box,
+        layout.text_region,
+        layout.product_treatments,
+        focus,
     )
     branded, logo = apply_branding(scene, layout, kit)
     image, report = render_final(branded, layout, sample.copy, kit, sample.locale, logo, bbox)

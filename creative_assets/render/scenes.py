@@ -17,7 +17,13 @@ from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 from creative_assets.render.color import RGB, hex_to_rgb, is_dark, mix, rgb_to_hex, shade
 from creative_assets.render.layout import Box
-from creative_assets.render.packshot import full_bleed, is_full_bleed, mark_full_bleed, separate
+from creative_assets.render.packshot import (
+    full_bleed,
+    is_full_bleed,
+    mark_full_bleed,
+    separate,
+    shown_full_bleed,
+)
 from creative_assets.render.product_mask import ProductFootprint, placed_footprint
 
 #: Background styles the offline provider can draw; candidates cycle through them.
@@ -601,13 +607,13 @@ def compose_scene(
     A photo packshot that could not be cut out (:func:`render.packshot.is_full_bleed`) is the whole
     canvas, cropped around ``focus`` (fractions of the photo), unless the template's product
     ``treatments`` ask for a ``framed`` card instead."""
+    if shown_full_bleed(product, treatments):
+        canvas, mask, scale = full_bleed(product, size, product_box, focus)
+        footprint = ProductFootprint.from_array(mask).model_copy(
+            update={"source_size": product.size, "scale": round(scale, 4)}
+        )
+        return canvas, footprint.bbox, footprint
     if is_full_bleed(product):
-        if "full-bleed" in treatments or "framed" not in treatments:
-            canvas, mask, scale = full_bleed(product, size, product_box, focus)
-            footprint = ProductFootprint.from_array(mask).model_copy(
-                update={"source_size": product.size, "scale": round(scale, 4)}
-            )
-            return canvas, footprint.bbox, footprint
         product = _rounded_card(product.convert("RGB").convert("RGBA"))  # the template frames it
     canvas = render_background(size, style, pal, seed, product_box, text_region)
     bbox, footprint = place_product(canvas, product, product_box)
