@@ -27,8 +27,11 @@ from resources.storage import LocalCreativeStorage
 from resources.video_providers import OfflineAnimator
 
 
-def small_brief(tmp_path: Path, locales=("en-US", "ja-JP", "ar-AE"), candidates=2, products=None) -> Path:
-    """The summer example cut down: one supplied-image product and one generated product."""
+def small_brief(
+    tmp_path: Path, locales=("en-US", "ja-JP", "ar-AE"), candidates=2, products=None, motion: bool = False
+) -> Path:
+    """The summer example cut down: one supplied-image product and one generated product. Motion is
+    off unless asked for (``motion=True``): the tests of videos say so; the others need no videos."""
     target = tmp_path / "brief"
     shutil.copytree(SUMMER.parent, target, dirs_exist_ok=True)
     data = yaml.safe_load((target / "brief.yaml").read_text())
@@ -38,6 +41,8 @@ def small_brief(tmp_path: Path, locales=("en-US", "ja-JP", "ar-AE"), candidates=
     generated = next(p for p in data["products"] if not p.get("assets"))
     set_products(data, products or [supplied, generated])
     data["candidates"] = candidates
+    if not motion:
+        data["motion"] = {"enabled": False}
     path = target / "brief.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
     return path

@@ -36,7 +36,7 @@ def motion_run(tmp_path_factory):
     for this product at 300 px wide, which blocks the unit and so its motion.)"""
     tmp = tmp_path_factory.mktemp("motion")
     storage = LocalCreativeStorage(root=str(tmp / "storage"))
-    path = small_brief(tmp, locales=("ar-AE",), candidates=2)
+    path = small_brief(tmp, locales=("ar-AE",), candidates=2, motion=True)
     data = yaml.safe_load(path.read_text())
     set_products(data, data["products"][:1])
     data.pop("aspect_ratios", None)
@@ -252,7 +252,7 @@ def test_ai_imagery_in_china_keeps_the_ai_label_on_screen_and_declares_it(tmp_pa
     from creative_assets_tests.pipeline_helpers import pipeline_defs
     from resources.openai_providers import OpenAIImageProvider, OpenAIResource
 
-    path = small_brief(tmp_path, locales=("zh-CN",), candidates=1)
+    path = small_brief(tmp_path, locales=("zh-CN",), candidates=1, motion=True)
     data = yaml.safe_load(path.read_text())
     set_products(data, data["products"][:1])
     data.pop("aspect_ratios", None)

@@ -45,12 +45,12 @@ def materialize(tmp: Path, brief: Path, workers: int, monkeypatch, seen: list) -
 
 
 def test_threaded_steps_write_the_same_bytes_as_serial_ones(tmp_path, monkeypatch):
-    brief = write_campaign(tmp_path / "brief", 4, candidates=2, sizes=SMALL_SIZES, motion=True)
+    brief = write_campaign(tmp_path / "brief", 2, candidates=2, sizes=SMALL_SIZES, motion=True)
     serial_seen: list[int] = []
     parallel_seen: list[int] = []
     serial = materialize(tmp_path / "serial", brief, 1, monkeypatch, serial_seen)
     parallel = materialize(tmp_path / "parallel", brief, 2, monkeypatch, parallel_seen)
-    # every CPU-bound stage ran its 4 units on 2 threads in the parallel run, on 1 in the serial one
+    # every CPU-bound stage ran its 2 units on 2 threads in the parallel run, on 1 in the serial one
     cpu_bound = sum(s.cpu_bound for s in STAGES)
     assert sorted(parallel_seen) == [1] * (len(STAGES) - cpu_bound) + [2] * cpu_bound
     assert serial_seen == [1] * len(STAGES)
@@ -58,8 +58,8 @@ def test_threaded_steps_write_the_same_bytes_as_serial_ones(tmp_path, monkeypatc
     differing = [k for k in serial if serial[k] != parallel[k]]
     assert not differing, f"{len(differing)} file(s) differ, e.g. {differing[:5]}"
     # the comparison sees the creatives themselves (not only manifests), stills and videos
-    assert sum(k.endswith(".png") for k in serial) >= 4 * 2 * 3
-    assert sum(k.endswith(".mp4") for k in serial) >= 4
+    assert sum(k.endswith(".png") for k in serial) >= 2 * 2 * 3
+    assert sum(k.endswith(".mp4") for k in serial) >= 2
 
 
 def test_units_come_back_in_order_and_really_overlap():

@@ -87,7 +87,7 @@ def generated(tmp_path_factory):
     kits = staged_kits(tmp)
     (tmp / "home").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp / "home")) as instance:
-        keys = register(storage, small_brief(tmp, locales=("en-US",), candidates=2), instance)
+        keys = register(storage, small_brief(tmp, locales=("en-US",), candidates=2, motion=True), instance)
         defs = pipeline_defs(storage, brand_kits=BrandKitLibrary(root=str(kits)))
         run_range(defs, instance, keys[0], keys[-1])
         register_brief(storage, load_brief(TRAIL), TRAIL.read_bytes())

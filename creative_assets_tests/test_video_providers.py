@@ -211,7 +211,7 @@ def test_terminating_the_dagster_run_deletes_the_provider_job(tmp_path):
     from creative_assets_tests.helpers import REPO, dagster_daemon, set_products
     from creative_assets_tests.pipeline_helpers import session_test_ca, small_brief
 
-    brief = small_brief(tmp_path / "brief", locales=("en-US",), candidates=1)
+    brief = small_brief(tmp_path / "brief", locales=("en-US",), candidates=1, motion=True)
     data = yaml.safe_load(brief.read_text())
     set_products(data, data["products"][:1])
     data.pop("aspect_ratios", None)

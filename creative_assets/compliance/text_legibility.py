@@ -32,12 +32,36 @@ BOLD_ROLES = frozenset({"headline", "cta", "badge"})
 OVERFLOW_TOLERANCE_PX = 2
 
 
+#: Below this size (px) glyph strokes are a pixel or two wide and mostly anti-aliased: few pixels
+#: reach the text colour, so the ground is measured with the strokes removed (:func:`ground_under_strokes`).
+SMALL_TEXT_PX = 24
+
+
+def ground_under_strokes(px: np.ndarray, colour: np.ndarray, size: int) -> np.ndarray:
+    """The ground beneath small text: the ink box with every stroke narrower than a fifth of the type
+    size (and its anti-aliased fringe) replaced by the pixels around it, by a grey-level closing
+    (text darker than its surroundings) or opening (lighter). A patch of imagery wider than a
+    stroke survives it, so text over a patch of its own colour still measures low."""
+    import cv2
+
+    k = max(3, round(size * 0.2)) | 1
+    kernel = np.ones((k, k), np.uint8)
+    lum = px[..., :3].astype(np.float64) @ np.array([0.2126, 0.7152, 0.0722])
+    darker = float(colour[:3] @ np.array([0.2126, 0.7152, 0.0722])) < float(np.median(lum))
+    op = cv2.MORPH_CLOSE if darker else cv2.MORPH_OPEN
+    ground = cv2.morphologyEx(
+        np.ascontiguousarray(px[..., :3].astype(np.uint8)), op, kernel, borderType=cv2.BORDER_REPLICATE
+    )
+    return ground.reshape(-1, 3).astype(np.float64)
+
+
 def text_contrast(
     image: Image.Image | np.ndarray,
     colour: str | Sequence[int],
     ink_bbox: Box,
     percentile: float = 10.0,
     exclude: Sequence[Box] = (),
+    size: int | None = None,
 ) -> float:
     """WCAG contrast of text in ``colour`` against its background, measured on the final pixels.
 
@@ -45,7 +69,9 @@ def text_contrast(
     anti-aliasing fringe around them are excluded, the rest is background; the result is the
     ``percentile``-th lowest per-pixel contrast of ``colour`` against that background. When more than
     60 % of the box is text-coloured, the ground itself matches the text: every pixel counts as
-    background (and the contrast comes out near 1).
+    background (and the contrast comes out near 1). Text of ``size`` below :data:`SMALL_TEXT_PX` is
+    measured against :func:`ground_under_strokes` instead (its strokes are mostly fringe, which the
+    colour test cannot tell from the ground).
     """
     arr = image if isinstance(image, np.ndarray) else np.asarray(as_rgb(image))
     H, W = arr.shape[:2]
@@ -66,6 +92,8 @@ def text_contrast(
             background = px[~text]
         if len(background) == 0:
             background = px.reshape(-1, 3)
+    if size is not None and size < SMALL_TEXT_PX and not exclude and text.mean() <= 0.6:
+        return contrast_against_pixels(rgb, ground_under_strokes(px, rgb, size), percentile)
     return contrast_against_pixels(rgb, background, percentile)
 
 
@@ -94,7 +122,9 @@ def check_text_legibility(
         if block.knockout:  # letters cut out of a panel in block.colour: the imagery must read on it
             contrast = knockout_contrast(arr, block.colour, block.ink_bbox)
         else:
-            contrast = text_contrast(arr, block.colour, block.ink_bbox, exclude=block.emoji_boxes)
+            contrast = text_contrast(
+                arr, block.colour, block.ink_bbox, exclude=block.emoji_boxes, size=block.size
+            )
         need = required_contrast(block.role, block.size, short_side)
         contrasts.append(contrast)
         margins.append(contrast - need)
