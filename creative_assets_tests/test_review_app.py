@@ -73,7 +73,9 @@ def site(tmp_path_factory):
     kits = staged_kits(tmp)
     with dg.instance_for_test(temp_dir=str(tmp / "home")) as instance:
         generating = LocalCreativeStorage(root=str(root))
-        keys = register(generating, small_brief(tmp, locales=("en-US", "ar-AE"), candidates=2, motion=True), instance)
+        keys = register(
+            generating, small_brief(tmp, locales=("en-US", "ar-AE"), candidates=2, motion=True), instance
+        )
         defs = pipeline_defs(generating, brand_kits=BrandKitLibrary(root=str(kits)))
         run_range(defs, instance, keys[0], keys[-1])
     register_brief(generating, load_brief(TRAIL), TRAIL.read_bytes())  # brand B: registered only
