@@ -16,6 +16,34 @@ TRAIL = EXAMPLES / "trail-ready-2026" / "brief.yaml"
 _GENERATION = re.compile(r"\d{8}T\d{12}Z-[0-9a-f]{8}")
 
 
+def unit_brief_for(brief, locale: str, product, **fields):
+    """A ``UnitBrief`` of ``brief`` (a loaded ``Brief``) for one locale and product, for tests of the
+    pure stage functions; ``fields`` override the defaults (one 1:1 output, one candidate)."""
+    from creative_assets.stages import UnitBrief
+
+    values = {
+        "unit": f"{brief.campaign_id}.{locale}.{product.id}",
+        "campaign_id": brief.campaign_id,
+        "campaign_name": brief.name,
+        "brand": brief.brand,
+        "brand_fingerprint": "x",
+        "locale": locale,
+        "source_locale": brief.source_locale,
+        "product": product,
+        "message": brief.message,
+        "cta": brief.cta,
+        "localized": brief.localized_messages.get(locale),
+        "disclaimer": brief.disclaimer,
+        "candidates": 1,
+        "aspect_ratios": ["1:1"],
+        "sizes": {"1:1": (1080, 1080)},
+        "base_seed": 1,
+        "brief_version": 1,
+        "brief_sha": "s",
+    }
+    return UnitBrief(**{**values, **fields})
+
+
 def set_products(data: dict, products: list) -> None:
     """Replace a brief mapping's products, and drop the localized badges of the products removed
     (a badge for a product the brief does not have is an error)."""

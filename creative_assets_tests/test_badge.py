@@ -20,7 +20,7 @@ from creative_assets.render.finals import render_final
 from creative_assets.render.layout import boxes_overlap, inside, plan_layout
 from creative_assets.stages import CopyVariant, TermRuleRecord, UnitBrief
 from creative_assets.templates import builtin_templates
-from creative_assets_tests.helpers import SUMMER
+from creative_assets_tests.helpers import SUMMER, unit_brief_for
 from creative_assets_tests.pipeline_helpers import small_brief
 from creative_assets_tests.render.test_finals import AR, EN, plain
 
@@ -43,24 +43,8 @@ def _problems(path) -> dict[str, str]:
 def _unit(locale: str) -> UnitBrief:
     brief = load_brief(SUMMER).brief
     product = next(p for p in brief.products if p.badge)
-    return UnitBrief(
-        unit=f"{brief.campaign_id}.{locale}.{product.id}",
-        campaign_id=brief.campaign_id,
-        campaign_name=brief.name,
-        brand=brief.brand,
-        brand_fingerprint="x",
-        locale=locale,
-        source_locale=brief.source_locale,
-        product=product,
-        message=brief.message,
-        cta=brief.cta,
-        localized=brief.localized_messages.get(locale),
-        candidates=1,
-        aspect_ratios=["meta-reels"],
-        sizes={"meta-reels": (1080, 1920)},
-        base_seed=1,
-        brief_version=1,
-        brief_sha="s",
+    return unit_brief_for(
+        brief, locale, product, aspect_ratios=["meta-reels"], sizes={"meta-reels": (1080, 1920)}
     )
 
 

@@ -6,32 +6,17 @@ from creative_assets.context_pack import build_context_pack
 from creative_assets.copywriting import brief_copy
 from creative_assets.locales import get_locale
 from creative_assets.stages import UnitBrief
-from creative_assets_tests.helpers import TRAIL
+from creative_assets_tests.helpers import TRAIL, unit_brief_for
 
 
 def _unit(locale: str) -> UnitBrief:
     brief = load_brief(TRAIL).brief
-    product = brief.products[0]
-    return UnitBrief(
-        unit=f"{brief.campaign_id}.{locale}.{product.id}",
-        campaign_id=brief.campaign_id,
-        campaign_name=brief.name,
-        brand=brief.brand,
-        brand_fingerprint="x",
-        locale=locale,
-        source_locale=brief.source_locale,
-        product=product,
-        message=brief.message,
-        cta=brief.cta,
-        localized=brief.localized_messages.get(locale),
-        disclaimer=brief.disclaimer,
+    return unit_brief_for(
+        brief,
+        locale,
+        brief.products[0],
         banned_words=[{"term": "cheap", "reason": "off-brand"}],
         candidates=2,
-        aspect_ratios=["1:1"],
-        sizes={"1:1": (1080, 1080)},
-        base_seed=1,
-        brief_version=1,
-        brief_sha="s",
     )
 
 

@@ -13,7 +13,7 @@ from creative_assets.compliance.outcome import CheckOutcome, Finding, make_outco
 from creative_assets.compliance.pixels import as_rgb, dilate
 from creative_assets.render.color import contrast_against_pixels, hex_to_rgb
 from creative_assets.render.layout import Box
-from creative_assets.render.treatments import knockout_contrast
+from creative_assets.render.treatments import box_pixels, knockout_contrast
 from creative_assets.stages import TextBlockReport
 
 if TYPE_CHECKING:
@@ -74,12 +74,11 @@ def text_contrast(
     colour test cannot tell from the ground).
     """
     arr = image if isinstance(image, np.ndarray) else np.asarray(as_rgb(image))
-    H, W = arr.shape[:2]
-    x0, y0, x1, y1 = max(0, ink_bbox[0]), max(0, ink_bbox[1]), min(W, ink_bbox[2]), min(H, ink_bbox[3])
-    if x1 <= x0 or y1 <= y0:
+    px = box_pixels(arr, ink_bbox)
+    if px is None:
         return 1.0
+    x0, y0 = max(0, ink_bbox[0]), max(0, ink_bbox[1])
     rgb = np.asarray(hex_to_rgb(colour) if isinstance(colour, str) else colour[:3], np.float64)
-    px = arr[y0:y1, x0:x1, :3].astype(np.float64)
     text = np.sqrt(((px - rgb) ** 2).sum(-1)) < 24
     if exclude:  # colour emoji are glyphs, not background: their pixels count as text
         for ex0, ey0, ex1, ey1 in exclude:

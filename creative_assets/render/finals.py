@@ -291,40 +291,26 @@ def plan_text(
     pad_x = round(cta_h * 0.55)
     pad_y = round(cta_h * 0.03)  # line metrics already include leading; ink sits well inside
     cta_max_w = cta_area[2] - cta_area[0]
-    cta = fit(
-        copy.cta,
-        cta_font,
-        (0, 0, cta_max_w - 2 * pad_x, cta_h - 2 * pad_y),
-        round(short * CTA_SIZES[0]),
-        round(short * CTA_SIZES[1]),
-        loc,
-        max_lines=1,
-        align="center",
-    )
+
+    def fit_cta(pad: int, min_size: float, lines: int) -> TextLayout:
+        room = (0, 0, cta_max_w - 2 * pad, cta_h - 2 * pad_y)
+        return fit(
+            copy.cta,
+            cta_font,
+            room,
+            round(short * CTA_SIZES[0]),
+            round(short * min_size),
+            loc,
+            lines,
+            "center",
+        )
+
+    cta = fit_cta(pad_x, CTA_SIZES[1], 1)
     if not cta.fits:  # a long CTA in a narrow column: tighter side padding before giving up
         pad_x = round(cta_h * 0.28)
-        cta = fit(
-            copy.cta,
-            cta_font,
-            (0, 0, cta_max_w - 2 * pad_x, cta_h - 2 * pad_y),
-            round(short * CTA_SIZES[0]),
-            round(short * CTA_SIZES[2]),
-            loc,
-            max_lines=1,
-            align="center",
-        )
+        cta = fit_cta(pad_x, CTA_SIZES[2], 1)
     if not cta.fits and cta_h - 2 * pad_y >= 2.4 * round(short * CTA_SIZES[2]):
-        # a narrow button tall enough for two lines (display banners): the label on two lines
-        cta = fit(
-            copy.cta,
-            cta_font,
-            (0, 0, cta_max_w - 2 * pad_x, cta_h - 2 * pad_y),
-            round(short * CTA_SIZES[0]),
-            round(short * CTA_SIZES[2]),
-            loc,
-            max_lines=2,
-            align="center",
-        )
+        cta = fit_cta(pad_x, CTA_SIZES[2], 2)  # a narrow button tall enough: the label on two lines
     btn_w = max(cta.width + 2 * pad_x, round(short * 0.28))
     btn_w = min(btn_w, cta_area[2] - cta_area[0])
     if loc.direction == "rtl":

@@ -224,6 +224,17 @@ def knock_out(image: Image.Image, imagery: Image.Image, lay: TextLayout, box: Bo
     return ink
 
 
+def box_pixels(image: Image.Image | np.ndarray, box: Box) -> np.ndarray | None:
+    """The RGB pixels of ``box`` (clipped to the image) as an (h, w, 3) float array; None when the
+    box is empty there."""
+    arr = image if isinstance(image, np.ndarray) else np.asarray(image.convert("RGB"))
+    H, W = arr.shape[:2]
+    x0, y0, x1, y1 = max(0, box[0]), max(0, box[1]), min(W, box[2]), min(H, box[3])
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return arr[y0:y1, x0:x1, :3].astype(np.float64)
+
+
 def knockout_contrast(
     image: Image.Image | np.ndarray, fill, ink_bbox: Box, percentile: float = 10.0
 ) -> float:
@@ -231,13 +242,10 @@ def knockout_contrast(
     farther than :data:`KNOCKOUT_TOLERANCE` from the panel colour are the letters (the imagery showing
     through), less a 1 px anti-aliased fringe; the result is the ``percentile``-th lowest contrast of
     the panel colour against them (1.0 when no letter shows: nothing reads)."""
-    arr = image if isinstance(image, np.ndarray) else np.asarray(image.convert("RGB"))
-    H, W = arr.shape[:2]
-    x0, y0, x1, y1 = max(0, ink_bbox[0]), max(0, ink_bbox[1]), min(W, ink_bbox[2]), min(H, ink_bbox[3])
-    if x1 <= x0 or y1 <= y0:
+    px = box_pixels(image, ink_bbox)
+    if px is None:
         return 1.0
     rgb = np.asarray(hex_to_rgb(fill) if isinstance(fill, str) else fill[:3], np.float64)
-    px = arr[y0:y1, x0:x1, :3].astype(np.float64)
     letters = np.sqrt(((px - rgb) ** 2).sum(-1)) >= KNOCKOUT_TOLERANCE
     inner = letters.copy()
     inner[1:, :] &= letters[:-1, :]
