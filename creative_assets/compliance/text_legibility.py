@@ -38,13 +38,13 @@ SMALL_TEXT_PX = 24
 
 
 def ground_under_strokes(px: np.ndarray, colour: np.ndarray, size: int) -> np.ndarray:
-    """The ground beneath small text: the ink box with every stroke narrower than a fifth of the type
+    """The ground beneath small text: the ink box with every stroke narrower than 0.3 of the type
     size (and its anti-aliased fringe) replaced by the pixels around it, by a grey-level closing
     (text darker than its surroundings) or opening (lighter). A patch of imagery wider than a
     stroke survives it, so text over a patch of its own colour still measures low."""
     import cv2
 
-    k = max(3, round(size * 0.2)) | 1
+    k = max(3, round(size * 0.3)) | 1
     kernel = np.ones((k, k), np.uint8)
     lum = px[..., :3].astype(np.float64) @ np.array([0.2126, 0.7152, 0.0722])
     darker = float(colour[:3] @ np.array([0.2126, 0.7152, 0.0722])) < float(np.median(lum))
