@@ -121,6 +121,8 @@ def still_fixture(
     logo=True,
     legal: str | None = None,
     hold_legal: bool = False,
+    legal_bottom: int | None = None,
+    legal_x: int | None = None,
 ):
     """raw / branded / backing / final layers of a small still: a product block, a logo mark in the
     safe zone's top-left, text lines, a legal line (``legal``) and a CTA button; returns the layers
@@ -152,7 +154,8 @@ def still_fixture(
     if legal:
         small = _font(12)
         x0, y0, x1, y1 = d.textbbox((0, 0), legal, font=small)
-        x, y = SAFE[0] + 6, SAFE[3] - 60
+        x = SAFE[0] + 6 if legal_x is None else legal_x
+        y = SAFE[3] - 60 if legal_bottom is None else legal_bottom - (y1 - y0)
         d.text((x - x0, y - y0), legal, font=small, fill=(255, 255, 255))
         boxes.append(("disclaimer", legal, (x, y, x + (x1 - x0), y + (y1 - y0))))
     button = (SAFE[0] + 6, SAFE[3] - 40, SAFE[0] + 106, SAFE[3] - 10)
@@ -266,6 +269,18 @@ def test_text_outside_the_safe_zone_fails_safe_zones():
     assert not results["video_safe_zones"].passed
     assert results["video_safe_zones"].severity == "ERROR"
     assert "outside the safe zone" in results["video_safe_zones"].findings[0].message
+
+
+def test_a_line_on_the_safe_areas_bottom_edge_rises_into_place_from_inside_it():
+    # a legal line standing on the bottom of the safe area (hero-stack at Reels): its rise into place
+    # must not start below the safe area, where the platform draws its own buttons
+    fixture = still_fixture(legal="T&Cs apply", legal_bottom=SAFE[3], legal_x=SAFE[0] + 120)
+    timing = timing_for("text-top")
+    timing = timing.model_copy(update={"text": timing.text.model_copy(update={"rise": 0.1})})  # 27 px
+    data, target, animator = animate(fixture, timing=timing)
+    assert animator.line_rises[-1] == 0 and animator.line_rises[0] > 0
+    results = outcomes(data, target, animator)
+    assert results["video_safe_zones"].passed, [f.message for f in results["video_safe_zones"].findings]
 
 
 def test_a_line_too_long_for_its_time_on_screen_fails_reading_time(good):

@@ -337,8 +337,10 @@ class Animator:
             (role, text, _Patch(self.final, self.backing, box(ink))) for role, text, ink in source.lines
         ]
         self.cta = _Patch(self.final, self.backing, box(source.cta_button))
-        self.rise_px = round(timing.text.rise * short)
-        self.cta_rise_px = round(timing.cta.rise * short)
+        # an element rises into place from below, but never from outside the safe area (a line or
+        # button that sits on the safe area's bottom edge rises less, or not at all)
+        self.line_rises = [self._rise_within_safe(p, round(timing.text.rise * short)) for *_, p in self.lines]
+        self.cta_rise_px = self._rise_within_safe(self.cta, round(timing.cta.rise * short))
         #: per line, its place in the reveal order; None: held from the first frame (the legal line
         #: that carries the AI label)
         self._order: list[int | None] = []
@@ -402,6 +404,12 @@ class Animator:
         return colour, arr, (lx, ly, lx + width, ly + height), (bx, by, bx + bw, by + bh)
 
     # -- timeline -----------------------------------------------------------------------------------
+
+    def _rise_within_safe(self, patch: _Patch, rise: int) -> int:
+        """How far below its place ``patch`` may start without leaving the safe area."""
+        if not patch.any:
+            return rise
+        return max(0, min(rise, self.safe_box[3] - (int(patch.ys.max()) + 1)))
 
     def _t(self, frame: int) -> float:
         return frame / self.frames_total
@@ -526,7 +534,7 @@ class Animator:
                 self.logo_patch.paint(frame)
         if not marks:
             return frame
-        for (_, _, patch), p in zip(self.lines, lines, strict=True):
+        for (_, _, patch), p, rise in zip(self.lines, lines, self.line_rises, strict=True):
             if p <= 0:
                 continue
             e = ease(tm.text.easing, p)
@@ -534,7 +542,7 @@ class Animator:
             patch.paint(
                 frame,
                 min(1.0, 0.25 + e),
-                round(self.rise_px * (1 - e)),
+                round(rise * (1 - e)),
                 self._wipe(width, p) if p < 1 else None,
             )
         if cta > 0:
