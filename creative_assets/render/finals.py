@@ -450,10 +450,11 @@ def render_final(
         fills, key=lambda f: (min(contrast_against_pixels(f, around, 10), NON_TEXT + 1), -fills.index(f))
     )
     button_contrast = contrast_against_pixels(fill, around, 10)
-    badge_colour = _badge_shape(image, plan, layout, kit, fill, text_colours)
     if layers is not None:
         layers["plan"] = plan
         layers["backing"] = image.copy()
+    # the badge (shape and text) is an element of its own: in motion it comes in whole, like a line
+    badge_colour = _badge_shape(image, plan, layout, kit, fill, text_colours)
     cta_h = button[3] - button[1]
     radius = {"pill": cta_h // 2, "rounded": round(cta_h * 0.2), "square": 0}[kit.cta_style]
     ImageDraw.Draw(image).rounded_rectangle(button, radius=radius, fill=fill)

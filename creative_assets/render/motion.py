@@ -203,11 +203,15 @@ class MotionSource(BaseModel):
 
 
 def text_lines(plan, blocks: dict[str, str]) -> list[tuple[str, str, Box]]:
-    """Per-line ink boxes of a ``render.finals.TextPlan`` in reading order: headline, sub-line, badge,
-    legal line (the CTA is its own element). ``blocks``: role -> the block's text, for the manifest."""
+    """Per-line ink boxes of a ``render.finals.TextPlan`` in reading order: headline, sub-line, the
+    badge (its whole shape: it comes in with its text), legal line (the CTA is its own element).
+    ``blocks``: role -> the block's text, for the manifest."""
     out = []
     for role, layout, box in plan.blocks():
         if role == "cta":
+            continue
+        if role == "badge" and plan.badge_shape is not None:  # the shape and its text, as one
+            out.append((role, blocks.get(role, layout.spec.text), plan.badge_shape))
             continue
         for text, ink in zip(layout.lines, ink_boxes(layout, box, "top"), strict=True):
             if ink[2] > ink[0] and ink[3] > ink[1]:
