@@ -132,6 +132,13 @@ class LocalizedText(_Strict):
     )
 
 
+def badge_for(localized: LocalizedText | None, product: Product) -> tuple[str | None, bool]:
+    """(the badge a product prints in a locale, whether that locale gives its own): the locale's
+    ``badges`` entry for the product, else the product's own ``badge`` (None: no badge)."""
+    own = localized.badges.get(product.id) if localized else None
+    return (own, True) if own else (product.badge, False)
+
+
 class Product(_Strict):
     """A product in the campaign. ``assets`` are image paths relative to the brief file."""
 

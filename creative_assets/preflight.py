@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from creative_assets.brief import badge_for
 from creative_assets.compliance import find_terms
 from creative_assets.context_pack import campaign_rules
 from creative_assets.locales import LocaleInfo, get_locale
@@ -110,16 +111,14 @@ def locale_copy(brief: Brief, kit: BrandKit, tag: str) -> tuple[list[_Text], boo
 
 
 def badge_copy(brief: Brief, tag: str, index: int) -> _Text | None:
-    """The badge product ``index`` prints in locale ``tag`` and where the brief gives it (the
-    locale's ``badges`` entry, else the product's own), as ``copywriting.brief_copy`` picks it."""
+    """The badge product ``index`` prints in locale ``tag`` (``brief.badge_for``, as the copy stage
+    picks it) and the field that gives it."""
     product = brief.products[index]
-    loc = brief.localized_messages.get(tag)
-    own = loc.badges.get(product.id) if loc else None
-    if own:
-        return _Text("badge", f"localized_messages.{tag}.badges.{product.id}", own)
-    if product.badge:
-        return _Text("badge", f"products[{index}].badge", product.badge)
-    return None
+    text, own = badge_for(brief.localized_messages.get(tag), product)
+    if text is None:
+        return None
+    where = f"localized_messages.{tag}.badges.{product.id}" if own else f"products[{index}].badge"
+    return _Text("badge", where, text)
 
 
 def _loc_text(info: LocaleInfo) -> LocaleText:

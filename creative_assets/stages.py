@@ -18,7 +18,7 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, PrivateAttr, field_validator
 
 from creative_assets.brand_kit import WordRule
-from creative_assets.brief import LocalizedText, MotionSettings, Product
+from creative_assets.brief import LocalizedText, MotionSettings, Product, badge_for
 from creative_assets.render.export import PlacementExport
 from creative_assets.render.layout import Layout
 from creative_assets.render.product_mask import ProductFootprint, ProductVisibility
@@ -207,10 +207,8 @@ class UnitBrief(StageValue):
         return max(0, self.revision - 1)
 
     def badge_text(self) -> tuple[str | None, bool]:
-        """(the badge this unit prints, whether the locale gives its own): the locale's
-        ``localized_messages.<locale>.badges.<product>``, else the product's own ``badge``."""
-        own = self.localized.badges.get(self.product.id) if self.localized else None
-        return (own, True) if own else (self.product.badge, False)
+        """(the badge this unit prints, whether the locale gives its own): ``brief.badge_for``."""
+        return badge_for(self.localized, self.product)
 
     def product_seed(self) -> int:
         """Seed shared by every locale of a product, so markets see the same visual concept."""

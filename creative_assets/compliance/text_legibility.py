@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -42,8 +43,6 @@ def ground_under_strokes(px: np.ndarray, colour: np.ndarray, size: int) -> np.nd
     size (and its anti-aliased fringe) replaced by the pixels around it, by a grey-level closing
     (text darker than its surroundings) or opening (lighter). A patch of imagery wider than a
     stroke survives it, so text over a patch of its own colour still measures low."""
-    import cv2
-
     k = max(3, round(size * 0.3)) | 1
     kernel = np.ones((k, k), np.uint8)
     lum = px[..., :3].astype(np.float64) @ np.array([0.2126, 0.7152, 0.0722])

@@ -362,22 +362,19 @@ def _plan_badge(fit, text: str, kit: BrandKit, layout: Layout, loc: LocaleText, 
     height = min(bb[3] - bb[1], round(short * BADGE_HEIGHT))
     pad_x, pad_y = round(height * 0.4), round(height * 0.06)
     font = str(font_for_role(kit, "cta", detect_script(text, loc.script)))
-    room = (0, 0, bb[2] - bb[0] - 2 * pad_x, height - 2 * pad_y)
-    lay = fit(
-        text, font, room, round(short * BADGE_SIZES[0]), round(short * BADGE_SIZES[1]), loc, 1, "center"
-    )
+
+    def fit_badge(room_h: int, lines: int) -> TextLayout:
+        room = (0, 0, bb[2] - bb[0] - 2 * pad_x, room_h)
+        sizes = round(short * BADGE_SIZES[0]), round(short * BADGE_SIZES[1])
+        return fit(text, font, room, *sizes, loc, lines, "center")
+
+    lay = fit_badge(height - 2 * pad_y, 1)
     if not lay.fits and pad_y:  # a small canvas: the text may use the shape's whole height
         pad_y = 0
-        room = (0, 0, bb[2] - bb[0] - 2 * pad_x, height)
-        lay = fit(
-            text, font, room, round(short * BADGE_SIZES[0]), round(short * BADGE_SIZES[1]), loc, 1, "center"
-        )
+        lay = fit_badge(height, 1)
     if not lay.fits and bb[3] - bb[1] >= 1.6 * height:  # a long offer: two lines in a taller shape
         height = min(bb[3] - bb[1], round(height * 1.6))
-        room = (0, 0, bb[2] - bb[0] - 2 * pad_x, height - 2 * pad_y)
-        lay = fit(
-            text, font, room, round(short * BADGE_SIZES[0]), round(short * BADGE_SIZES[1]), loc, 2, "center"
-        )
+        lay = fit_badge(height - 2 * pad_y, 2)
     width = min(bb[2] - bb[0], max(lay.width + 2 * pad_x, height))
     x0 = bb[2] - width if loc.direction == "rtl" else bb[0]
     shape: Box = (x0, bb[1], x0 + width, bb[1] + height)
@@ -443,9 +440,7 @@ def render_final(
 
     # -- CTA colours: button must stand out from its surroundings (3:1), label must read (4.5:1) -----
     around = sample_pixels(image, grow_box(button, round(short * 0.02), (W, H)))
-    fills = [
-        hex_to_rgb(c) for c in (pal.accent, pal.primary, pal.secondary, pal.neutral_dark, pal.neutral_light)
-    ]
+    fills = shape_fills(pal)
     fill = max(
         fills, key=lambda f: (min(contrast_against_pixels(f, around, 10), NON_TEXT + 1), -fills.index(f))
     )
@@ -512,6 +507,13 @@ def render_final(
     )
 
 
+def shape_fills(pal) -> list[tuple]:
+    """The colours a CTA button or a badge may be filled with, accent first."""
+    return [
+        hex_to_rgb(c) for c in (pal.accent, pal.primary, pal.secondary, pal.neutral_dark, pal.neutral_light)
+    ]
+
+
 def _badge_shape(image: Image.Image, plan: TextPlan, layout: Layout, kit: BrandKit, cta_fill, text_colours):
     """Draw the badge's shape (template treatment ``panel``: a brand colour that stands out 3:1 from
     what is around it, other than the CTA's where another one does) and return the colour its text
@@ -527,9 +529,7 @@ def _badge_shape(image: Image.Image, plan: TextPlan, layout: Layout, kit: BrandK
         colour, _ = legible_colour(image, [*text_colours, (255, 255, 255), (0, 0, 0)], lines)
         return colour
     around = sample_pixels(image, grow_box(shape, round(short * 0.02), image.size))
-    fills = [
-        hex_to_rgb(c) for c in (pal.accent, pal.primary, pal.secondary, pal.neutral_dark, pal.neutral_light)
-    ]
+    fills = shape_fills(pal)
     fill = max(
         fills,
         key=lambda f: (
