@@ -10,11 +10,19 @@ import functools
 import hashlib
 from enum import Enum
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
 
 import yaml
 from PIL import Image
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from creative_assets import settings
 from creative_assets.errors import BriefError, problems_from_validation_error
@@ -29,6 +37,9 @@ HEX_COLOUR = r"^#[0-9A-Fa-f]{6}$"
 
 #: Where brand kits live unless ``CREATIVE_ASSETS_BRAND_KITS`` points elsewhere.
 DEFAULT_BRAND_KITS_DIR = Path(__file__).resolve().parent.parent / "brand_kits"
+
+#: the approved short form of a legal line, for placements too small for the full one
+ShortLegal = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 
 
 class _Strict(BaseModel):
@@ -189,6 +200,11 @@ class BrandKit(_Strict):
     banned_words: list[WordRule] = Field(default_factory=list)
     banned_claims: list[WordRule] = Field(default_factory=list)
     required_disclaimer: str | None = Field(None, description="Short legal line printed on every creative.")
+    required_disclaimer_short: ShortLegal | None = Field(
+        None,
+        description="The legal team's approved short form of required_disclaimer ('Terms apply.'), set "
+        "only where the full line cannot fit at its minimum size (small banners).",
+    )
     logo_placement: LogoPlacement = LogoPlacement()
     cta_style: Literal["pill", "rounded", "square"] = "pill"
     product_imagery: ProductImagery = ProductImagery()

@@ -31,7 +31,7 @@ from pydantic import (
     field_validator,
 )
 
-from creative_assets.brand_kit import BrandKit, WordRule, load_brand_kit
+from creative_assets.brand_kit import BrandKit, ShortLegal, WordRule, load_brand_kit
 from creative_assets.brief_parse import decode_brief_bytes, parse_document
 from creative_assets.errors import BriefError, problems_from_validation_error
 from creative_assets.input_policy import (
@@ -125,10 +125,52 @@ class LocalizedText(_Strict):
     message: ShortText | None = None
     cta: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] | None = None
     disclaimer: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    disclaimer_short: ShortLegal | None = Field(
+        None, description="This locale's approved short form of its disclaimer (see disclaimer_short)."
+    )
     badges: dict[str, BadgeText] = Field(
         default_factory=dict,
         max_length=50,
         description="Product id -> this locale's badge (price or promo); see products[].badge.",
+    )
+
+
+@dataclass(frozen=True)
+class LegalLine:
+    """The legal line a locale prints, its approved short form, and the fields that give them."""
+
+    text: str | None
+    short: str | None
+    field: str
+    short_field: str
+
+
+def legal_line_for(
+    localized: LocalizedText | None,
+    tag: str,
+    disclaimer: str | None,
+    disclaimer_short: str | None,
+    kit: BrandKit,
+) -> LegalLine:
+    """The one rule for which legal line a locale prints: the locale's own ``disclaimer``, else the
+    brief's, else the brand kit's ``required_disclaimer``. Its short form comes from the same level
+    (a French line's short form is French): ``disclaimer_short`` there, else none."""
+    if localized is not None and localized.disclaimer:
+        prefix = f"localized_messages.{tag}"
+        return LegalLine(
+            localized.disclaimer,
+            localized.disclaimer_short,
+            f"{prefix}.disclaimer",
+            f"{prefix}.disclaimer_short",
+        )
+    if disclaimer:
+        return LegalLine(disclaimer, disclaimer_short, "disclaimer", "disclaimer_short")
+    where = f"brand kit {kit.slug}: required_disclaimer"
+    return LegalLine(
+        kit.required_disclaimer,
+        kit.required_disclaimer_short if kit.required_disclaimer else None,
+        where,
+        where + "_short",
     )
 
 
@@ -244,6 +286,11 @@ class Brief(_Strict):
     )
     disclaimer: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = Field(
         None, description="Legal line printed small on every creative (overrides the brand kit's)."
+    )
+    disclaimer_short: ShortLegal | None = Field(
+        None,
+        description="The approved short form of disclaimer ('Terms apply.'): set only where the full "
+        "line cannot fit at its minimum size (small banners such as the 320x50 mobile banner).",
     )
     banned_words: list[CampaignTerm] = Field(
         default_factory=list, max_length=MAX_BANNED_TERMS, description="Campaign-level banned terms."

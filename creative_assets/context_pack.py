@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from creative_assets.brand_kit import BrandKit, WordRule
+from creative_assets.brief import legal_line_for
 from creative_assets.locales import LocaleInfo
 from creative_assets.stages import LocaleContextPack, TermRuleRecord, UnitBrief
 
@@ -47,18 +48,15 @@ def campaign_rules(
 def build_context_pack(
     unit: UnitBrief, kit: BrandKit, locale: LocaleInfo, kb_version: str, provider: str
 ) -> LocaleContextPack:
-    disclaimer = (
-        (unit.localized.disclaimer if unit.localized and unit.localized.disclaimer else None)
-        or unit.disclaimer
-        or kit.required_disclaimer
-    )
+    legal = legal_line_for(unit.localized, unit.locale, unit.disclaimer, unit.disclaimer_short, kit)
     return LocaleContextPack(
         locale=locale.model_dump(mode="json"),
         brand_display_name=kit.display_name,
         tone_of_voice=kit.tone_of_voice,
         visual_style=kit.visual_style,
         rules=layered_rules(locale, kit, unit),
-        disclaimer=disclaimer,
+        disclaimer=legal.text,
+        disclaimer_short=legal.short,
         knowledge_base_version=kb_version,
         provider=provider,
     )

@@ -52,6 +52,7 @@ def brief_copy(unit: UnitBrief, pack: LocaleContextPack, provider: str = "brief-
             subline=unit.product.name,
             cta=cta,
             disclaimer=pack.disclaimer,
+            disclaimer_short=pack.disclaimer_short,
             badge=badge,
         )
         for i in range(unit.candidates)

@@ -88,11 +88,21 @@ def ai_label_for(
 
 
 def with_ai_label(copy: LocalizedCopy, label: str | None) -> LocalizedCopy:
-    """The copy with ``label`` leading the legal line (the template's legal slot) of every variant."""
+    """The copy with ``label`` leading the legal line (the template's legal slot) of every variant,
+    and its short form."""
     if not label:
         return copy
+
+    def labelled(line: str | None) -> str:
+        return label + (LABEL_SEPARATOR + line if line else "")
+
     variants = [
-        v.model_copy(update={"disclaimer": label + (LABEL_SEPARATOR + v.disclaimer if v.disclaimer else "")})
+        v.model_copy(
+            update={
+                "disclaimer": labelled(v.disclaimer),
+                "disclaimer_short": labelled(v.disclaimer_short) if v.disclaimer_short else None,
+            }
+        )
         for v in copy.variants
     ]
     return copy.model_copy(update={"variants": variants})

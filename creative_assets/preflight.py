@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from creative_assets.brief import badge_for
+from creative_assets.brief import badge_for, legal_line_for
 from creative_assets.compliance import find_terms
 from creative_assets.context_pack import campaign_rules
 from creative_assets.locales import LocaleInfo, get_locale
@@ -100,12 +100,11 @@ def locale_copy(brief: Brief, kit: BrandKit, tag: str) -> tuple[list[_Text], boo
         own = getattr(loc, name) if loc else None
         out.append(_Text(role, f"{prefix}.{name}" if own else name, own or getattr(brief, name)))
         fallback |= not own
-    disclaimer = (loc.disclaimer if loc and loc.disclaimer else None) or brief.disclaimer
-    where = f"{prefix}.disclaimer" if loc and loc.disclaimer else "disclaimer"
-    if disclaimer is None and kit.required_disclaimer:
-        disclaimer, where = kit.required_disclaimer, f"brand kit {kit.slug}: required_disclaimer"
-    if disclaimer:
-        out.append(_Text("disclaimer", where, disclaimer))
+    legal = legal_line_for(loc, tag, brief.disclaimer, brief.disclaimer_short, kit)
+    if legal.text:
+        out.append(_Text("disclaimer", legal.field, legal.text))
+    if legal.text and legal.short:
+        out.append(_Text("disclaimer_short", legal.short_field, legal.short))
     same_language = tag.split("-")[0] == brief.source_locale.split("-")[0]
     return out, fallback and not same_language
 
@@ -151,7 +150,9 @@ def _kit_fonts(kit: BrandKit, report: PreflightReport) -> None:
 def _glyphs(texts: list[_Text], tag: str, info: LocaleInfo, kit: BrandKit, report: PreflightReport) -> None:
     for t in texts:
         script = detect_script(t.text, info.script)
-        role = {"subline": "body", "disclaimer": "body", "badge": "cta"}.get(t.role, t.role)
+        role = {"subline": "body", "disclaimer": "body", "disclaimer_short": "body", "badge": "cta"}.get(
+            t.role, t.role
+        )
         font = font_for_role(kit, role, script, t.text)
         missing = unrenderable(t.text, font, info.language_code if script == info.script else None)
         if not missing:
@@ -294,6 +295,7 @@ def check_brief(loaded: LoadedBrief, image_provider: str = "offline") -> Preflig
                 subline=name.text,
                 cta=copy["cta"].text,
                 disclaimer=copy["disclaimer"].text if "disclaimer" in copy else None,
+                disclaimer_short=copy["disclaimer_short"].text if "disclaimer_short" in copy else None,
                 badge=badge.text if badge else None,
             )
             reported: set[str] = set()
@@ -306,12 +308,20 @@ def check_brief(loaded: LoadedBrief, image_provider: str = "offline") -> Preflig
                     where = {"subline": name.field, "badge": badge.field if badge else ""}.get(role) or copy[
                         role
                     ].field
+                    hint = ""
+                    if role == "disclaimer":
+                        hint = (
+                            f" (nor does its short form {variant.disclaimer_short!r}: shorten it)"
+                            if variant.disclaimer_short
+                            else "; give an approved short form in disclaimer_short (or the brand kit's "
+                            "required_disclaimer_short) for placements this small"
+                        )
                     report.add(
                         "ERROR",
                         Problem(
                             where,
                             f"locale {tag}: {role} {lay.spec.text!r} does not fit the {layout.ratio} "
-                            f"'{layout.variant}' layout even at its minimum size: {lay.problem}",
+                            f"'{layout.variant}' layout even at its minimum size: {lay.problem}{hint}",
                             "preflight:text_fit",
                         ),
                     )

@@ -176,6 +176,7 @@ class UnitBrief(StageValue):
     localized: LocalizedText | None = None
     audience: str = ""
     disclaimer: str | None = None
+    disclaimer_short: str | None = None
     banned_words: list[WordRule] = []
     visual_direction: str = ""
     candidates: int
@@ -240,6 +241,8 @@ class LocaleContextPack(StageValue):
     visual_style: str
     rules: list[TermRuleRecord]
     disclaimer: str | None
+    #: its approved short form (brief.legal_line_for), set where the full line cannot fit
+    disclaimer_short: str | None = None
     knowledge_base_version: str
     provider: str
     notes: list[str] = []  # product- and market-specific guidance from a generative provider
@@ -338,6 +341,8 @@ class CopyVariant(BaseModel):
     subline: str
     cta: str
     disclaimer: str | None = None
+    #: the legal line's approved short form: the renderer sets it where the full one cannot fit
+    disclaimer_short: str | None = None
     #: the product's price or promo badge (brief products[].badge), set in the template's badge slot
     badge: str | None = None
 
@@ -397,6 +402,9 @@ class FinalRender(BaseModel):
     #: the worst headline/sub-line contrast each tried treatment measured, in the order tried
     treatment_contrasts: dict[str, float] = {}
     blocks: list[TextBlockReport]
+    #: text the template let go rather than set below its minimum size (only ever ``subline``, when
+    #: the template's ``subline.optional`` says so, e.g. the 320x50 mobile banner)
+    omitted: list[str] = []
     cta_button: Box
     cta_fill: str
     cta_button_contrast: float

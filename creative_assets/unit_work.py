@@ -87,6 +87,7 @@ def unit_brief_value(record: BriefRecord, unit: UnitKey, kit: BrandKit, review: 
         localized=brief.localized_messages.get(unit.locale),
         audience=brief.audience,
         disclaimer=brief.disclaimer,
+        disclaimer_short=brief.disclaimer_short,
         banned_words=brief.banned_words,
         visual_direction=brief.visual_direction,
         candidates=brief.candidates,

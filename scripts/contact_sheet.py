@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from creative_assets.brief import load_brief  # noqa: E402
+from creative_assets.brief import legal_line_for, load_brief  # noqa: E402
 from creative_assets.compliance import (  # noqa: E402
     check_placement_spec,
     check_product_hero,
@@ -76,14 +76,14 @@ class _Unit:
 def _sample(brief, kit, tag: str, product) -> Sample:
     info = get_locale(tag)
     local = brief.localized_messages.get(tag)
+    legal = legal_line_for(local, tag, brief.disclaimer, brief.disclaimer_short, kit)
     copy = CopyVariant(
         candidate=0,
         headline=(local.message if local and local.message else brief.message),
         subline=product.name,
         cta=(local.cta if local and local.cta else brief.cta),
-        disclaimer=(local.disclaimer if local and local.disclaimer else None)
-        or brief.disclaimer
-        or kit.required_disclaimer,
+        disclaimer=legal.text,
+        disclaimer_short=legal.short,
         badge=(local.badges.get(product.id) if local else None) or product.badge,
     )
     return Sample(tag, LocaleText(info.language_code, info.direction, info.script, info.line_breaking), copy)

@@ -10,7 +10,7 @@ from creative_assets.units import UnitKey
 from resources.brand_kits import BrandKitLibrary
 
 
-@dg.asset(**stage_asset_kwargs("branded_candidates", "3", {"pillow", "python"}))
+@dg.asset(**stage_asset_kwargs("branded_candidates", "4", {"pillow", "python"}))
 def branded_candidates(
     context: dg.AssetExecutionContext,
     image_candidates: dict[str, ImageCandidates],

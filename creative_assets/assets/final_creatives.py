@@ -29,7 +29,7 @@ from resources.storage import CreativeStorage
 
 
 @dg.asset(
-    **stage_asset_kwargs("final_creatives", "6", {"pillow", "png", "c2pa"}),
+    **stage_asset_kwargs("final_creatives", "7", {"pillow", "png", "c2pa"}),
     check_specs=CHECK_SPECS,
 )
 def final_creatives(

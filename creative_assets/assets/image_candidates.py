@@ -31,7 +31,7 @@ from resources.providers import ImageProvider
 from resources.storage import CreativeStorage
 
 
-@dg.asset(**stage_asset_kwargs("image_candidates", "5", {"pillow", "python"}, pool="image_generation"))
+@dg.asset(**stage_asset_kwargs("image_candidates", "6", {"pillow", "python"}, pool="image_generation"))
 def image_candidates(
     context: dg.AssetExecutionContext,
     unit_brief: dict[str, UnitBrief],

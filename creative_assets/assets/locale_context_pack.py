@@ -9,7 +9,7 @@ from resources.brand_kits import BrandKitLibrary
 from resources.providers import ContextProvider
 
 
-@dg.asset(**stage_asset_kwargs("locale_context_pack", "1", {"python", "json"}, pool="text_generation"))
+@dg.asset(**stage_asset_kwargs("locale_context_pack", "2", {"python", "json"}, pool="text_generation"))
 def locale_context_pack(
     context: dg.AssetExecutionContext,
     unit_brief: dict[str, UnitBrief],

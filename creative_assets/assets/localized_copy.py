@@ -8,7 +8,7 @@ from creative_assets.units import UnitKey
 from resources.providers import CopyProvider
 
 
-@dg.asset(**stage_asset_kwargs("localized_copy", "1", {"python", "json"}, pool="text_generation"))
+@dg.asset(**stage_asset_kwargs("localized_copy", "2", {"python", "json"}, pool="text_generation"))
 def localized_copy(
     context: dg.AssetExecutionContext,
     unit_brief: dict[str, UnitBrief],

@@ -13,7 +13,7 @@ from resources.brand_kits import BrandKitLibrary
 from resources.storage import CreativeStorage
 
 
-@dg.asset(**stage_asset_kwargs("unit_brief", "2", {"python", "json"}), deps=SOURCES)
+@dg.asset(**stage_asset_kwargs("unit_brief", "3", {"python", "json"}), deps=SOURCES)
 def unit_brief(
     context: dg.AssetExecutionContext, storage: CreativeStorage, brand_kits: BrandKitLibrary
 ) -> dict[str, UnitBrief]:

@@ -42,7 +42,6 @@ from creative_assets.compliance.registry import (
 from creative_assets.compliance.safe_zones import check_safe_zones, safe_box
 from creative_assets.compliance.source_resolution import check_source_resolution
 from creative_assets.compliance.text_legibility import (
-    MIN_SIZE,
     check_text_legibility,
     required_contrast,
     text_contrast,
@@ -57,7 +56,6 @@ __all__ = [
     "CREATIVE_CHECKS",
     "LOGO_MIN_SCORE",
     "MIN_PRODUCT_SHARE",
-    "MIN_SIZE",
     "REGISTRY",
     "UNIT_CHECKS",
     "Check",

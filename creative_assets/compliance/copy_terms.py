@@ -16,7 +16,7 @@ from creative_assets.term_skeleton import fold_char, visual_variants
 if TYPE_CHECKING:
     from creative_assets.compliance.context import CreativeContext
 
-COPY_FIELDS = ("headline", "subline", "cta", "badge", "disclaimer")
+COPY_FIELDS = ("headline", "subline", "cta", "badge", "disclaimer", "disclaimer_short")
 
 #: Scripts written without spaces between words (a term inside a longer run is still the term).
 _CONTINUA_RANGES = (

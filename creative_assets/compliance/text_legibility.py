@@ -13,8 +13,9 @@ from PIL import Image
 from creative_assets.compliance.outcome import CheckOutcome, Finding, make_outcome
 from creative_assets.compliance.pixels import as_rgb, dilate
 from creative_assets.render.color import contrast_against_pixels, hex_to_rgb
-from creative_assets.render.layout import Box
+from creative_assets.render.layout import Box, boxes_overlap
 from creative_assets.render.treatments import box_pixels, knockout_contrast
+from creative_assets.render.type_sizes import describe_minimum, minimum_size
 from creative_assets.stages import TextBlockReport
 
 if TYPE_CHECKING:
@@ -26,8 +27,6 @@ AA_LARGE = 3.0
 #: Large text thresholds in px per 1080 px of short side (WCAG 18 pt regular / 14 pt bold).
 LARGE_REGULAR_PX = 24.0
 LARGE_BOLD_PX = 18.66
-#: Minimum type size per role, as a fraction of the canvas's short side.
-MIN_SIZE = {"headline": 0.035, "subline": 0.024, "cta": 0.024, "badge": 0.024, "disclaimer": 0.016}
 BOLD_ROLES = frozenset({"headline", "cta", "badge"})
 #: Ink box may exceed the block box by this many px before it counts as overflowing.
 OVERFLOW_TOLERANCE_PX = 2
@@ -107,7 +106,9 @@ def check_text_legibility(
     """Per block: contrast on the final pixels (ERROR below 4.5:1, 3:1 for large text; a knockout
     block: its panel colour against the imagery showing through its letters), the block must
     fit with its ink inside the image and inside its box (+2 px) (ERROR), and the type must reach the
-    role's minimum size (ERROR): headline 3.5 %, sub-line/CTA 2.4 %, legal line 1.6 % of the short side.
+    role's minimum size (ERROR, ``render/type_sizes.py``): headline 3.5 %, sub-line/CTA/badge 2.4 %,
+    legal line 1.6 % of the short side, and never below 12 / 10 / 8 px; no two blocks' ink may
+    overlap (ERROR).
     Headline and CTA count as bold."""
     arr = np.asarray(as_rgb(image))
     H, W = arr.shape[:2]
@@ -156,17 +157,28 @@ def check_text_legibility(
                     where=where,
                 )
             )
-        minimum = MIN_SIZE[block.role] * short_side
-        if block.size < minimum:
+        if block.size < minimum_size(block.role, short_side):
             findings.append(
                 Finding(
                     check="text_legibility",
                     severity="ERROR",
                     message=f"{block.role} '{block.text}' is {block.size} px, below the minimum "
-                    f"{minimum:.1f} px ({MIN_SIZE[block.role]:.1%} of the {short_side} px short side)",
+                    f"{describe_minimum(block.role, short_side)}",
                     where=where,
                 )
             )
+    for i, first in enumerate(blocks):  # one block's letters never run into another's
+        for second in blocks[i + 1 :]:
+            if boxes_overlap(first.ink_bbox, second.ink_bbox) and first.lines and second.lines:
+                findings.append(
+                    Finding(
+                        check="text_legibility",
+                        severity="ERROR",
+                        message=f"{first.role} '{first.text}' and {second.role} '{second.text}' overlap: "
+                        f"ink {first.ink_bbox} and {second.ink_bbox}",
+                        where=second.role,
+                    )
+                )
     figures = {
         "min_contrast": min(contrasts, default=21.0),
         "min_margin": min(margins, default=0.0),

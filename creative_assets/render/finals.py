@@ -8,7 +8,7 @@ decision and measurement is returned in a :class:`FinalRender` report. Pure func
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PIL import Image, ImageDraw
 
@@ -42,6 +42,7 @@ from creative_assets.render.treatments import (
     translucent_box,
     union_box,
 )
+from creative_assets.render.type_sizes import floor_px
 from creative_assets.stages import (
     CopyVariant,
     FinalRender,
@@ -140,11 +141,15 @@ class TextPlan:
     badge: TextLayout | None = None
     badge_shape: Box | None = None
     badge_text_box: Box | None = None
+    #: the template's optional sub-line could not reach its minimum size and is left out
+    sub_omitted: bool = False
 
     def blocks(self) -> list[tuple[str, TextLayout, Box]]:
-        """``(role, layout, box it is fitted to)`` per block: headline, sub-line, CTA, the badge when
-        there is one, legal line last when there is one."""
-        out = [("headline", self.head, self.head_box), ("subline", self.sub, self.sub_box)]
+        """``(role, layout, box it is fitted to)`` per block: headline, sub-line (unless left out),
+        CTA, the badge when there is one, legal line last when there is one."""
+        out = [("headline", self.head, self.head_box)]
+        if not self.sub_omitted:
+            out.append(("subline", self.sub, self.sub_box))
         out.append(("cta", self.cta, self.cta_text_box))
         if self.badge is not None and self.badge_text_box is not None:
             out.append(("badge", self.badge, self.badge_text_box))
@@ -166,20 +171,27 @@ DISCLAIMER_SIZES = (0.022, 0.017)
 
 
 def _fit_headline(fit, copy: CopyVariant, font: str, box: Box, layout: Layout, loc: LocaleText, short: int):
-    head_max = round(short * (0.115 if layout.placement_class != "landscape" else 0.10))
+    head_max = floor_px("headline", short * (0.115 if layout.placement_class != "landscape" else 0.10))
     head = fit(
         copy.headline,
         font,
         box,
         head_max,
-        round(short * HEADLINE_MIN),
+        floor_px("headline", short * HEADLINE_MIN),
         loc,
         max_lines=4 if layout.placement_class == "vertical" else 3,
         headline=True,
     )
     if not head.fits:  # long copy: allow smaller type and more lines before giving up
         head = fit(
-            copy.headline, font, box, head_max, round(short * HEADLINE_LONG_MIN), loc, None, headline=True
+            copy.headline,
+            font,
+            box,
+            head_max,
+            floor_px("headline", short * HEADLINE_LONG_MIN),
+            loc,
+            None,
+            headline=True,
         )
     phrased = phrase_breaks(copy.headline) if loc.line_breaking == "cjk" else None
     if phrased and len(head.lines) > 1:
@@ -190,7 +202,7 @@ def _fit_headline(fit, copy: CopyVariant, font: str, box: Box, layout: Layout, l
             font,
             box,
             head_max,
-            round(short * 0.04),
+            floor_px("headline", short * 0.04),
             loc,
             max_lines=phrased.count("\n") + 1,
             headline=True,
@@ -218,12 +230,52 @@ def plan_text(
     sub_font = str(font_for_role(kit, "body", detect_script(copy.subline, loc.script)))
     cta_font = str(font_for_role(kit, "cta", detect_script(copy.cta, loc.script)))
 
+    # -- the legal line first: set at the bottom of its slot, and the copy above yields to it -----
+    disc = dbox = None
+    if copy.disclaimer:
+        disc_box = layout.disclaimer_box
+
+        def fit_legal(text: str) -> TextLayout:
+            # the legal line's own script decides its font (often another script than the product name)
+            font = str(font_for_role(kit, "body", detect_script(text, loc.script)))
+            sizes = (
+                floor_px("disclaimer", short * DISCLAIMER_SIZES[0]),
+                floor_px("disclaimer", short * DISCLAIMER_SIZES[1]),
+            )
+            room_h = round(short * 0.06)
+            slot_h = disc_box[3] - disc_box[1]
+            if slot_h < room_h:  # a shallow slot (strip banners): within it if it can, else it grows up
+                inside = fit(text, font, (0, 0, disc_box[2] - disc_box[0], slot_h), *sizes, loc, max_lines=2)
+                if inside.fits:
+                    return inside
+            return fit(text, font, (0, 0, disc_box[2] - disc_box[0], room_h), *sizes, loc, max_lines=2)
+
+        disc = fit_legal(copy.disclaimer)
+        if not disc.fits and copy.disclaimer_short:  # too small a placement: the approved short form
+            short_form = fit_legal(copy.disclaimer_short)
+            if short_form.fits:
+                disc = short_form
+        dbox = (disc_box[0], disc_box[3] - disc.height, disc_box[2], disc_box[3])
+    hb, sub_w_box = layout.headline_box, layout.subline_box
+    legal_top = None  # the copy's lowest edge when the legal line runs under it
+    if dbox is not None:
+        gap_l = round(short * 0.006)
+        if any(b[0] < dbox[2] and dbox[0] < b[2] for b in (hb, sub_w_box)) and dbox[1] > hb[1]:
+            legal_top = dbox[1] - gap_l
+            hb = (hb[0], hb[1], hb[2], min(hb[3], legal_top))
+            sub_w_box = (
+                sub_w_box[0],
+                sub_w_box[1],
+                sub_w_box[2],
+                max(sub_w_box[1], min(sub_w_box[3], legal_top)),
+            )
+
     # -- fit text ---------------------------------------------------------------------------------
-    hb = layout.headline_box
     head = _fit_headline(fit, copy, head_font, hb, layout, loc, short)
-    sub_w_box = layout.subline_box
     sub_h = sub_w_box[3] - sub_w_box[1]
-    sub_max = round(short * SUBLINE_SIZES[0])
+    sub_max = floor_px("subline", short * SUBLINE_SIZES[0])
+    sub_min = floor_px("subline", short * SUBLINE_SIZES[1])
+    sub_long_min = floor_px("subline", short * SUBLINE_LONG_MIN)
 
     def fit_sub(room: int, min_size: int) -> TextLayout:
         return fit(
@@ -236,10 +288,10 @@ def plan_text(
             max_lines=layout.subline_max_lines,
         )
 
-    sub = fit_sub(sub_h, round(short * SUBLINE_SIZES[1]))
+    sub = fit_sub(sub_h, sub_min)
     if not sub.fits:  # a long product name: two lines, using the height the headline leaves unused
         spare = max(0, (hb[3] - hb[1]) - head.height)
-        for min_size in (round(short * SUBLINE_SIZES[1]), round(short * SUBLINE_LONG_MIN)):
+        for min_size in (sub_min, sub_long_min):
             sub = fit_sub(sub_h + spare, min_size)
             if sub.fits:
                 break
@@ -249,8 +301,8 @@ def plan_text(
             copy.subline,
             sub_font,
             (sub_w_box[0], 0, sub_w_box[2], 10**5),
-            round(short * SUBLINE_LONG_MIN),
-            round(short * SUBLINE_LONG_MIN),
+            sub_long_min,
+            sub_long_min,
             loc,
             max_lines=layout.subline_max_lines,
         )
@@ -259,22 +311,52 @@ def plan_text(
             smaller = _fit_headline(fit, copy, head_font, shorter, layout, loc, short)
             if smaller.fits:
                 head = smaller
-                sub = fit_sub(sub_h + max(0, (hb[3] - hb[1]) - head.height), round(short * SUBLINE_LONG_MIN))
+                sub = fit_sub(sub_h + max(0, (hb[3] - hb[1]) - head.height), sub_long_min)
+
+    gap_s = round(short * 0.018)
+    if legal_top is not None and head.fits and sub.fits:
+        # the copy stands above the legal line: a smaller headline makes the room, where one fits
+        over = head.height + gap_s + sub.height - (legal_top - hb[1])
+        if over > 0:
+            box = (hb[0], hb[1], hb[2], hb[1] + head.height - over)
+            smaller = _fit_headline(fit, copy, head_font, box, layout, loc, short)
+            if smaller.fits:
+                head = smaller
+            elif layout.subline_optional:
+                sub = replace(sub, fits=False)
+    sub_omitted = layout.subline_optional and not (sub.fits and head.fits)
+    if sub_omitted:  # the template lets the product name go, and gives its room to the headline
+        hb = (hb[0], hb[1], hb[2], max(hb[3], sub_w_box[3]))
+        head = _fit_headline(fit, copy, head_font, hb, layout, loc, short)
+        sub = replace(sub, lines=(), line_widths=(), width=0, height=0, fits=True, problem="", notes=())
+        gap_s = 0
 
     # -- stack headline + sub-line (+ CTA for side layouts) ---------------------------------------
     hx0, hx1 = hb[0], hb[2]
-    gap_s = round(short * 0.018)
+
+    def recentre(box: Box) -> int:
+        """With no legal line, and a template that says so: half the legal slot's height under
+        ``box``, by which the copy or the CTA above it moves down to centre on the full height."""
+        lb = layout.disclaimer_box
+        if not layout.recentre_without_legal or copy.disclaimer or not (box[0] < lb[2] and lb[0] < box[2]):
+            return 0
+        return max(0, (lb[3] - box[3]) // 2)
+
+    text_dy, cta_dy = recentre((hb[0], hb[1], hb[2], max(hb[3], sub_w_box[3]))), recentre(layout.cta_box)
     gap_c = round(short * 0.035)
     cta_h = layout.cta_box[3] - layout.cta_box[1]
     stacked_cta = layout.cta_stacked
     group_h = head.height + gap_s + sub.height + ((gap_c + cta_h) if stacked_cta else 0)
     if layout.text_anchor == "top":
-        top = hb[1]
+        top = hb[1] + text_dy
     elif layout.text_anchor == "bottom":
-        top = layout.subline_box[3] - (head.height + gap_s + sub.height)
+        top = sub_w_box[3] + text_dy - (head.height + gap_s + sub.height)
     else:
-        region_top, region_bottom = hb[1], layout.cta_box[3]
+        region_top, region_bottom = hb[1], max(layout.cta_box[3], hb[3]) + 2 * text_dy
         top = region_top + max(0, (region_bottom - region_top - group_h) // 2)
+    text_h = head.height + gap_s + sub.height
+    if legal_top is not None and top + text_h > legal_top:  # never into the legal line
+        top = max(hb[1], legal_top - text_h)
     head_box = _block_box(head, hx0, hx1, top)
     sub_box_final = _block_box(sub, hx0, hx1, head_box[3] + gap_s)
     if stacked_cta:
@@ -285,7 +367,8 @@ def plan_text(
             sub_box_final[3] + gap_c + cta_h,
         )
     else:
-        cta_area = layout.cta_box
+        cx0, cy0, cx1, cy1 = layout.cta_box
+        cta_area = (cx0, cy0 + cta_dy, cx1, cy1 + cta_dy)
 
     # -- CTA button geometry ----------------------------------------------------------------------
     pad_x = round(cta_h * 0.55)
@@ -298,8 +381,8 @@ def plan_text(
             copy.cta,
             cta_font,
             room,
-            round(short * CTA_SIZES[0]),
-            round(short * min_size),
+            floor_px("cta", short * CTA_SIZES[0]),
+            floor_px("cta", short * min_size),
             loc,
             lines,
             "center",
@@ -309,7 +392,7 @@ def plan_text(
     if not cta.fits:  # a long CTA in a narrow column: tighter side padding before giving up
         pad_x = round(cta_h * 0.28)
         cta = fit_cta(pad_x, CTA_SIZES[2], 1)
-    if not cta.fits and cta_h - 2 * pad_y >= 2.4 * round(short * CTA_SIZES[2]):
+    if not cta.fits and cta_h - 2 * pad_y >= 2.4 * floor_px("cta", short * CTA_SIZES[2]):
         cta = fit_cta(pad_x, CTA_SIZES[2], 2)  # a narrow button tall enough: the label on two lines
     btn_w = max(cta.width + 2 * pad_x, round(short * 0.28))
     btn_w = min(btn_w, cta_area[2] - cta_area[0])
@@ -319,21 +402,6 @@ def plan_text(
         button = (cta_area[0], cta_area[1], cta_area[0] + btn_w, cta_area[1] + cta_h)
     cta_box_text: Box = (button[0] + pad_x, button[1] + pad_y, button[2] - pad_x, button[3] - pad_y)
 
-    disc = dbox = None
-    if copy.disclaimer:
-        disc_box = layout.disclaimer_box
-        # the legal line's own script decides its font (it is often in another script than the product name)
-        disc_font = str(font_for_role(kit, "body", detect_script(copy.disclaimer, loc.script)))
-        disc = fit(
-            copy.disclaimer,
-            disc_font,
-            (0, 0, disc_box[2] - disc_box[0], round(short * 0.06)),
-            round(short * DISCLAIMER_SIZES[0]),
-            round(short * DISCLAIMER_SIZES[1]),
-            loc,
-            max_lines=2,
-        )
-        dbox = (disc_box[0], disc_box[3] - disc.height, disc_box[2], disc_box[3])
     badge = badge_shape = badge_text = None
     if copy.badge and layout.badge_box is not None:
         badge, badge_shape, badge_text = _plan_badge(fit, copy.badge, kit, layout, loc, short)
@@ -351,6 +419,7 @@ def plan_text(
         badge,
         badge_shape,
         badge_text,
+        sub_omitted,
     )
 
 
@@ -365,7 +434,7 @@ def _plan_badge(fit, text: str, kit: BrandKit, layout: Layout, loc: LocaleText, 
 
     def fit_badge(room_h: int, lines: int) -> TextLayout:
         room = (0, 0, bb[2] - bb[0] - 2 * pad_x, room_h)
-        sizes = round(short * BADGE_SIZES[0]), round(short * BADGE_SIZES[1])
+        sizes = floor_px("badge", short * BADGE_SIZES[0]), floor_px("badge", short * BADGE_SIZES[1])
         return fit(text, font, room, *sizes, loc, lines, "center")
 
     lay = fit_badge(height - 2 * pad_y, 1)
@@ -459,6 +528,8 @@ def render_final(
     # -- draw text --------------------------------------------------------------------------------
     blocks: list[TextBlockReport] = []
     for role, lay, box in (("headline", head, head_box), ("subline", sub, sub_box_final)):
+        if role == "subline" and plan.sub_omitted:
+            continue
         if role == "headline" and chosen.knockout_fill is not None:
             fill_rgb = chosen.knockout_fill
             ink = knock_out(image, base, lay, box)
@@ -499,6 +570,7 @@ def render_final(
         treatment=treatment,
         treatment_contrasts={t.name: round(t.contrast, 2) for t in trials},
         blocks=blocks,
+        omitted=["subline"] if plan.sub_omitted else [],
         cta_button=button,
         cta_fill=rgb_to_hex(fill),
         cta_button_contrast=round(button_contrast, 2),

@@ -83,6 +83,10 @@ class Layout(BaseModel):
     logo_plate: bool = True
     #: lines the sub-line (product name) may take: the template's ``subline.max_lines`` (default 2)
     subline_max_lines: int = 2
+    #: the template's ``subline.optional``: a sub-line that cannot reach its minimum size is left out
+    subline_optional: bool = False
+    #: the template's ``text.without_legal: recentre``: no legal line, the copy and CTA centre over its room
+    recentre_without_legal: bool = False
 
     @property
     def short_side(self) -> int:
@@ -275,6 +279,8 @@ def plan_layout(
         product_treatments=tuple(slots.product.treatments),
         logo_variant=slots.logo.variant,
         subline_max_lines=slots.subline.max_lines or 2,
+        subline_optional=slots.subline.optional,
+        recentre_without_legal=template.text.without_legal == "recentre",
         logo_plate=logo_allow_plate and slots.logo.plate == "if-kit-allows",
     )
     if direction == "rtl" and template.rtl.mirror:

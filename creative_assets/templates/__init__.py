@@ -137,6 +137,11 @@ class TextSlot(_Geometry):
     align: Literal["start", "center"] = "start"
     max_lines: StrictInt | None = Field(None, ge=1, le=8)
     layer: StrictInt = Field(3, ge=0, le=20)
+    optional: bool = Field(
+        False,
+        description="Sub-line only: left out (and reported) when it cannot reach its minimum type size, "
+        "instead of failing the creative. The headline, CTA, badge and legal line are never optional.",
+    )
 
 
 class Slots(_Strict):
@@ -149,6 +154,16 @@ class Slots(_Strict):
     legal: TextSlot
     badge: TextSlot | None = None
 
+    @model_validator(mode="after")
+    def _only_the_subline_is_optional(self):
+        for name in ("headline", "cta", "legal", "badge"):
+            slot = getattr(self, name)
+            if slot is not None and slot.optional:
+                raise ValueError(
+                    f"slots.{name}.optional is set, but only the sub-line may be left out: the {name} always is"
+                )
+        return self
+
 
 class TextFlow(_Strict):
     anchor: Anchor = Field(
@@ -156,6 +171,11 @@ class TextFlow(_Strict):
     )
     cta: Literal["fixed", "stacked"] = Field(
         "fixed", description="stacked: the CTA button follows the sub-line in the same column."
+    )
+    without_legal: Literal["keep", "recentre"] = Field(
+        "keep",
+        description="recentre: a creative with no legal line centres the headline group and a fixed CTA "
+        "over the legal slot's height too (strip banners, where the legal line runs under the row).",
     )
 
 
@@ -176,6 +196,11 @@ class Template(_Strict):
     aspect: tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]] | None = Field(
         None, description="[min, max] width/height the template serves within its classes (banners)."
     )
+    height_px: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] | None = Field(
+        None,
+        description="[min, max] canvas height in px the template serves within its classes and aspect "
+        "(small banners such as the 320x50 mobile banner need a layout of their own).",
+    )
     text: TextFlow = TextFlow()
     rtl: RtlRules = RtlRules()
     slots: Slots
@@ -187,6 +212,8 @@ class Template(_Strict):
         product = self.slots.product.box
         if self.aspect is not None and self.aspect[0] >= self.aspect[1]:
             raise ValueError("aspect must be [min, max] with min < max")
+        if self.height_px is not None and self.height_px[0] > self.height_px[1]:
+            raise ValueError("height_px must be [min, max] with min <= max")
         for name in TEXT_SLOTS:
             slot = getattr(self.slots, name)
             if slot is None or (name == "cta" and self.text.cta == "stacked"):
@@ -202,8 +229,11 @@ class Template(_Strict):
         return placement_class in self.serves
 
     def serves_placement(self, placement: Placement) -> bool:
-        """Whether the template lays out ``placement``: its class, and its aspect when declared."""
+        """Whether the template lays out ``placement``: its class, and its aspect and height when
+        declared."""
         if not self.serves_class(placement.placement_class):
+            return False
+        if self.height_px is not None and not self.height_px[0] <= placement.height <= self.height_px[1]:
             return False
         return self.aspect is None or self.aspect[0] <= placement.aspect <= self.aspect[1]
 
@@ -258,7 +288,7 @@ def _template_problems(exc: ValidationError) -> list[Problem]:
     """Validation problems; an error raised by a whole-template rule names the slot field itself."""
     out = []
     for p in problems_from_validation_error(exc):
-        if p.field == "(file)" and p.message.startswith("slots."):
+        if p.field in ("(file)", "slots") and p.message.startswith("slots."):
             out.append(Problem(p.message.split(" ", 1)[0], p.message))
         else:
             out.append(p)

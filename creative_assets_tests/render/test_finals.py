@@ -165,14 +165,15 @@ LONG_NAMES = [
 def test_long_product_names_wrap_to_two_lines_and_fit_in_every_ratio(name, ratio, variant, monkeypatch):
     """Regression: a 51-character product name overflowed its box at 1:1 and the candidate was
     silently excluded. Now the sub-line takes up to two lines and shrinks towards the minimum."""
-    from creative_assets.compliance import MIN_SIZE, check_text_legibility
+    from creative_assets.compliance import check_text_legibility
+    from creative_assets.render.type_sizes import minimum_size
 
     assert len(name) > 50
     monkeypatch.setitem(SIZES, "4:5", (1080, 1350))
     image, report = _render(plain, COPY.model_copy(update={"subline": name}), ratio=ratio, variant=variant)
     sub = report.blocks[1]
     assert sub.fits and 1 <= len(sub.lines) <= report.layout.subline_max_lines, sub
-    assert sub.size >= MIN_SIZE["subline"] * min(image.size)
+    assert sub.size >= minimum_size("subline", min(image.size))
     assert " ".join(sub.lines) == name  # never truncated, words whole
     legibility = check_text_legibility(image, report.blocks, min(image.size))
     assert legibility.passed, legibility.findings
