@@ -105,12 +105,8 @@ def _mobile_plan(copy: CopyVariant):
 
 
 def test_a_long_product_name_gives_way_to_the_headline_and_every_block_keeps_its_floor():
-    copy = CopyVariant(
-        candidate=0,
-        headline="Made for the long way round",
-        subline="Ridge Shell Jacket Pro Edition",
-        cta="Shop",
-    )
+    long_name = "Ridge Shell Jacket Pro Edition"
+    copy = CopyVariant(candidate=0, headline="Made for the long way round", subline=long_name, cta="Shop")
     _, plan = _mobile_plan(copy)
     assert plan.sub_omitted and [role for role, *_ in plan.blocks()] == ["headline", "cta"]
     assert plan.head.fits and plan.head.font_size >= 12 and len(plan.head.lines) == 2
