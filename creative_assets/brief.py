@@ -383,6 +383,19 @@ def _semantic_problems(data: dict) -> list[Problem]:
                         f"{tag!r} is not one of the brief's locales ({', '.join(seen)})",
                     )
                 )
+    # a short legal form is the short form of the full line at its own level (legal_line_for)
+    levels: list[tuple[str, dict]] = [("", data)]
+    if isinstance(localized, dict):
+        levels += [(f"localized_messages.{t}.", v) for t, v in localized.items() if isinstance(v, dict)]
+    for prefix, level in levels:
+        if level.get("disclaimer_short") and not level.get("disclaimer"):
+            problems.append(
+                Problem(
+                    f"{prefix}disclaimer_short",
+                    f"is the short form of {prefix}disclaimer, which is not given: add the full legal "
+                    "line there (the brand kit's own short form is required_disclaimer_short)",
+                )
+            )
     products = data.get("products") if isinstance(data.get("products"), list) else []
     ids: dict[str, int] = {}
     for i, product in enumerate(products):

@@ -158,3 +158,18 @@ def test_every_iab_unit_of_the_examples_passes_its_checks_in_latin_cjk_and_rtl(t
     out = capsys.readouterr().out
     assert ok, out
     assert out.count(" ok") == 3 * len(IAB), out
+
+
+def test_a_short_legal_form_without_its_full_line_is_refused_naming_the_field(tmp_path):
+    from creative_assets.brief import load_brief
+
+    brief = yaml.safe_load(EXAMPLES[1].read_text())
+    brief["disclaimer_short"] = "Terms apply."  # the brief gives no disclaimer of its own
+    brief["localized_messages"]["zh-CN"].pop("disclaimer")
+    path = tmp_path / "brief.yaml"
+    path.write_text(yaml.safe_dump(brief, allow_unicode=True))
+    with pytest.raises(BriefError) as info:
+        load_brief(path, preflight=False)
+    problems = {p.field: p.message for p in info.value.problems}
+    assert set(problems) == {"disclaimer_short", "localized_messages.zh-CN.disclaimer_short"}, problems
+    assert "add the full legal line" in problems["disclaimer_short"]

@@ -314,6 +314,7 @@ def plan_text(
                 sub = fit_sub(sub_h + max(0, (hb[3] - hb[1]) - head.height), sub_long_min)
 
     gap_s = round(short * 0.018)
+    crowded = False  # the headline cannot shrink enough for the sub-line to stand above the legal line
     if legal_top is not None and head.fits and sub.fits:
         # the copy stands above the legal line: a smaller headline makes the room, where one fits
         over = head.height + gap_s + sub.height - (legal_top - hb[1])
@@ -322,9 +323,9 @@ def plan_text(
             smaller = _fit_headline(fit, copy, head_font, box, layout, loc, short)
             if smaller.fits:
                 head = smaller
-            elif layout.subline_optional:
-                sub = replace(sub, fits=False)
-    sub_omitted = layout.subline_optional and not (sub.fits and head.fits)
+            else:
+                crowded = True
+    sub_omitted = layout.subline_optional and (crowded or not (sub.fits and head.fits))
     if sub_omitted:  # the template lets the product name go, and gives its room to the headline
         hb = (hb[0], hb[1], hb[2], max(hb[3], sub_w_box[3]))
         head = _fit_headline(fit, copy, head_font, hb, layout, loc, short)
