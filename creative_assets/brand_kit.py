@@ -237,6 +237,14 @@ class BrandKit(_Strict):
         path = self.path(getattr(self.logo, variant) or self.logo.primary)
         return _decode_logo(str(path), path.stat().st_mtime_ns).copy()
 
+    def logo_image_fitted(
+        self, variant: Literal["primary", "on_dark", "on_light"], box_w: int, box_h: int
+    ) -> Image.Image:
+        """The logo scaled (Lanczos) to fit ``box_w x box_h``, aspect kept (a private copy): resampled
+        once per artwork version and box, since every creative of a ratio places it at one size."""
+        path = self.path(getattr(self.logo, variant) or self.logo.primary)
+        return _fitted_logo(str(path), path.stat().st_mtime_ns, box_w, box_h).copy()
+
     def fingerprint(self) -> str:
         """Hash of brand.yaml, every file it references and the kit's own templates (``templates/``,
         layouts and motion): changes when the kit changes, so its units are regenerated. The
@@ -261,6 +269,14 @@ def _decode_logo(path: str, mtime_ns: int) -> Image.Image:
     """Decoded once per file version: every creative of every unit places the same artwork."""
     with Image.open(path) as im:
         return im.convert("RGBA")
+
+
+@functools.lru_cache(maxsize=256)
+def _fitted_logo(path: str, mtime_ns: int, box_w: int, box_h: int) -> Image.Image:
+    art = _decode_logo(path, mtime_ns)
+    scale = min(box_w / art.width, box_h / art.height)
+    size = (max(1, round(art.width * scale)), max(1, round(art.height * scale)))
+    return art.resize(size, Image.Resampling.LANCZOS)
 
 
 def brand_kits_dir() -> Path:

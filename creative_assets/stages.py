@@ -14,6 +14,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import ClassVar, Literal
 
+import cv2
+import numpy as np
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, PrivateAttr, field_validator
 
@@ -27,12 +29,32 @@ from creative_assets.vocabulary import Box, Direction, LineBreaking, Severity
 Reader = Callable[[str], bytes]
 
 
+#: PNG through OpenCV's libpng with the "up" filter on every row: 2-3x faster than Pillow's
+#: adaptive filtering at level 3 for files within a few percent of its size (docs/BENCHMARKS.md)
+_PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 3, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP]
+_TO_OPENCV = {"RGB": cv2.COLOR_RGB2BGR, "RGBA": cv2.COLOR_RGBA2BGRA, "L": None}
+
+
+def encode_png(image: Image.Image) -> bytes:
+    """Lossless PNG of ``image`` (RGB, RGBA and L through OpenCV, other modes through Pillow)."""
+    if image.mode not in _TO_OPENCV:
+        buf = io.BytesIO()
+        image.save(buf, "PNG", compress_level=3)
+        return buf.getvalue()
+    pixels = np.asarray(image)
+    code = _TO_OPENCV[image.mode]
+    ok, data = cv2.imencode(".png", pixels if code is None else cv2.cvtColor(pixels, code), _PNG_PARAMS)
+    if not ok:
+        raise ValueError(f"OpenCV could not encode a {image.mode} {image.size} image as PNG")
+    return data.tobytes()
+
+
 def encode_image(image: Image.Image, name: str) -> bytes:
     buf = io.BytesIO()
     if name.endswith((".jpg", ".jpeg")):
         image.convert("RGB").save(buf, "JPEG", quality=92, subsampling=0, optimize=False)
     elif name.endswith(".png"):
-        image.save(buf, "PNG", compress_level=3)  # ~3x faster than 6 for ~10% larger files
+        return encode_png(image)
     elif name.endswith(".webp"):
         image.save(buf, "WEBP", quality=90)
     else:

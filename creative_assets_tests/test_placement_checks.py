@@ -9,7 +9,7 @@ from PIL import Image
 
 from creative_assets.compliance import check_placement_spec, check_product_hero
 from creative_assets.placements import get_placement
-from creative_assets.render.export import MIN_PSNR_DB, BudgetError, export_for_placement, psnr
+from creative_assets.render.export import LOSSLESS_PSNR, MIN_PSNR_DB, BudgetError, export_for_placement, psnr
 from creative_assets.render.layout import plan_layout
 from creative_assets.render.product_mask import ProductFootprint, product_visibility
 from creative_assets.stages import FinalRender, LogoReport
@@ -130,3 +130,15 @@ def test_product_hero_passes_a_hero_and_fails_a_small_or_misplaced_product(direc
     assert not outcome.passed and any(
         ("right by" if direction == "ltr" else "left by") in f.message for f in outcome.findings
     )
+
+
+def test_psnr_is_the_exact_integer_mean_squared_error():
+    image = _photo((300, 250))
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=60)
+    decoded = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB")).astype(np.int64)
+    mse = float(((decoded - np.asarray(image.convert("RGB"), np.int64)) ** 2).sum()) / decoded.size
+    assert psnr(image, buf.getvalue()) == round(10 * np.log10(255.0**2 / mse), 2)
+    png = io.BytesIO()
+    image.save(png, "PNG")
+    assert psnr(image, png.getvalue()) == LOSSLESS_PSNR

@@ -66,11 +66,7 @@ def place_logo(image: Image.Image, layout: Layout, kit: BrandKit) -> LogoReport:
     if layout.logo_variant != "auto" and layout.logo_variant in variants:  # the template names one
         variants = [layout.logo_variant]
     for variant in variants:
-        art = kit.logo_image(variant)  # type: ignore[arg-type]
-        scale = min(box_w / art.width, box_h / art.height)
-        art = art.resize(
-            (max(1, round(art.width * scale)), max(1, round(art.height * scale))), Image.Resampling.LANCZOS
-        )
+        art = kit.logo_image_fitted(variant, box_w, box_h)  # type: ignore[arg-type]
         ax = x0 if layout.logo_corner.endswith("left") else x1 - art.width
         placed_box = (ax, y0, ax + art.width, y0 + art.height)
         # it must read on the pixels under it and on the ground around it: the same surround measure

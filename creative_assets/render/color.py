@@ -19,15 +19,42 @@ def rgb_to_hex(rgb: Sequence[float]) -> str:
     return "#" + "".join(f"{max(0, min(255, round(c))):02X}" for c in rgb[:3])
 
 
-def _linear(c: np.ndarray) -> np.ndarray:
+def _linear_formula(c: np.ndarray) -> np.ndarray:
     c = c / 255.0
     return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
 
 
+#: the sRGB transfer of every 8-bit level, and its luminance share per channel: pixels are 8-bit,
+#: so a table lookup gives the formula's own values (built by it) for a fraction of the cost
+_LINEAR_LUT = _linear_formula(np.arange(256, dtype=np.float64))
+_LUMA_LUTS = (_LINEAR_LUT * 0.2126, _LINEAR_LUT * 0.7152, _LINEAR_LUT * 0.0722)
+
+
+def _as_levels(arr: np.ndarray) -> np.ndarray | None:
+    """``arr`` as uint8 when every value is a whole 8-bit level (pixels, usually), else None."""
+    if arr.dtype == np.uint8:
+        return arr
+    if arr.size < 64 or arr.dtype.kind not in "fiu":
+        return None
+    levels = arr.astype(np.uint8)
+    return levels if np.array_equal(levels, arr) else None
+
+
+def _linear(c: np.ndarray) -> np.ndarray:
+    levels = _as_levels(c)
+    return _LINEAR_LUT[levels] if levels is not None else _linear_formula(c)
+
+
 def relative_luminance(rgb: Sequence[float] | np.ndarray) -> np.ndarray | float:
     """WCAG relative luminance of sRGB colour(s), last axis = RGB."""
-    arr = _linear(np.asarray(rgb, dtype=np.float64)[..., :3])
-    lum = arr[..., 0] * 0.2126 + arr[..., 1] * 0.7152 + arr[..., 2] * 0.0722
+    channels = np.asarray(rgb)[..., :3]
+    levels = _as_levels(channels)
+    if levels is not None:  # the same sums as below, of the same per-channel terms
+        r, g, b = _LUMA_LUTS
+        lum = r[levels[..., 0]] + g[levels[..., 1]] + b[levels[..., 2]]
+    else:
+        arr = _linear_formula(channels.astype(np.float64))
+        lum = arr[..., 0] * 0.2126 + arr[..., 1] * 0.7152 + arr[..., 2] * 0.0722
     return float(lum) if lum.ndim == 0 else lum
 
 

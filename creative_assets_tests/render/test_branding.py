@@ -53,3 +53,13 @@ def test_logo_respects_minimum_width_and_clear_space(kit):
     assert report.width_px >= report.min_width_px >= 140
     cx0, cy0, cx1, cy1 = report.clear_box
     assert cx0 >= 0 and cy0 >= 0 and cx1 <= 1080 and cy1 <= 1080
+
+
+def test_fitted_logo_is_the_artwork_resampled_once_per_box(kit):
+    art = kit.logo_image("primary")
+    scale = min(300 / art.width, 80 / art.height)
+    expected = art.resize((round(art.width * scale), round(art.height * scale)), Image.Resampling.LANCZOS)
+    fitted = kit.logo_image_fitted("primary", 300, 80)
+    assert fitted.tobytes() == expected.tobytes() and fitted.size == expected.size
+    fitted.putpixel((0, 0), (1, 2, 3, 4))  # a private copy: the cached one is untouched
+    assert kit.logo_image_fitted("primary", 300, 80).tobytes() == expected.tobytes()

@@ -10,6 +10,7 @@ from creative_assets.render.color import (
     contrast_against_pixels,
     contrast_ratio,
     palette_fit,
+    relative_luminance,
     srgb_to_lab,
 )
 
@@ -64,3 +65,25 @@ def test_palette_fit_measures_share_near_brand_colours():
     off_brand = Image.new("RGB", (64, 64), (200, 30, 200))
     assert palette_fit(on_brand, ["#0B6E79"])["share_within"] == 1.0
     assert palette_fit(off_brand, ["#0B6E79"])["share_within"] == 0.0
+
+
+def _luminance_by_formula(rgb: np.ndarray) -> np.ndarray:
+    c = np.asarray(rgb, np.float64)[..., :3] / 255.0
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return lin[..., 0] * 0.2126 + lin[..., 1] * 0.7152 + lin[..., 2] * 0.0722
+
+
+def test_relative_luminance_of_8_bit_pixels_is_the_formula_exactly():
+    """The lookup table (8-bit levels, as uint8 or as whole floats) gives the formula's own values
+    bit for bit; anything else (fractions, out-of-range values, single colours) takes the formula."""
+    rng = np.random.default_rng(7)
+    pixels = rng.integers(0, 256, (300, 200, 3), dtype=np.uint8)
+    expected = _luminance_by_formula(pixels)
+    assert np.array_equal(relative_luminance(pixels), expected)
+    assert np.array_equal(relative_luminance(pixels.astype(np.float64)), expected)
+    fractions = pixels.astype(np.float64) + 0.25
+    assert np.array_equal(relative_luminance(fractions), _luminance_by_formula(fractions))
+    beyond = pixels.astype(np.float64) * 2  # wraps as uint8: must not be taken for 8-bit levels
+    assert np.array_equal(relative_luminance(beyond), _luminance_by_formula(beyond))
+    assert relative_luminance((255, 255, 255)) == 1.0
+    assert relative_luminance((0, 0, 0)) == 0.0

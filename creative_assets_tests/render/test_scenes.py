@@ -86,3 +86,22 @@ def test_generated_products_are_clean_cutouts(shape):
     alpha = np.asarray(im.getchannel("A"))
     assert alpha[0, 0] == 0 and alpha.max() == 255
     assert (alpha > 0).mean() > 0.4
+
+
+@pytest.mark.parametrize("size", [(1080, 1920), (1920, 1080), (320, 50)])
+def test_gradients_blend_one_channel_at_a_time_to_the_broadcast_values(size):
+    """``_blend`` computes ``a * (1 - t) + b * t`` channel by channel in place: the same bytes as the
+    broadcast over an h x w x 3 plane it replaced, for linear (any angle) and radial ramps."""
+    from creative_assets.render.scenes import _blend, _grid
+
+    w, h = size
+    ys, xs = _grid(w, h)
+    ramps = [
+        (xs / (w - 1)) * np.float32(0.8) + (ys / (h - 1)) * np.float32(0.6),
+        np.clip(np.hypot(xs - 0.3 * w, ys - 0.7 * h) / (0.8 * max(w, h)), 0, 1) ** 1.4,
+    ]
+    a, b = (12, 200, 3), (250, 0, 90)
+    for t in ramps:
+        t = (t - t.min()) / float(t.max() - t.min())
+        broadcast = np.asarray(a, np.float32) * (1 - t[..., None]) + np.asarray(b, np.float32) * t[..., None]
+        assert np.array_equal(np.asarray(_blend(a, b, t)), broadcast.clip(0, 255).astype(np.uint8))
