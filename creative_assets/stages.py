@@ -14,13 +14,12 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import ClassVar, Literal
 
-import cv2
-import numpy as np
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, PrivateAttr, field_validator
 
 from creative_assets.brand_kit import WordRule
 from creative_assets.brief import LocalizedText, MotionSettings, Product, badge_for
+from creative_assets.render.encoding import jpeg_bytes, png_bytes
 from creative_assets.render.export import PlacementExport
 from creative_assets.render.layout import Layout
 from creative_assets.render.product_mask import ProductFootprint, ProductVisibility
@@ -29,37 +28,17 @@ from creative_assets.vocabulary import Box, Direction, LineBreaking, Severity
 Reader = Callable[[str], bytes]
 
 
-#: PNG through OpenCV's libpng with the "up" filter on every row: 2-3x faster than Pillow's
-#: adaptive filtering at level 3 for files within a few percent of its size (docs/BENCHMARKS.md)
-_PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 3, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP]
-_TO_OPENCV = {"RGB": cv2.COLOR_RGB2BGR, "RGBA": cv2.COLOR_RGBA2BGRA, "L": None}
-
-
-def encode_png(image: Image.Image) -> bytes:
-    """Lossless PNG of ``image`` (RGB, RGBA and L through OpenCV, other modes through Pillow)."""
-    if image.mode not in _TO_OPENCV:
-        buf = io.BytesIO()
-        image.save(buf, "PNG", compress_level=3)
-        return buf.getvalue()
-    pixels = np.asarray(image)
-    code = _TO_OPENCV[image.mode]
-    ok, data = cv2.imencode(".png", pixels if code is None else cv2.cvtColor(pixels, code), _PNG_PARAMS)
-    if not ok:
-        raise ValueError(f"OpenCV could not encode a {image.mode} {image.size} image as PNG")
-    return data.tobytes()
-
-
 def encode_image(image: Image.Image, name: str) -> bytes:
-    buf = io.BytesIO()
+    """A stage file's bytes, by its name's extension (render/encoding.py)."""
     if name.endswith((".jpg", ".jpeg")):
-        image.convert("RGB").save(buf, "JPEG", quality=92, subsampling=0, optimize=False)
-    elif name.endswith(".png"):
-        return encode_png(image)
-    elif name.endswith(".webp"):
+        return jpeg_bytes(image, 92, "4:4:4")
+    if name.endswith(".png"):
+        return png_bytes(image)
+    if name.endswith(".webp"):
+        buf = io.BytesIO()
         image.save(buf, "WEBP", quality=90)
-    else:
-        raise ValueError(f"cannot tell the image format of {name!r}")
-    return buf.getvalue()
+        return buf.getvalue()
+    raise ValueError(f"cannot tell the image format of {name!r}")
 
 
 class StageValue(BaseModel):

@@ -2,7 +2,6 @@
 
 import base64
 import contextlib
-import io
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -15,6 +14,7 @@ from creative_assets.layout import generation_prefix
 from creative_assets.parallel import in_unit_order
 from creative_assets.partitions import creative_units
 from creative_assets.queues import QUEUE_TAG, stage_queue
+from creative_assets.render.encoding import jpeg_bytes
 from creative_assets.review.delivery import withdraw
 from creative_assets.settings import choice, cpu_workers, units_per_run
 from creative_assets.stage_registry import stage
@@ -185,9 +185,7 @@ def thumbnail(image: Image.Image, max_side: int = 200) -> dg.MetadataValue:
     """A small inline JPEG preview (a few kB) for the UI."""
     im = image.convert("RGB")
     im.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
-    buf = io.BytesIO()
-    im.save(buf, "JPEG", quality=70)
-    data = base64.b64encode(buf.getvalue()).decode()
+    data = base64.b64encode(jpeg_bytes(im, 70, "4:2:0")).decode()
     return dg.MetadataValue.md(f"![preview](data:image/jpeg;base64,{data})")
 
 

@@ -24,6 +24,7 @@ from PIL import Image
 from pydantic import BaseModel
 
 from creative_assets.placements import FORMAT_EXTENSIONS, Placement
+from creative_assets.render.encoding import jpeg_bytes
 
 #: Encoder quality floors and starting points per lossy format.
 MIN_QUALITY = {"jpeg": 60, "webp": 60}
@@ -59,10 +60,10 @@ class BudgetError(ValueError):
 
 
 def _encode(image: Image.Image, fmt: str, quality: int) -> bytes:
-    buf = io.BytesIO()
     if fmt == "jpeg":
-        image.convert("RGB").save(buf, "JPEG", quality=quality, subsampling=0 if quality >= 90 else 2)
-    elif fmt == "webp":
+        return jpeg_bytes(image, quality, "4:4:4" if quality >= 90 else "4:2:0")
+    buf = io.BytesIO()
+    if fmt == "webp":
         image.convert("RGB").save(buf, "WEBP", quality=quality, method=4)
     elif fmt == "png":
         image.convert("RGB").save(buf, "PNG", optimize=True)

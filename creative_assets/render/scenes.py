@@ -12,8 +12,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
-from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont, ImageOps
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
 from creative_assets.render.color import RGB, hex_to_rgb, is_dark, mix, rgb_to_hex, shade
 from creative_assets.render.layout import Box
@@ -390,11 +391,12 @@ def cutout_product(image: Image.Image, tolerance: float = 28.0) -> tuple[Image.I
 
 
 def _flood_from_border(similar: np.ndarray) -> np.ndarray:
-    """Pixels connected to the image border through ``similar`` pixels (Pillow's C flood fill)."""
-    sim = Image.fromarray(np.where(similar, 255, 0).astype(np.uint8), "L")
-    framed = ImageOps.expand(sim, border=1, fill=255)  # a similar frame joins every border pixel
-    ImageDraw.floodfill(framed, (0, 0), 128, thresh=0)
-    return np.asarray(framed)[1:-1, 1:-1] == 128
+    """Pixels connected to the image border through ``similar`` pixels (4-connected): the
+    component of a similar one-pixel frame, which joins every border pixel (OpenCV's connected
+    components; Pillow's ``ImageDraw.floodfill`` gives the same pixels in pure Python, 200x slower)."""
+    framed = np.pad(similar.astype(np.uint8), 1, constant_values=1)
+    _, labels = cv2.connectedComponents(framed, connectivity=4)
+    return labels[1:-1, 1:-1] == labels[0, 0]
 
 
 def _trim(im: Image.Image) -> Image.Image:

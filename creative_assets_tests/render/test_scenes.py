@@ -105,3 +105,24 @@ def test_gradients_blend_one_channel_at_a_time_to_the_broadcast_values(size):
         t = (t - t.min()) / float(t.max() - t.min())
         broadcast = np.asarray(a, np.float32) * (1 - t[..., None]) + np.asarray(b, np.float32) * t[..., None]
         assert np.array_equal(np.asarray(_blend(a, b, t)), broadcast.clip(0, 255).astype(np.uint8))
+
+
+def test_backdrop_flood_reaches_exactly_the_similar_pixels_joined_to_the_border():
+    """The flood from the border (OpenCV connected components) is Pillow's 4-connected flood fill."""
+    from PIL import ImageOps
+
+    from creative_assets.render.scenes import _flood_from_border
+
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        h, w = (int(v) for v in rng.integers(1, 120, 2))
+        similar = rng.random((h, w)) < rng.uniform(0.3, 0.8)
+        sim = Image.fromarray(np.where(similar, 255, 0).astype(np.uint8), "L")
+        framed = ImageOps.expand(sim, border=1, fill=255)
+        ImageDraw.floodfill(framed, (0, 0), 128, thresh=0)
+        assert np.array_equal(_flood_from_border(similar), np.asarray(framed)[1:-1, 1:-1] == 128)
+    ring = np.ones((9, 9), bool)
+    ring[3:6, 3:6] = False
+    ring[4, 4] = True  # similar, but walled off from the border
+    flood = _flood_from_border(ring)
+    assert flood[0, 0] and not flood[4, 4] and not flood[3, 3]
