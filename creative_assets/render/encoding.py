@@ -20,7 +20,14 @@ from PIL import Image
 
 Subsampling = Literal["4:4:4", "4:2:0"]
 
-_PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 3, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP]
+_PNG_PARAMS = [
+    cv2.IMWRITE_PNG_COMPRESSION,
+    3,
+    cv2.IMWRITE_PNG_FILTER,
+    cv2.IMWRITE_PNG_FILTER_UP,
+    cv2.IMWRITE_PNG_ZLIBBUFFER_SIZE,
+    65536,  # 64 KB IDAT chunks, as Pillow writes (OpenCV's default is 8 KB)
+]
 _TO_OPENCV = {"RGB": cv2.COLOR_RGB2BGR, "RGBA": cv2.COLOR_RGBA2BGRA, "L": None}
 _SAMPLING = {
     "4:4:4": cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444,
