@@ -351,6 +351,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.backgrounds import main as backgrounds
 
         return backgrounds(raw[1:])
+    if raw[:1] == ["levers"]:  # python -m bench levers A,B,HEAD --help
+        from bench.levers import main as levers
+
+        return levers(raw[1:])
     if raw[:1] == ["ingest"]:  # python -m bench ingest --help
         from bench.sensor import main as ingest
 

@@ -3,8 +3,8 @@ drawing them at full size (issue 15's background lever).
 
 For every style x production ratio (1080 px) x seed it draws the background both ways, in the same
 process one after the other, and reports the CPU time of each and the SSIM between them (Wang et
-al. 2004: 11x11 Gaussian window, sigma 1.5, on luma; 1.0 = identical). The scale kept in
-``creative_assets.render.scenes.DRAW_SCALE`` must stay above ``--min-ssim`` here."""
+al. 2004: 11x11 Gaussian window, sigma 1.5, on luma; 1.0 = identical). The lever was measured and
+not kept (docs/BENCHMARKS.md, "Levers tried and not kept"): backgrounds are drawn at full size."""
 
 from __future__ import annotations
 
