@@ -65,6 +65,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--repeat", type=int, default=2, help="interleaved repetitions (2)")
     args = parser.parse_args(argv)
     commits = [c.strip() for c in args.commits.split(",") if c.strip()]
+    if len(set(commits)) != len(commits) or not commits:
+        parser.error(f"commits: name each commit once, comma-separated (got {args.commits!r})")
+    for commit in commits:
+        known = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}"], cwd=ROOT)
+        if known.returncode != 0:
+            parser.error(f"commits: {commit!r} is not a commit of {ROOT}")
     work = Path(tempfile.mkdtemp(prefix="creative-levers-"))
     brief = write_campaign(work / "brief", args.units, candidates=args.candidates, sizes=None)
     finals = args.units * args.candidates * 3

@@ -36,7 +36,8 @@ def _as_levels(arr: np.ndarray) -> np.ndarray | None:
         return arr
     if arr.size < 64 or arr.dtype.kind not in "fiu":
         return None
-    levels = arr.astype(np.uint8)
+    with np.errstate(invalid="ignore"):  # NaN or out-of-range values: not levels, no warning
+        levels = arr.astype(np.uint8)
     return levels if np.array_equal(levels, arr) else None
 
 

@@ -1,5 +1,6 @@
-"""Image encoding for stage files and placement exports: the one place that turns pixels into PNG
-and JPEG bytes. Pure: no Dagster.
+"""Image encoding: the one encoder of stage files (PNG, JPEG), JPEG placement exports and the UI's
+previews. Pure: no Dagster. (Lossless PNG placement exports keep Pillow's ``optimize=True``, which
+tries every filter for the smallest file a byte budget needs: render/export.py.)
 
 PNG and JPEG go through OpenCV (libpng, libjpeg-turbo), which releases the GIL while it encodes, so
 the units a batched step builds on two threads encode on both cores; Pillow's encoders keep the GIL

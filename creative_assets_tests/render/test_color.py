@@ -87,3 +87,14 @@ def test_relative_luminance_of_8_bit_pixels_is_the_formula_exactly():
     assert np.array_equal(relative_luminance(beyond), _luminance_by_formula(beyond))
     assert relative_luminance((255, 255, 255)) == 1.0
     assert relative_luminance((0, 0, 0)) == 0.0
+
+
+def test_values_that_are_not_8_bit_levels_take_the_formula_without_warnings():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        odd = np.full((100, 3), np.nan)
+        assert np.isnan(relative_luminance(odd)).all()
+        negative = np.full((100, 3), -3.0)
+        assert np.array_equal(relative_luminance(negative), _luminance_by_formula(negative))
