@@ -20,7 +20,13 @@ from creative_assets.brand_kit import BrandKit
 from creative_assets.brief import MotionSettings
 from creative_assets.compliance import CheckOutcome
 from creative_assets.credentials import AI_SOURCES, IPTC
-from creative_assets.motion_checks import CredentialResult, VideoExpectations, evaluate_video
+from creative_assets.motion_checks import (
+    READ_ROLES,
+    CredentialResult,
+    VideoExpectations,
+    evaluate_video,
+    reading_seconds,
+)
 from creative_assets.render.finals import LocaleText, render_final
 from creative_assets.render.layout import placement_for_key
 from creative_assets.render.motion import Animator, MotionPlan, MotionSource, text_lines, timing_for
@@ -143,14 +149,18 @@ def still_layers(
     kit: BrandKit,
     loc: LocaleText,
     hold_legal: bool = False,
+    expectations: VideoExpectations | None = None,
 ) -> Layers:
     """The still rendered again, keeping its backing layer and text plan (render/motion.py).
-    ``hold_legal``: the legal line carries the AI label and stays on screen (MotionSource)."""
+    ``hold_legal``: the legal line carries the AI label and stays on screen (MotionSource).
+    ``expectations``: how long each line must be shown to be read (motion_checks.reading_seconds)."""
+    exp = expectations or VideoExpectations()
     captured: dict = {}
     rerender, _ = render_final(
         branded, report.layout, copy, kit, loc, report.logo, report.product_bbox, layers=captured
     )
     plan = captured["plan"]
+    lines = text_lines(plan, {b.role: b.text for b in report.blocks})
     source = MotionSource(
         variant=report.layout.variant,
         direction=report.layout.direction,
@@ -159,9 +169,13 @@ def still_layers(
         logo_box=report.logo.box,
         cta_button=report.cta_button,
         cta_fill=report.cta_fill,
-        lines=text_lines(plan, {b.role: b.text for b in report.blocks}),
+        lines=lines,
         palette=kit.palette.model_dump(),
         hold_legal=hold_legal,
+        read_s=[
+            reading_seconds(text, exp.line_breaking, exp) if role in READ_ROLES else 0.0
+            for role, text, _ in lines
+        ],
     )
     return Layers(captured["backing"], rerender, source)
 
@@ -226,7 +240,9 @@ def make_video(
     ``ai_label``: the visible AI label the still's legal line carries (held on screen). ``seal``:
     signs the encoded file; a signed file over the placement's byte budget is encoded again with
     the credential's size kept free. The checks read the signed file."""
-    layers = still_layers(branded, report, copy, kit, loc, hold_legal=bool(ai_label))
+    layers = still_layers(
+        branded, report, copy, kit, loc, hold_legal=bool(ai_label), expectations=expectations
+    )
     still = np.asarray(final.convert("RGB"))
     matches = bool(np.array_equal(np.asarray(layers.rerender.convert("RGB")), still))
     target = placement.target(duration_s)

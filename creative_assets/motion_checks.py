@@ -73,6 +73,10 @@ class VideoExpectations(BaseModel):
     min_logo_share: float = MIN_LOGO_SHARE
 
 
+#: the elements a viewer reads, each of which must stay on screen for its reading time
+READ_ROLES = ("headline", "subline", "badge", "disclaimer")
+
+
 def reading_seconds(text: str, line_breaking: str, exp: VideoExpectations | None = None) -> float:
     """How long a line must stay on screen to be read (see the module docstring)."""
     exp = exp or VideoExpectations()
@@ -318,7 +322,7 @@ def check_reading_time(
     findings = []
     worst = float("inf")
     for i, mark in enumerate(marks):
-        if mark.role not in ("headline", "subline", "badge", "disclaimer"):
+        if mark.role not in READ_ROLES:
             continue
         shown = _longest_run(ev.shown[i]) / ev.fps
         need = reading_seconds(mark.text, exp.line_breaking, exp)

@@ -296,6 +296,27 @@ def test_a_line_too_long_for_its_time_on_screen_fails_reading_time(good):
     assert outcomes(gdata, gtarget, ganimator)["video_reading_time"].figures["min_reading_margin_s"] > 1
 
 
+def test_a_line_the_reveal_would_cut_short_is_held_from_the_first_frame_and_reads():
+    # the same long line, now with the reading times the pipeline hands the animator (still_layers):
+    # revealed in turn it would show ~3.7 s of the 4.33 s it needs, so it is on from the first frame
+    long_line = "Stay bright all summer with the lightest sparkling citrus water in town today"
+    raw, branded, backing, final, logos, source = still_fixture(lines=(long_line[:26], long_line))
+    need = [reading_seconds(text, "spaces") for _, text, _ in source.lines]
+    source = source.model_copy(update={"read_s": need})
+    data, target, animator = animate((raw, branded, backing, final, logos, source))
+    first, second = [e for e in animator.plan.elements if e.role == "headline"]
+    assert second.first_frame == 0 and first.first_frame > 0  # only the line that needs it is held
+    assert not animator.plan.legal_held  # a headline, not the legal line
+    results = outcomes(data, target, animator)
+    assert results["video_reading_time"].passed, [f.message for f in results["video_reading_time"].findings]
+    # a line longer than the whole imagery can show is still caught: held, it is still too short
+    endless = " ".join(["word"] * 20)  # 6.67 s at 3 words/s, in a 6 s loop
+    raw, branded, backing, final, logos, source = still_fixture(lines=("Stay bright", endless))
+    source = source.model_copy(update={"read_s": [reading_seconds(t, "spaces") for _, t, _ in source.lines]})
+    data, target, animator = animate((raw, branded, backing, final, logos, source))
+    assert not outcomes(data, target, animator)["video_reading_time"].passed
+
+
 def test_reading_speed_rule_words_and_characters():
     assert reading_seconds("Stay bright", "spaces") == 1.0  # the 1 s floor
     assert reading_seconds("one two three four five six", "spaces") == 2.0  # 3 words/s

@@ -80,7 +80,7 @@ def unit_video_verdicts(value: MotionCreatives) -> dict[str, UnitVerdict]:
 
 
 @dg.asset(
-    **stage_asset_kwargs("motion_creatives", "4", {"pyav", "mp4", "webp"}), check_specs=VIDEO_CHECK_SPECS
+    **stage_asset_kwargs("motion_creatives", "5", {"pyav", "mp4", "webp"}), check_specs=VIDEO_CHECK_SPECS
 )
 def motion_creatives(
     context: dg.AssetExecutionContext,

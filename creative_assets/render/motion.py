@@ -177,7 +177,8 @@ class MotionPlan(BaseModel):
     end_card_colour: str
     #: frames [0, imagery_frames) show the imagery in full: the end card's cross-fade starts there
     imagery_frames: int = 0
-    #: the legal line is on screen from the first frame (it carries the market's visible AI label)
+    #: the legal line is on screen from the first frame (it carries the market's visible AI label, or
+    #: revealed in turn it would not stay long enough to be read)
     legal_held: bool = False
     end_card_logo: str = "primary"  # the brand kit's logo variant on the end card
 
@@ -200,6 +201,9 @@ class MotionSource(BaseModel):
     #: while the imagery is (like the logo), instead of revealed line by line. It is set on the
     #: imagery itself (a gradient or panel is behind the headline and sub-line only)
     hold_legal: bool = False
+    #: per line (as ``lines``), the seconds it must stay fully on screen to be read (0: no need). A
+    #: line that revealing in turn would show for less is held from the first frame instead
+    read_s: list[float] = []
 
 
 def text_lines(plan, blocks: dict[str, str]) -> list[tuple[str, str, Box]]:
@@ -347,14 +351,18 @@ class Animator:
         self.cta_rise_px = self._rise_within_safe(self.cta, round(timing.cta.rise * short))
         #: per line, its place in the reveal order; None: held from the first frame (the legal line
         #: that carries the AI label)
-        self._order: list[int | None] = []
-        for role, _, _ in self.lines:
-            held = source.hold_legal and role == "disclaimer"
-            self._order.append(None if held else sum(o is not None for o in self._order))
-        self.holds = any(o is None for o in self._order)
-        n = max(1, sum(o is not None for o in self._order))
-        room = max(0.0, timing.cta.start - timing.text.start - timing.text.enter)
-        self.stagger = min(timing.text.stagger, room / max(1, n - 1)) if n > 1 else 0.0
+        held = {i for i, (role, _, _) in enumerate(self.lines) if source.hold_legal and role == "disclaimer"}
+        while True:  # hold every line the reveal would not leave on screen long enough to read
+            self._reveal(held)
+            unread = {
+                i for i in range(len(self.lines)) if i not in held and self._shown_s(i) < self._need_s(i)
+            }
+            if not unread:
+                break
+            held |= unread
+        self.holds = any(
+            o is None and line[0] == "disclaimer" for o, line in zip(self._order, self.lines, strict=True)
+        )
         self.end_logo_variant, end_logo = self._end_card_logo(logos)
         self.end_colour, self.end_card, end_logo_box, end_cta_box = self._end_card(end_logo, short)
         self.end_card_backdrop = np.empty_like(self.end_card)
@@ -420,6 +428,26 @@ class Animator:
 
     def _frame_at(self, fraction: float) -> int:
         return min(self.frames_total, math.ceil(fraction * self.frames_total - 1e-9))
+
+    def _reveal(self, held: set[int]) -> None:
+        """The reveal order (None: held) and stagger of the lines, ``held`` on from the first frame."""
+        timing = self.timing
+        self._order = []
+        for i in range(len(self.lines)):
+            self._order.append(None if i in held else sum(o is not None for o in self._order))
+        n = max(1, sum(o is not None for o in self._order))
+        room = max(0.0, timing.cta.start - timing.text.start - timing.text.enter)
+        self.stagger = min(timing.text.stagger, room / max(1, n - 1)) if n > 1 else 0.0
+
+    def _need_s(self, index: int) -> float:
+        read = self.source.read_s
+        return read[index] if index < len(read) else 0.0
+
+    def _shown_s(self, index: int) -> float:
+        """Seconds line ``index`` is fully on screen in the plan: settled until the end card's fade."""
+        start = self._line_start(index)
+        settled = 0 if start is None else self._frame_at(start + self.timing.text.enter)
+        return (self._frame_at(self.timing.end_card.start) - settled) / self.fps
 
     def _line_start(self, index: int) -> float | None:
         """When line ``index`` starts entering (None: held, on screen from the first frame)."""
