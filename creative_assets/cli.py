@@ -15,15 +15,16 @@ import argparse
 import contextlib
 import json
 import os
-import re
 import sys
 import time
+import uuid
+from dataclasses import replace
 from pathlib import Path
 
 from creative_assets import layout, settings
 from creative_assets.dagster_warnings import silence_chosen_api_warnings
 from creative_assets.errors import BriefError
-from creative_assets.run_tags import CAMPAIGN_TAG, VERSION_TAG, pipeline_run_tags, unit_batches
+from creative_assets.run_tags import BATCH_TAG, CAMPAIGN_TAG, VERSION_TAG, pipeline_run_tags, unit_batches
 
 EXIT_CODES = """exit codes:
   0    success
@@ -260,10 +261,10 @@ def run_brief(
     from creative_assets.assets.rollup import summarise_campaign
     from creative_assets.brief_store import register_brief
     from creative_assets.cli_progress import RunProgress
-    from creative_assets.execution import execute_pipeline
     from creative_assets.jobs import unit_stages
     from creative_assets.local_instance import cli_run_tags
     from creative_assets.partitions import campaigns, creative_units
+    from creative_assets.run_pool import RunOutcome, execute_batches
 
     quiet = quiet if quiet is not None else quiet_dagster(False)
     report = report if report is not None else {}
@@ -290,48 +291,63 @@ def run_brief(
         {**cli_run_tags(), VERSION_TAG: str(record.version)},
         size=units_per_run,
         lead=settings.first_batch_units(),  # the first creatives on disk in seconds
+        slots=settings.parallel_runs(),
     )
     stages = [a.key.to_user_string() for a in unit_stages]
+    slots = settings.parallel_runs()
     failed = 0
     done = 0
     not_built: dict[str, str] = {}  # unit -> why it has no selection (its run failed)
-    for n, batch in enumerate(batches, 1):
-        t0 = time.perf_counter()
+    count = len(batches)
+
+    def started(n: int, batch, where: str) -> None:
         print(
-            f"• run {n}/{len(batches)}: {len(batch.units)} unit(s) {batch.first} … {batch.last}", flush=True
+            f"• run {n + 1}/{count}: {len(batch.units)} unit(s) {batch.first} … {batch.last} ({where})",
+            flush=True,
         )
-        with RunProgress(instance, batch.units, stages, label=f"run {n}/{len(batches)}") as progress:
-            # in process, or on the Celery workers (CREATIVE_ASSETS_EXECUTOR)
-            result = execute_pipeline(job, instance, run_config=quiet, tags={**batch.tags, **progress.tags})
+
+    def finished(n: int, batch, outcome: RunOutcome) -> None:
+        nonlocal done, failed
         done += len(batch.units)
-        _print_check_findings(result)
-        failed_steps = []
-        if result.success:
+        progress.catch_up()  # the run's progress lines before its verdict
+        _print_check_findings(outcome)
+        label = f"run {n + 1}/{count}"
+        if outcome.success:
             print(
-                f"  ✓ {done}/{len(unit_keys)} units processed ({time.perf_counter() - t0:.1f}s, run {result.run_id[:8]})",
+                f"  ✓ {label}: {done}/{len(unit_keys)} units processed ({outcome.seconds:.1f}s, run {outcome.run_id[:8]})",
                 flush=True,
             )
         else:
             failed += len(batch.units)
-            for event in result.all_events:
-                if event.is_step_failure:
-                    reason = _failure_reason(event)
-                    failed_steps.append({"step": event.step_key, "reason": reason})
-                    print(f"  ✗ {event.step_key}: {reason}", file=sys.stderr)
+            for step, reason in outcome.failed_steps:
+                print(f"  ✗ {step}: {reason}", file=sys.stderr)
             print(
-                f"  ✗ run {result.run_id} failed (stack traces, if any, are in the Dagster UI under Runs)",
+                f"  ✗ {label}: run {outcome.run_id or '(not started)'} failed (stack traces, if any, are in the "
+                "Dagster UI under Runs)",
                 file=sys.stderr,
             )
-            why = "; ".join(f"{f['step']}: {f['reason']}" for f in failed_steps)[:300] or "its run failed"
-            not_built.update({u: f"run {result.run_id[:8]} failed: {why}" for u in batch.units})
-        report["runs"].append(
-            {
-                "run_id": result.run_id,
-                "success": bool(result.success),
-                "units": list(batch.units),
-                "failed_steps": failed_steps,
-            }
-        )
+            why = (
+                "; ".join(f"{step}: {reason}" for step, reason in outcome.failed_steps)[:300]
+                or "its run failed"
+            )
+            not_built.update({u: f"run {outcome.run_id[:8]} failed: {why}" for u in batch.units})
+
+    progress = RunProgress(
+        instance, unit_keys, stages, label=f"{len(unit_keys)} units x {len(stages)} stages"
+    )
+    with progress:
+        batches = [replace(b, tags={**b.tags, **progress.tags, BATCH_TAG: uuid.uuid4().hex}) for b in batches]
+        # in process (the lead run first) and on slots - 1 worker processes, or on the Celery workers
+        outcomes = execute_batches(batches, job, instance, quiet, slots, started, finished)
+    report["runs"] = [
+        {
+            "run_id": outcome.run_id,
+            "success": outcome.success,
+            "units": list(batch.units),
+            "failed_steps": [{"step": step, "reason": reason} for step, reason in outcome.failed_steps],
+        }
+        for batch, outcome in zip(batches, outcomes, strict=True)
+    ]
 
     rollup = defs.resolve_job_def("campaign_rollup").execute_in_process(
         instance=instance,
@@ -429,6 +445,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     from creative_assets.definitions import build_definitions
     from creative_assets.jobs import unit_stages
     from creative_assets.partitions import creative_units
+    from creative_assets.run_pool import outcome_of
     from creative_assets.units import UnitKey
 
     stages = [a.key.to_user_string() for a in unit_stages]
@@ -460,7 +477,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
                     raise_on_error=False,
                     tags={CAMPAIGN_TAG: campaign, **progress.tags},
                 )
-            _print_check_findings(result)
+            _print_check_findings(outcome_of(result, 0.0, os.getpid()))
             if not result.success:
                 bad += 1
                 print(f"  ✗ {unit}: run {result.run_id} failed", file=sys.stderr)
@@ -479,48 +496,14 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
-def _failure_reason(event) -> str:
-    """Why a step failed, in words: the innermost error's message, no stack trace and no Dagster
-    class names. A blocking compliance failure names its checks (the findings are printed above)."""
-    err = event.step_failure_data.error if event.step_failure_data else None
-    if err is None:
-        return "failed"
-    if err.cls_name == "DagsterAssetCheckFailedError":
-        text = " ".join(_strip_class(err.message).split())
-        return f"blocking compliance check(s) failed (see the ✗ lines above): {text[:300]}"
-    while err.cause is not None and err.cls_name in (
-        "DagsterExecutionStepExecutionError",
-        "DagsterUserCodeExecutionError",
-    ):
-        err = err.cause
-    first = next((line.strip() for line in _strip_class(err.message).splitlines() if line.strip()), "")
-    # dg.Failure is how the assets report a failure in words (assets/common.py): no class to add
-    return f"{first[:300]} ({err.cls_name})" if err.cls_name not in (None, "", "Failure") else first[:300]
-
-
-def _strip_class(message: str) -> str:
-    """``dagster._core.errors.SomeError: text`` -> ``text``."""
-    return re.sub(r"^\s*[\w.]+(Error|Exception|Failure): ", "", message.strip())
-
-
-def _print_check_findings(result) -> None:
+def _print_check_findings(outcome) -> None:
     """Failed compliance checks of a run, one line per unit and check (✗ a blocking ERROR, by the
     check's name in the compliance registry; ! a warning or an advisory check)."""
-    from creative_assets.compliance.registry import blocks_selection
-
-    for event in result.all_events:
-        if event.event_type_value != "ASSET_CHECK_EVALUATION":
-            continue
-        evaluation = event.event_specific_data
-        if evaluation.passed:
-            continue
-        outcome = {"check": evaluation.check_name, "passed": False, "severity": evaluation.severity.value}
-        mark = "✗" if blocks_selection(outcome) else "!"  # the registry says which checks block
-        text = (evaluation.description or "")[:400]
-        stream = sys.stderr if mark == "✗" else sys.stdout
+    for f in outcome.findings:
+        mark = "✗" if f.blocking else "!"
         print(
-            f"  {mark} {evaluation.check_name} [{evaluation.severity.value}] {evaluation.partition}: {text}",
-            file=stream,
+            f"  {mark} {f.check} [{f.severity}] {f.unit}: {f.text}",
+            file=sys.stderr if f.blocking else sys.stdout,
         )
 
 

@@ -2,8 +2,9 @@
 
 :class:`RunProgress` watches the Dagster instance's event log from a background thread while the run
 executes in the foreground (in process, or on the Celery workers): each ``ASSET_MATERIALIZATION``
-of a unit stage is one unit finishing one stage. The run is found by a tag unique to this batch
-(:data:`PROGRESS_TAG`), so the same code follows ``execute_in_process`` and ``execute_job``. On a
+of a unit stage is one unit finishing one stage. The runs are found by a tag unique to this
+invocation (:data:`PROGRESS_TAG`), so the same code follows ``execute_in_process``, ``execute_job``
+and runs executing at once in worker processes (run_pool). On a
 terminal (stderr is a TTY) it draws a ``rich`` progress bar; otherwise it prints one plain line per
 unit and stage, flushed at once, so a log file or a pipe sees progress while the run works.
 """
@@ -84,8 +85,8 @@ class RunProgress:
         self.tags = {PROGRESS_TAG: self.batch}
         self.seen: set[tuple[str, str]] = set()
         self._stop = threading.Event()
-        self._cursor: str | None = None
-        self._run_id: str | None = None
+        self._lock = threading.Lock()  # one poll at a time: the watcher's, or a catch-up
+        self._cursors: dict[str, str | None] = {}  # run id -> event cursor
         self._thread = threading.Thread(target=self._watch, name="creative-assets-progress", daemon=True)
         total = len(self.units) * len(self.stages)
         self.reporter = (
@@ -99,27 +100,33 @@ class RunProgress:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
-        with contextlib.suppress(Exception):  # progress is a nicety: never fail a finished run
-            self._poll()  # whatever landed between the last poll and the end of the run
+        self.catch_up()  # whatever landed between the last poll and the end of the runs
         self.reporter.close()
+
+    def catch_up(self) -> None:
+        """Report every stage finished so far (a run just ended: its lines come before its verdict)."""
+        with self._lock, contextlib.suppress(Exception):  # progress is a nicety: never fail a run
+            self._poll()
 
     def _watch(self) -> None:
         while not self._stop.wait(POLL_SECONDS):
             try:
-                self._poll()
+                with self._lock:
+                    self._poll()
             except Exception:  # e.g. the run's event shard is not created yet: try again
                 continue
 
     def _poll(self) -> None:
-        if self._run_id is None:
-            records = self.instance.get_run_records(filters=dg.RunsFilter(tags=self.tags), limit=1)
-            if not records:
-                return
-            self._run_id = records[0].dagster_run.run_id
+        for record in self.instance.get_run_records(filters=dg.RunsFilter(tags=self.tags)):
+            self._cursors.setdefault(record.dagster_run.run_id, None)
+        for run_id in self._cursors:
+            self._poll_run(run_id)
+
+    def _poll_run(self, run_id: str) -> None:
         while True:
             connection = self.instance.get_records_for_run(
-                self._run_id,
-                cursor=self._cursor,
+                run_id,
+                cursor=self._cursors[run_id],
                 of_type=dg.DagsterEventType.ASSET_MATERIALIZATION,
                 limit=200,
             )
@@ -132,6 +139,6 @@ class RunProgress:
                     self.seen.add((unit, stage))
                     finished = all((unit, s) in self.seen for s in self.stages)
                     self.reporter.advance(unit, stage, finished)
-            self._cursor = connection.cursor
+            self._cursors[run_id] = connection.cursor
             if not connection.has_more:
                 return

@@ -3,6 +3,9 @@ upgrade has one file to check). Everything else in the project uses the public A
 
 - :func:`mark_run_failed`: ``DagsterInstance.report_run_failed`` (what run monitoring itself calls)
   for runs of ``creative-assets run`` whose process died.
+- :func:`instance_ref_of`, :func:`instance_from_ref`: the instance's ``InstanceRef`` (its serialized
+  configuration), so a worker process of ``creative-assets run`` (run_pool) opens the same instance.
+  ``DagsterInstance.get_ref`` is public; ``from_ref`` is documented but its ref type is not exported.
 - :func:`failed_ticks_since`, :func:`latest_failed_tick`: the instance's tick history of schedules
   and sensors (``all_instigator_state`` / ``get_ticks``), which has no public query API; the
   tick-failure alert sensor and the nightly catch-up sensor read it.
@@ -32,6 +35,20 @@ CHECKS_API_VERSION = "1.13"
 def mark_run_failed(instance: dg.DagsterInstance, run: dg.DagsterRun, message: str) -> None:
     """Record RUN_FAILURE for a run nobody is executing any more (status becomes FAILURE)."""
     instance.report_run_failed(run, message=message)
+
+
+def instance_ref_of(instance: dg.DagsterInstance) -> Any | None:
+    """The instance's ref, picklable for another process; None for an in-memory instance."""
+    if instance.is_ephemeral:
+        return None
+    try:
+        return instance.get_ref()
+    except Exception:  # an instance built from objects, not from a configuration
+        return None
+
+
+def instance_from_ref(ref: Any) -> dg.DagsterInstance:
+    return dg.DagsterInstance.from_ref(ref)
 
 
 @dataclass(frozen=True)

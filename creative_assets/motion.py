@@ -344,12 +344,14 @@ def motion_prompt(image_prompt: str, placement: str, seconds: int) -> str:
 
 
 def candidates_to_animate(
-    finals: FinalCreatives, settings: MotionSettings, selected: SelectedCreative
+    finals: FinalCreatives, settings: MotionSettings, selection: Callable[[], SelectedCreative]
 ) -> tuple[list[int], str]:
-    """Which candidates get motion, or why none does. ``selected``: the selection the selection
-    stage will make from these finals (``unit_work.selection_value``, same inputs)."""
+    """Which candidates get motion, or why none does. ``selection()``: the selection the selection
+    stage will make from these finals (``unit_work.selection_value``, same inputs), computed only
+    when motion is on."""
     if not settings.enabled:
         return [], "motion is disabled in the brief (motion.enabled: false)"
+    selected = selection()
     if selected.status == "blocked":
         return [], f"no candidate can be selected: {selected.blocked_reason}"
     if settings.candidates == "all":
@@ -365,7 +367,7 @@ def motion_value(
     copy: LocalizedCopy,
     kit: BrandKit,
     settings: MotionSettings,
-    selected: SelectedCreative,
+    selection: Callable[[], SelectedCreative],
     keys: Sequence[str],
     *,
     preset: str = "veryfast",
@@ -376,7 +378,8 @@ def motion_value(
 ) -> tuple[MotionCreatives, dict[str, bytes]]:
     """Stage 6b: a video per animated candidate and motion placement; returns the value and the
     encoded files by name (held as bytes: frames are streamed, only the encoded file is in memory).
-    ``clip_for(prompt, seconds, (w, h))``: a generated background clip (a video provider), or None
+    ``selection()``: the pick selected_creative will make (only asked for when a placement plays
+    motion and motion is on). ``clip_for(prompt, seconds, (w, h))``: a generated background clip (a video provider), or None
     for the offline push-in. ``market_label``: the visible label the unit's market requires on AI
     imagery (the locale pack's ``ai_label``). ``seal``: signs each file (:data:`Sealer`)."""
     placements = motion_targets(keys, settings)
@@ -387,7 +390,7 @@ def motion_value(
             f"{', '.join(settings.classes)} (motion.classes)"
         )
         return value, {}
-    indices, why = candidates_to_animate(finals, settings, selected)
+    indices, why = candidates_to_animate(finals, settings, selection)
     value.candidates, value.skipped = indices, why
     loc = LocaleText(copy.language_code, copy.direction, copy.script, copy.line_breaking)
     expectations = VideoExpectations(line_breaking=copy.line_breaking)

@@ -7,6 +7,7 @@ batches with :func:`unit_batches`; the Dagster layer turns them into ``RunReques
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -41,6 +42,8 @@ LAUNCHER_TAG = f"{PREFIX}launcher"
 HOST_TAG = f"{PREFIX}host"
 PID_TAG = f"{PREFIX}pid"
 PID_START_TAG = f"{PREFIX}pid_start"
+#: one batch of one ``creative-assets run`` (unique): finds the run of a worker that died (run_pool)
+BATCH_TAG = f"{PREFIX}cli_run_batch"
 #: run recovery (sensors/recovery.py)
 RECOVERS_TAG = f"{PREFIX}recovers"
 ROOT_TAG = f"{PREFIX}root_run_id"
@@ -80,15 +83,25 @@ def unit_batches(
     batch_tags: Callable[[Sequence[str]], Mapping[str, str]] | None = None,
     size: int | None = None,
     lead: int = 0,
+    slots: int = 1,
 ) -> list[UnitBatch]:
     """Cut ``wanted`` units into runs of at most ``size`` (default: the ``units_per_run`` setting)
     that are contiguous in the dynamic partition order ``ordered``. With ``lead`` (a new brief: the
     ``first_batch_units`` setting), the first run holds only the first ``lead`` units, so their
     creatives are ready in seconds, not when a whole batch is; the rest follow in full runs. Each run
     is tagged with the retry tags, its range, its campaign (that of its first unit), ``tags`` and
-    ``batch_tags(units)``."""
+    ``batch_tags(units)``. With ``slots`` runs executing at once, the runs after the lead are cut
+    into a multiple of ``slots`` runs of even size, so no process idles while another has a queue."""
+    size = size or units_per_run()
+    if slots > 1 and wanted:  # contiguous ranges of any length, cut evenly below
+        cut = lead_split(contiguous_batches(list(ordered), list(wanted), len(wanted)), lead)
+        split = lead > 0 and len(cut) > 1 and len(cut[0]) == lead
+        head, bulk = (cut[:1], cut[1:]) if split else ([], cut)
+        cut = head + spread(bulk, size, slots)
+    else:
+        cut = lead_split(contiguous_batches(list(ordered), list(wanted), size), lead)
     batches = []
-    for units in lead_split(contiguous_batches(list(ordered), list(wanted), size or units_per_run()), lead):
+    for units in cut:
         batches.append(
             UnitBatch(
                 tuple(units),
@@ -102,6 +115,18 @@ def unit_batches(
             )
         )
     return batches
+
+
+def spread(batches: list[list[str]], size: int, slots: int) -> list[list[str]]:
+    """Contiguous ranges ``batches`` cut into runs of one even size, at most ``size``: as many as the
+    fewest runs of ``size`` would be, rounded up to a multiple of ``slots`` (a range shorter than
+    that size is a run of its own)."""
+    total = sum(len(b) for b in batches)
+    if total == 0:
+        return batches
+    runs = math.ceil(math.ceil(total / size) / slots) * slots
+    even = math.ceil(total / runs)
+    return [b[i : i + even] for b in batches for i in range(0, len(b), even)]
 
 
 def lead_split(batches: list[list[str]], lead: int) -> list[list[str]]:

@@ -9,8 +9,9 @@ retries, the nightly cron). Pure: no Dagster, no resources.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 #: units per run: UI backfills (BackfillPolicy), sensors, the nightly schedule, the CLI, the benchmark
@@ -111,15 +112,48 @@ def units_per_run() -> int:
 CPU_WORKERS_ENV = "CREATIVE_ASSETS_CPU_WORKERS"
 
 
+def cores() -> int:
+    """The cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def cpu_workers() -> int:
     """Worker threads per batched CPU-bound step (``CREATIVE_ASSETS_CPU_WORKERS``; default: the cores
     this process may use, at most 8). Pillow, NumPy and OpenCV release the GIL in their pixel loops,
     so threads use every core; 1 turns it off (Celery deployments with one worker per core)."""
+    return int_setting(CPU_WORKERS_ENV, min(cores(), 8), 1, 64)
+
+
+@contextlib.contextmanager
+def cores_shared_by(processes: int) -> Iterator[int]:
+    """While ``processes`` processes execute runs at once (run_pool), each one's CPU-bound steps use
+    its share of the cores (at least 1 thread), unless ``CREATIVE_ASSETS_CPU_WORKERS`` is set: two
+    runs of one thread each beat two of two threads on two cores (docs/BENCHMARKS.md). Set for this
+    process and the workers it spawns meanwhile; yields the threads per process."""
+    if is_set(CPU_WORKERS_ENV) or processes <= 1:
+        yield cpu_workers()
+        return
+    share = max(1, min(cores(), 8) // processes)
+    os.environ[CPU_WORKERS_ENV] = str(share)
     try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    return int_setting(CPU_WORKERS_ENV, min(cores, 8), 1, 64)
+        yield share
+    finally:
+        os.environ.pop(CPU_WORKERS_ENV, None)
+
+
+#: runs of one ``creative-assets run`` executing at once, each in its own process (run_pool)
+PARALLEL_RUNS_ENV = "CREATIVE_ASSETS_PARALLEL_RUNS"
+DEFAULT_PARALLEL_RUNS = 2
+
+
+def parallel_runs() -> int:
+    """Runs ``creative-assets run`` executes at once (``CREATIVE_ASSETS_PARALLEL_RUNS``, default 2;
+    1: one after the other in its own process). Each extra one is a worker process with its own
+    GIL; a brief's units are cut into a multiple of this many runs so every process has work."""
+    return int_setting(PARALLEL_RUNS_ENV, DEFAULT_PARALLEL_RUNS, 1, 16)
 
 
 #: a new brief's (or brief version's) first run: this many units, so its first creatives appear in

@@ -275,6 +275,7 @@ def test_a_failing_run_reports_each_failed_step_once_without_dagster_lines_or_tr
         "OPENAI_API_KEY": "sk-test-not-a-key",
         "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",  # discard port: nothing listens
         "CREATIVE_ASSETS_FIRST_BATCH_UNITS": "0",  # one run, so one failed step
+        "CREATIVE_ASSETS_PARALLEL_RUNS": "1",
     }
     for name in ("CREATIVE_ASSETS_ROOT", "CREATIVE_ASSETS_STORAGE"):
         env.pop(name, None)

@@ -108,7 +108,7 @@ REENCODE = textwrap.dedent(
     selected = selection_value(unit, finals, kit, ScoringWeights(), finals.files_prefix, brief.rejected)
     _, files = motion_value(
         str(unit), finals, stage("image_candidates"), stage("branded_candidates"),
-        stage("localized_copy"), kit, brief.motion, selected, brief.aspect_ratios,
+        stage("localized_copy"), kit, brief.motion, lambda: selected, brief.aspect_ratios,
     )
     print(json.dumps({name: hashlib.sha256(data).hexdigest() for name, data in files.items()}))
     """

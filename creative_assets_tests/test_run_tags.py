@@ -59,3 +59,27 @@ def test_a_lead_run_holds_the_first_units_and_the_rest_follow_in_full_batches():
         (ordered[5],),
         tuple(ordered[10:12]),
     ]
+
+
+def test_runs_after_the_lead_are_a_multiple_of_the_slots_and_even():
+    ordered = [f"camp.en-US.product-{i:03d}" for i in range(100)]
+    sizes = lambda batches: [len(b.units) for b in batches]  # noqa: E731
+    # 20 units, two runs at once: the lead, then two even runs (one process each)
+    twenty = unit_batches(ordered[:20], ordered[:20], size=24, lead=1, slots=2)
+    assert sizes(twenty) == [1, 10, 9]
+    assert [u for b in twenty for u in b.units] == ordered[:20]  # every unit once, in order
+    # 100 units: five runs of 24 would leave one process alone at the end: six even runs
+    assert sizes(unit_batches(ordered, ordered, size=24, lead=1, slots=2)) == [1, 17, 17, 17, 17, 17, 14]
+    assert sizes(unit_batches(ordered, ordered, size=24, lead=0, slots=3)) == [17, 17, 17, 17, 17, 15]
+    # one slot: as before; never more than the batch size
+    assert sizes(unit_batches(ordered[:20], ordered[:20], size=24, lead=1, slots=1)) == [1, 19]
+    assert max(sizes(unit_batches(ordered, ordered, size=5, lead=1, slots=2))) <= 5
+    # gaps in the wanted units: every run stays contiguous in the partition order
+    wanted = ordered[3:9] + ordered[40:46]
+    cut = unit_batches(ordered, wanted, size=24, lead=1, slots=2)
+    assert [u for b in cut for u in b.units] == wanted
+    for batch in cut:
+        first = ordered.index(batch.first)
+        assert list(batch.units) == ordered[first : first + len(batch.units)]
+    # a single unit: one run
+    assert sizes(unit_batches(ordered[:1], ordered[:1], size=24, lead=1, slots=2)) == [1]

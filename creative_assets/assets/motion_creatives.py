@@ -127,8 +127,9 @@ def motion_creatives(
             calls.append(call)
             return data
 
-        # the pick selected_creative will make from the same finals (default weights, same rejections)
-        selected = selection_value(unit, finals, kit, ScoringWeights(), finals.files_prefix, brief.rejected)
+        def selection():  # the pick selected_creative will make (default weights, same rejections)
+            return selection_value(unit, finals, kit, ScoringWeights(), finals.files_prefix, brief.rejected)
+
         raw = image_candidates.pop(key)
         signing = MotionSigning(
             brief, raw, finals, kit, status, context.run.run_id, video_provider.provider_name
@@ -141,7 +142,7 @@ def motion_creatives(
             localized_copy[key],
             kit,
             brief.motion,
-            selected,
+            selection,
             brief.aspect_ratios,
             preset=config.x264_preset,
             clip_for=clip_for if video_provider.provider_name != "offline-animator" else None,
