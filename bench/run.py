@@ -127,6 +127,14 @@ def sqlite_yaml(concurrency: int) -> str:
     )
 
 
+def instance_yaml(home: Path, yaml_text: str) -> str:
+    """``yaml_text`` with the local instance's SQLite storage (what ``creative-assets run`` writes)
+    unless it names a storage of its own (Postgres)."""
+    from creative_assets.local_instance import storage_yaml
+
+    return yaml_text if yaml_text.startswith("storage:") else storage_yaml(home) + yaml_text
+
+
 def postgres_yaml(url: str, concurrency: int) -> str:
     return f"storage:\n  postgres:\n    postgres_url: {url}\n" + sqlite_yaml(concurrency)
 
@@ -143,7 +151,7 @@ def measure_floor(work: Path, brief: Path, log: Path) -> tuple[Sample, dict]:
 def measure_cli(work: Path, brief: Path, log: Path, yaml_text: str, env_extra=None) -> tuple[Sample, dict]:
     home, root = work / "home", work / "storage"
     home.mkdir(parents=True)
-    (home / "dagster.yaml").write_text(yaml_text)
+    (home / "dagster.yaml").write_text(instance_yaml(home, yaml_text))
     cmd = [PY, "-m", "creative_assets.cli", "run", str(brief), "--out", str(root)]
     cmd += ["--units-per-run", str(settings.units_per_run())]
     sample, _ = timed(cmd, _env(DAGSTER_HOME=str(home), **(env_extra or {})), log, watch=root)
@@ -190,7 +198,7 @@ def measure_daemon(work: Path, brief: Path, log: Path, yaml_text: str) -> tuple[
 
     home, root = work / "home", work / "storage"
     home.mkdir(parents=True)
-    (home / "dagster.yaml").write_text(yaml_text)
+    (home / "dagster.yaml").write_text(instance_yaml(home, yaml_text))
     env = _env(DAGSTER_HOME=str(home), CREATIVE_ASSETS_STORAGE="local", CREATIVE_ASSETS_ROOT=str(root))
     _, out = timed([PY, "-m", "bench.worker", "register", str(brief), str(root)], env, log)
     keys = json.loads(out.strip().splitlines()[-1])["units"]
@@ -260,7 +268,7 @@ def measure_inbox_latency(work: Path, brief: Path, log: Path, tick_s: int) -> di
     home, root = work / "home", work / "storage"
     home.mkdir(parents=True)
     (root / layout.INBOX_PREFIX).mkdir(parents=True)
-    (home / "dagster.yaml").write_text(sqlite_yaml(1))
+    (home / "dagster.yaml").write_text(instance_yaml(home, sqlite_yaml(1)))
     env = _env(
         DAGSTER_HOME=str(home),
         CREATIVE_ASSETS_STORAGE="local",

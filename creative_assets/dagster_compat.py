@@ -6,6 +6,11 @@ upgrade has one file to check). Everything else in the project uses the public A
 - :func:`instance_ref_of`, :func:`instance_from_ref`: the instance's ``InstanceRef`` (its serialized
   configuration), so a worker process of ``creative-assets run`` (run_pool) opens the same instance.
   ``DagsterInstance.get_ref`` is public; ``from_ref`` is documented but its ref type is not exported.
+- :class:`PooledSqliteStorage`: the local instance's SQLite storage (the same files as Dagster's
+  default ``storage: sqlite``) whose event log keeps each database's connection open
+  (:class:`PooledSqliteEventLogStorage` overrides the private ``SqliteEventLogStorage._connect``,
+  which opens a new engine and connection for every event and so, in WAL mode, checkpoints on every
+  close: 20 ms an event, 13 % of a local run's wall; docs/BENCHMARKS.md).
 - :func:`failed_ticks_since`, :func:`latest_failed_tick`: the instance's tick history of schedules
   and sensors (``all_instigator_state`` / ``get_ticks``), which has no public query API; the
   tick-failure alert sensor and the nightly catch-up sensor read it.
@@ -19,6 +24,9 @@ upgrade has one file to check). Everything else in the project uses the public A
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +35,12 @@ import dagster as dg
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
 )
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    SqliteEventLogStorage,
+)
+from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
+from sqlalchemy import create_engine
 
 #: The Dagster minor version the asset-check helpers were written (and tested) for.
 CHECKS_API_VERSION = "1.13"
@@ -35,6 +49,70 @@ CHECKS_API_VERSION = "1.13"
 def mark_run_failed(instance: dg.DagsterInstance, run: dg.DagsterRun, message: str) -> None:
     """Record RUN_FAILURE for a run nobody is executing any more (status becomes FAILURE)."""
     instance.report_run_failed(run, message=message)
+
+
+class PooledSqliteEventLogStorage(SqliteEventLogStorage):
+    """Dagster's per-run SQLite event log, with one engine (and its open connection) kept per
+    database for the last :attr:`ENGINES` databases used, instead of a new engine per statement.
+    Statements still run one at a time per process under the storage's own lock, in their own
+    transaction; other processes (the UI, the daemon, a ``run`` worker) share the files through
+    SQLite's locking as before (WAL mode, the same busy timeout)."""
+
+    ENGINES = 8
+
+    def __init__(self, base_dir: str, inst_data: Any = None) -> None:
+        self._engines: OrderedDict[str, Any] = OrderedDict()
+        super().__init__(base_dir, inst_data)
+
+    @classmethod
+    def from_config_value(
+        cls, inst_data: Any, config_value: Mapping[str, Any]
+    ) -> PooledSqliteEventLogStorage:
+        return cls(inst_data=inst_data, **config_value)
+
+    @contextlib.contextmanager
+    def _connect(self, shard: str) -> Iterator[Any]:
+        with self._db_lock:
+            engine = self._engines.get(shard)
+            if engine is None:
+                engine = create_engine(
+                    self.conn_string_for_shard(shard),
+                    pool_size=1,
+                    max_overflow=2,
+                    connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+                )
+                self._engines[shard] = engine
+                while len(self._engines) > self.ENGINES:  # a long-lived UI or daemon sees many runs
+                    self._engines.popitem(last=False)[1].dispose()
+            else:
+                self._engines.move_to_end(shard)
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+            with engine.connect() as conn, conn.begin():
+                yield conn
+
+    def dispose(self) -> None:
+        super().dispose()
+        with self._db_lock:
+            for engine in self._engines.values():
+                engine.dispose()
+            self._engines.clear()
+
+
+class PooledSqliteStorage(DagsterSqliteStorage):
+    """``storage: sqlite`` (runs in ``history/``, event logs in ``history/runs/``, schedules in
+    ``schedules/`` under ``base_dir``) with :class:`PooledSqliteEventLogStorage` as its event log.
+    The local instance's ``dagster.yaml`` names it (local_instance.py)."""
+
+    def __init__(self, base_dir: str, inst_data: Any = None) -> None:
+        super().__init__(base_dir, inst_data)
+        self._event_log_storage = PooledSqliteEventLogStorage(os.path.join(base_dir, "history", "runs", ""))
+
+    @classmethod
+    def from_config_value(cls, inst_data: Any, config_value: Mapping[str, Any]) -> PooledSqliteStorage:
+        os.makedirs(config_value["base_dir"], exist_ok=True)
+        return cls(inst_data=inst_data, **config_value)
 
 
 def instance_ref_of(instance: dg.DagsterInstance) -> Any | None:

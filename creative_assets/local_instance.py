@@ -9,6 +9,7 @@ this host whose process is gone as failed (a reused pid is told apart by its sta
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from pathlib import Path
@@ -19,8 +20,28 @@ from creative_assets.dagster_compat import mark_run_failed
 from creative_assets.run_tags import HOST_TAG, LAUNCHER_TAG, PID_START_TAG, PID_TAG
 
 CONFIG_HEADER = "# Local instance: SQLite storage under this folder (see README)."
-LOCAL_CONFIG = f"""{CONFIG_HEADER} Written by creative-assets.
-# Run monitoring marks runs whose process died as failed (when dagster-daemon or `dagster dev`
+#: names the storage class in configurations this project wrote (older ones lack it: upgraded)
+STORAGE_CLASS = "PooledSqliteStorage"
+
+
+def storage_yaml(home: Path) -> str:
+    """The ``storage`` block of an instance in ``home`` (also the benchmark's instances)."""
+    return f"""# Dagster's SQLite storage in this folder (history/, schedules/: the default layout), its event log
+# keeping each database's connection open instead of opening one per event (dagster_compat.py).
+storage:
+  custom:
+    module: creative_assets.dagster_compat
+    class: {STORAGE_CLASS}
+    config:
+      base_dir: {json.dumps(str(home.resolve()))}
+"""
+
+
+def local_config(home: Path) -> str:
+    """The local ``dagster.yaml``: SQLite storage in ``home`` (the files of Dagster's default), run
+    monitoring and run retries."""
+    return f"""{CONFIG_HEADER} Written by creative-assets.
+{storage_yaml(home)}# Run monitoring marks runs whose process died as failed (when dagster-daemon or `dagster dev`
 # runs); run retries relaunch such runs from their failed steps (see the top-level dagster.yaml).
 run_monitoring:
   enabled: true
@@ -34,19 +55,23 @@ run_retries:
 telemetry:
   enabled: false
 """
+
+
 #: statuses of a run that some process should still be executing
 ACTIVE = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
 
 
 def write_local_config(home: Path) -> Path:
     """Write the local ``dagster.yaml`` unless the user wrote their own; upgrade one an older
-    version of this project wrote (it lacked run monitoring and run retries)."""
+    version of this project wrote (it lacked run monitoring and run retries, or named Dagster's
+    default storage: the same files, so its runs and events stay). Written atomically."""
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists() or (
-        config.read_text().startswith(CONFIG_HEADER) and "run_monitoring" not in config.read_text()
-    ):
-        config.write_text(LOCAL_CONFIG)
+    text = local_config(home)
+    if not config.exists() or (config.read_text().startswith(CONFIG_HEADER) and config.read_text() != text):
+        partial = config.with_name(f".{config.name}.{os.getpid()}.tmp")
+        partial.write_text(text)
+        os.replace(partial, config)
     return config
 
 

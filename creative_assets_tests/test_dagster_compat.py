@@ -15,7 +15,8 @@ def test_written_for_this_dagster_minor_version():
     major_minor = ".".join(dg.__version__.split(".")[:2])
     assert major_minor == compat.CHECKS_API_VERSION, (
         f"dagster {dg.__version__}: re-check AssetCheckEvaluation(partition=, target_materialization_data=), "
-        "AssetCheckEvaluationTargetMaterializationData and AssetCheckSpec.get_python_identifier in "
+        "AssetCheckEvaluationTargetMaterializationData, AssetCheckSpec.get_python_identifier and "
+        "SqliteEventLogStorage._connect (PooledSqliteEventLogStorage) in "
         "creative_assets/dagster_compat.py, then update CHECKS_API_VERSION"
     )
 
@@ -92,3 +93,33 @@ def test_run_materializations_ignores_other_runs_and_missing_partitions():
         found = compat.run_materializations(instance, dg.AssetKey("thing"), result.run_id, ["a", "b"])
         assert set(found) == {"a"}
         assert compat.run_materializations(instance, dg.AssetKey("thing"), "another-run", ["a"]) == {}
+
+
+def test_the_local_storage_keeps_connections_and_the_files_of_dagsters_default(tmp_path):
+    from creative_assets.local_instance import write_local_config
+
+    @dg.asset(partitions_def=UNITS)
+    def thing(context: dg.AssetExecutionContext) -> None:
+        context.log.info(f"built {context.partition_key}")
+
+    home = tmp_path / "home"
+    write_local_config(home)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        events = instance.event_log_storage
+        assert isinstance(events, compat.PooledSqliteEventLogStorage)
+        run_ids = []
+        for key in ["a", "b", "c"] * 4:  # more runs than engines kept open
+            result = dg.materialize([thing], instance=instance, partition_key=key)
+            assert result.success
+            run_ids.append(result.run_id)
+        assert len(events._engines) <= events.ENGINES  # bounded for a long-lived UI or daemon
+        logged = [r for r in instance.all_logs(run_ids[0]) if "built a" in (r.user_message or "")]
+        assert len(logged) == 1
+    # Dagster's own default storage on the same folder reads every run, event and materialization
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    with dg.DagsterInstance.from_config(str(home)) as default:
+        assert type(default.event_log_storage).__name__ == "SqliteEventLogStorage"
+        assert {r.run_id for r in default.get_runs()} == set(run_ids)
+        assert len(default.all_logs(run_ids[-1], of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)) == 1
+        latest = default.get_latest_materialization_event(dg.AssetKey("thing"))
+        assert latest is not None and latest.run_id == run_ids[-1]
