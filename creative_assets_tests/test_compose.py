@@ -45,6 +45,7 @@ OPTIONAL_CODE_ENV = {
     "CREATIVE_ASSETS_ROOT": "local storage root; the stack uses S3",
     "CREATIVE_ASSETS_BRAND_KITS": "defaults to the bundled brand_kits/ (the Dockerfile sets it)",
     "CREATIVE_ASSETS_FONT_DIRS": "extra font folders; the bundled Noto fonts suffice",
+    "CREATIVE_ASSETS_PARALLEL_RUNS": "read by creative-assets run only; the stack's runs come from the run queue",
     "CREATIVE_ASSETS_LOCAL_LOGIN": "read by the review service only (test_review_service_...)",
     "CREATIVE_ASSETS_OIDC_ISSUER": "read by the review service only; empty: no OIDC sign-in",
     "CREATIVE_ASSETS_OIDC_CLIENT_ID": "read by the review service only, with the issuer",
