@@ -1,4 +1,5 @@
-"""``python -m bench levers``: the floor at several commits, side by side (issue 15's lever table).
+"""``python -m bench levers``: the floor (or, with ``--path run``, ``creative-assets run``) at several
+commits, side by side (issue 15's lever table).
 
 Each commit is checked out into its own ``git worktree`` (under the work folder, removed at the
 end) and runs ``python -m bench.worker floor`` on one synthetic campaign written once, with this
@@ -6,7 +7,9 @@ checkout's ``.venv``; the commits run interleaved, ``--repeat`` times, so load o
 them alike. Reported per commit: the median work wall (registration to summary, the process start
 and imports excluded), the CPU (user + system of the child), the wall per final and the speed-up
 against the first commit; and whether every commit wrote the same pixels as the first (every PNG
-and JPEG decoded and compared, by path without the generation folder)."""
+and JPEG decoded and compared, by path without the generation folder). ``--path run`` times the
+whole ``creative-assets run`` process (imports included) on a fresh instance each time, with each
+commit's own defaults (threads, parallel runs) and credentials off, as the floor has them."""
 
 from __future__ import annotations
 
@@ -56,6 +59,28 @@ def _floor(checkout: Path, brief: Path, out: Path, workers: int) -> dict:
     return {**json.loads(done.stdout.strip().splitlines()[-1]), "cpu_s": cpu}
 
 
+def _run(checkout: Path, brief: Path, out: Path, home: Path) -> dict:
+    import time
+
+    env = {**os.environ, "CREATIVE_ASSETS_CREDENTIALS": "off", "DAGSTER_HOME": str(home)}
+    env["PYTHONPATH"] = str(checkout)
+    for name in ("CREATIVE_ASSETS_CPU_WORKERS", "CREATIVE_ASSETS_PARALLEL_RUNS", "CREATIVE_ASSETS_ROOT"):
+        env.pop(name, None)
+    shutil.rmtree(home, ignore_errors=True)
+    before, started = os.times(), time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "creative_assets.cli", "run", str(brief), "--out", str(out)],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    wall, after = time.perf_counter() - started, os.times()
+    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    return {"work_s": round(wall, 2), "cpu_s": round(cpu, 2)}
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench levers", description=__doc__.split("\n")[0])
     parser.add_argument("commits", help="comma-separated commits, the first is the baseline (e.g. A,B,HEAD)")
@@ -63,6 +88,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--candidates", type=int, default=3, help="candidates per unit (3)")
     parser.add_argument("--workers", type=int, default=2, help="CREATIVE_ASSETS_CPU_WORKERS (2)")
     parser.add_argument("--repeat", type=int, default=2, help="interleaved repetitions (2)")
+    parser.add_argument(
+        "--path", choices=("floor", "run"), default="floor", help="floor (default) or creative-assets run"
+    )
     args = parser.parse_args(argv)
     commits = [c.strip() for c in args.commits.split(",") if c.strip()]
     if len(set(commits)) != len(commits) or not commits:
@@ -91,15 +119,21 @@ def main(argv: list[str]) -> int:
             for commit in commits:
                 out = work / "out"
                 shutil.rmtree(out, ignore_errors=True)
-                samples[commit].append(_floor(checkouts[commit], brief, out, args.workers))
+                if args.path == "run":
+                    samples[commit].append(_run(checkouts[commit], brief, out, work / "home"))
+                else:
+                    samples[commit].append(_floor(checkouts[commit], brief, out, args.workers))
                 print(f"  rep {rep + 1}/{args.repeat} {commit}: {samples[commit][-1]}", flush=True)
                 if rep == 0:
                     pixels = _pixels(out)
                     reference = pixels if reference is None else reference
                     same[commit] = pixels == reference
         base = statistics.median(s["work_s"] for s in samples[commits[0]])
+        what = (
+            "creative-assets run, whole process" if args.path == "run" else f"floor, {args.workers} thread(s)"
+        )
         print(
-            f"\nK={args.units}, {finals} finals, {args.workers} thread(s), median of {args.repeat}\n"
+            f"\nK={args.units}, {finals} finals, {what}, median of {args.repeat}\n"
             "| commit | work wall s | CPU s | wall s / final | vs first | same pixels |\n|---|---|---|---|---|---|"
         )
         for commit in commits:
