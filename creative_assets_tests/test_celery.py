@@ -71,6 +71,7 @@ def stack(tmp_path_factory, s3_endpoint, postgres_server):
         "CREATIVE_ASSETS_CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_S),
         # one batch of both units on the workers (no one-unit lead run): what the kill test interrupts
         "CREATIVE_ASSETS_FIRST_BATCH_UNITS": "0",
+        "CREATIVE_ASSETS_PARALLEL_RUNS": "1",  # and one run at a time, not one run per unit
         # the workers sign finals with the test CA the in-process reference signs with
         "CREATIVE_ASSETS_C2PA_TEST_CA": session_test_ca(),
         "CREATIVE_ASSETS_STORAGE": "s3",
