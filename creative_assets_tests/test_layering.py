@@ -30,6 +30,7 @@ DAGSTER_LAYER = {
     "creative_assets.celery_app",
     "creative_assets.local_instance",
     "creative_assets.cli_progress",  # follows a run in the instance's event log
+    "creative_assets.run_pool",  # executes runs in this process and in worker processes
     "creative_assets.dagster_compat",
     "creative_assets.run_requests",
     "creative_assets.identity.migrations",  # Alembic's env.py runs on import
