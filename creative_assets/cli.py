@@ -285,16 +285,16 @@ def run_brief(
 
     job = defs.resolve_job_def("creative_pipeline")
     ordered = instance.get_dynamic_partitions(creative_units.name)
+    slots = settings.parallel_runs()
     batches = unit_batches(
         ordered,
         unit_keys,
         {**cli_run_tags(), VERSION_TAG: str(record.version)},
         size=units_per_run,
         lead=settings.first_batch_units(),  # the first creatives on disk in seconds
-        slots=settings.parallel_runs(),
+        slots=slots,
     )
     stages = [a.key.to_user_string() for a in unit_stages]
-    slots = settings.parallel_runs()
     failed = 0
     done = 0
     not_built: dict[str, str] = {}  # unit -> why it has no selection (its run failed)
@@ -477,7 +477,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
                     raise_on_error=False,
                     tags={CAMPAIGN_TAG: campaign, **progress.tags},
                 )
-            _print_check_findings(outcome_of(result, 0.0, os.getpid()))
+            _print_check_findings(outcome_of(result, 0.0))
             if not result.success:
                 bad += 1
                 print(f"  ✗ {unit}: run {result.run_id} failed", file=sys.stderr)

@@ -87,6 +87,7 @@ class RunProgress:
         self._stop = threading.Event()
         self._lock = threading.Lock()  # one poll at a time: the watcher's, or a catch-up
         self._cursors: dict[str, str | None] = {}  # run id -> event cursor
+        self._drained: set[str] = set()  # finished runs whose every event was read: not polled again
         self._thread = threading.Thread(target=self._watch, name="creative-assets-progress", daemon=True)
         total = len(self.units) * len(self.stages)
         self.reporter = (
@@ -118,15 +119,18 @@ class RunProgress:
 
     def _poll(self) -> None:
         for record in self.instance.get_run_records(filters=dg.RunsFilter(tags=self.tags)):
-            self._cursors.setdefault(record.dagster_run.run_id, None)
-        for run_id in self._cursors:
+            run_id = record.dagster_run.run_id
+            if run_id in self._drained:
+                continue
             self._poll_run(run_id)
+            if record.dagster_run.is_finished:  # finished before this read: every event is in
+                self._drained.add(run_id)
 
     def _poll_run(self, run_id: str) -> None:
         while True:
             connection = self.instance.get_records_for_run(
                 run_id,
-                cursor=self._cursors[run_id],
+                cursor=self._cursors.get(run_id),
                 of_type=dg.DagsterEventType.ASSET_MATERIALIZATION,
                 limit=200,
             )

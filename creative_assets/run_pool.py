@@ -5,7 +5,7 @@ turn, starting with the lead run (its modules are imported already, so the first
 delayed), while ``slots - 1`` worker processes take the others. A worker is spawned once per slot,
 imports the definitions once and executes one run at a time against the same instance and storage.
 Each process has its own GIL, so one run's event writes and Python work overlap the other's pixel
-work (docs/BENCHMARKS.md, "Two runs at once"). A run is the same run wherever it executes: the same
+work (docs/BENCHMARKS.md, "Third round"). A run is the same run wherever it executes: the same
 job, units and tags, so the same bytes (creative_assets_tests/test_run_pool.py).
 
 A worker that dies (OOM kill, SIGKILL) loses nothing: its run is marked failed at once
@@ -31,9 +31,6 @@ import dagster as dg
 from creative_assets.run_tags import BATCH_TAG, UnitBatch
 from creative_assets.settings import cores_shared_by
 
-#: the run's compliance finding, as the CLI prints it
-CHECK_EVALUATION = "ASSET_CHECK_EVALUATION"
-
 
 @dataclass(frozen=True)
 class CheckFinding:
@@ -55,16 +52,15 @@ class RunOutcome:
     failed_steps: tuple[tuple[str, str], ...]  # (step key, why, in words)
     findings: tuple[CheckFinding, ...]
     seconds: float
-    executor_pid: int
 
 
-def outcome_of(result: Any, seconds: float, pid: int) -> RunOutcome:
+def outcome_of(result: Any, seconds: float) -> RunOutcome:
     """A run result (``execute_in_process`` or ``execute_job``) as a :class:`RunOutcome`."""
     from creative_assets.compliance.registry import blocks_selection
 
     findings, failed = [], []
     for event in result.all_events:
-        if event.event_type_value == CHECK_EVALUATION:
+        if event.event_type_value == dg.DagsterEventType.ASSET_CHECK_EVALUATION.value:
             evaluation = event.event_specific_data
             if evaluation.passed:
                 continue
@@ -87,7 +83,6 @@ def outcome_of(result: Any, seconds: float, pid: int) -> RunOutcome:
         failed_steps=tuple(failed),
         findings=tuple(findings),
         seconds=seconds,
-        executor_pid=pid,
     )
 
 
@@ -120,14 +115,12 @@ def execute_batch(
 ):
     """One ``creative_pipeline`` run of a batch in this process, as a :class:`RunOutcome`. The
     executor tags name this process, so a run whose process dies is reaped (local_instance)."""
-    import os
-
     from creative_assets.execution import execute_pipeline
     from creative_assets.local_instance import cli_run_tags
 
     started = time.perf_counter()
     result = execute_pipeline(job, instance, run_config=run_config, tags={**tags, **cli_run_tags()})
-    return outcome_of(result, time.perf_counter() - started, os.getpid())
+    return outcome_of(result, time.perf_counter() - started)
 
 
 # --- a worker process ---------------------------------------------------------------------------
@@ -235,9 +228,8 @@ def _worker_died(instance: dg.DagsterInstance, batch: UnitBatch, seconds: float)
         failed_steps=(("worker", "the worker process executing this run died (killed, or out of memory)"),),
         findings=(),
         seconds=seconds,
-        executor_pid=0,
     )
 
 
 def _not_run(why: str, seconds: float) -> RunOutcome:
-    return RunOutcome("", False, (("worker", why[:300]),), (), seconds, 0)
+    return RunOutcome("", False, (("worker", why[:300]),), (), seconds)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import dagster as dg
+import pytest
 import yaml
 
 from creative_assets.cli import main
@@ -52,6 +53,17 @@ def test_every_shipped_instance_config_enables_run_monitoring_and_run_retries(tm
     (old / "dagster.yaml").write_text(f"{CONFIG_HEADER}\ntelemetry:\n  enabled: false\n")
     write_local_config(old)
     assert "run_monitoring" in (old / "dagster.yaml").read_text()
+    # a crash while the upgrade is written leaves the old file whole (it is replaced in one rename)
+    older = tmp_path / "older"
+    older.mkdir()
+    (older / "dagster.yaml").write_text(f"{CONFIG_HEADER}\ntelemetry:\n  enabled: false\n")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("creative_assets.local_instance.os.replace", _crash)
+        with pytest.raises(OSError, match="crashed"):
+            write_local_config(older)
+    assert (older / "dagster.yaml").read_text() == f"{CONFIG_HEADER}\ntelemetry:\n  enabled: false\n"
+    write_local_config(older)  # the next start writes it
+    assert "PooledSqliteStorage" in (older / "dagster.yaml").read_text()
     own = tmp_path / "own"
     own.mkdir()
     (own / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
@@ -260,3 +272,7 @@ def test_runs_that_died_and_were_not_relaunched_are_recovered_once(monkeypatch):
         assert request.tags["creative_assets/root_run_id"] == died
         assert request.tags["creative_assets/recovery_number"] == "1"
         assert not tick(result.cursor).run_requests, "each failure is handled once"
+
+
+def _crash(*_args, **_kwargs):
+    raise OSError("crashed")
